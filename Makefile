@@ -1,0 +1,47 @@
+# The two README commands, `make demo` and `make test`, and their helpers. Each installs what is
+# missing (Debian packages), configures once, and builds incrementally.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+# Build and test dependencies, as Debian package names.
+PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev \
+            nlohmann-json3-dev catch2 python3
+BENCH_PACKAGES := libbenchmark-dev nodejs npm libsqlitecpp-dev libsqlite3-dev
+SELLERFLOW := $(BUILD)/src/sellerflow
+
+.PHONY: all deps build test demo bench test-asan format clean
+
+all: build
+
+deps:
+	@sh scripts/ensure-packages.sh $(PACKAGES)
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+demo: build
+	@sh scripts/demo.sh $(SELLERFLOW)
+
+bench:
+	@sh scripts/ensure-packages.sh $(PACKAGES) $(BENCH_PACKAGES)
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON
+	cmake --build build-bench -j $(JOBS)
+	@sh bench/run.sh build-bench
+
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSELLERFLOW_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-bench build-asan

@@ -1,0 +1,42 @@
+// JSON in and out of rule-language values: typed by a declared schema, or typed by inference.
+#ifndef SELLERFLOW_DSL_JSON_H_
+#define SELLERFLOW_DSL_JSON_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dsl/types.h"
+#include "dsl/value.h"
+
+namespace sellerflow::dsl {
+
+// One problem with a JSON document, at a field path such as "details.Highlights[2]".
+struct JsonIssue {
+  std::string path;
+  std::string message;  // "expected string, found number"
+};
+
+// Reads `json` as a value of `type` into `arena`. Every mismatch is collected into *issues (not
+// just the first), with its path under `root_path`; on any issue *out is left null and false is
+// returned. Rules of the conversion:
+// - object: declared fields go to their slots; an unknown key is an issue naming the allowed ones;
+//   a missing or null optional field is absent; a missing or null required field is an issue.
+// - int: a JSON integer within 64 bits. decimal: a JSON number or a numeric string, read from its
+//   text exactly. date/timestamp/duration: a string in the format time.h accepts.
+// - map: an object whose values are of the value type. dyn: whatever the JSON is, typed by
+//   inference (below).
+// Syntax errors, invalid UTF-8, and nesting past kMaxJsonDepth are issues at path "" with the
+// byte offset in the message.
+bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view root_path,
+                 Arena& arena, Value* out, std::vector<JsonIssue>* issues);
+
+// Infers the type of a JSON document: objects become object types whose fields are required
+// when present in every instance seen (lists of objects merge their fields), integers int, other
+// numbers decimal, strings string, empty or mixed lists list<dyn>, null null.
+// Returns nullptr and fills *issues on malformed JSON.
+TypePtr InferJsonType(std::string_view json, std::vector<JsonIssue>* issues);
+
+}  // namespace sellerflow::dsl
+
+#endif  // SELLERFLOW_DSL_JSON_H_

@@ -1,0 +1,37 @@
+// Every hard limit of the rule language, in one place, each with its reason.
+#ifndef SELLERFLOW_DSL_LIMITS_H_
+#define SELLERFLOW_DSL_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sellerflow::dsl {
+
+// A rules file larger than this is refused before parsing: policy files are a few KB, and the
+// parser holds the whole file in memory.
+constexpr size_t kMaxSourceBytes = 1 << 20;
+// Nesting of parentheses, lists, maps and calls. The PEG parser recurses per level, so without
+// a bound 100,000 nested parentheses would overflow the stack.
+constexpr size_t kMaxNestingDepth = 64;
+// Elements in one list or map literal: constants are tables authors read, not data sets.
+constexpr size_t kMaxLiteralElements = 10000;
+// Bytes in one string literal.
+constexpr size_t kMaxStringLiteralBytes = 64 * 1024;
+// Significant digits of a decimal: the coefficient is a signed 64-bit integer.
+constexpr int kMaxDecimalDigits = 18;
+// Digits after the point of a decimal.
+constexpr int kMaxDecimalScale = 18;
+// Elements a macro (all, any, filter, map, count) may visit in one evaluation of a rule, summed
+// over nested macros; past it the rule ends in a limit error, so every evaluation is bounded.
+constexpr uint64_t kMaxMacroSteps = 1000000;
+// Bytes of a string built at run time (join, lower, upper, message templates).
+constexpr size_t kMaxBuiltStringBytes = 1 << 20;
+// Nesting of a JSON document read as data.
+constexpr size_t kMaxJsonDepth = 64;
+// Bytes of a regular expression program (RE2's max_mem); a bigger pattern is refused when the
+// rule is compiled, never at run time.
+constexpr int64_t kMaxRegexProgramBytes = 1 << 20;
+
+}  // namespace sellerflow::dsl
+
+#endif  // SELLERFLOW_DSL_LIMITS_H_
