@@ -1,4 +1,4 @@
-// Benchmark of the rule language against hand-written C++ on the peer's twelve UpdateInformation checks.
+// Benchmark of the rule language against hand-written C++ on the peer's UpdateInformation checks.
 //
 // usage: rules_bench --workload=DIR [--rules=FILE] [--types=FILE] [--documents=N] [benchmark flags]
 //
@@ -90,9 +90,8 @@ DetailsSlots FindSlots(const dsl::Type& details) {
 constexpr std::array<std::string_view, 5> kProfessionalServices = {
     "Assessments", "Implementation", "Managed Services", "Premium Support", "Training"};
 constexpr std::array<std::string_view, 11> kKnownCategories = {
-    "Assessments", "Implementation", "Managed Services", "Premium Support",
-    "Training",    "Security",       "Migration",        "Data Analytics",
-    "DevOps",      "Machine Learning", "Storage"};
+    "Assessments", "Implementation", "Managed Services", "Premium Support",  "Training", "Security",
+    "Migration",   "Data Analytics", "DevOps",           "Machine Learning", "Storage"};
 
 template <size_t N>
 bool OneOf(std::string_view s, const std::array<std::string_view, N>& set) {
@@ -142,10 +141,8 @@ constexpr NativeRule kNativeRules[] = {
        }
        return Outcome::kFailed;
      }},
-    {"title_length",
-     [](const DetailsSlots& s, const dsl::ObjectRep& d) {
-       return AtMostCodePoints(d, s.title, 72);
-     }},
+    {"title_length", [](const DetailsSlots& s,
+                        const dsl::ObjectRep& d) { return AtMostCodePoints(d, s.title, 72); }},
     {"short_description_length",
      [](const DetailsSlots& s, const dsl::ObjectRep& d) {
        return AtMostCodePoints(d, s.short_description, 1000);
@@ -232,8 +229,8 @@ struct Fixture {
   dsl::TypeEnv env;
   std::unique_ptr<dsl::Program> program;
   DetailsSlots slots;
-  dsl::Arena arena{1 << 20};           // Owns the documents.
-  std::vector<dsl::Value> documents;  // Each an object of the details type.
+  dsl::Arena arena{1 << 20};            // Owns the documents.
+  std::vector<dsl::Value> documents;    // Each an object of the details type.
   std::vector<dsl::Bindings> bindings;  // One per document, built up front so Test allocates none.
 };
 
@@ -256,7 +253,8 @@ void LoadTypesAndRules(const Options& options, Fixture* f) {
 void LoadDocuments(const Options& options, Fixture* f) {
   const std::string path = options.workload + "/changesets.jsonl";
   simdjson::padded_string text;
-  if (simdjson::padded_string::load(path).get(text) != simdjson::SUCCESS) Die("cannot read " + path);
+  if (simdjson::padded_string::load(path).get(text) != simdjson::SUCCESS)
+    Die("cannot read " + path);
   const dsl::TypePtr& type = f->env.find("details")->second;
 
   simdjson::ondemand::parser parser;
@@ -279,7 +277,8 @@ void LoadDocuments(const Options& options, Fixture* f) {
     std::vector<dsl::JsonIssue> issues;
     if (!dsl::JsonToValue(details, type, "details", f->arena, &value, &issues)) {
       std::string message = path + ":" + std::to_string(line) + ": DetailsDocument does not fit:";
-      for (const dsl::JsonIssue& issue : issues) message += "\n  " + issue.path + ": " + issue.message;
+      for (const dsl::JsonIssue& issue : issues)
+        message += "\n  " + issue.path + ": " + issue.message;
       Die(message);
     }
     f->documents.push_back(value);
@@ -321,13 +320,14 @@ void CrossCheck(const Fixture& f) {
       if (o == Outcome::kError) {
         if (errors++ == 0) {
           const dsl::RuleResult result = f.program->Evaluate(r, f.bindings[i], ctx);
-          problems += "  " + name + ": document " + std::to_string(i) + " ends in an error: " +
-                      result.error + "\n";
+          problems += "  " + name + ": document " + std::to_string(i) +
+                      " ends in an error: " + result.error + "\n";
         }
         continue;
       }
       failures += IsViolation(o);
-      if (native != nullptr && IsViolation(o) != IsViolation(native->check(f.slots, *f.documents[i].obj))) {
+      if (native != nullptr &&
+          IsViolation(o) != IsViolation(native->check(f.slots, *f.documents[i].obj))) {
         if (disagreements++ == 0) {
           problems += "  " + name + ": document " + std::to_string(i) + ": language says " +
                       dsl::OutcomeName(o) + ", hand-written says " +
@@ -349,15 +349,16 @@ void CrossCheck(const Fixture& f) {
 
 void ReportAllocations(benchmark::State& state, uint64_t before) {
   const uint64_t allocations = Allocations() - before;
-  state.counters["allocs_per_eval"] = benchmark::Counter(
-      static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
+  state.counters["allocs_per_eval"] =
+      benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
 }
 
 void BM_Rule(benchmark::State& state, const Fixture* f, size_t rule) {
   dsl::EvalContext ctx;
   const size_t n = f->bindings.size();
   // One untimed pass so the context's arena holds its first block: the steady state is measured.
-  for (size_t i = 0; i < n; ++i) benchmark::DoNotOptimize(f->program->Test(rule, f->bindings[i], ctx));
+  for (size_t i = 0; i < n; ++i)
+    benchmark::DoNotOptimize(f->program->Test(rule, f->bindings[i], ctx));
   size_t i = 0;
   const uint64_t before = Allocations();
   for (auto _ : state) {
@@ -397,7 +398,8 @@ void Register(const Fixture& f) {
     if (const NativeRule* native = FindNative(name)) {
       benchmark::RegisterBenchmark(("BM_Native/" + name).c_str(), BM_Native, &f, native->check);
     } else {
-      std::fprintf(stderr, "rules_bench: warning: no hand-written check for rule %s\n", name.c_str());
+      std::fprintf(stderr, "rules_bench: warning: no hand-written check for rule %s\n",
+                   name.c_str());
     }
   }
   for (const NativeRule& native : kNativeRules) {
