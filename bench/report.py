@@ -70,7 +70,7 @@ def main():
 
     names = [n[len("BM_Rule/"):] for n in runs if n.startswith("BM_Rule/")]
     header = ["rule", "sellerflow ns", "hand C++ ns", "cel-js ns", "sf/hand", "cel/sf",
-              "allocs/eval", "violations sf, cel"]
+              "allocs/eval", "arena B/eval", "violations sf, cel"]
     rows, problems = [], []
     sums = [0.0, 0.0, 0.0]
     complete = [True, True, True]
@@ -93,13 +93,14 @@ def main():
             problems.append(f"{name}: no cel-js figure (no rule of that name in cel_bench.mjs)")
         rows.append([name, fmt(t[0]), fmt(t[1]), fmt(t[2]), fmt(ratio(t[0], t[1]), 2),
                      fmt(ratio(t[2], t[0]), 2), fmt(sf.get("allocs_per_eval"), 2),
+                     fmt(sf.get("arena_bytes_per_eval"), 0),
                      f"{sf_fail if sf_fail is not None else '?'}, {cel_fail if c else '?'}"])
     for name in cel:
         if name not in names:
             problems.append(f"{name}: cel-js rule with no sellerflow rule of that name")
     total = [s if ok else None for s, ok in zip(sums, complete)]
     rows.append([f"all {len(names)} (sum)", fmt(total[0]), fmt(total[1]), fmt(total[2]),
-                 fmt(ratio(total[0], total[1]), 2), fmt(ratio(total[2], total[0]), 2), "", ""])
+                 fmt(ratio(total[0], total[1]), 2), fmt(ratio(total[2], total[0]), 2), "", "", ""])
 
     build = runs.get("BM_Build")
     build_line = "build: n/a"
