@@ -93,6 +93,7 @@ class Program {
   Explanation Explain(size_t rule, const Bindings& vars, EvalContext& ctx) const;
 
  private:
+  friend class Expression;  // Reads the evaluated constants.
   explicit Program(std::unique_ptr<ProgramData> data);
   std::unique_ptr<ProgramData> data_;
 };

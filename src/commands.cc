@@ -1,0 +1,285 @@
+// The subcommands: each reads its inputs, calls the library, and prints results or diagnostics.
+#include "src/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "dsl/json.h"
+#include "dsl/program.h"
+#include "dsl/utf8.h"
+
+namespace sellerflow {
+namespace {
+
+using dsl::Diagnostics;
+using dsl::Source;
+
+// An input that cannot be used: reported as "sellerflow: <message>" with exit code 2.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Source ReadSource(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError("cannot read '" + path + "': it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read '" + path + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return {path, text.str()};
+}
+
+void PrintDiagnostics(const Diagnostics& diags, bool json) {
+  if (json) {
+    std::printf("%s\n", diags.ToJson().c_str());
+  } else {
+    std::fputs(diags.ToText().c_str(), stderr);
+  }
+}
+
+// The variables a command's rules may read, and their values: from --types (declared), from
+// --data (inferred when no --types), or both (the data checked against the declared types).
+struct Inputs {
+  dsl::TypeEnv env;
+  dsl::Arena arena;
+  dsl::Bindings bindings;
+  bool has_data = false;
+};
+
+// Returns false after printing diagnostics (exit 1) on bad --types; throws InputError on bad data.
+bool LoadInputs(const std::string& types_path, const std::string& data_path, Inputs* in,
+                bool json_diags) {
+  if (!types_path.empty()) {
+    Source types = ReadSource(types_path);
+    Diagnostics diags;
+    if (!dsl::ParseTypeDeclarations(types, &in->env, &diags)) {
+      PrintDiagnostics(diags, json_diags);
+      return false;
+    }
+  }
+  if (data_path.empty()) return true;
+  Source data = ReadSource(data_path);
+  std::vector<dsl::JsonIssue> issues;
+  dsl::TypePtr type;
+  if (in->env.empty()) {
+    type = dsl::InferJsonType(data.text, &issues);
+    if (type && type->kind() != dsl::TypeKind::kObject)
+      throw InputError(data_path + ": --data must be a JSON object whose keys are the variables");
+  } else {
+    std::vector<dsl::Field> fields;
+    for (const auto& [name, t] : in->env) fields.push_back({name, t, false});
+    type = dsl::Type::Object(std::move(fields));
+  }
+  dsl::Value root;
+  if (!type || !dsl::JsonToValue(data.text, type, "", in->arena, &root, &issues)) {
+    std::string message = data_path + ": the data does not fit";
+    for (const auto& i : issues)
+      message += "\n  " + (i.path.empty() ? std::string("(top)") : i.path) + ": " + i.message;
+    throw InputError(message);
+  }
+  if (in->env.empty())
+    for (const auto& f : type->fields()) in->env[f.name] = f.type;
+  for (const auto& [name, t] : in->env) {
+    int slot = type->FieldIndex(name);
+    in->bindings.push_back(root.obj->slots[slot]);
+  }
+  in->has_data = true;
+  return true;
+}
+
+std::unique_ptr<dsl::Program> BuildProgram(const std::vector<std::string>& files,
+                                           const dsl::TypeEnv& env, Diagnostics* diags) {
+  std::vector<Source> sources;
+  for (const auto& f : files) sources.push_back(ReadSource(f));
+  return dsl::Program::Build(sources, env, diags);
+}
+
+// ---- eval ---
+std::function<int()> SetupEval(CLI::App* app) {
+  struct Options {
+    std::string expr, data, types, format = "text";
+    std::vector<std::string> rules;
+    bool explain = false;
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("EXPR", o->expr, "the expression to evaluate")->required();
+  app->add_option("--data", o->data, "a JSON object whose keys are the variables");
+  app->add_option("--types", o->types, "declared types of the variables (a .types file)");
+  app->add_option("--rules", o->rules, "rules files whose constants the expression may use");
+  app->add_flag("--explain", o->explain, "say why a false or failed result came about");
+  app->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  return [o] {
+    const bool json = o->format == "json";
+    Inputs in;
+    if (!LoadInputs(o->types, o->data, &in, json)) return kExitCheckFailed;
+    Diagnostics diags;
+    std::unique_ptr<dsl::Program> constants;
+    if (!o->rules.empty()) {
+      constants = BuildProgram(o->rules, in.env, &diags);
+      if (!constants) {
+        PrintDiagnostics(diags, json);
+        return kExitCheckFailed;
+      }
+    }
+    auto expr = dsl::Expression::Compile({"<expr>", o->expr}, in.env, &diags, constants.get());
+    if (!expr) {
+      PrintDiagnostics(diags, json);
+      return kExitCheckFailed;
+    }
+    if (!in.has_data) in.bindings.resize(in.env.size());  // Types alone: nothing to read.
+    dsl::EvalContext ctx;
+    dsl::Value v = expr->Evaluate(in.bindings, ctx);
+    std::string value = dsl::ToJson(v);
+    std::string explanation;
+    bool explain = o->explain && !(v.kind == dsl::ValueKind::kBool && v.b);
+    if (explain) {
+      dsl::Explanation ex = expr->Explain(in.bindings, ctx);
+      explanation = json ? ex.ToJson() : ex.ToText();
+    }
+    if (v.is_error()) {
+      std::string where = "<expr>:" + std::to_string(v.err->pos.line) + ":" +
+                          std::to_string(v.err->pos.column);
+      if (json) {
+        std::printf("{\"error\":%s%s%s}\n", value.c_str(), explain ? ",\"explain\":" : "",
+                    explanation.c_str());
+      } else {
+        std::fprintf(stderr, "%s: error: %s\n%s", where.c_str(),
+                     std::string(v.error_message()).c_str(), explanation.c_str());
+      }
+      return kExitEvalError;
+    }
+    if (json) {
+      std::printf("{\"value\":%s%s%s}\n", value.c_str(), explain ? ",\"explain\":" : "",
+                  explanation.c_str());
+    } else {
+      std::printf("%s\n%s", value.c_str(), explanation.c_str());
+    }
+    return kExitOk;
+  };
+}
+
+// ---- check-rules ---
+std::function<int()> SetupCheckRules(CLI::App* app) {
+  struct Options {
+    std::vector<std::string> files;
+    std::string types, data, format = "text";
+    bool strict = false;
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("FILE", o->files, "rules files (*.rules)")->required();
+  app->add_option("--types", o->types, "declared types of the variables rules read");
+  app->add_option("--data", o->data, "example data, whose inferred types stand for declarations");
+  app->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app->add_flag("--strict", o->strict, "treat warnings as errors");
+  return [o] {
+    const bool json = o->format == "json";
+    Inputs in;
+    if (!LoadInputs(o->types, o->data, &in, json)) return kExitCheckFailed;
+    Diagnostics diags;
+    auto program = BuildProgram(o->files, in.env, &diags);
+    if (json) {
+      PrintDiagnostics(diags, true);
+    } else {
+      PrintDiagnostics(diags, false);
+      if (program)
+        std::printf("%zu file%s, %zu rule%s, %zu constant%s: ok%s\n", o->files.size(),
+                    o->files.size() == 1 ? "" : "s", program->rule_count(),
+                    program->rule_count() == 1 ? "" : "s", program->ConstantNames().size(),
+                    program->ConstantNames().size() == 1 ? "" : "s",
+                    diags.warning_count()
+                        ? (" (" + std::to_string(diags.warning_count()) + " warnings)").c_str()
+                        : "");
+    }
+    if (!program || (o->strict && diags.warning_count() > 0)) return kExitCheckFailed;
+    return kExitOk;
+  };
+}
+
+// ---- eval-rules ---
+std::function<int()> SetupEvalRules(CLI::App* app) {
+  struct Options {
+    std::vector<std::string> files;
+    std::string types, data, format = "text";
+    bool explain = false;
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("FILE", o->files, "rules files (*.rules)")->required();
+  app->add_option("--data", o->data, "a JSON object whose keys are the variables")->required();
+  app->add_option("--types", o->types, "declared types of the variables");
+  app->add_flag("--explain", o->explain, "explain every failed rule");
+  app->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  return [o] {
+    const bool json = o->format == "json";
+    Inputs in;
+    if (!LoadInputs(o->types, o->data, &in, json)) return kExitCheckFailed;
+    Diagnostics diags;
+    auto program = BuildProgram(o->files, in.env, &diags);
+    if (!program) {
+      PrintDiagnostics(diags, json);
+      return kExitCheckFailed;
+    }
+    dsl::EvalContext ctx;
+    bool any_error = false;
+    std::string out = json ? "[" : "";
+    for (size_t i = 0; i < program->rule_count(); ++i) {
+      const dsl::RuleInfo& info = program->rule(i);
+      dsl::RuleResult r = program->Evaluate(i, in.bindings, ctx);
+      any_error = any_error || r.outcome == dsl::Outcome::kError;
+      bool failed = r.outcome == dsl::Outcome::kFailed || r.outcome == dsl::Outcome::kError;
+      std::string explanation;
+      if (o->explain && failed) {
+        dsl::Explanation ex = program->Explain(i, in.bindings, ctx);
+        explanation = json ? ex.ToJson() : ex.ToText();
+      }
+      if (json) {
+        if (i) out += ",";
+        out += "{\"rule\":";
+        dsl::AppendJsonString(info.name, &out);
+        out += ",\"outcome\":";
+        dsl::AppendJsonString(dsl::OutcomeName(r.outcome), &out);
+        if (failed) {
+          out += ",\"ErrorCode\":";
+          dsl::AppendJsonString(info.code, &out);
+          out += ",\"ErrorMessage\":";
+          dsl::AppendJsonString(r.message, &out);
+        }
+        if (!explanation.empty()) out += ",\"explain\":" + explanation;
+        out += "}";
+        continue;
+      }
+      static const char* kLabels[] = {"pass", "FAIL", "n/a ", "ERROR"};
+      out += std::string(kLabels[static_cast<int>(r.outcome)]) + "  " + info.name;
+      if (failed) out += "  " + info.code + ": " + r.message;
+      out += "\n";
+      if (!explanation.empty()) {
+        std::istringstream lines(explanation);
+        std::string line;
+        std::getline(lines, line);  // The header repeats the rule's name.
+        while (std::getline(lines, line)) out += "      " + line + "\n";
+      }
+    }
+    if (json) out += "]\n";
+    std::fputs(out.c_str(), stdout);
+    return any_error ? kExitEvalError : kExitOk;
+  };
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"eval", "evaluate one expression, optionally against JSON data", SetupEval},
+      {"check-rules", "parse and type-check rules files; report every problem", SetupCheckRules},
+      {"eval-rules", "evaluate every rule of some rules files against JSON data", SetupEvalRules},
+  };
+  return kCommands;
+}
+
+}  // namespace sellerflow

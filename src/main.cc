@@ -1,0 +1,30 @@
+// sellerflow's entry point: parse the command line, run one subcommand from the table, map failures to exit codes.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "src/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sellerflow: request lifecycles as YAML state machines guarded by rules"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sellerflow 0.1.0");
+  std::function<int()> run;
+  for (const sellerflow::Command& c : sellerflow::Commands()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    auto body = c.setup(sub);
+    sub->callback([&run, body] { run = body; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? sellerflow::kExitOk : sellerflow::kExitUsage;
+  }
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sellerflow: %s\n", e.what());
+    return sellerflow::kExitUsage;
+  }
+}
