@@ -235,8 +235,10 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       data->max_locals = std::max(data->max_locals, checker.max_locals());
     }
   }
-  // Constants no rule or constant reads are likely leftovers.
+  // Constants no rule or constant reads are likely leftovers (unless an error hid their use).
+  const bool clean = diags->error_count() == errors_before;
   for (const auto& c : data->constants) {
+    if (!clean) break;
     if (!c.used && c.status == ConstantInfo::Status::kDone)
       diags->Add(Severity::kWarning, *c.source, c.ast->name_offset,
                  "constant '" + c.name + "' is never used");
