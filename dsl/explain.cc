@@ -130,11 +130,14 @@ class Explainer {
       c.result = ToJson(v);
     }
     const Expr* subject = &e;
+    // all() stops at the element that failed, which is worth showing; any() saw none pass.
+    const bool show_element = e.kind == ExprKind::kCall && e.text != "any";
     if (e.kind == ExprKind::kUnary && e.op == Op::kNot) subject = e.args[0].get();
     if (subject->kind == ExprKind::kCall && subject->text == "has") {
       // has(x.f): show x, which was there, so the reader sees what it lacked.
     } else {
-      for (const auto& a : subject->args) AddOperand(&c, *a);
+      for (const auto& a : subject->args)
+        if (a->kind != ExprKind::kLambda || show_element) AddOperand(&c, *a);
     }
     out_->push_back(std::move(c));
   }
