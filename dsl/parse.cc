@@ -111,6 +111,10 @@ std::string DescribeFound(std::string_view rest, std::string* hint) {
     *hint = "use '==' to compare; '=' only names a constant";
     return "'='";
   }
+  if (starts("\\\"")) {
+    *hint = "inside a message's {...}, strings need no backslashes: write \", \"";
+    return "'\\'";
+  }
   if (starts("'")) {
     *hint = "strings use double quotes: \"text\"";
     return "'''";
