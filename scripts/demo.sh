@@ -11,6 +11,6 @@ run() {
 run check-rules rules/*.rules --types "$types"
 run eval-rules rules/product_information.rules --types "$types" --data examples/update-information/valid.json
 run eval-rules rules/product_information.rules --types "$types" --data examples/update-information/invalid.json --explain
-run eval 'all(details.Categories, c => c in KNOWN_CATEGORIES)' --rules rules/product_information.rules \
+run eval 'has(details.Categories) and all(details.Categories, c => c in KNOWN_CATEGORIES)' --rules rules/product_information.rules \
     --types "$types" --data examples/update-information/invalid.json --explain
 run eval '0.1 + 0.2 == 0.3 and date("2026-01-31") + duration("P1M") == date("2026-02-28")'
