@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Joins rules_bench's JSON and cel_bench.mjs's JSON lines into one table, as text and Markdown.
 
-usage: report.py RULES_BENCH_JSON CEL_BENCH_JSONL
+usage: report.py [--clock cpu|real] RULES_BENCH_JSON CEL_BENCH_JSONL
+
+Times are CPU time by default (Google Benchmark's cpu_time, cel_bench's CPU time), which other load
+on the machine does not inflate; --clock real takes wall-clock times instead.
 
 Per rule: median ns per evaluation of the rule language (sellerflow), the hand-written C++ and
 cel-js, the ratios sellerflow/hand and cel-js/sellerflow, and heap allocations per evaluation of
@@ -43,8 +46,16 @@ def load_rules_bench(path):
     return data.get("context", {}), runs
 
 
+CLOCK = "cpu"
+
+
 def ns(entry):
-    return entry["real_time"] * TO_NS[entry.get("time_unit", "ns")]
+    key = "cpu_time" if CLOCK == "cpu" else "real_time"
+    return entry[key] * TO_NS[entry.get("time_unit", "ns")]
+
+
+def cel_ns(record):
+    return record["ns"] if CLOCK == "cpu" else record.get("wall_ns")
 
 
 def fmt(x, digits=1):
@@ -58,11 +69,16 @@ def ratio(a, b):
 
 
 def main():
-    if len(sys.argv) != 3:
+    global CLOCK
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--clock":
+        CLOCK = args[1]
+        args = args[2:]
+    if len(args) != 2 or CLOCK not in ("cpu", "real"):
         sys.exit(__doc__)
-    context, runs = load_rules_bench(sys.argv[1])
+    context, runs = load_rules_bench(args[0])
     cel = {}
-    with open(sys.argv[2]) as f:
+    with open(args[1]) as f:
         for line in f:
             if line.strip():
                 r = json.loads(line)
@@ -78,7 +94,7 @@ def main():
         sf = runs[f"BM_Rule/{name}"]
         hand = runs.get(f"BM_Native/{name}")
         c = cel.get(name)
-        t = [ns(sf), ns(hand) if hand else None, c["ns"] if c else None]
+        t = [ns(sf), ns(hand) if hand else None, cel_ns(c) if c else None]
         for i, v in enumerate(t):
             if v is None:
                 complete[i] = False
@@ -114,8 +130,9 @@ def main():
                f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
     reps = runs[f"BM_Rule/{names[0]}"].get("repetitions", 1) if names else 1
     cel_meta = next(iter(cel.values()), {})
-    note = (f"{docs} DetailsDocuments round-robin; medians of {reps} repetitions, "
-            f"cel-js {cel_meta.get('cel_js', '?')} of {cel_meta.get('batches', '?')} batches")
+    note = (f"{docs} DetailsDocuments round-robin; {CLOCK} time per evaluation, medians of {reps} "
+            f"repetitions (cel-js {cel_meta.get('cel_js', '?')}: of {cel_meta.get('batches', '?')} "
+            "batches)")
 
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     print(machine)
