@@ -220,6 +220,18 @@ struct Action<g::expr_nested> : pegtl::maybe_nothing {
   }
 };
 
+// The parentheses belong to the expression they enclose: its text (for explain) and the operators
+// around it (for carets) then line up with the source.
+template <>
+struct Action<g::parenthesized> {
+  template <typename In>
+  static void apply(const In& in, State& st) {
+    Expr& e = *st.operands.back();
+    e.begin = static_cast<uint32_t>(Offset(in.position()));
+    e.end = static_cast<uint32_t>(e.begin + in.size());
+  }
+};
+
 template <>
 struct Action<g::number> {
   template <typename In>
