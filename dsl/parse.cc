@@ -198,19 +198,39 @@ struct Control : pegtl::normal<Rule> {
 template <typename Rule>
 struct Action : pegtl::nothing<Rule> {};
 
+template <typename Input>
+[[noreturn]] void NestedTooDeep(const Input& in, State& st, size_t at) {
+  std::string message = "expression nested deeper than " + std::to_string(kMaxNestingDepth) +
+                        " levels; split it into constants or rules";
+  st.diags->Add(Severity::kError, *st.source, at, message);
+  st.error_in_item = true;
+  throw pegtl::parse_error(message, in.position());
+}
+
+// Operator chains, prefix operators and postfix chains nest the tree without nesting the grammar:
+// each link counts as a level, so the checker and evaluator, which recurse, stay within the stack.
+template <typename Input>
+void CheckChain(const Input& in, State& st, size_t links, size_t at) {
+  if (st.depth + links > kMaxNestingDepth) NestedTooDeep(in, st, at);
+}
+
+// The length of the chain of `kinds` down the first operands of `e`, counted up to the limit.
+size_t ChainLength(const Expr* e, ExprKind k1, ExprKind k2) {
+  size_t n = 0;
+  while (n <= kMaxNestingDepth && (e->kind == k1 || e->kind == k2)) {
+    ++n;
+    e = e->args[0].get();
+  }
+  return n;
+}
+
 // Bounds recursion through nested expressions, so no input can exhaust the stack.
 template <>
 struct Action<g::expr_nested> : pegtl::maybe_nothing {
   template <typename Rule, pegtl::apply_mode A, pegtl::rewind_mode M,
             template <typename...> class Act, template <typename...> class Ctl, typename Input>
   static bool match(Input& in, State& st) {
-    if (st.depth >= kMaxNestingDepth) {
-      std::string message = "expression nested deeper than " + std::to_string(kMaxNestingDepth) +
-                            " levels; split it into constants or rules";
-      st.diags->Add(Severity::kError, *st.source, Offset(in), message);
-      st.error_in_item = true;
-      throw pegtl::parse_error(message, in);
-    }
+    if (st.depth >= kMaxNestingDepth) NestedTooDeep(in, st, Offset(in));
     ++st.depth;
     struct Guard {
       size_t& d;
@@ -404,6 +424,8 @@ struct Action<g::index_access> {
     st.marks.pop_back();
     ExprPtr index = st.Pop();
     ExprPtr target = st.Pop();
+    CheckChain(in, st, ChainLength(target.get(), ExprKind::kField, ExprKind::kIndex) + 1,
+               Offset(in.position()));
     auto e = st.Make(ExprKind::kIndex, target->begin, Offset(in.position()) + in.size());
     e->args.push_back(std::move(target));
     e->args.push_back(std::move(index));
@@ -416,6 +438,8 @@ struct Action<g::field_access> {
   template <typename In>
   static void apply(const In& in, State& st) {
     ExprPtr target = st.Pop();
+    CheckChain(in, st, ChainLength(target.get(), ExprKind::kField, ExprKind::kIndex) + 1,
+               Offset(in.position()));
     std::string_view t(in.begin(), in.size());
     size_t i = t.size();
     while (i > 0 && (std::isalnum(static_cast<unsigned char>(t[i - 1])) || t[i - 1] == '_')) --i;
@@ -497,6 +521,7 @@ struct Action<g::unary> {
         break;
       }
     }
+    CheckChain(in, st, signs.size(), b);
     for (size_t k = signs.size(); k-- > 0;) {
       ExprPtr operand = st.Pop();
       // Fold a sign into a number literal so the most negative integer can be written.
@@ -565,6 +590,7 @@ struct Action<g::negatable> {
         break;
       }
     }
+    CheckChain(in, st, nots.size(), b);
     for (size_t k = nots.size(); k-- > 0;) {
       ExprPtr operand = st.Pop();
       auto e = st.Make(ExprKind::kUnary, b + nots[k], operand->end);
@@ -602,7 +628,10 @@ template <> struct Action<g::kw_or> : OpAction<Op::kOr> {};
 // A binary tail `op operand`: combine with the operand before it.
 struct BinaryAction {
   template <typename In>
-  static void apply(const In&, State& st) {
+  static void apply(const In& in, State& st) {
+    CheckChain(in, st, ChainLength(st.operands[st.operands.size() - 2].get(), ExprKind::kBinary,
+                                   ExprKind::kBinary) + 1,
+               Offset(in.position()));
     ExprPtr rhs = st.Pop();
     ExprPtr lhs = st.Pop();
     auto e = st.Make(ExprKind::kBinary, lhs->begin, rhs->end);
@@ -615,7 +644,21 @@ struct BinaryAction {
 };
 template <> struct Action<g::mul_tail> : BinaryAction {};
 template <> struct Action<g::add_tail> : BinaryAction {};
-template <> struct Action<g::coalesce_tail> : BinaryAction {};
+// `a ?? b ?? c` recurses in the grammar: each `??` is a level.
+template <>
+struct Action<g::coalesce_tail> : BinaryAction {
+  template <typename Rule, pegtl::apply_mode A, pegtl::rewind_mode M,
+            template <typename...> class Act, template <typename...> class Ctl, typename Input>
+  static bool match(Input& in, State& st) {
+    if (st.depth >= kMaxNestingDepth) NestedTooDeep(in, st, Offset(in));
+    ++st.depth;
+    struct Guard {
+      size_t& d;
+      ~Guard() { --d; }
+    } guard{st.depth};
+    return pegtl::match<Rule, A, M, Act, Ctl>(in, st);
+  }
+};
 template <> struct Action<g::compare_tail> : BinaryAction {};
 template <> struct Action<g::and_tail> : BinaryAction {};
 template <> struct Action<g::or_tail> : BinaryAction {};
