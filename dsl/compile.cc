@@ -4,6 +4,7 @@
 
 #include "dsl/eval.h"
 #include "dsl/limits.h"
+#include "dsl/utf8.h"
 
 namespace sellerflow::dsl {
 
@@ -224,7 +225,9 @@ class IndexNode : public Node {
         int k = t.obj->type->FieldIndex(i.str());
         if (k >= 0 && !t.obj->slots[k].is_absent()) return t.obj->slots[k];
       }
-      return Fail(ctx, ErrorKind::kAbsent, text_ + " is absent");
+      std::string key;
+      AppendJsonString(i.str(), &key);
+      return Fail(ctx, ErrorKind::kAbsent, text_ + "[" + key + "] is absent");
     }
     return Fail(ctx, ErrorKind::kType,
                 std::string("cannot index a ") + KindOf(t) + " with a " + KindOf(i));
