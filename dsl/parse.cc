@@ -187,6 +187,12 @@ struct Control : pegtl::normal<Rule> {
           DescribeFound(std::string_view(st.source->text).substr(at), &hint);
       message = std::string("expected ") + (expected ? expected : pegtl::demangle<Rule>().data()) +
                 ", found " + found;
+      // A second comparison operator is a chain only where a whole operand came before it.
+      constexpr bool kAfterOperand =
+          std::is_same_v<Rule, g::paren_close> || std::is_same_v<Rule, g::bracket_close> ||
+          std::is_same_v<Rule, g::brace_close> || std::is_same_v<Rule, g::colon> ||
+          std::is_same_v<Rule, g::template_brace_close> || std::is_same_v<Rule, g::eof>;
+      if (!kAfterOperand && hint.rfind("comparisons do not chain", 0) == 0) hint.clear();
     }
     st.diags->Add(Severity::kError, *st.source, at, message, hint);
     st.error_in_item = true;
