@@ -117,6 +117,8 @@ struct FileAst {
 // declarations marked); the expression parse returns nullptr on any error.
 FileAst ParseRulesFile(const Source& source, Diagnostics* diags);
 ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr_count);
+// A message template without quotes ("Rejected: {event.Reason}") as one string expression.
+ExprPtr ParseTemplate(const Source& source, Diagnostics* diags, uint32_t* expr_count);
 
 // Text of an expression as written in its source.
 inline std::string_view ExprText(const Source& source, const Expr& e) {

@@ -194,6 +194,11 @@ struct template_string
     : seq<template_open, star<sor<template_escape, template_hole, template_text>>,
           must<string_close>> {};
 
+// A template on its own (a workflow's fail message): text and {holes}, quotes allowed in the text.
+struct template_bare_text : plus<seq<not_at<one<'\\', '{', '}'>>, any>> {};
+struct template_only
+    : seq<star<sor<template_escape, template_hole, template_bare_text>>, must<eof>> {};
+
 // ---- Rules files -------------------------------------------------------------------------------
 struct error_code : seq<ranges<'A', 'Z'>, star<ranges<'A', 'Z', '0', '9', '_'>>> {};
 struct code_clause : seq<kw_code, sep, must<error_code>> {};

@@ -307,6 +307,8 @@ struct Action<g::string_char> {
 };
 template <>
 struct Action<g::template_text> : Action<g::string_char> {};
+template <>
+struct Action<g::template_bare_text> : Action<g::string_char> {};
 
 template <>
 struct Action<g::simple_escape> {
@@ -712,6 +714,40 @@ struct Action<g::template_string> {
   }
 };
 
+// A bare template becomes one string expression: "a {x} b" reads as "a " + string(x) + " b".
+template <>
+struct Action<g::template_only> {
+  template <typename In>
+  static void apply(const In& in, State& st) {
+    if (!st.str.empty()) st.template_parts.push_back({std::move(st.str), nullptr});
+    st.str.clear();
+    ExprPtr whole;
+    for (auto& part : st.template_parts) {
+      ExprPtr piece;
+      if (part.expr) {
+        piece = st.Make(ExprKind::kCall, part.expr->begin, part.expr->end);
+        piece->text = "string";
+        piece->args.push_back(std::move(part.expr));
+      } else {
+        piece = st.Make(ExprKind::kString, 0, 0);
+        piece->text = std::move(part.text);
+      }
+      if (!whole) {
+        whole = std::move(piece);
+        continue;
+      }
+      auto sum = st.Make(ExprKind::kBinary, whole->begin, piece->end);
+      sum->op = Op::kAdd;
+      sum->args.push_back(std::move(whole));
+      sum->args.push_back(std::move(piece));
+      whole = std::move(sum);
+    }
+    if (!whole) whole = st.Make(ExprKind::kString, 0, in.size());
+    st.template_parts.clear();
+    st.operands.push_back(std::move(whole));
+  }
+};
+
 // ---- Rules files ---
 void DuplicateClause(State& st, const char* clause, size_t at) {
   st.diags->Add(Severity::kError, *st.source, at,
@@ -1096,6 +1132,21 @@ ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr
   st.file = &scratch;
   size_t errors = diags->error_count();
   if (!RunParser<g::expression_only>(source, st) || diags->error_count() > errors ||
+      st.operands.size() != 1)
+    return nullptr;
+  *expr_count = st.next_id;
+  return st.Pop();
+}
+
+ExprPtr ParseTemplate(const Source& source, Diagnostics* diags, uint32_t* expr_count) {
+  if (!CheckSourceSize(source, diags)) return nullptr;
+  FileAst scratch;
+  State st;
+  st.source = &source;
+  st.diags = diags;
+  st.file = &scratch;
+  size_t errors = diags->error_count();
+  if (!RunParser<g::template_only>(source, st) || diags->error_count() > errors ||
       st.operands.size() != 1)
     return nullptr;
   *expr_count = st.next_id;

@@ -1,6 +1,7 @@
 // Programs and expressions: the stages in order (parse, check, compile), then evaluation and explain.
 #include "dsl/program.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -32,6 +33,7 @@ const char* OutcomeName(Outcome outcome) {
 
 struct CompiledRule {
   RuleInfo info;
+  bool compiled = false;
   const RuleAst* ast = nullptr;
   const Source* source = nullptr;
   uint32_t expr_count = 0;
@@ -167,7 +169,11 @@ Program::Program(std::unique_ptr<ProgramData> data) : data_(std::move(data)) {}
 Program::~Program() = default;
 
 std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, const TypeEnv& env,
-                                        Diagnostics* diags) {
+                                        Diagnostics* diags, const BuildOptions& options) {
+  auto selected = [&options](const std::string& rule) {
+    return !options.only_rules || std::find(options.only_rules->begin(), options.only_rules->end(),
+                                            rule) != options.only_rules->end();
+  };
   auto data = std::make_unique<ProgramData>();
   data->env = env;
   const size_t errors_before = diags->error_count();
@@ -224,6 +230,7 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       if (r.code.empty()) missing("code", "add a line such as: code INVALID_INPUT");
       if (!r.require) missing("require", "add the condition that must hold: require <bool>");
       if (!r.has_message) missing("message", "add: message \"what is wrong, with {values}\"");
+      if (!selected(r.name)) continue;
       Checker checker(s, data->env, &data->constants,
                       [&constants](size_t j) { return constants.Ensure(j); }, diags);
       Facts facts;
@@ -238,7 +245,7 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
   // Constants no rule or constant reads are likely leftovers (unless an error hid their use).
   const bool clean = diags->error_count() == errors_before;
   for (const auto& c : data->constants) {
-    if (!clean) break;
+    if (!clean || !options.warn_unused_constants) break;
     if (!c.used && c.status == ConstantInfo::Status::kDone)
       diags->Add(Severity::kWarning, *c.source, c.ast->name_offset,
                  "constant '" + c.name + "' is never used");
@@ -255,6 +262,11 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       uint32_t column = 0;
       uint32_t line = OffsetLine(*f.source, r.name_offset, &column);
       cr.info = {r.name, r.code, f.source->name, {line, column}};
+      cr.compiled = selected(r.name) && !r.broken;
+      if (!cr.compiled) {
+        data->rules.push_back(std::move(cr));
+        continue;
+      }
       Compiler plain(*f.source, &data->constant_values, data->arena.get(), false);
       Compiler traced(*f.source, &data->constant_values, data->arena.get(), true);
       cr.when = CompileFor(cr, plain, r.when);
@@ -279,6 +291,25 @@ int Program::FindRule(std::string_view name) const {
   return -1;
 }
 
+std::vector<RuleInfo> Program::Constants() const {
+  std::vector<RuleInfo> out;
+  for (const auto& c : data_->constants) {
+    uint32_t column = 0;
+    uint32_t line = OffsetLine(*c.source, c.ast->name_offset, &column);
+    out.push_back({c.name, "", c.source->name, {line, column}});
+  }
+  return out;
+}
+
+std::vector<std::string> Program::UsedConstants() const {
+  std::vector<std::string> out;
+  for (const auto& c : data_->constants)
+    if (c.used) out.push_back(c.name);
+  return out;
+}
+
+bool Program::IsCompiled(size_t rule) const { return data_->rules[rule].compiled; }
+
 std::vector<std::string> Program::ConstantNames() const {
   std::vector<std::string> names;
   for (const auto& c : data_->constants) names.push_back(c.name);
@@ -287,6 +318,7 @@ std::vector<std::string> Program::ConstantNames() const {
 
 Outcome Program::Test(size_t rule, const Bindings& vars, EvalContext& ctx) const {
   const CompiledRule& r = data_->rules[rule];
+  if (!r.compiled) return Outcome::kError;
   data_->PrepareContext(ctx);
   const Value* v = vars.data();
   if (r.when) {
@@ -304,6 +336,11 @@ RuleResult Program::Evaluate(size_t rule, const Bindings& vars, EvalContext& ctx
   data_->PrepareContext(ctx);
   const Value* v = vars.data();
   RuleResult result;
+  if (!r.compiled) {
+    result.outcome = Outcome::kError;
+    result.message = result.error = "rule " + r.info.name + " was not compiled for these variables";
+    return result;
+  }
   if (r.when) {
     Value w = r.when->Eval(v, ctx);
     if (w.is_error()) {
@@ -337,6 +374,11 @@ Explanation Program::Explain(size_t rule, const Bindings& vars, EvalContext& ctx
   ex.rule = r.info.name;
   ex.file = r.source->name;
   ex.outcome = Outcome::kPassed;
+  if (!r.compiled) {
+    ex.outcome = Outcome::kError;
+    ctx.trace = nullptr;
+    return ex;
+  }
   if (r.when_traced) {
     Value w = r.when_traced->Eval(v, ctx);
     if (w.is_error()) {
@@ -378,10 +420,28 @@ std::unique_ptr<Expression> Expression::Compile(const Source& source, const Type
   const size_t errors_before = diags->error_count();
   impl->expr = ParseExpression(impl->source, diags, &impl->expr_count);
   if (!impl->expr) return nullptr;
+  return Finish(std::move(impl), env, diags, constants, errors_before);
+}
+
+std::unique_ptr<Expression> Expression::CompileTemplate(const Source& source, const TypeEnv& env,
+                                                        Diagnostics* diags,
+                                                        const Program* constants) {
+  auto impl = std::make_unique<Impl>();
+  impl->source = source;
+  const size_t errors_before = diags->error_count();
+  impl->expr = ParseTemplate(impl->source, diags, &impl->expr_count);
+  if (!impl->expr) return nullptr;
+  return Finish(std::move(impl), env, diags, constants, errors_before);
+}
+
+std::unique_ptr<Expression> Expression::Finish(std::unique_ptr<Impl> impl, const TypeEnv& env,
+                                               Diagnostics* diags, const Program* constants,
+                                               size_t errors_before) {
   if (constants) {
     for (const auto& c : constants->data_->constants) {
       if (c.status != ConstantInfo::Status::kDone) continue;
       impl->constants.push_back(c);
+      impl->constants.back().used = false;
       impl->constant_values.push_back(c.value);
     }
   }
@@ -394,6 +454,15 @@ std::unique_ptr<Expression> Expression::Compile(const Source& source, const Type
   impl->node = plain.Compile(*impl->expr);
   impl->traced = traced.Compile(*impl->expr);
   return std::unique_ptr<Expression>(new Expression(std::move(impl)));
+}
+
+const Value* Expression::ConstantValue() const { return impl_->node->Constant(); }
+
+std::vector<std::string> Expression::UsedConstants() const {
+  std::vector<std::string> out;
+  for (const auto& c : impl_->constants)
+    if (c.used) out.push_back(c.name);
+  return out;
 }
 
 Expression::Expression(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

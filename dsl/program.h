@@ -66,6 +66,14 @@ struct RuleResult {
   SourcePos error_pos;
 };
 
+struct BuildOptions {
+  // When set, only these rules are type-checked and compiled; the others are parsed and
+  // structurally checked only. A workflow checks the rules it uses against its own variables.
+  const std::vector<std::string>* only_rules = nullptr;
+  // Warn about constants nothing reads (off when the caller judges use across several builds).
+  bool warn_unused_constants = true;
+};
+
 // A set of rules files, compiled against one type environment. Rules and constants of every file
 // share one namespace. Immutable once built; safe to evaluate from several threads, each with its
 // own EvalContext.
@@ -74,7 +82,7 @@ class Program {
   // Parses, checks and compiles. Every problem of every file goes into *diags (errors and
   // warnings, with positions); returns nullptr when there is at least one error.
   static std::unique_ptr<Program> Build(const std::vector<Source>& sources, const TypeEnv& env,
-                                        Diagnostics* diags);
+                                        Diagnostics* diags, const BuildOptions& options = {});
   ~Program();
 
   const TypeEnv& env() const;
@@ -83,6 +91,13 @@ class Program {
   int FindRule(std::string_view name) const;  // -1 when there is none.
   // Names of the constants the files define, in file order.
   std::vector<std::string> ConstantNames() const;
+  // The constants with where each is defined (code is empty).
+  std::vector<RuleInfo> Constants() const;
+  // Constants read by the checked rules or by other constants.
+  std::vector<std::string> UsedConstants() const;
+  // Whether rule i was compiled (see BuildOptions::only_rules); an uncompiled rule's outcome is
+  // always kError.
+  bool IsCompiled(size_t rule) const;
 
   // The fast path: the outcome alone, no message. Never throws; allocates nothing once `ctx` is
   // warm unless the rule builds strings or lists.
@@ -102,16 +117,29 @@ class Program {
 // `env` and, optionally, the constants of `constants`.
 class Expression {
  public:
+  // The expression keeps pointers into `constants`, which must outlive it.
   static std::unique_ptr<Expression> Compile(const Source& source, const TypeEnv& env,
                                              Diagnostics* diags, const Program* constants = nullptr);
+  // A message template ("Rejected: {event.Reason}", no surrounding quotes) as an expression whose
+  // value is the filled-in string.
+  static std::unique_ptr<Expression> CompileTemplate(const Source& source, const TypeEnv& env,
+                                                     Diagnostics* diags,
+                                                     const Program* constants = nullptr);
   ~Expression();
   const TypePtr& type() const;
+  // The value, when the expression reads no data (it was folded at compile time); else null.
+  const Value* ConstantValue() const;
+  // The constants the expression reads.
+  std::vector<std::string> UsedConstants() const;
   // The value; errors are values (kError), never exceptions. Valid until ctx is next used.
   Value Evaluate(const Bindings& vars, EvalContext& ctx) const;
   Explanation Explain(const Bindings& vars, EvalContext& ctx) const;
 
  private:
   struct Impl;
+  static std::unique_ptr<Expression> Finish(std::unique_ptr<Impl> impl, const TypeEnv& env,
+                                            Diagnostics* diags, const Program* constants,
+                                            size_t errors_before);
   explicit Expression(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
