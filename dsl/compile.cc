@@ -270,16 +270,20 @@ class NegNode : public Node {
   NodePtr a_;
 };
 
-// `and` and `or` as CEL defines them: an error is absorbed when the other side decides.
+// `and` and `or` as CEL defines them: an error is absorbed when the other side decides. With
+// `explain_all`, `false and b` still evaluates b, so explain can show every false clause.
 template <bool kIsAnd>
 class LogicNode : public Node {
  public:
-  LogicNode(const Expr& e, SourcePos p, NodePtr a, NodePtr b)
-      : Node(e, p), a_(std::move(a)), b_(std::move(b)) {}
+  LogicNode(const Expr& e, SourcePos p, NodePtr a, NodePtr b, bool explain_all = false)
+      : Node(e, p), a_(std::move(a)), b_(std::move(b)), explain_all_(explain_all) {}
   Value Eval(const Value* vars, EvalContext& ctx) const override {
     Value l = a_->Eval(vars, ctx);
     if (l.kind == ValueKind::kBool) {
-      if (l.b != kIsAnd) return l;  // false and _, true or _
+      if (l.b != kIsAnd) {  // false and _, true or _
+        if (kIsAnd && explain_all_) b_->Eval(vars, ctx);
+        return l;
+      }
       return Checked(b_->Eval(vars, ctx), ctx);
     }
     Value r = Checked(b_->Eval(vars, ctx), ctx);
@@ -294,6 +298,7 @@ class LogicNode : public Node {
                 std::string("'") + (kIsAnd ? "and" : "or") + "' needs bools, not a " + KindOf(v));
   }
   NodePtr a_, b_;
+  bool explain_all_;
 };
 
 class CoalesceNode : public Node {
@@ -618,7 +623,8 @@ NodePtr Compiler::CompileNoFold(const Expr& e) {
       NodePtr a = Compile(*e.args[0]);
       NodePtr b = Compile(*e.args[1]);
       switch (e.op) {
-        case Op::kAnd: return std::make_unique<LogicNode<true>>(e, p, std::move(a), std::move(b));
+        case Op::kAnd:
+          return std::make_unique<LogicNode<true>>(e, p, std::move(a), std::move(b), traced_);
         case Op::kOr: return std::make_unique<LogicNode<false>>(e, p, std::move(a), std::move(b));
         case Op::kCoalesce:
           return std::make_unique<CoalesceNode>(e, p, std::move(a), std::move(b),

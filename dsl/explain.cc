@@ -37,9 +37,10 @@ class Explainer {
       return;
     }
     if (e.kind == ExprKind::kBinary && e.op == Op::kAnd) {
+      // Every false side; a side in error did not decide a false `and` (nor did a guarded one).
       for (const auto& a : e.args) {
         const Value* x = ValueOf(*a);
-        if (x && !(x->kind == ValueKind::kBool && x->b)) Explain(*a);
+        if (x && x->kind == ValueKind::kBool && !x->b) Explain(*a);
       }
       return;
     }
