@@ -13,6 +13,9 @@
 #include "dsl/json.h"
 #include "dsl/program.h"
 #include "dsl/utf8.h"
+#include "engine/check_policy.h"
+#include "engine/graph.h"
+#include "engine/load.h"
 
 namespace sellerflow {
 namespace {
@@ -271,6 +274,112 @@ std::function<int()> SetupEvalRules(CLI::App* app) {
   };
 }
 
+// ---- Policy folders shared by check and graph ---
+struct PolicyOptions {
+  std::vector<std::string> workflows, rules;
+};
+
+void AddPolicyOptions(CLI::App* app, PolicyOptions* o) {
+  app->add_option("--workflows", o->workflows,
+                  "a folder of workflow YAML files (repeatable; default: the shipped workflows/)");
+  app->add_option("--rules", o->rules,
+                  "a folder of rules files (repeatable; default: the shipped rules/)");
+}
+
+// The shipped folders: ./workflows and ./rules when present, else those of the source tree.
+std::string DefaultFolder(const char* name) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(name, ec)) return name;
+  return std::string(SELLERFLOW_POLICY_DIR) + "/" + name;
+}
+
+std::unique_ptr<engine::Policy> LoadPolicyFrom(PolicyOptions o, Diagnostics* diags) {
+  if (o.workflows.empty()) o.workflows.push_back(DefaultFolder("workflows"));
+  if (o.rules.empty()) o.rules.push_back(DefaultFolder("rules"));
+  return engine::LoadPolicy(o.workflows, o.rules, diags);
+}
+
+// ---- check ---
+std::function<int()> SetupCheck(CLI::App* app) {
+  struct Options {
+    PolicyOptions policy;
+    std::string format = "text";
+    bool strict = false;
+  };
+  auto o = std::make_shared<Options>();
+  AddPolicyOptions(app, &o->policy);
+  app->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app->add_flag("--strict", o->strict, "treat warnings as errors");
+  return [o] {
+    const bool json = o->format == "json";
+    Diagnostics diags;
+    auto policy = LoadPolicyFrom(o->policy, &diags);
+    engine::CheckPolicy(*policy, &diags);
+    PrintDiagnostics(diags, json);
+    if (!json) {
+      size_t requests = 0;
+      for (const auto& m : policy->machines) requests += m->kind == engine::MachineKind::kRequest;
+      std::string summary = std::to_string(policy->machines.size()) + " machines (" +
+                            std::to_string(requests) + " request, " +
+                            std::to_string(policy->machines.size() - requests) + " entity), " +
+                            std::to_string(policy->rule_sources.size()) + " rules files: ";
+      if (diags.has_errors())
+        summary += std::to_string(diags.error_count()) + " errors";
+      else
+        summary += "ok";
+      if (diags.warning_count()) summary += ", " + std::to_string(diags.warning_count()) + " warnings";
+      std::printf("%s\n", summary.c_str());
+    }
+    if (diags.has_errors() || (o->strict && diags.warning_count() > 0)) return kExitCheckFailed;
+    return kExitOk;
+  };
+}
+
+// ---- graph ---
+std::function<int()> SetupGraph(CLI::App* app) {
+  struct Options {
+    PolicyOptions policy;
+    std::string name, format = "mermaid";
+    bool all = false;
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("TYPE", o->name, "a change type, an entity type, or 'ChangeType on EntityType'");
+  app->add_flag("--all", o->all, "draw every machine, with the events requests send to entities");
+  AddPolicyOptions(app, &o->policy);
+  app->add_option("--format", o->format, "mermaid or dot")->check(CLI::IsMember({"mermaid", "dot"}));
+  return [o] {
+    if (o->all == !o->name.empty())
+      throw InputError("graph takes a machine's TYPE or --all (one of them)");
+    Diagnostics diags;
+    auto policy = LoadPolicyFrom(o->policy, &diags);
+    if (diags.has_errors()) {
+      PrintDiagnostics(diags, false);
+      return kExitCheckFailed;
+    }
+    auto format = o->format == "dot" ? engine::GraphFormat::kDot : engine::GraphFormat::kMermaid;
+    if (o->all) {
+      std::fputs(engine::DrawPolicy(*policy, format).c_str(), stdout);
+      return kExitOk;
+    }
+    auto machines = engine::FindMachines(*policy, o->name);
+    if (machines.empty()) {
+      std::vector<std::string> names;
+      for (const auto& m : policy->machines)
+        names.push_back(m->kind == engine::MachineKind::kEntity ? m->entity_type : m->change_type);
+      std::string near = dsl::NearestName(o->name, names);
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      throw InputError("no machine named '" + o->name + "'" +
+                       (near.empty() ? "; machines: " + known : "; did you mean '" + near + "'?"));
+    }
+    for (size_t i = 0; i < machines.size(); ++i) {
+      if (i) std::fputs("\n", stdout);
+      std::fputs(engine::DrawMachine(*machines[i], format).c_str(), stdout);
+    }
+    return kExitOk;
+  };
+}
+
 }  // namespace
 
 const std::vector<Command>& Commands() {
@@ -278,6 +387,8 @@ const std::vector<Command>& Commands() {
       {"eval", "evaluate one expression, optionally against JSON data", SetupEval},
       {"check-rules", "parse and type-check rules files; report every problem", SetupCheckRules},
       {"eval-rules", "evaluate every rule of some rules files against JSON data", SetupEvalRules},
+      {"check", "load workflows and rules and report every problem", SetupCheck},
+      {"graph", "draw a machine (or --all) as Mermaid or DOT", SetupGraph},
   };
   return kCommands;
 }
