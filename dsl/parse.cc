@@ -658,7 +658,10 @@ struct Action<g::coalesce_tail> : BinaryAction {
   template <typename Rule, pegtl::apply_mode A, pegtl::rewind_mode M,
             template <typename...> class Act, template <typename...> class Ctl, typename Input>
   static bool match(Input& in, State& st) {
-    if (st.depth >= kMaxNestingDepth) NestedTooDeep(in, st, Offset(in));
+    // Only a `??` that is there goes a level deeper.
+    if (st.depth >= kMaxNestingDepth && in.size(2) >= 2 && in.peek_char(0) == '?' &&
+        in.peek_char(1) == '?')
+      NestedTooDeep(in, st, Offset(in));
     ++st.depth;
     struct Guard {
       size_t& d;
