@@ -45,6 +45,7 @@ class TreeBuilder : public YAML::EventHandler {
     Place(&n, mark);
     n.text = value;
     n.plain = tag == "?";
+    if (!n.plain) CheckQuoteClosed(mark);
     Add(std::move(n));
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
@@ -74,6 +75,33 @@ class TreeBuilder : public YAML::EventHandler {
   void Error(const YAML::Mark& mark, std::string message) {
     diags_->AddAt(Severity::kError, source_, static_cast<uint32_t>(mark.line + 1),
                   static_cast<uint32_t>(mark.column + 1), std::move(message));
+    ok = false;
+  }
+  // yaml-cpp 0.7 ends a quoted scalar that is never closed at the end of the text, without an
+  // error, taking the rest of the file into it.
+  void CheckQuoteClosed(const YAML::Mark& mark) {
+    const std::string& text = source_.text;
+    size_t pos = static_cast<size_t>(mark.pos);
+    if (mark.pos < 0 || pos >= text.size() || (text[pos] != '"' && text[pos] != '\'')) return;
+    const char quote = text[pos];
+    for (size_t i = pos + 1; i < text.size(); ++i) {
+      if (quote == '"' && text[i] == '\\') {
+        ++i;
+      } else if (text[i] == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;  // '' stands for one quote inside single quotes.
+          continue;
+        }
+        return;
+      }
+    }
+    size_t last = text.find_last_not_of("\r\n");
+    diags_->Add(Severity::kError, source_, last == std::string::npos ? 0 : last + 1,
+                "YAML syntax error: end of string not found");
+    diags_->AddAt(Severity::kNote, source_, static_cast<uint32_t>(mark.line + 1),
+                  static_cast<uint32_t>(mark.column + 1),
+                  std::string("the ") + (quote == '"' ? "'\"'" : "\"'\"") +
+                      " opened here is never closed");
     ok = false;
   }
   void Close() {
