@@ -133,8 +133,20 @@ class TreeBuilder : public YAML::EventHandler {
   std::vector<bool> pending_key_;
 };
 
-// Measures nesting before yaml-cpp does: block levels by indentation (a "- " counts as one more
-// level), flow levels by brackets outside quotes and comments. Returns the first line past the
+// Whether the quote at line[i] opens a quoted scalar: one starts a value, so only the line's
+// indentation, a flow bracket or comma, ':' or an indicator ("- ", "? ") may come before it. A
+// quote inside a plain scalar (rock 'n roll, [a "b, c]) is an ordinary character.
+bool OpensQuote(std::string_view line, size_t i) {
+  size_t j = i;
+  while (j > 0 && (line[j - 1] == ' ' || line[j - 1] == '\t')) --j;
+  if (j == 0) return true;
+  char prev = line[j - 1];
+  if (prev == '[' || prev == '{' || prev == ',' || prev == ':') return true;
+  return (prev == '-' || prev == '?') && j < i;
+}
+
+// Measures nesting before yaml-cpp does: block levels by indentation (a "- " or "? " counts as one
+// more level), flow levels by brackets outside quotes and comments. Returns the first line past the
 // limit, or 0.
 uint32_t FindTooDeep(std::string_view text, uint32_t* column) {
   std::vector<size_t> indents;
@@ -154,11 +166,17 @@ uint32_t FindTooDeep(std::string_view text, uint32_t* column) {
         size_t indent = i;
         while (!indents.empty() && indents.back() >= indent) indents.pop_back();
         indents.push_back(indent);
-        // "- - x": each dash opens a deeper level.
-        while (i + 1 < l.size() && l[i] == '-' && (l[i + 1] == ' ' || l[i + 1] == '\t')) {
+        // "- - x", "? ? x": each indicator opens a deeper level.
+        while (i + 1 < l.size() && (l[i] == '-' || l[i] == '?') &&
+               (l[i + 1] == ' ' || l[i + 1] == '\t')) {
+          size_t indicator = i;
           i += 2;
           while (i < l.size() && l[i] == ' ') ++i;
           indents.push_back(i);
+          if (indents.size() > kMaxYamlDepth) {
+            *column = static_cast<uint32_t>(indicator + 1);
+            return line;
+          }
         }
       }
     }
@@ -170,8 +188,7 @@ uint32_t FindTooDeep(std::string_view text, uint32_t* column) {
         continue;
       }
       if (c == '#' && (i == 0 || l[i - 1] == ' ')) break;
-      if ((c == '"' || c == '\'') && (i == 0 || std::string_view(" [{,:").find(l[i - 1]) !=
-                                                   std::string_view::npos))
+      if ((c == '"' || c == '\'') && OpensQuote(l, i))
         quote = c;
       else if (c == '[' || c == '{')
         ++flow;
@@ -201,6 +218,7 @@ bool FindUnclosed(std::string_view text, uint32_t* line, uint32_t* column, char*
   char quote = 0;
   Open quote_at{0, 0, 0};
   uint32_t ln = 1, col = 0;
+  size_t line_start = 0;
   bool comment = false;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -208,6 +226,7 @@ bool FindUnclosed(std::string_view text, uint32_t* line, uint32_t* column, char*
     if (c == '\n') {
       ++ln;
       col = 0;
+      line_start = i + 1;
       comment = false;
       continue;
     }
@@ -224,7 +243,7 @@ bool FindUnclosed(std::string_view text, uint32_t* line, uint32_t* column, char*
     char prev = i ? text[i - 1] : ' ';
     if (c == '#' && (prev == ' ' || prev == '\n')) {
       comment = true;
-    } else if ((c == '"' || c == '\'') && std::string_view(" \n[{,:-").find(prev) != std::string_view::npos) {
+    } else if ((c == '"' || c == '\'') && OpensQuote(text.substr(line_start), i - line_start)) {
       quote = c;
       quote_at = {c, ln, col};
     } else if (c == '[' || c == '{') {
