@@ -22,6 +22,7 @@ class TreeBuilder : public YAML::EventHandler {
 
   YamlNode root;
   bool ok = true;
+  bool unclosed_quote = false;  // Reported already; yaml-cpp may fail on it too.
   int documents = 0;
 
   void OnDocumentStart(const YAML::Mark&) override { ++documents; }
@@ -103,6 +104,7 @@ class TreeBuilder : public YAML::EventHandler {
                   std::string("the ") + (quote == '"' ? "'\"'" : "\"'\"") +
                       " opened here is never closed");
     ok = false;
+    unclosed_quote = true;
   }
   void Close() {
     YamlNode n = std::move(stack_.back());
@@ -324,6 +326,7 @@ bool ReadYaml(const dsl::Source& source, YamlNode* root, dsl::Diagnostics* diags
     while (parser.HandleNextDocument(builder)) {
     }
   } catch (const YAML::ParserException& e) {
+    if (builder.unclosed_quote) return false;
     std::string message = e.msg;
     uint32_t line = static_cast<uint32_t>(e.mark.line + 1);
     uint32_t column = static_cast<uint32_t>(e.mark.column + 1);
