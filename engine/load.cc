@@ -201,6 +201,11 @@ class Reader {
       *out = s == "true";
       return true;
     }
+    if (!n.plain && (s == "true" || s == "false")) {
+      Error(n, std::string(what) + " must be true or false, not the string '" + s + "'",
+            "write it without quotes");
+      return false;
+    }
     Error(n, std::string(what) + " must be true or false, not '" + s + "'",
           LooksBoolean(s) ? "write true or false: yes, no, on and off mean different things "
                             "to different YAML readers"
