@@ -1,0 +1,136 @@
+// Tests of the hard limits: nesting depth, source size, literal sizes, and malformed source bytes.
+#include "dsl/limits.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "dsl/program.h"
+#include "tests/dsl/dsl_test_util.h"
+
+namespace sellerflow::dsl {
+namespace {
+
+using testing::Dump;
+
+std::string Repeat(const std::string& s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// Diagnostics of an expression, its compile result aside.
+Diagnostics Compile(const std::string& text) {
+  Diagnostics diags;
+  Expression::Compile({"<expr>", text}, {}, &diags);
+  return diags;
+}
+
+const char* kTooDeep = "expression nested deeper than 64 levels; split it into constants or rules";
+
+TEST_CASE("limits: 64 levels of nesting are fine, 65 are not", "[limits]") {
+  REQUIRE(kMaxNestingDepth == 64);
+  CHECK(Dump(Repeat("(", 64) + "1" + Repeat(")", 64)) == "1");
+  CHECK(Dump(Repeat("[", 64) + Repeat("]", 64)).substr(0, 12) == "(list (list ");
+  Diagnostics parens = Compile(Repeat("(", 65) + "1" + Repeat(")", 65));
+  REQUIRE(parens.items().size() == 1);
+  CHECK(parens.items()[0].message == kTooDeep);
+  CHECK(parens.items()[0].column == 66);
+  Diagnostics lists = Compile(Repeat("[", 65) + Repeat("]", 65));
+  REQUIRE(lists.items().size() == 1);
+  CHECK(lists.items()[0].message == kTooDeep);
+  Diagnostics calls = Compile(Repeat("len(", 65) + "\"x\"" + Repeat(")", 65));
+  REQUIRE(calls.items().size() == 1);
+  CHECK(calls.items()[0].message == kTooDeep);
+}
+
+TEST_CASE("limits: 100,000 nested parentheses give one diagnostic and no crash", "[limits]") {
+  Diagnostics diags = Compile(Repeat("(", 100000) + "1" + Repeat(")", 100000));
+  REQUIRE(diags.items().size() == 1);
+  CHECK(diags.items()[0].message == kTooDeep);
+  // Also inside a rules file, where recovery goes on after the error.
+  Diagnostics file;
+  Program::Build({{"a.rules", "rule r {\n  code X\n  require " + Repeat("(", 100000) + "true" +
+                                  Repeat(")", 100000) + "\n  message \"m\"\n}\n"}},
+                 {}, &file);
+  REQUIRE(file.items().size() == 1);
+  CHECK(file.items()[0].message == kTooDeep);
+  CHECK(file.items()[0].line == 3);
+}
+
+TEST_CASE("limits: prefix operators and operator chains count as levels", "[limits]") {
+  // 64 are fine...
+  CHECK(Dump(Repeat("not ", 64) + "true").substr(0, 10) == "(not (not ");
+  CHECK(Dump("1" + Repeat(" + 1", 64)).substr(0, 6) == "(+ (+ ");
+  // ...100,000 end in one diagnostic, not a stack overflow.
+  for (const std::string& text :
+       {Repeat("not ", 100000) + "true", Repeat("-", 100000) + "1", Repeat("- ", 100000) + "x",
+        "1" + Repeat(" + 1", 100000), "true" + Repeat(" and true", 100000),
+        Repeat("x ?? ", 100000) + "1", "x" + Repeat(".f", 100000), "x" + Repeat("[0]", 100000)}) {
+    INFO("input starts " << text.substr(0, 12));
+    Diagnostics diags = Compile(text);
+    REQUIRE(diags.items().size() == 1);
+    CHECK(diags.items()[0].message == kTooDeep);
+  }
+}
+
+TEST_CASE("limits: source size", "[limits]") {
+  std::string big = "# " + std::string(kMaxSourceBytes, 'x') + "\n";
+  Diagnostics diags;
+  CHECK(Program::Build({{"big.rules", big}}, {}, &diags) == nullptr);
+  CHECK(diags.ToText() == "big.rules: error: file is 1048579 bytes; at most 1048576 are allowed\n");
+  // At the limit it is read.
+  std::string fits = "#" + std::string(kMaxSourceBytes - 2, 'x') + "\n";
+  REQUIRE(fits.size() == kMaxSourceBytes);
+  Diagnostics ok;
+  CHECK(Program::Build({{"fits.rules", fits}}, {}, &ok) != nullptr);
+  CHECK(ok.items().empty());
+}
+
+TEST_CASE("limits: elements of a list or map literal", "[limits]") {
+  std::string at_limit = "[" + Repeat("1,", kMaxLiteralElements) + "]";
+  CHECK(Compile("len(" + at_limit + ") == 10000").items().empty());
+  Diagnostics list = Compile("len([" + Repeat("1,", kMaxLiteralElements + 1) + "]) > 0");
+  REQUIRE(list.items().size() == 1);
+  CHECK(list.items()[0].message == "list literal has 10001 elements; at most 10000 are allowed");
+  CHECK(list.items()[0].column == 5);
+  std::string entries;
+  for (size_t i = 0; i <= kMaxLiteralElements; ++i) entries += "\"k" + std::to_string(i) + "\": 1,";
+  Diagnostics map = Compile("len({" + entries + "}) > 0");
+  REQUIRE(map.items().size() == 1);
+  CHECK(map.items()[0].message == "map literal has 10001 elements; at most 10000 are allowed");
+}
+
+TEST_CASE("limits: bytes of a string literal", "[limits]") {
+  std::string fits = "\"" + std::string(kMaxStringLiteralBytes, 'a') + "\"";
+  CHECK(Compile("len(" + fits + ") > 0").items().empty());
+  Diagnostics diags = Compile("len(\"" + std::string(kMaxStringLiteralBytes + 1, 'a') + "\") > 0");
+  REQUIRE(diags.items().size() == 1);
+  CHECK(diags.items()[0].message == "string literal of 65537 bytes; at most 65536 are allowed");
+  CHECK(diags.items()[0].column == 5);
+}
+
+TEST_CASE("limits: NUL bytes and invalid UTF-8 in source", "[limits]") {
+  Diagnostics nul;
+  CHECK(Program::Build({{"nul.rules", std::string("const A = 1\nconst B = \"a\0b\"\n", 27)}}, {},
+                       &nul) == nullptr);
+  const std::string nul_line("  const B = \"a\0b\"\n", 18);
+  CHECK(nul.ToText() ==
+        "nul.rules:2:13: error: NUL byte in source text\n" + nul_line + "              ^\n");
+  Diagnostics utf8;
+  CHECK(Program::Build({{"bad.rules", "const A = \"caf\xE9\"\n"}}, {}, &utf8) == nullptr);
+  REQUIRE(utf8.items().size() == 1);
+  CHECK(utf8.items()[0].message == "invalid UTF-8 byte");
+  CHECK(utf8.items()[0].line == 1);
+  CHECK(utf8.items()[0].column == 15);
+  Diagnostics expr = Compile("\"\xFF\"");
+  REQUIRE(expr.items().size() == 1);
+  CHECK(expr.items()[0].message == "invalid UTF-8 byte");
+  Diagnostics types;
+  TypeEnv env;
+  CHECK_FALSE(ParseTypeDeclarations({"t.types", std::string("x: int\0", 7)}, &env, &types));
+  CHECK(types.items().at(0).message == "NUL byte in source text");
+}
+
+}  // namespace
+}  // namespace sellerflow::dsl
