@@ -458,6 +458,32 @@ std::unique_ptr<Expression> Expression::Finish(std::unique_ptr<Impl> impl, const
 
 const Value* Expression::ConstantValue() const { return impl_->node->Constant(); }
 
+std::vector<std::pair<std::string, std::string>> Expression::Equalities() const {
+  std::vector<const Expr*> clauses = {impl_->expr.get()};
+  std::vector<std::pair<std::string, std::string>> out;
+  auto is_literal = [](const Expr& e) {
+    return e.kind == ExprKind::kString || e.kind == ExprKind::kInt || e.kind == ExprKind::kBool ||
+           e.kind == ExprKind::kDecimal;
+  };
+  while (!clauses.empty()) {
+    const Expr* e = clauses.back();
+    clauses.pop_back();
+    if (e->kind != ExprKind::kBinary) continue;
+    if (e->op == Op::kAnd) {
+      clauses.push_back(e->args[0].get());
+      clauses.push_back(e->args[1].get());
+    } else if (e->op == Op::kEq) {
+      const Expr& a = *e->args[0];
+      const Expr& b = *e->args[1];
+      if (is_literal(b) && !is_literal(a))
+        out.push_back({std::string(ExprText(impl_->source, a)), DumpExpr(b)});
+      else if (is_literal(a) && !is_literal(b))
+        out.push_back({std::string(ExprText(impl_->source, b)), DumpExpr(a)});
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> Expression::UsedConstants() const {
   std::vector<std::string> out;
   for (const auto& c : impl_->constants)

@@ -131,6 +131,10 @@ class Expression {
   const Value* ConstantValue() const;
   // The constants the expression reads.
   std::vector<std::string> UsedConstants() const;
+  // What the expression requires by plain equality: for each top-level `and` clause of the form
+  // `path == literal` (either way round), the path's text and the literal's. Two conditions that
+  // require different literals of one path cannot both hold.
+  std::vector<std::pair<std::string, std::string>> Equalities() const;
   // The value; errors are values (kError), never exceptions. Valid until ctx is next used.
   Value Evaluate(const Bindings& vars, EvalContext& ctx) const;
   Explanation Explain(const Bindings& vars, EvalContext& ctx) const;
