@@ -366,25 +366,52 @@ class MachineReader {
   static void RelocateDiagnostic(const ExprText& fragment, dsl::Diagnostic* d) {
     if (!fragment.at.source) return;
     const std::string& text = fragment.at.source->text;
-    uint32_t line = fragment.at.line + (d->line > 0 ? d->line - 1 : 0);
-    uint32_t column = d->line <= 1 ? fragment.at.column + d->column - 1 : d->column;
-    // Find the file's line to show it, and where the fragment's line sits inside it.
+    const std::string& frag = fragment.text;
+    // The diagnostic's byte offset in the fragment (its column counts code points).
+    size_t target = 0;
+    for (uint32_t l = 1; l < d->line && target < frag.size(); ++l) {
+      size_t newline = frag.find('\n', target);
+      target = newline == std::string::npos ? frag.size() : newline + 1;
+    }
+    for (uint32_t c = 1; c < d->column && target < frag.size() && frag[target] != '\n'; ++c) {
+      ++target;
+      while (target < frag.size() && (static_cast<unsigned char>(frag[target]) & 0xC0) == 0x80)
+        ++target;
+    }
+    // Where the fragment starts in the file; a block scalar's (| or >) text starts a line below.
     size_t start = 0;
-    for (uint32_t l = 1; l < line && start != std::string::npos; ++l) {
-      start = text.find('\n', start);
-      if (start != std::string::npos) ++start;
+    for (uint32_t l = 1; l < fragment.at.line && start < text.size(); ++l) {
+      size_t newline = text.find('\n', start);
+      start = newline == std::string::npos ? text.size() : newline + 1;
     }
-    if (start == std::string::npos) return;
-    size_t end = text.find('\n', start);
-    std::string file_line = text.substr(start, end == std::string::npos ? end : end - start);
-    if (d->line > 1) {
-      size_t found = file_line.find(d->source_line);
-      if (found != std::string::npos) column = static_cast<uint32_t>(found) + d->column;
+    start = std::min(text.size(), start + (fragment.at.column > 0 ? fragment.at.column - 1 : 0));
+    if (start < text.size() && (text[start] == '|' || text[start] == '>')) {
+      start = std::min(text.size(), text.find('\n', start) + 1);
+      while (start < text.size() && text[start] == ' ') ++start;
     }
-    d->line = line;
-    d->column = column;
-    d->source_line = file_line;
+    // Walk the fragment and the file together: YAML folds line breaks and indentation of
+    // multi-line scalars into spaces and turns escapes ('' or \") into one character, so where
+    // they differ, whitespace matches whitespace and other file characters are skipped.
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    size_t i = 0, j = start;
+    while (i < target && j < text.size()) {
+      if (frag[i] == text[j]) {
+        ++i;
+        ++j;
+      } else if (blank(frag[i]) && blank(text[j])) {
+        while (i < target && blank(frag[i])) ++i;
+        while (j < text.size() && blank(text[j])) ++j;
+      } else if (blank(frag[i])) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    std::string_view line_text;
+    dsl::LocateOffset(text, j, &d->line, &d->column, &line_text);
+    d->source_line = std::string(line_text);
   }
+
 
  private:
   void ReadSchema(const YamlNode& n, const char* what, Schema* schema) {
