@@ -605,7 +605,9 @@ class MachineReader {
         if (const YamlNode* x = v.Find("status")) ReadStatus(*x, m, &s);
         if (const YamlNode* x = v.Find("validate")) ReadValidation(*x, &s);
       }
-      if (m->kind == MachineKind::kRequest && s.status == RequestStatus::kNone)
+      // An unknown status was reported where it stands; saying it is missing too would mislead.
+      if (m->kind == MachineKind::kRequest && s.status == RequestStatus::kNone &&
+          !(v.is_map() && v.Find("status")))
         r_.Error(k, "state '" + s.name + "' of a request machine needs a status",
                  "status: PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED");
       m->states.push_back(std::move(s));
