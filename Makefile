@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 # Build and test dependencies, as Debian package names.
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev \
-            nlohmann-json3-dev catch2 python3
+            nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz
 BENCH_PACKAGES := libbenchmark-dev nodejs npm libsqlitecpp-dev libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
