@@ -62,6 +62,11 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
+  Expr() = default;
+  Expr(const Expr&) = delete;
+  Expr& operator=(const Expr&) = delete;
+  ~Expr();  // Iterative: a deep tree must not overflow the stack on the way out.
+
   ExprKind kind = ExprKind::kNull;
   Op op = Op::kNone;
   uint32_t begin = 0;  // Byte offsets of the expression's text in its source.

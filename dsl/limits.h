@@ -13,6 +13,10 @@ constexpr size_t kMaxSourceBytes = 1 << 20;
 // Nesting of parentheses, lists, maps and calls. The PEG parser recurses per level, so without
 // a bound 100,000 nested parentheses would overflow the stack.
 constexpr size_t kMaxNestingDepth = 64;
+// Depth of an expression's syntax tree, chains of operators included (`a and b and ...` is one
+// level per `and`). The checker, compiler and evaluator recurse once per level; this keeps them
+// far inside the stack.
+constexpr size_t kMaxTreeDepth = 1000;
 // Elements in one list or map literal: constants are tables authors read, not data sets.
 constexpr size_t kMaxLiteralElements = 10000;
 // Bytes in one string literal.

@@ -213,23 +213,6 @@ template <typename Input>
   throw pegtl::parse_error(message, in.position());
 }
 
-// Operator chains, prefix operators and postfix chains nest the tree without nesting the grammar:
-// each link counts as a level, so the checker and evaluator, which recurse, stay within the stack.
-template <typename Input>
-void CheckChain(const Input& in, State& st, size_t links, size_t at) {
-  if (st.depth + links > kMaxNestingDepth) NestedTooDeep(in, st, at);
-}
-
-// The length of the chain of `kinds` down the first operands of `e`, counted up to the limit.
-size_t ChainLength(const Expr* e, ExprKind k1, ExprKind k2) {
-  size_t n = 0;
-  while (n <= kMaxNestingDepth && (e->kind == k1 || e->kind == k2)) {
-    ++n;
-    e = e->args[0].get();
-  }
-  return n;
-}
-
 // Bounds recursion through nested expressions, so no input can exhaust the stack.
 template <>
 struct Action<g::expr_nested> : pegtl::maybe_nothing {
@@ -432,8 +415,6 @@ struct Action<g::index_access> {
     st.marks.pop_back();
     ExprPtr index = st.Pop();
     ExprPtr target = st.Pop();
-    CheckChain(in, st, ChainLength(target.get(), ExprKind::kField, ExprKind::kIndex) + 1,
-               Offset(in.position()));
     auto e = st.Make(ExprKind::kIndex, target->begin, Offset(in.position()) + in.size());
     e->args.push_back(std::move(target));
     e->args.push_back(std::move(index));
@@ -446,8 +427,6 @@ struct Action<g::field_access> {
   template <typename In>
   static void apply(const In& in, State& st) {
     ExprPtr target = st.Pop();
-    CheckChain(in, st, ChainLength(target.get(), ExprKind::kField, ExprKind::kIndex) + 1,
-               Offset(in.position()));
     std::string_view t(in.begin(), in.size());
     size_t i = t.size();
     while (i > 0 && (std::isalnum(static_cast<unsigned char>(t[i - 1])) || t[i - 1] == '_')) --i;
@@ -529,7 +508,6 @@ struct Action<g::unary> {
         break;
       }
     }
-    CheckChain(in, st, signs.size(), b);
     for (size_t k = signs.size(); k-- > 0;) {
       ExprPtr operand = st.Pop();
       // Fold a sign into a number literal so the most negative integer can be written.
@@ -598,7 +576,6 @@ struct Action<g::negatable> {
         break;
       }
     }
-    CheckChain(in, st, nots.size(), b);
     for (size_t k = nots.size(); k-- > 0;) {
       ExprPtr operand = st.Pop();
       auto e = st.Make(ExprKind::kUnary, b + nots[k], operand->end);
@@ -636,10 +613,7 @@ template <> struct Action<g::kw_or> : OpAction<Op::kOr> {};
 // A binary tail `op operand`: combine with the operand before it.
 struct BinaryAction {
   template <typename In>
-  static void apply(const In& in, State& st) {
-    CheckChain(in, st, ChainLength(st.operands[st.operands.size() - 2].get(), ExprKind::kBinary,
-                                   ExprKind::kBinary) + 1,
-               Offset(in.position()));
+  static void apply(const In&, State& st) {
     ExprPtr rhs = st.Pop();
     ExprPtr lhs = st.Pop();
     auto e = st.Make(ExprKind::kBinary, lhs->begin, rhs->end);
@@ -1080,7 +1054,52 @@ void DumpTo(const Expr& e, std::string* out) {
   *out += ")";
 }
 
+// The depth of a tree, measured without recursion (the tree may be too deep to recurse over),
+// and its deepest node.
+size_t TreeDepth(const Expr& root, const Expr** deepest) {
+  std::vector<std::pair<const Expr*, size_t>> stack = {{&root, 1}};
+  size_t max = 0;
+  *deepest = &root;
+  while (!stack.empty()) {
+    auto [e, d] = stack.back();
+    stack.pop_back();
+    if (d > max) {
+      max = d;
+      *deepest = e;
+    }
+    for (const auto& a : e->args) stack.push_back({a.get(), d + 1});
+  }
+  return max;
+}
+
+// Operator chains (`a and b and ...`), prefix runs (`not not ...`) and postfix chains
+// (`.f.f.f`) are iterative in the grammar but make the tree deep; the checker, compiler and
+// evaluator recurse over the tree, so its depth is bounded here, after parsing.
+bool CheckTreeDepth(const Source& source, const Expr& e, Diagnostics* diags) {
+  const Expr* deepest = nullptr;
+  size_t depth = TreeDepth(e, &deepest);
+  if (depth <= kMaxTreeDepth) return true;
+  diags->Add(Severity::kError, source, deepest->begin,
+             "expression is " + std::to_string(depth) + " levels deep; at most " +
+                 std::to_string(kMaxTreeDepth) + " are allowed",
+             "split a long chain of 'and', 'or' or '+' into constants or rules");
+  return false;
+}
+
 }  // namespace
+
+Expr::~Expr() {
+  // Destroy deep trees without recursing once per level.
+  std::vector<ExprPtr> pending;
+  for (auto& a : args)
+    if (a) pending.push_back(std::move(a));
+  while (!pending.empty()) {
+    ExprPtr e = std::move(pending.back());
+    pending.pop_back();
+    for (auto& a : e->args)
+      if (a) pending.push_back(std::move(a));
+  }
+}
 
 const char* OpText(Op op) {
   switch (op) {
@@ -1123,6 +1142,14 @@ FileAst ParseRulesFile(const Source& source, Diagnostics* diags) {
   st.file = &file;
   RunParser<g::rules_file>(source, st);
   file.expr_count = st.next_id;
+  for (auto& c : file.constants)
+    if (c.value && !CheckTreeDepth(source, *c.value, diags)) c.broken = true;
+  for (auto& r : file.rules) {
+    for (const ExprPtr* e : {&r.when, &r.require})
+      if (*e && !CheckTreeDepth(source, **e, diags)) r.broken = true;
+    for (const auto& part : r.message)
+      if (part.expr && !CheckTreeDepth(source, *part.expr, diags)) r.broken = true;
+  }
   return file;
 }
 
@@ -1138,7 +1165,8 @@ ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr
       st.operands.size() != 1)
     return nullptr;
   *expr_count = st.next_id;
-  return st.Pop();
+  ExprPtr e = st.Pop();
+  return CheckTreeDepth(source, *e, diags) ? std::move(e) : nullptr;
 }
 
 ExprPtr ParseTemplate(const Source& source, Diagnostics* diags, uint32_t* expr_count) {
@@ -1153,7 +1181,8 @@ ExprPtr ParseTemplate(const Source& source, Diagnostics* diags, uint32_t* expr_c
       st.operands.size() != 1)
     return nullptr;
   *expr_count = st.next_id;
-  return st.Pop();
+  ExprPtr e = st.Pop();
+  return CheckTreeDepth(source, *e, diags) ? std::move(e) : nullptr;
 }
 
 bool ParseTypeDeclarations(const Source& source, TypeEnv* env, Diagnostics* diags) {

@@ -361,10 +361,13 @@ std::string ToJson(const Value& v) {
 }
 
 void AppendDisplay(const Value& v, std::string* out) {
-  if (v.kind == ValueKind::kString) {
-    out->append(v.str());
-  } else {
-    AppendJson(v, out);
+  // Scalars that JSON writes as strings show bare, as a reader of a message expects.
+  switch (v.kind) {
+    case ValueKind::kString: out->append(v.str()); break;
+    case ValueKind::kDate: out->append(FormatDate(v.date)); break;
+    case ValueKind::kTimestamp: out->append(FormatTimestamp(v.ts)); break;
+    case ValueKind::kDuration: out->append(FormatDuration(v.dur)); break;
+    default: AppendJson(v, out); break;
   }
 }
 

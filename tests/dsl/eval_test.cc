@@ -429,9 +429,9 @@ TEST_CASE("eval: a rule that cannot be evaluated", "[eval]") {
   CHECK(hole.Evaluate("price_positive").message == "Price 0 must be positive; extra: [1]");
 }
 
-// Reported, not fixed here (dsl/value.cc's ToDisplay): string() and message holes show dates,
-// timestamps and durations as JSON, quotes included. Tagged [!mayfail] until value.cc changes.
-TEST_CASE("eval: string() of a date has no JSON quotes", "[eval][!mayfail]") {
+// string() and message holes show dates,
+// timestamps and durations bare, as message holes show them (regression: they had JSON quotes).
+TEST_CASE("eval: string() of a date has no JSON quotes", "[eval]") {
   CHECK(Eval("string(date(\"2026-01-01\"))") == "\"2026-01-01\"");
   CHECK(Eval("string(duration(\"P1D\"))") == "\"PT24H\"");
   CHECK(Eval("\"due \" + string(date(\"2026-01-01\"))") == "\"due 2026-01-01\"");

@@ -58,20 +58,34 @@ TEST_CASE("limits: 100,000 nested parentheses give one diagnostic and no crash",
   CHECK(file.items()[0].line == 3);
 }
 
-TEST_CASE("limits: prefix operators and operator chains count as levels", "[limits]") {
-  // 64 are fine...
+TEST_CASE("limits: operator chains and prefix runs are bounded by the tree depth", "[limits]") {
+  // Long chains are fine up to the tree-depth limit...
   CHECK(Dump(Repeat("not ", 64) + "true").substr(0, 10) == "(not (not ");
-  CHECK(Dump("1" + Repeat(" + 1", 64)).substr(0, 6) == "(+ (+ ");
-  // ...100,000 end in one diagnostic, not a stack overflow.
+  CHECK(Compile("1" + Repeat(" + 1", kMaxTreeDepth - 2) + " > 0").items().empty());
+  CHECK(Compile("true" + Repeat(" and true", kMaxTreeDepth - 1)).items().empty());
+  // ...and one past it gives one diagnostic naming the depth.
+  Diagnostics past = Compile("true" + Repeat(" and true", kMaxTreeDepth));
+  REQUIRE(past.items().size() == 1);
+  CHECK(past.items()[0].message == "expression is 1001 levels deep; at most 1000 are allowed");
+  // 100,000 end in one diagnostic, not a stack overflow.
   for (const std::string& text :
-       {Repeat("not ", 100000) + "true", Repeat("-", 100000) + "1", Repeat("- ", 100000) + "x",
-        "1" + Repeat(" + 1", 100000), "true" + Repeat(" and true", 100000),
-        Repeat("x ?? ", 100000) + "1", "x" + Repeat(".f", 100000), "x" + Repeat("[0]", 100000)}) {
+       {Repeat("not ", 100000) + "true", "1" + Repeat(" + 1", 100000) + " > 0",
+        "true" + Repeat(" and true", 100000), "x" + Repeat(".f", 100000),
+        "x" + Repeat("[0]", 100000)}) {
     INFO("input starts " << text.substr(0, 12));
     Diagnostics diags = Compile(text);
     REQUIRE(diags.items().size() == 1);
-    CHECK(diags.items()[0].message == kTooDeep);
+    CHECK(diags.items()[0].message.rfind("expression is ", 0) == 0);
+    CHECK(diags.items()[0].message.find(" levels deep; at most 1000 are allowed") !=
+          std::string::npos);
   }
+  // `??` recurses in the grammar, so it counts against the nesting limit.
+  Diagnostics coalesce = Compile(Repeat("x ?? ", 100000) + "1");
+  REQUIRE(coalesce.items().size() == 1);
+  CHECK(coalesce.items()[0].message == kTooDeep);
+  // A run of signs folds into the literal: no deep tree at all.
+  CHECK(Dump(Repeat("-", 100000) + "1") == "1");
+  CHECK(Dump(Repeat("-", 99999) + "1") == "-1");
 }
 
 TEST_CASE("limits: source size", "[limits]") {

@@ -181,7 +181,8 @@ TEST_CASE("value: display shows strings bare", "[value]") {
   Arena arena;
   CHECK(ToDisplay(StringValue(arena, "hello \"you\"")) == "hello \"you\"");
   CHECK(ToDisplay(Dec("72.50")) == "72.50");
-  CHECK(ToDisplay(Value::Date(0)) == "\"1970-01-01\"");
+  CHECK(ToDisplay(Value::Date(0)) == "1970-01-01");
+  CHECK(ToDisplay(Value::Dur({1, 0})) == "P1M");
   ListRep* l = MakeList(arena, 1);
   l->items[0] = StringValue(arena, "a");
   CHECK(ToDisplay(Value::List(l)) == R"(["a"])");
