@@ -7,7 +7,9 @@ CMAKE_FLAGS ?=
 # Build and test dependencies, as Debian package names.
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev \
             nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz
-BENCH_PACKAGES := libbenchmark-dev nodejs npm libsqlitecpp-dev libsqlite3-dev
+# NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
+BENCH_PACKAGES := libbenchmark-dev nodejs $(if $(shell command -v npm),,npm) libsqlitecpp-dev \
+                  libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
 .PHONY: all deps build test demo bench test-asan format clean
@@ -29,10 +31,13 @@ test: build
 demo: build
 	@sh scripts/demo.sh $(SELLERFLOW)
 
+# Builds only what the benchmark runs. GCC 12 at -O3 reports a false -Wrestrict inside libstdc++ for
+# `"literal" + std::string&&` (a GCC 12 regression); it stays a warning here, not an error.
 bench:
 	@sh scripts/ensure-packages.sh $(PACKAGES) $(BENCH_PACKAGES)
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON
-	cmake --build build-bench -j $(JOBS)
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON \
+	  -DCMAKE_CXX_FLAGS=-Wno-error=restrict
+	cmake --build build-bench -j $(JOBS) --target rules_bench
 	@sh bench/run.sh build-bench
 
 test-asan: deps
