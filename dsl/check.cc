@@ -221,7 +221,7 @@ TypePtr Checker::CheckField(Expr& e, const Facts& facts) {
     }
     default:
       Error(e.end - static_cast<uint32_t>(e.text.size()),
-            "a " + target->ToString() + " has no fields (reading " + Quote(e.text) + ")");
+            WithArticle(target->ToString()) + " has no fields (reading " + Quote(e.text) + ")");
       return nullptr;
   }
 }
@@ -249,7 +249,7 @@ TypePtr Checker::CheckIndex(Expr& e, const Facts& facts) {
       Error(e, "strings cannot be indexed", "use starts_with, ends_with, contains or matches");
       return nullptr;
     default:
-      Error(e, "a " + target->ToString() + " cannot be indexed");
+      Error(e, WithArticle(target->ToString()) + " cannot be indexed");
       return nullptr;
   }
 }
@@ -305,7 +305,7 @@ TypePtr Checker::CheckUnary(Expr& e, const Facts& facts) {
   TypePtr t = Check(*e.args[0], facts);
   if (!t) return nullptr;
   if (t->IsNumeric() || t->kind() == TypeKind::kDuration || IsDyn(t)) return t;
-  Error(e, "cannot negate a " + t->ToString());
+  Error(e, "cannot negate " + WithArticle(t->ToString()));
   return nullptr;
 }
 

@@ -16,7 +16,7 @@ Value Node::Fail(EvalContext& ctx, ErrorKind kind, std::string_view message) con
   return ErrorAt(ctx, pos_, kind, message);
 }
 
-const char* KindOf(const Value& v) { return ValueKindName(v.kind); }
+std::string KindOf(const Value& v) { return WithArticle(ValueKindName(v.kind)); }
 
 Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, SourcePos pos) {
   if (a.is_error()) return a;
@@ -190,7 +190,7 @@ class FieldNode : public Node {
       return Absent(ctx);
     }
     return Fail(ctx, ErrorKind::kType,
-                std::string("a ") + KindOf(t) + " has no field '" + name + "'");
+                std::string("") + KindOf(t) + " has no field '" + name + "'");
   }
 
   NodePtr target_;
@@ -230,7 +230,7 @@ class IndexNode : public Node {
       return Fail(ctx, ErrorKind::kAbsent, text_ + "[" + key + "] is absent");
     }
     return Fail(ctx, ErrorKind::kType,
-                std::string("cannot index a ") + KindOf(t) + " with a " + KindOf(i));
+                std::string("cannot index ") + KindOf(t) + " with " + KindOf(i));
   }
 
  private:
@@ -245,7 +245,7 @@ class NotNode : public Node {
     Value v = a_->Eval(vars, ctx);
     if (v.kind == ValueKind::kBool) return Value::Bool(!v.b);
     if (v.is_error()) return v;
-    return Fail(ctx, ErrorKind::kType, std::string("'not' needs a bool, not a ") + KindOf(v));
+    return Fail(ctx, ErrorKind::kType, std::string("'not' needs a bool, not ") + KindOf(v));
   }
 
  private:
@@ -295,7 +295,7 @@ class LogicNode : public Node {
   Value Checked(const Value& v, EvalContext& ctx) const {
     if (v.kind == ValueKind::kBool || v.is_error()) return v;
     return Fail(ctx, ErrorKind::kType,
-                std::string("'") + (kIsAnd ? "and" : "or") + "' needs bools, not a " + KindOf(v));
+                std::string("'") + (kIsAnd ? "and" : "or") + "' needs bools, not " + KindOf(v));
   }
   NodePtr a_, b_;
   bool explain_all_;
@@ -325,7 +325,7 @@ class ConditionalNode : public Node {
     Value c = c_->Eval(vars, ctx);
     if (c.is_error()) return c;
     if (c.kind != ValueKind::kBool)
-      return Fail(ctx, ErrorKind::kType, std::string("'?' needs a bool, not a ") + KindOf(c));
+      return Fail(ctx, ErrorKind::kType, std::string("'?' needs a bool, not ") + KindOf(c));
     Value v = (c.b ? a_ : b_)->Eval(vars, ctx);
     if (to_decimal_ && v.kind == ValueKind::kInt) return Value::Dec(DecimalFromInt(v.i));
     return v;
@@ -375,7 +375,7 @@ class CompareNode : public Node {
       int c = CompareValues(l, r, &comparable);
       if (!comparable)
         return Fail(ctx, ErrorKind::kType,
-                    std::string("cannot order a ") + KindOf(l) + " and a " + KindOf(r));
+                    std::string("cannot order ") + KindOf(l) + " and " + KindOf(r));
       return Value::Bool(Holds(kOp, c));
     }
   }
@@ -420,7 +420,7 @@ class InNode : public Node {
       found = k >= 0 && !in.obj->slots[k].is_absent();
     } else {
       return Fail(ctx, ErrorKind::kType,
-                  std::string("'in' cannot look for a ") + KindOf(x) + " in a " + KindOf(in));
+                  std::string("'in' cannot look for ") + KindOf(x) + " in " + KindOf(in));
     }
     return Value::Bool(found != negate_);
   }

@@ -82,8 +82,8 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
 // A copy of `v` whose memory all comes from `arena`.
 Value DeepCopy(const Value& v, Arena& arena);
 Value ErrorAt(EvalContext& ctx, SourcePos pos, ErrorKind kind, std::string_view message);
-// A short description of a value's kind for error messages: "string", "list".
-const char* KindOf(const Value& v);
+// A value's kind with its article, for error messages: "a string", "an int".
+std::string KindOf(const Value& v);
 
 }  // namespace sellerflow::dsl
 

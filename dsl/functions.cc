@@ -108,7 +108,7 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     return false;
   };
   auto wrong = [&](size_t i, const TypePtr& t) -> TypePtr {
-    checker.Error(*args[i], name + "() cannot take a " + t->ToString() + " here",
+    checker.Error(*args[i], name + "() cannot take " + WithArticle(t->ToString()) + " here",
                   std::string("write ") + b->signature);
     return nullptr;
   };
@@ -320,7 +320,7 @@ class FunctionNode : public Node {
   Value Error(EvalContext& ctx, ErrorKind k, std::string_view m) const { return Fail(ctx, k, m); }
   Value TypeError(EvalContext& ctx, const Value& v) const {
     return Fail(ctx, ErrorKind::kType,
-                expr().text + "() cannot take a " + KindOf(v));
+                expr().text + "() cannot take " + KindOf(v));
   }
 
  private:
@@ -364,8 +364,8 @@ class ExtremeNode : public Node {
         bool comparable = false;
         c = CompareValues(items[i], best, &comparable);
         if (!comparable)
-          return Fail(ctx, ErrorKind::kType, std::string("cannot order a ") + KindOf(items[i]) +
-                                                 " and a " + KindOf(best));
+          return Fail(ctx, ErrorKind::kType, std::string("cannot order ") + KindOf(items[i]) +
+                                                 " and " + KindOf(best));
       }
       if (max_ ? c > 0 : c < 0) best = items[i];
     }
@@ -432,7 +432,7 @@ class LenStringNode : public Node {
       }
       case ValueKind::kError: return v;
       default:
-        return Fail(ctx, ErrorKind::kType, std::string("len() cannot take a ") + KindOf(v));
+        return Fail(ctx, ErrorKind::kType, std::string("len() cannot take ") + KindOf(v));
     }
   }
 
@@ -461,7 +461,7 @@ class LenJoinNode : public Node {
     for (uint32_t i = 0; i < l.list->size; ++i) {
       const Value& x = l.list->items[i];
       if (x.kind != ValueKind::kString)
-        return Fail(ctx, ErrorKind::kType, std::string("join() needs strings, not a ") + KindOf(x));
+        return Fail(ctx, ErrorKind::kType, std::string("join() needs strings, not ") + KindOf(x));
       n += x.s->code_points;
     }
     if (l.list->size > 1) n += sep * (l.list->size - 1);
@@ -480,7 +480,7 @@ class MatchesNode : public Node {
     Value v = a_->Eval(vars, ctx);
     if (v.is_error()) return v;
     if (v.kind != ValueKind::kString)
-      return Fail(ctx, ErrorKind::kType, std::string("matches() cannot take a ") + KindOf(v));
+      return Fail(ctx, ErrorKind::kType, std::string("matches() cannot take ") + KindOf(v));
     return Value::Bool(RE2::PartialMatch(re2::StringPiece(v.s->data, v.s->bytes), *re_));
   }
 
@@ -501,7 +501,7 @@ class MacroNode : public Node {
     Value l = list_->Eval(vars, ctx);
     if (l.is_error()) return l;
     if (l.kind != ValueKind::kList)
-      return Fail(ctx, ErrorKind::kType, expr().text + "() needs a list, not a " + KindOf(l));
+      return Fail(ctx, ErrorKind::kType, expr().text + "() needs a list, not " + KindOf(l));
     const uint32_t n = l.list->size;
     if (ctx.steps_left < n)
       return Fail(ctx, ErrorKind::kLimit,
@@ -521,6 +521,8 @@ class MacroNode : public Node {
           Value r = body_->Eval(vars, ctx);
           if (r.kind == ValueKind::kBool) {
             if (r.b == decisive) return r;
+          } else if (r.is_error() && r.err->kind == ErrorKind::kLimit) {
+            return r;  // A spent budget is never absorbed.
           } else if (!have_error) {
             error = r.is_error() ? r : Fail(ctx, ErrorKind::kType, "condition is not a bool");
             have_error = true;

@@ -207,4 +207,10 @@ const char* TypeKindName(TypeKind kind) {
   return "?";
 }
 
+std::string WithArticle(std::string_view noun) {
+  if (!noun.empty() && noun[0] == '{') return "an object " + std::string(noun);
+  bool vowel = !noun.empty() && std::string_view("aeiouAEIOU").find(noun[0]) != std::string_view::npos;
+  return std::string(vowel ? "an " : "a ") + std::string(noun);
+}
+
 }  // namespace sellerflow::dsl

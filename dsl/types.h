@@ -78,6 +78,8 @@ class Type {
 };
 
 const char* TypeKindName(TypeKind kind);
+// "an int", "a string", "an object {A: int}": a type or kind name with its article, for messages.
+std::string WithArticle(std::string_view noun);
 
 // The declared variables a rule may read, by name (e.g. "details", "entity").
 using TypeEnv = std::map<std::string, TypePtr, std::less<>>;

@@ -104,6 +104,11 @@ std::unique_ptr<dsl::Program> BuildProgram(const std::vector<std::string>& files
   return dsl::Program::Build(sources, env, diags);
 }
 
+// "1 rule", "2 rules".
+std::string Count(size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 // ---- eval ---
 std::function<int()> SetupEval(CLI::App* app) {
   struct Options {
@@ -191,14 +196,15 @@ std::function<int()> SetupCheckRules(CLI::App* app) {
       PrintDiagnostics(diags, true);
     } else {
       PrintDiagnostics(diags, false);
-      if (program)
-        std::printf("%zu file%s, %zu rule%s, %zu constant%s: ok%s\n", o->files.size(),
-                    o->files.size() == 1 ? "" : "s", program->rule_count(),
-                    program->rule_count() == 1 ? "" : "s", program->ConstantNames().size(),
-                    program->ConstantNames().size() == 1 ? "" : "s",
-                    diags.warning_count()
-                        ? (" (" + std::to_string(diags.warning_count()) + " warnings)").c_str()
-                        : "");
+      if (program) {
+        const size_t warnings = diags.warning_count();
+        const bool failed = o->strict && warnings > 0;
+        std::printf("%s, %s, %s: %s%s\n", Count(o->files.size(), "file").c_str(),
+                    Count(program->rule_count(), "rule").c_str(),
+                    Count(program->ConstantNames().size(), "constant").c_str(),
+                    failed ? "failed under --strict" : "ok",
+                    warnings ? (" (" + Count(warnings, "warning") + ")").c_str() : "");
+      }
     }
     if (!program || (o->strict && diags.warning_count() > 0)) return kExitCheckFailed;
     return kExitOk;
@@ -257,7 +263,7 @@ std::function<int()> SetupEvalRules(CLI::App* app) {
         out += "}";
         continue;
       }
-      static const char* kLabels[] = {"pass", "FAIL", "n/a ", "ERROR"};
+      static const char* kLabels[] = {"pass ", "FAIL ", "n/a  ", "ERROR"};
       out += std::string(kLabels[static_cast<int>(r.outcome)]) + "  " + info.name;
       if (failed) out += "  " + info.code + ": " + r.message;
       out += "\n";
@@ -265,7 +271,7 @@ std::function<int()> SetupEvalRules(CLI::App* app) {
         std::istringstream lines(explanation);
         std::string line;
         std::getline(lines, line);  // The header repeats the rule's name.
-        while (std::getline(lines, line)) out += "      " + line + "\n";
+        while (std::getline(lines, line)) out += "       " + line + "\n";
       }
     }
     if (json) out += "]\n";

@@ -91,7 +91,7 @@ TEST_CASE("eval: and/or absorb an error when the other side decides, both ways",
            R"js({"error":"'and' needs bools, not a string","line":1,"column":1})js"},
           {"not d.Missing", R"js({"error":"d.Missing is absent","line":1,"column":5})js"},
           {"not (d.Missing > 1)", R"js({"error":"d.Missing is absent","line":1,"column":6})js"},
-          {"not d.n", R"js({"error":"'not' needs a bool, not a int","line":1,"column":1})js"},
+          {"not d.n", R"js({"error":"'not' needs a bool, not an int","line":1,"column":1})js"},
           {"all([1, 2], x => d.Missing > 0 or x > 0)", "true"},
           {"all([1, 2], x => x > 1 and d.Missing > 0)", "false"},
           {"any([1, 2], x => x > 1 or d.Missing > 0)", "true"},
@@ -307,7 +307,7 @@ TEST_CASE("eval: conditionals and conversions", "[eval]") {
   });
   // A dyn condition that is not a bool.
   CHECK(Eval("d.n ? 1 : 2", kDynTypes, kDynData) ==
-        R"js({"error":"'?' needs a bool, not a int","line":1,"column":1})js");
+        R"js({"error":"'?' needs a bool, not an int","line":1,"column":1})js");
 }
 
 TEST_CASE("eval: the macro step limit bounds nested macros over big lists", "[eval]") {
