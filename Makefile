@@ -1,6 +1,7 @@
 # The two README commands, `make demo` and `make test`, and their helpers. Each installs what is
 # missing (Debian packages), configures once, and builds incrementally.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 

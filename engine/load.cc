@@ -500,6 +500,8 @@ class MachineReader {
       f->items = std::make_unique<FieldSpec>();
       f->items->name = f->name + "[]";
       f->items->at = r_.At(*n);
+      // The elements' type comes from the list's unless the items say otherwise.
+      if (f->type && f->type->kind() == dsl::TypeKind::kList) f->items->type = f->type->elem();
       ReadField(*n, f->items.get());
     }
     if (const YamlNode* n = v.Find("fields")) {

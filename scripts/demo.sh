@@ -1,5 +1,5 @@
 #!/bin/sh
-# make demo: check the shipped rules, then evaluate them against a valid and an invalid example.
+# make demo: check the shipped policy, draw a machine, then evaluate the rules on a valid and an invalid example.
 set -e
 sellerflow=${1:-build/src/sellerflow}
 types=examples/update-information/details.types
@@ -8,7 +8,9 @@ run() {
   "$sellerflow" "$@" || true
   echo
 }
-run check-rules rules/*.rules --types "$types"
+run check
+run graph UpdateVisibility
+run check-rules rules/product_information.rules --types "$types"
 run eval-rules rules/product_information.rules --types "$types" --data examples/update-information/valid.json
 run eval-rules rules/product_information.rules --types "$types" --data examples/update-information/invalid.json --explain
 run eval 'has(details.Categories) and all(details.Categories, c => c in KNOWN_CATEGORIES)' --rules rules/product_information.rules \

@@ -329,11 +329,8 @@ std::function<int()> SetupCheck(CLI::App* app) {
                             std::to_string(requests) + " request, " +
                             std::to_string(policy->machines.size() - requests) + " entity), " +
                             std::to_string(policy->rule_sources.size()) + " rules files: ";
-      if (diags.has_errors())
-        summary += std::to_string(diags.error_count()) + " errors";
-      else
-        summary += "ok";
-      if (diags.warning_count()) summary += ", " + std::to_string(diags.warning_count()) + " warnings";
+      summary += diags.has_errors() ? Count(diags.error_count(), "error") : "ok";
+      if (diags.warning_count()) summary += ", " + Count(diags.warning_count(), "warning");
       std::printf("%s\n", summary.c_str());
     }
     if (diags.has_errors() || (o->strict && diags.warning_count() > 0)) return kExitCheckFailed;
