@@ -155,16 +155,18 @@ class LocalNode : public Node {
 // other shape (dyn data, a map) is read by name.
 class FieldNode : public Node {
  public:
-  FieldNode(const Expr& e, SourcePos p, NodePtr target, const Type* expected, int slot,
+  // `var` >= 0: the target is that variable, read without a node of its own.
+  FieldNode(const Expr& e, SourcePos p, NodePtr target, int var, const Type* expected, int slot,
             std::string text)
       : Node(e, p),
         target_(std::move(target)),
+        var_(var),
         expected_(expected),
         slot_(slot),
         text_(std::move(text)) {}
 
   Value Eval(const Value* vars, EvalContext& ctx) const override {
-    Value t = target_->Eval(vars, ctx);
+    Value t = var_ >= 0 ? vars[var_] : target_->Eval(vars, ctx);
     if (t.kind == ValueKind::kObject && t.obj->type == expected_) {
       const Value& v = t.obj->slots[slot_];
       if (!v.is_absent()) return v;
@@ -189,11 +191,11 @@ class FieldNode : public Node {
       if (const Value* v = MapFind(*t.map, name)) return *v;
       return Absent(ctx);
     }
-    return Fail(ctx, ErrorKind::kType,
-                std::string("") + KindOf(t) + " has no field '" + name + "'");
+    return Fail(ctx, ErrorKind::kType, KindOf(t) + " has no field '" + name + "'");
   }
 
   NodePtr target_;
+  int var_;
   const Type* expected_;
   int slot_;
   std::string text_;
@@ -358,6 +360,10 @@ class CompareNode : public Node {
     Value r = b_->Eval(vars, ctx);
     if (l.kind == ValueKind::kInt && r.kind == ValueKind::kInt)
       return Value::Bool(Holds(kOp, (l.i > r.i) - (l.i < r.i)));
+    return Compare(*this, l, r, ctx);
+  }
+  // Any two values, the error and mismatch cases included.
+  static Value Compare(const Node& at, const Value& l, const Value& r, EvalContext& ctx) {
     if (l.is_error()) return l;
     if (r.is_error()) return r;
     if constexpr (kOp == Op::kEq || kOp == Op::kNe) {
@@ -366,7 +372,7 @@ class CompareNode : public Node {
       if (l.kind == ValueKind::kDuration && r.kind == ValueKind::kDuration) {
         int c = 0;
         if (!CompareDurations(l.dur, r.dur, &c))
-          return Fail(ctx, ErrorKind::kInvalid,
+          return ErrorAt(ctx, at.pos(), ErrorKind::kInvalid,
                       "cannot order " + FormatDuration(l.dur) + " and " + FormatDuration(r.dur) +
                           ": months have no fixed length");
         return Value::Bool(Holds(kOp, c));
@@ -374,7 +380,7 @@ class CompareNode : public Node {
       bool comparable = false;
       int c = CompareValues(l, r, &comparable);
       if (!comparable)
-        return Fail(ctx, ErrorKind::kType,
+        return ErrorAt(ctx, at.pos(), ErrorKind::kType,
                     std::string("cannot order ") + KindOf(l) + " and " + KindOf(r));
       return Value::Bool(Holds(kOp, c));
     }
@@ -382,6 +388,23 @@ class CompareNode : public Node {
 
  private:
   NodePtr a_, b_;
+};
+
+// `x op 72`: the constant is held in the node, not evaluated through one.
+template <Op kOp>
+class CompareIntConstNode : public Node {
+ public:
+  CompareIntConstNode(const Expr& e, SourcePos p, NodePtr a, int64_t c)
+      : Node(e, p), a_(std::move(a)), c_(c) {}
+  Value Eval(const Value* vars, EvalContext& ctx) const override {
+    Value l = a_->Eval(vars, ctx);
+    if (l.kind == ValueKind::kInt) return Value::Bool(Holds(kOp, (l.i > c_) - (l.i < c_)));
+    return CompareNode<kOp>::Compare(*this, l, Value::Int(c_), ctx);
+  }
+
+ private:
+  NodePtr a_;
+  int64_t c_;
 };
 
 class InNode : public Node {
@@ -504,6 +527,26 @@ class TraceNode : public Node {
   NodePtr inner_;
 };
 
+template <Op kOp>
+NodePtr MakeCompareOf(const Expr& e, SourcePos p, NodePtr a, NodePtr b, bool traced) {
+  // The traced tree keeps the constant's own node, so explain can show it.
+  const Value* c = traced ? nullptr : b->Constant();
+  if (c && c->kind == ValueKind::kInt)
+    return std::make_unique<CompareIntConstNode<kOp>>(e, p, std::move(a), c->i);
+  return std::make_unique<CompareNode<kOp>>(e, p, std::move(a), std::move(b));
+}
+
+NodePtr MakeCompare(const Expr& e, SourcePos p, NodePtr a, NodePtr b, bool traced) {
+  switch (e.op) {
+    case Op::kEq: return MakeCompareOf<Op::kEq>(e, p, std::move(a), std::move(b), traced);
+    case Op::kNe: return MakeCompareOf<Op::kNe>(e, p, std::move(a), std::move(b), traced);
+    case Op::kLt: return MakeCompareOf<Op::kLt>(e, p, std::move(a), std::move(b), traced);
+    case Op::kLe: return MakeCompareOf<Op::kLe>(e, p, std::move(a), std::move(b), traced);
+    case Op::kGt: return MakeCompareOf<Op::kGt>(e, p, std::move(a), std::move(b), traced);
+    default: return MakeCompareOf<Op::kGe>(e, p, std::move(a), std::move(b), traced);
+  }
+}
+
 // Whether an expression reads nothing but literals and constants, so it can be folded.
 bool IsConstantExpr(const Expr& e) {
   if (e.kind == ExprKind::kName) return e.resolution == Resolution::kConstant;
@@ -595,9 +638,13 @@ NodePtr Compiler::CompileNoFold(const Expr& e) {
       return std::make_unique<ConstNode>(
           e, p, ErrorValue(*arena_, ErrorKind::kInvalid, p, "unresolved name " + e.text));
     case ExprKind::kField: {
-      const TypePtr& t = e.args[0]->type;
+      const Expr& target = *e.args[0];
+      const TypePtr& t = target.type;
       const Type* expected = t && t->kind() == TypeKind::kObject ? t.get() : nullptr;
-      return std::make_unique<FieldNode>(e, p, Compile(*e.args[0]), expected, e.slot,
+      const bool on_variable = !traced_ && target.kind == ExprKind::kName &&
+                               target.resolution == Resolution::kVariable;
+      return std::make_unique<FieldNode>(e, p, on_variable ? nullptr : Compile(target),
+                                         on_variable ? target.slot : -1, expected, e.slot,
                                          std::string(ExprText(source_, e)));
     }
     case ExprKind::kIndex:
@@ -629,12 +676,13 @@ NodePtr Compiler::CompileNoFold(const Expr& e) {
         case Op::kCoalesce:
           return std::make_unique<CoalesceNode>(e, p, std::move(a), std::move(b),
                                                 e.type && e.type->kind() == TypeKind::kDecimal);
-        case Op::kEq: return std::make_unique<CompareNode<Op::kEq>>(e, p, std::move(a), std::move(b));
-        case Op::kNe: return std::make_unique<CompareNode<Op::kNe>>(e, p, std::move(a), std::move(b));
-        case Op::kLt: return std::make_unique<CompareNode<Op::kLt>>(e, p, std::move(a), std::move(b));
-        case Op::kLe: return std::make_unique<CompareNode<Op::kLe>>(e, p, std::move(a), std::move(b));
-        case Op::kGt: return std::make_unique<CompareNode<Op::kGt>>(e, p, std::move(a), std::move(b));
-        case Op::kGe: return std::make_unique<CompareNode<Op::kGe>>(e, p, std::move(a), std::move(b));
+        case Op::kEq:
+        case Op::kNe:
+        case Op::kLt:
+        case Op::kLe:
+        case Op::kGt:
+        case Op::kGe:
+          return MakeCompare(e, p, std::move(a), std::move(b), traced_);
         case Op::kIn:
         case Op::kNotIn:
           return std::make_unique<InNode>(e, p, std::move(a), std::move(b), e.op == Op::kNotIn);

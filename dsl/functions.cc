@@ -379,10 +379,20 @@ class ExtremeNode : public Node {
 
 class HasNode : public Node {
  public:
-  HasNode(const Expr& e, SourcePos p, NodePtr target, NodePtr index)
-      : Node(e, p), target_(std::move(target)), index_(std::move(index)) {}
+  // For has(x.f): `target` is x (or `var` >= 0 when x is a variable, read directly); `expected`
+  // and `slot` are where f sits in values of x's checked type. For has(x[i]): `index` is i.
+  HasNode(const Expr& e, SourcePos p, NodePtr target, int var, const Type* expected, int slot,
+          NodePtr index)
+      : Node(e, p),
+        target_(std::move(target)),
+        var_(var),
+        expected_(expected),
+        slot_(slot),
+        index_(std::move(index)) {}
   Value Eval(const Value* vars, EvalContext& ctx) const override {
-    Value t = target_->Eval(vars, ctx);
+    Value t = var_ >= 0 ? vars[var_] : target_->Eval(vars, ctx);
+    if (!index_ && t.kind == ValueKind::kObject && t.obj->type == expected_)
+      return Value::Bool(!t.obj->slots[slot_].is_absent());
     if (t.is_absent()) return Value::Bool(false);
     if (t.is_error()) return t;
     const std::string& field = expr().args[0]->text;
@@ -408,7 +418,11 @@ class HasNode : public Node {
   }
 
  private:
-  NodePtr target_, index_;
+  NodePtr target_;
+  int var_;
+  const Type* expected_;
+  int slot_;
+  NodePtr index_;
 };
 
 class LenStringNode : public Node {
@@ -783,9 +797,15 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
   const auto& args = call.args;
   if (name == "has") {
     const Expr& a = *args[0];
-    NodePtr target = compiler.Compile(*a.args[0]);
+    const Expr& target = *a.args[0];
+    const bool on_variable = !compiler.traced() && target.kind == ExprKind::kName &&
+                             target.resolution == Resolution::kVariable;
+    const Type* expected =
+        target.type && target.type->kind() == TypeKind::kObject ? target.type.get() : nullptr;
     NodePtr index = a.kind == ExprKind::kIndex ? compiler.Compile(*a.args[1]) : nullptr;
-    return std::make_unique<HasNode>(call, p, std::move(target), std::move(index));
+    return std::make_unique<HasNode>(call, p, on_variable ? nullptr : compiler.Compile(target),
+                                     on_variable ? target.slot : -1, expected,
+                                     a.kind == ExprKind::kField ? a.slot : -1, std::move(index));
   }
   static const std::pair<const char*, MacroKind> kMacros[] = {
       {"all", MacroKind::kAll},

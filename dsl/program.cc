@@ -16,7 +16,7 @@ EvalContext::EvalContext() : arena_(16 * 1024) { Reset(); }
 EvalContext::~EvalContext() = default;
 
 void EvalContext::Reset() {
-  arena_.Reset();
+  if (arena_.bytes_used() > 0) arena_.Reset();
   steps_left = kMaxMacroSteps;
   trace = nullptr;
 }

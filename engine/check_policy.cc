@@ -84,7 +84,7 @@ TypePtr PathType(const dsl::TypeEnv& env, const std::string& path, std::string* 
     } else if (t->kind() == dsl::TypeKind::kMap || t->kind() == dsl::TypeKind::kDyn) {
       t = t->kind() == dsl::TypeKind::kMap ? t->elem() : t;
     } else {
-      *why = "a " + t->ToString() + " has no field " + Quote(part);
+      *why = "" + dsl::WithArticle(t->ToString()) + " has no field " + Quote(part);
       return nullptr;
     }
     if (dot == std::string::npos) break;
@@ -424,7 +424,7 @@ class PolicyChecker {
         }
         if (!fits)
           At(diags_, Severity::kError, a.value.at,
-             std::string("the value of this ") + ActionKindName(a.kind) + " is a " + v->ToString() +
+             std::string("the value of this ") + ActionKindName(a.kind) + " is " + dsl::WithArticle(v->ToString()) +
                  "; " + a.path + " takes " + expected);
         return;
       }
@@ -438,7 +438,7 @@ class PolicyChecker {
         auto e = Expect(a.value, env, program, nullptr, "the document");
         if (e && target && !Type::Assignable(*e->type(), *target->document.type))
           At(diags_, Severity::kError, a.value.at,
-             "the new " + a.entity_type + " document is a " + e->type()->ToString() +
+             "the new " + a.entity_type + " document is " + dsl::WithArticle(e->type()->ToString()) +
                  "; the entity's document is " + target->document.type->ToString());
         return;
       }
@@ -475,7 +475,7 @@ class PolicyChecker {
     NoteConstants(*e);
     if (want && !Type::Assignable(*e->type(), *want))
       At(diags_, Severity::kError, x.at,
-         std::string(what) + " must be a " + want->ToString() + ", not " + e->type()->ToString());
+         std::string(what) + " must be " + dsl::WithArticle(want->ToString()) + ", not " + e->type()->ToString());
     return e;
   }
 
