@@ -591,10 +591,17 @@ Compiler::Compiler(const Source& source, const std::vector<Value>* constants,
     : source_(source), constants_(constants), arena_(constant_arena), traced_(traced) {}
 
 SourcePos Compiler::PosOf(const Expr& e) const {
-  uint32_t line = 0, column = 0;
-  std::string_view text;
-  LocateOffset(source_.text, e.begin, &line, &column, &text);
-  return {line, column};
+  // Every node asks; an index of line starts keeps that linear in the file, not quadratic.
+  if (line_starts_.empty()) {
+    line_starts_.push_back(0);
+    for (size_t i = 0; i < source_.text.size(); ++i)
+      if (source_.text[i] == '\n') line_starts_.push_back(static_cast<uint32_t>(i + 1));
+  }
+  const uint32_t offset = std::min<uint32_t>(e.begin, static_cast<uint32_t>(source_.text.size()));
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - 1;
+  const uint32_t line = static_cast<uint32_t>(it - line_starts_.begin()) + 1;
+  std::string_view before = std::string_view(source_.text).substr(*it, offset - *it);
+  return {line, static_cast<uint32_t>(CountCodePoints(before)) + 1};
 }
 
 NodePtr Compiler::Compile(const Expr& e) {
