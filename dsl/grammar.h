@@ -236,8 +236,9 @@ struct expression_only : seq<sep, must<expr>, sep, must<eof>> {};
 // ---- Type declarations: `details: {ProductTitle?: string, Highlights?: list<string>}` ----------
 struct type_expr;
 struct type_name : ident_chars {};
+struct angle_close : one<'>'> {};
 struct type_args : seq<one<'<'>, sep, must<type_expr>, sep, opt<comma, sep, must<type_expr>, sep>,
-                       must<one<'>'>>> {};
+                       must<angle_close>> {};
 struct optional_mark : one<'?'> {};
 struct type_field_name : ident_chars {};
 struct type_field : seq<type_field_name, sep, opt<optional_mark, sep>, must<colon>, sep,

@@ -166,6 +166,7 @@ SF_EXPECT(error_code, "an error code in capitals, such as INVALID_INPUT");
 SF_EXPECT(template_string, "a message in double quotes");
 SF_EXPECT(template_brace_close, "'}' to close the '{' of the message");
 SF_EXPECT(type_expr, "a type");
+SF_EXPECT(angle_close, "'>' to close the type's '<'");
 SF_EXPECT(eof, "end of input");
 #undef SF_EXPECT
 
@@ -185,7 +186,7 @@ struct Control : pegtl::normal<Rule> {
       const char* expected = kExpected<Rule>;
       std::string found =
           DescribeFound(std::string_view(st.source->text).substr(at), &hint);
-      message = std::string("expected ") + (expected ? expected : pegtl::demangle<Rule>().data()) +
+      message = std::string("expected ") + (expected ? expected : "something else") +
                 ", found " + found;
       // A second comparison operator is a chain only where a whole operand came before it.
       constexpr bool kAfterOperand =

@@ -93,6 +93,34 @@ TypePtr PathType(const dsl::TypeEnv& env, const std::string& path, std::string* 
   return t;
 }
 
+// Whether a value of type `from` may be written where `to` is declared. Documents are rebuilt by
+// field name when actions apply, so objects match by name (not slot): every field written must be
+// declared, every required field must be written, and an int may stand for a decimal.
+bool Fits(const Type& from, const Type& to) {
+  using dsl::TypeKind;
+  if (from.kind() == TypeKind::kDyn || to.kind() == TypeKind::kDyn) return true;
+  if (from.kind() == TypeKind::kInt && to.kind() == TypeKind::kDecimal) return true;
+  if (from.kind() != to.kind()) return false;
+  switch (from.kind()) {
+    case TypeKind::kList:
+    case TypeKind::kMap:
+      return Fits(*from.elem(), *to.elem());
+    case TypeKind::kObject:
+      for (const auto& f : from.fields()) {
+        int i = to.FieldIndex(f.name);
+        if (i < 0) return false;
+        const dsl::Field& t = to.fields()[static_cast<size_t>(i)];
+        if (f.optional && !t.optional) return false;
+        if (!Fits(*f.type, *t.type)) return false;
+      }
+      for (const auto& t : to.fields())
+        if (!t.optional && from.FieldIndex(t.name) < 0) return false;
+      return true;
+    default:
+      return true;
+  }
+}
+
 class PolicyChecker {
  public:
   PolicyChecker(const Policy& policy, Diagnostics* diags) : policy_(policy), diags_(diags) {
@@ -405,21 +433,20 @@ class PolicyChecker {
         bool fits = true;
         std::string expected = target->ToString();
         if (a.kind == Action::Kind::kSet) {
-          fits = Type::Assignable(*v, *target);
+          fits = Fits(*v, *target);
         } else if (a.kind == Action::Kind::kMerge) {
           fits = target->kind() == dsl::TypeKind::kDyn ||
                  (target->kind() == dsl::TypeKind::kObject && v->kind() == dsl::TypeKind::kObject &&
                   std::all_of(v->fields().begin(), v->fields().end(), [&](const dsl::Field& f) {
                     int i = target->FieldIndex(f.name);
-                    return i >= 0 &&
-                           Type::Assignable(*f.type, *target->fields()[static_cast<size_t>(i)].type);
+                    return i >= 0 && Fits(*f.type, *target->fields()[static_cast<size_t>(i)].type);
                   })) ||
                  v->kind() == dsl::TypeKind::kDyn;
           expected = "an object whose fields all belong to " + target->ToString();
         } else {
           fits = target->kind() == dsl::TypeKind::kDyn ||
                  (target->kind() == dsl::TypeKind::kList &&
-                  (Type::Assignable(*v, *target->elem()) || Type::Assignable(*v, *target)));
+                  (Fits(*v, *target->elem()) || Fits(*v, *target)));
           expected = "an element of " + target->ToString() + " (or a list of them)";
         }
         if (!fits)
@@ -436,7 +463,7 @@ class PolicyChecker {
         }
         Expect(a.owner, env, program, Type::String(), "the owner");
         auto e = Expect(a.value, env, program, nullptr, "the document");
-        if (e && target && !Type::Assignable(*e->type(), *target->document.type))
+        if (e && target && !Fits(*e->type(), *target->document.type))
           At(diags_, Severity::kError, a.value.at,
              "the new " + a.entity_type + " document is " + dsl::WithArticle(e->type()->ToString()) +
                  "; the entity's document is " + target->document.type->ToString());

@@ -301,6 +301,7 @@ class MachineReader {
           m->kind = MachineKind::kEntity;
         } else {
           r_.Error(*n, "machine must be 'request' or 'entity', not '" + kind + "'");
+          return nullptr;  // What else is allowed depends on the kind: nothing more to say.
         }
       }
     }
