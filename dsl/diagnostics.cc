@@ -156,6 +156,12 @@ std::string Diagnostics::ToJson() const {
   return out;
 }
 
+namespace {
+// Lines longer than this many code points are shown as a window around the caret.
+constexpr uint32_t kMaxShownLine = 200;
+constexpr uint32_t kShownBefore = 100;
+}  // namespace
+
 std::string FormatDiagnostic(const Diagnostic& d) {
   std::string out = d.file;
   if (d.line > 0) {
@@ -170,13 +176,32 @@ std::string FormatDiagnostic(const Diagnostic& d) {
   out += d.message;
   out += "\n";
   if (d.line > 0 && !d.source_line.empty()) {
+    // A very long line is shown as a window around the caret, so a 20 KB line stays readable.
+    std::string s = d.source_line;
+    uint32_t to_skip = d.column > 0 ? d.column - 1 : 0;
+    if (CountCodePoints(s) > kMaxShownLine) {
+      auto offset_of = [&s](uint32_t code_points) {
+        size_t i = 0;
+        for (uint32_t k = 0; k < code_points && i < s.size(); ++k) {
+          ++i;
+          while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+        }
+        return i;
+      };
+      const uint32_t first = to_skip > kShownBefore ? to_skip - kShownBefore : 0;
+      size_t begin = offset_of(first);
+      size_t end = offset_of(first + kMaxShownLine);
+      std::string window = first > 0 ? "..." : "";
+      window += s.substr(begin, end - begin);
+      if (end < s.size()) window += "...";
+      to_skip = to_skip - first + (first > 0 ? 3 : 0);
+      s = std::move(window);
+    }
     out += "  ";
-    out += d.source_line;
+    out += s;
     out += "\n  ";
     // The caret lines up under column `column` however the terminal expands tabs: the padding
     // copies the line's tabs and puts one space per other code point.
-    uint32_t to_skip = d.column > 0 ? d.column - 1 : 0;
-    const std::string& s = d.source_line;
     size_t i = 0;
     for (uint32_t k = 0; k < to_skip; ++k) {
       if (i < s.size() && s[i] == '\t') {
