@@ -109,5 +109,23 @@ TEST_CASE("diagnostics: NearestName", "[diagnostics]") {
   CHECK(NearestName("Cat", {"bat", "cat"}) == "cat");
 }
 
+TEST_CASE("diagnostics: a long line shows as a window around the caret", "[diagnostics]") {
+  Diagnostic d;
+  d.file = "long.rules";
+  d.line = 1;
+  d.column = 251;
+  d.message = "here";
+  d.source_line = std::string(250, 'a') + "X" + std::string(149, 'b');
+  // 100 code points before the caret, 200 in all, with "..." where the line was cut.
+  std::string expected = "long.rules:1:251: error: here\n  ..." + std::string(100, 'a') + "X" +
+                         std::string(99, 'b') + "...\n  " + std::string(103, ' ') + "^\n";
+  CHECK(FormatDiagnostic(d) == expected);
+  // A line of 200 code points is shown whole.
+  d.source_line = std::string(200, 'a');
+  d.column = 200;
+  CHECK(FormatDiagnostic(d) == "long.rules:1:200: error: here\n  " + std::string(200, 'a') + "\n  " +
+                                   std::string(199, ' ') + "^\n");
+}
+
 }  // namespace
 }  // namespace sellerflow::dsl
