@@ -215,6 +215,7 @@ TEST_CASE("grammar: PEGTL analysis finds no issues", "[grammar]") {
   CHECK(tao::pegtl::analyze<grammar::rules_file>(false) == 0);
   CHECK(tao::pegtl::analyze<grammar::expression_only>(false) == 0);
   CHECK(tao::pegtl::analyze<grammar::type_decls>(false) == 0);
+  CHECK(tao::pegtl::analyze<grammar::template_only>(false) == 0);
 }
 
 }  // namespace
