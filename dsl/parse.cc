@@ -1154,7 +1154,11 @@ FileAst ParseRulesFile(const Source& source, Diagnostics* diags) {
   return file;
 }
 
-ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr_count) {
+namespace {
+
+// One expression from the whole source, by `Grammar`; nullptr after any error.
+template <typename Grammar>
+ExprPtr ParseOne(const Source& source, Diagnostics* diags, uint32_t* expr_count) {
   if (!CheckSourceSize(source, diags)) return nullptr;
   FileAst scratch;
   State st;
@@ -1162,7 +1166,7 @@ ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr
   st.diags = diags;
   st.file = &scratch;
   size_t errors = diags->error_count();
-  if (!RunParser<g::expression_only>(source, st) || diags->error_count() > errors ||
+  if (!RunParser<Grammar>(source, st) || diags->error_count() > errors ||
       st.operands.size() != 1)
     return nullptr;
   *expr_count = st.next_id;
@@ -1170,20 +1174,14 @@ ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr
   return CheckTreeDepth(source, *e, diags) ? std::move(e) : nullptr;
 }
 
+}  // namespace
+
+ExprPtr ParseExpression(const Source& source, Diagnostics* diags, uint32_t* expr_count) {
+  return ParseOne<g::expression_only>(source, diags, expr_count);
+}
+
 ExprPtr ParseTemplate(const Source& source, Diagnostics* diags, uint32_t* expr_count) {
-  if (!CheckSourceSize(source, diags)) return nullptr;
-  FileAst scratch;
-  State st;
-  st.source = &source;
-  st.diags = diags;
-  st.file = &scratch;
-  size_t errors = diags->error_count();
-  if (!RunParser<g::template_only>(source, st) || diags->error_count() > errors ||
-      st.operands.size() != 1)
-    return nullptr;
-  *expr_count = st.next_id;
-  ExprPtr e = st.Pop();
-  return CheckTreeDepth(source, *e, diags) ? std::move(e) : nullptr;
+  return ParseOne<g::template_only>(source, diags, expr_count);
 }
 
 bool ParseTypeDeclarations(const Source& source, TypeEnv* env, Diagnostics* diags) {
