@@ -80,8 +80,8 @@ const Machine* Policy::FindEntityMachine(const std::string& entity_type) const {
 const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys() {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> kKeys = {
       {"machine",
-       {"machine", "change_type", "entity_type", "description", "id_prefix", "input", "document",
-        "context", "events", "states", "transitions"}},
+       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "creates",
+        "input", "document", "context", "events", "states", "transitions"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
         "maximum", "pattern", "one_of", "items", "fields"}},
@@ -318,6 +318,35 @@ class MachineReader {
       r_.Scalar(*n, "id_prefix", &m->id_prefix);
       if (kind == "request") r_.Error(*n, "id_prefix belongs to entity machines");
     }
+    if (const YamlNode* n = root.Find("actors")) {
+      if (kind == "entity") r_.Error(*n, "actors belong to request machines; events list their own");
+      r_.Names(*n, "an actor", &m->actors);
+      static const std::vector<std::string> kActors = {"owner", "seller", "buyer", "operations", "any"};
+      for (const auto& a : m->actors) {
+        if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
+          std::string near = dsl::NearestName(a, kActors);
+          r_.Error(*n, "unknown actor '" + a + "'",
+                   near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
+        }
+      }
+    }
+    if (const YamlNode* n = root.Find("creates")) {
+      std::string v;
+      if (kind == "entity") r_.Error(*n, "creates belongs to request machines");
+      if (r_.Scalar(*n, "creates", &v)) {
+        if (v == "never") {
+          m->creates = Creates::kNever;
+        } else if (v == "always") {
+          m->creates = Creates::kAlways;
+        } else if (v == "if_missing") {
+          m->creates = Creates::kIfMissing;
+        } else {
+          r_.Error(*n, "creates must be never, always or if_missing, not '" + v + "'");
+        }
+      }
+    }
+    if (m->actors.empty())
+      m->actors.push_back(m->creates == Creates::kAlways ? "seller" : "owner");
     if (const YamlNode* n = root.Find("input")) {
       if (kind == "entity") r_.Error(*n, "an entity machine has no input; use document");
       ReadSchema(*n, "input", &m->input);

@@ -122,12 +122,21 @@ struct State {
 
 enum class MachineKind { kRequest, kEntity };
 
+// Whether a request creates the entity it changes.
+enum class Creates {
+  kNever,      // The entity must exist.
+  kAlways,     // The change names no Identifier; a new entity is made in its machine's initial state.
+  kIfMissing,  // The Identifier names the entity; it is made on first use (a seller's profile).
+};
+
 struct Machine {
   MachineKind kind = MachineKind::kRequest;
   std::string change_type;  // Request machines: the ChangeType they run.
   std::string entity_type;  // The entity type the request changes, or the entity's own type.
   std::string description;
   std::string id_prefix;    // Entity machines: identifiers look like prefix + 13 characters.
+  std::vector<std::string> actors;  // Request machines: who may start the change (owner, seller, ...).
+  Creates creates = Creates::kNever;
   Schema input;             // Request machines: the DetailsDocument.
   Schema document;          // Entity machines: the entity's document.
   std::vector<ContextEntity> context;
