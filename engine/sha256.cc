@@ -1,4 +1,7 @@
-// SHA-256 (FIPS 180-4) for content hashes of definitions: small, dependency-free, deterministic.
+// SHA-256 (FIPS 180-4) for content hashes and store digests: small, dependency-free, deterministic.
+#include "engine/sha256.h"
+
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -58,26 +61,50 @@ void Compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view bytes) {
-  std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  size_t full = bytes.size() / 64;
+Sha256::Sha256()
+    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+             0x5be0cd19},
+      block_{} {}
+
+void Sha256::Update(std::string_view bytes) {
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  for (size_t i = 0; i < full; ++i) Compress(h, data + 64 * i);
-  unsigned char tail[128] = {};
-  size_t rest = bytes.size() - 64 * full;
-  std::memcpy(tail, data + 64 * full, rest);
-  tail[rest] = 0x80;
-  size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
-  uint64_t bits = static_cast<uint64_t>(bytes.size()) * 8;
-  for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
-  Compress(h, tail);
-  if (tail_len == 128) Compress(h, tail + 64);
+  size_t size = bytes.size();
+  length_ += size;
+  if (buffered_ > 0) {
+    size_t take = std::min(size, block_.size() - buffered_);
+    std::memcpy(block_.data() + buffered_, data, take);
+    buffered_ += take;
+    data += take;
+    size -= take;
+    if (buffered_ < block_.size()) return;
+    Compress(state_, block_.data());
+    buffered_ = 0;
+  }
+  // Whole blocks straight from the input: no copy.
+  for (; size >= 64; data += 64, size -= 64) Compress(state_, data);
+  std::memcpy(block_.data(), data, size);
+  buffered_ = size;
+}
+
+std::string Sha256::HexDigest() {
+  uint64_t bits = length_ * 8;
+  unsigned char pad[72] = {0x80};
+  // Pad to 56 mod 64, then the length in bits, big-endian.
+  size_t pad_len = (buffered_ < 56 ? 56 : 120) - buffered_;
+  for (int i = 0; i < 8; ++i) pad[pad_len + 7 - i] = static_cast<unsigned char>(bits >> (8 * i));
+  Update(std::string_view(reinterpret_cast<const char*>(pad), pad_len + 8));
   static const char kHex[] = "0123456789abcdef";
   std::string out;
-  for (uint32_t word : h)
+  out.reserve(64);
+  for (uint32_t word : state_)
     for (int shift = 28; shift >= 0; shift -= 4) out += kHex[(word >> shift) & 0xF];
   return out;
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  Sha256 hash;
+  hash.Update(bytes);
+  return hash.HexDigest();
 }
 
 }  // namespace sellerflow::engine

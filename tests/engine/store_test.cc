@@ -1,0 +1,699 @@
+// Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
+#include "engine/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/load.h"
+#include "engine/sha256.h"
+
+namespace sellerflow::engine {
+namespace {
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sellerflow-store-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A second connection through the plain C API, as another process would hold the file.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK); }
+  ~RawDb() { sqlite3_close(db_); }
+  int Exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+EntityRow Entity(const std::string& id, const std::string& type = "Product",
+                 const std::string& state = "DRAFT") {
+  EntityRow e;
+  e.id = id;
+  e.type = type;
+  e.owner = "seller-1";
+  e.state = state;
+  e.revision = 3;
+  e.document = R"({"Title":"T \u00e9"})";
+  e.locked_by = "cs-x";
+  e.created_at = "2024-01-02T03:04:05Z";
+  e.updated_at = "2024-01-02T03:04:06Z";
+  return e;
+}
+
+ChangeSetRow ChangeSet(const std::string& id, int64_t seq, const std::string& token = "") {
+  ChangeSetRow cs;
+  cs.id = id;
+  cs.seq = seq;
+  cs.name = "name-" + id;
+  cs.token = token;
+  cs.actor = "alice";
+  cs.body_hash = "h-" + id;
+  cs.intent = "APPLY";
+  cs.status = "PREPARING";
+  cs.started_at = "2024-01-02T00:00:00Z";
+  cs.working = R"({"prod-1":{}})";
+  for (int i = 0; i < 2; ++i) {
+    ChangeRow c;
+    c.index = i;
+    c.change_type = i == 0 ? "CreateProduct" : "UpdateInformation";
+    c.entity_type = "SaaSProduct@1.0";
+    c.entity_id = "prod-" + id + "-" + std::to_string(i);
+    c.change_name = "c" + std::to_string(i);
+    c.machine_hash = "mh";
+    c.state = "VALIDATING";
+    c.status = "PREPARING";
+    c.details = R"({"ProductTitle":"x"})";
+    c.entered_at = "2024-01-02T00:00:00Z";
+    cs.changes.push_back(c);
+  }
+  return cs;
+}
+
+HistoryRow History(const std::string& cs, const std::string& entity, const std::string& event) {
+  HistoryRow h;
+  h.change_set = cs;
+  h.change_index = cs.empty() ? -1 : 0;
+  h.entity = entity;
+  h.event = event;
+  h.from_state = "A";
+  h.to_state = "B";
+  h.actor = "alice";
+  h.at = "2024-01-02T00:00:00Z";
+  h.data = R"({"k":1})";
+  return h;
+}
+
+void CheckSame(const EntityRow& a, const EntityRow& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.type == b.type);
+  CHECK(a.owner == b.owner);
+  CHECK(a.state == b.state);
+  CHECK(a.revision == b.revision);
+  CHECK(a.document == b.document);
+  CHECK(a.locked_by == b.locked_by);
+  CHECK(a.created_at == b.created_at);
+  CHECK(a.updated_at == b.updated_at);
+}
+
+void CheckSame(const ChangeSetRow& a, const ChangeSetRow& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.seq == b.seq);
+  CHECK(a.name == b.name);
+  CHECK(a.token == b.token);
+  CHECK(a.actor == b.actor);
+  CHECK(a.body_hash == b.body_hash);
+  CHECK(a.intent == b.intent);
+  CHECK(a.status == b.status);
+  CHECK(a.failure_code == b.failure_code);
+  CHECK(a.failure_description == b.failure_description);
+  CHECK(a.started_at == b.started_at);
+  CHECK(a.ended_at == b.ended_at);
+  CHECK(a.working == b.working);
+  REQUIRE(a.changes.size() == b.changes.size());
+  for (size_t i = 0; i < a.changes.size(); ++i) {
+    const ChangeRow& x = a.changes[i];
+    const ChangeRow& y = b.changes[i];
+    CHECK(x.index == y.index);
+    CHECK(x.change_type == y.change_type);
+    CHECK(x.entity_type == y.entity_type);
+    CHECK(x.entity_id == y.entity_id);
+    CHECK(x.change_name == y.change_name);
+    CHECK(x.machine_hash == y.machine_hash);
+    CHECK(x.state == y.state);
+    CHECK(x.status == y.status);
+    CHECK(x.details == y.details);
+    CHECK(x.errors == y.errors);
+    CHECK(x.entered_at == y.entered_at);
+  }
+}
+
+StoreError::Kind OpenErrorKind(const std::string& path, std::string* message) {
+  try {
+    Store::Open(path, 100);
+  } catch (const StoreError& e) {
+    *message = e.what();
+    return e.kind();
+  }
+  FAIL("Open did not throw for " << path);
+  return StoreError::Kind::kIo;
+}
+
+TEST_CASE("store: Sha256 fed in pieces equals the one-shot hash", "[store]") {
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data += static_cast<char>('a' + i % 26);
+  for (size_t piece : {1, 7, 55, 63, 64, 65, 200}) {
+    Sha256 h;
+    for (size_t at = 0; at < data.size(); at += piece) h.Update(std::string_view(data).substr(at, piece));
+    CHECK(h.HexDigest() == Sha256Hex(data));
+  }
+  Sha256 empty;
+  CHECK(empty.HexDigest() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  CHECK_FALSE(store->GetEntity("prod-1"));
+  store->Write([&] {
+    store->InsertEntity(Entity("prod-2", "Product", "DRAFT"));
+    store->InsertEntity(Entity("prod-1", "Product", "PUBLIC"));
+    store->InsertEntity(Entity("offer-1", "Offer", "DRAFT"));
+  });
+  auto got = store->GetEntity("prod-1");
+  REQUIRE(got);
+  CheckSame(*got, Entity("prod-1", "Product", "PUBLIC"));
+
+  EntityRow changed = *got;
+  changed.state = "RESTRICTED";
+  changed.revision = 4;
+  changed.document = "{}";
+  changed.locked_by = "";
+  store->Write([&] { store->UpdateEntity(changed); });
+  CheckSame(*store->GetEntity("prod-1"), changed);
+  CHECK_THROWS_AS(store->UpdateEntity(Entity("nope")), std::logic_error);
+
+  auto ids = [](const std::vector<EntityRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+  };
+  CHECK(ids(store->ListEntities("", "")) == std::vector<std::string>{"offer-1", "prod-1", "prod-2"});
+  CHECK(ids(store->ListEntities("Product", "")) == std::vector<std::string>{"prod-1", "prod-2"});
+  CHECK(ids(store->ListEntities("", "DRAFT")) == std::vector<std::string>{"offer-1", "prod-2"});
+  CHECK(ids(store->ListEntities("Product", "DRAFT")) == std::vector<std::string>{"prod-2"});
+  CHECK(store->ListEntities("Agreement", "").empty());
+}
+
+TEST_CASE("store: change sets round trip with their changes; token lookup; list filters", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  ChangeSetRow a = ChangeSet("cs-a", 1, "tok-a");
+  ChangeSetRow b = ChangeSet("cs-b", 2);
+  ChangeSetRow c = ChangeSet("cs-c", 3);
+  c.changes.resize(1);
+  store->Write([&] {
+    store->InsertChangeSet(b);
+    store->InsertChangeSet(a);
+    store->InsertChangeSet(c);
+  });
+  CheckSame(*store->GetChangeSet("cs-a"), a);
+  CheckSame(*store->GetChangeSet("cs-c"), c);
+  CHECK_FALSE(store->GetChangeSet("cs-zz"));
+
+  CheckSame(*store->FindChangeSetByToken("tok-a"), a);
+  CHECK_FALSE(store->FindChangeSetByToken("tok-b"));
+  CHECK_FALSE(store->FindChangeSetByToken(""));  // Tokenless change sets are not found by "".
+  // One change set per token.
+  CHECK_THROWS(store->InsertChangeSet(ChangeSet("cs-d", 4, "tok-a")));
+
+  // Update: every column, changes updated, added and removed.
+  a.status = "FAILED";
+  a.failure_code = "CLIENT_ERROR";
+  a.failure_description = "bad";
+  a.ended_at = "2024-01-03T00:00:00Z";
+  a.working = "{}";
+  a.changes[0].state = "FAILED";
+  a.changes[0].errors = R"([{"ErrorCode":"X","ErrorMessage":"y"}])";
+  a.changes.pop_back();
+  store->Write([&] { store->UpdateChangeSet(a); });
+  CheckSame(*store->GetChangeSet("cs-a"), a);
+  ChangeRow extra = a.changes[0];
+  extra.index = 1;
+  extra.entity_id = "prod-new";
+  a.changes.push_back(extra);
+  store->UpdateChangeSet(a);  // Outside Write: its own transaction.
+  CheckSame(*store->GetChangeSet("cs-a"), a);
+  // Indexes that are not 0..n-1 still round trip.
+  a.changes[0].index = 5;
+  std::swap(a.changes[0], a.changes[1]);
+  store->UpdateChangeSet(a);
+  CheckSame(*store->GetChangeSet("cs-a"), a);
+
+  auto ids = [](const std::vector<ChangeSetRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+  };
+  CHECK(ids(store->ListChangeSets("", "", "")) == std::vector<std::string>{"cs-a", "cs-b", "cs-c"});
+  CHECK(ids(store->ListChangeSets("PREPARING", "", "")) == std::vector<std::string>{"cs-b", "cs-c"});
+  CHECK(ids(store->ListChangeSets("", "prod-cs-b-1", "")) == std::vector<std::string>{"cs-b"});
+  CHECK(ids(store->ListChangeSets("", "prod-new", "")) == std::vector<std::string>{"cs-a"});
+  // cs-a's changes are both CreateProduct now; cs-c has only its first change.
+  CHECK(ids(store->ListChangeSets("", "", "UpdateInformation")) == std::vector<std::string>{"cs-b"});
+  CHECK(ids(store->ListChangeSets("", "", "CreateProduct")) ==
+        std::vector<std::string>{"cs-a", "cs-b", "cs-c"});
+  CHECK(ids(store->ListChangeSets("PREPARING", "", "CreateProduct")) ==
+        std::vector<std::string>{"cs-b", "cs-c"});
+  CHECK(ids(store->ListChangeSets("FAILED", "prod-cs-b-0", "")).empty());
+  auto listed = store->ListChangeSets("", "", "");
+  CheckSame(listed[0], a);
+  CheckSame(listed[1], b);
+}
+
+TEST_CASE("store: history appends in order and is found by change set or entity", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  std::vector<HistoryRow> rows = {History("cs-1", "prod-1", "Submitted"),
+                                  History("cs-2", "prod-2", "Submitted"),
+                                  History("", "prod-1", "TimerFired"),
+                                  History("cs-1", "prod-1", "Applied")};
+  store->Write([&] {
+    for (auto& r : rows) store->AppendHistory(&r);
+  });
+  CHECK(rows[0].seq == 1);
+  CHECK(rows[1].seq == 2);
+  CHECK(rows[3].seq == 4);
+  auto of_cs = store->History("cs-1");
+  REQUIRE(of_cs.size() == 2);
+  CHECK(of_cs[0].event == "Submitted");
+  CHECK(of_cs[1].event == "Applied");
+  CHECK(of_cs[1].seq == 4);
+  auto of_entity = store->History("prod-1");
+  REQUIRE(of_entity.size() == 3);
+  CHECK(of_entity[1].event == "TimerFired");
+  CHECK(of_entity[1].change_set.empty());
+  CHECK(of_entity[1].change_index == -1);
+  CHECK(of_entity[1].from_state == "A");
+  CHECK(of_entity[1].to_state == "B");
+  CHECK(of_entity[1].actor == "alice");
+  CHECK(of_entity[1].at == "2024-01-02T00:00:00Z");
+  CHECK(of_entity[1].data == R"({"k":1})");
+  CHECK(store->History("nothing").empty());
+}
+
+TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  auto timer = [](int64_t due_us, const std::string& entity) {
+    TimerRow t;
+    t.due_us = due_us;
+    t.due = "at " + std::to_string(due_us);
+    t.entity = entity;
+    t.state = "PENDING";
+    t.transition = 2;
+    return t;
+  };
+  std::vector<TimerRow> timers = {timer(300, "a"), timer(100, "b"), timer(300, "c"),
+                                  timer(200, "d"), timer(900, "e")};
+  timers[1].change_set = "cs-1";
+  timers[1].change_index = 0;
+  store->Write([&] {
+    for (auto& t : timers) store->AddTimer(&t);
+  });
+  CHECK(timers[0].id < timers[2].id);
+  auto due = store->DueTimers(300);
+  REQUIRE(due.size() == 4);
+  CHECK(due[0].entity == "b");
+  CHECK(due[0].change_set == "cs-1");
+  CHECK(due[0].change_index == 0);
+  CHECK(due[0].due == "at 100");
+  CHECK(due[0].state == "PENDING");
+  CHECK(due[0].transition == 2);
+  CHECK(due[1].entity == "d");
+  CHECK(due[2].entity == "a");
+  CHECK(due[3].entity == "c");
+  CHECK(store->DueTimers(99).empty());
+  store->DeleteTimer(timers[1].id);
+  due = store->DueTimers(1000);
+  REQUIRE(due.size() == 4);
+  CHECK(due[0].entity == "d");
+  // A deleted timer's id is not handed out again.
+  TimerRow late = timer(50, "f");
+  store->AddTimer(&late);
+  CHECK(late.id > timers[4].id);
+}
+
+TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  store->PutDefinition("h1", "workflows/a.yaml", "text one");
+  store->PutDefinition("h1", "workflows/other.yaml", "text two");  // Exists: a no-op.
+  CHECK(store->GetDefinition("h1") == std::optional<std::string>("text one"));
+  CHECK_FALSE(store->GetDefinition("h2"));
+
+  CHECK(store->LastCommandSeq() == 0);
+  std::vector<CommandRow> commands(5);
+  for (int i = 0; i < 5; ++i) {
+    commands[static_cast<size_t>(i)].command = "cmd" + std::to_string(i);
+    commands[static_cast<size_t>(i)].outcome = R"({"ok":true})";
+    commands[static_cast<size_t>(i)].at = "t" + std::to_string(i);
+    store->AppendCommand(&commands[static_cast<size_t>(i)]);
+    CHECK(commands[static_cast<size_t>(i)].seq == i + 1);
+  }
+  CHECK(store->LastCommandSeq() == 5);
+  auto page = store->Commands(1, 2);
+  REQUIRE(page.size() == 2);
+  CHECK(page[0].seq == 2);
+  CHECK(page[0].command == "cmd1");
+  CHECK(page[0].outcome == R"({"ok":true})");
+  CHECK(page[0].at == "t1");
+  CHECK(page[1].seq == 3);
+  CHECK(store->Commands(0, -1).size() == 5);
+  CHECK(store->Commands(5, 10).empty());
+
+  CHECK(store->NextCounter("cs") == 1);
+  CHECK(store->NextCounter("cs") == 2);
+  CHECK(store->NextCounter("offer") == 1);
+  // A counter advanced in a rolled-back write goes back with it.
+  CHECK_THROWS_AS(store->Write([&] {
+    CHECK(store->NextCounter("cs") == 3);
+    throw std::runtime_error("abandon");
+  }),
+                  std::runtime_error);
+  CHECK(store->NextCounter("cs") == 3);
+
+  CHECK(store->Clock().empty());
+  store->SetClock("2024-05-01T00:00:00Z");
+  CHECK(store->Clock() == "2024-05-01T00:00:00Z");
+  store->Write([&] { store->SetClock("2024-05-02T00:00:00Z"); });
+  CHECK(store->Clock() == "2024-05-02T00:00:00Z");
+}
+
+TEST_CASE("store: a Write that throws leaves the store as it was", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  std::string before = store->Digest();
+  CHECK_THROWS_WITH(store->Write([&] {
+    store->InsertEntity(Entity("prod-2"));
+    EntityRow e = Entity("prod-1");
+    e.state = "GONE";
+    store->UpdateEntity(e);
+    HistoryRow h = History("cs-1", "prod-1", "x");
+    store->AppendHistory(&h);
+    store->InsertChangeSet(ChangeSet("cs-1", 1));
+    // A nested Write that succeeded is undone with its parent.
+    store->Write([&] { store->InsertEntity(Entity("prod-3")); });
+    throw std::runtime_error("boom");
+  }),
+                    "boom");
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  CHECK_FALSE(store->GetEntity("prod-3"));
+  CHECK(store->GetEntity("prod-1")->state == "DRAFT");
+  CHECK(store->History("cs-1").empty());
+  CHECK_FALSE(store->GetChangeSet("cs-1"));
+  CHECK(store->Digest() == before);
+  // The store still works after the rollback.
+  store->Write([&] { store->InsertEntity(Entity("prod-2")); });
+  CHECK(store->GetEntity("prod-2"));
+}
+
+TEST_CASE("store: a nested Write that throws undoes only itself", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  store->Write([&] {
+    store->InsertEntity(Entity("prod-1"));
+    CHECK_THROWS(store->Write([&] {
+      store->InsertEntity(Entity("prod-2"));
+      throw std::runtime_error("inner");
+    }));
+    store->InsertEntity(Entity("prod-3"));
+  });
+  CHECK(store->GetEntity("prod-1"));
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  CHECK(store->GetEntity("prod-3"));
+}
+
+TEST_CASE("store: a batch keeps the Writes that succeeded around one that failed", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto store = Store::Open(path);
+  store->BeginBatch();
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  CHECK_THROWS_AS(store->Write([&] {
+    store->InsertEntity(Entity("prod-2"));
+    throw std::runtime_error("command failed");
+  }),
+                  std::runtime_error);
+  // A store error inside (a duplicate key) is undone the same way.
+  CHECK_THROWS(store->Write([&] {
+    store->InsertEntity(Entity("prod-4"));
+    store->InsertEntity(Entity("prod-1"));
+  }));
+  store->Write([&] { store->InsertEntity(Entity("prod-3")); });
+  // Nothing is visible to another connection before CommitBatch.
+  {
+    auto other = Store::Open(path);
+    CHECK_FALSE(other->GetEntity("prod-1"));
+  }
+  store->CommitBatch();
+  CHECK(store->GetEntity("prod-1"));
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  CHECK(store->GetEntity("prod-3"));
+  CHECK_FALSE(store->GetEntity("prod-4"));
+  auto other = Store::Open(path);
+  CHECK(other->GetEntity("prod-3"));
+  CHECK_THROWS_AS(store->CommitBatch(), std::logic_error);
+}
+
+TEST_CASE("store: an abandoned batch is rolled back when the store closes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  {
+    auto store = Store::Open(path);
+    store->BeginBatch();
+    store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  }
+  CHECK_FALSE(Store::Open(path)->GetEntity("prod-1"));
+}
+
+// The same writes through two stores.
+void Populate(Store& store) {
+  store.Write([&] {
+    store.InsertEntity(Entity("prod-1"));
+    store.InsertEntity(Entity("prod-2", "Offer", "PUBLIC"));
+    store.InsertChangeSet(ChangeSet("cs-1", 1, "tok"));
+    store.InsertChangeSet(ChangeSet("cs-2", 2));
+    HistoryRow h1 = History("cs-1", "prod-1", "Submitted");
+    HistoryRow h2 = History("", "prod-2", "Timer");
+    store.AppendHistory(&h1);
+    store.AppendHistory(&h2);
+  });
+}
+
+TEST_CASE("store: the digest is equal for equal stores and changes with any row", "[store]") {
+  TempDir dir;
+  auto a = Store::Open(dir.File("a.db"));
+  auto b = Store::Open(dir.File("b.db"));
+  CHECK(a->Digest() == b->Digest());
+  Populate(*a);
+  Populate(*b);
+  std::string digest = a->Digest();
+  CHECK(digest.size() == 64);
+  CHECK(digest == b->Digest());
+  // Not part of the digest: command log, definitions, counters, timers, clock.
+  CommandRow c{0, "cmd", "{}", "t"};
+  b->AppendCommand(&c);
+  b->PutDefinition("h", "p", "t");
+  b->SetClock("2030-01-01T00:00:00Z");
+  CHECK(b->Digest() == digest);
+
+  SECTION("an entity field") {
+    EntityRow e = *b->GetEntity("prod-1");
+    e.revision = 4;
+    b->UpdateEntity(e);
+  }
+  SECTION("a change's field") {
+    ChangeSetRow cs = *b->GetChangeSet("cs-2");
+    cs.changes[1].errors = "[ ]";
+    b->UpdateChangeSet(cs);
+  }
+  SECTION("a history row") {
+    HistoryRow h = History("cs-2", "prod-1", "Applied");
+    b->AppendHistory(&h);
+  }
+  SECTION("moving bytes between adjacent fields") {
+    EntityRow e = *b->GetEntity("prod-1");
+    e.owner = "seller-1D";
+    e.state = "RAFT";
+    b->UpdateEntity(e);
+  }
+  CHECK(b->Digest() != digest);
+}
+
+TEST_CASE("store: reopening keeps every row and the schema version", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  std::string digest;
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+    store->NextCounter("cs");
+    store->SetClock("2024-01-01T00:00:00Z");
+    CommandRow c{0, "cmd", "{}", "t"};
+    store->AppendCommand(&c);
+    TimerRow t;
+    t.due_us = 5;
+    store->AddTimer(&t);
+    digest = store->Digest();
+  }
+  auto store = Store::Open(path);
+  CHECK(store->Digest() == digest);
+  CHECK(store->NextCounter("cs") == 2);
+  CHECK(store->Clock() == "2024-01-01T00:00:00Z");
+  CHECK(store->LastCommandSeq() == 1);
+  CHECK(store->DueTimers(10).size() == 1);
+  CHECK(store->IntegrityOk());
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(stmt, 0) == 1);
+  sqlite3_finalize(stmt);
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("notes.txt");
+  std::ofstream(path) << "hello";
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNotAStore);
+  CHECK(message == path + " is not a sellerflow store (not an SQLite database); give another --db path");
+  // Left untouched.
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(content == "hello");
+
+  SECTION("a longer non-SQLite file") {
+    std::ofstream(path) << std::string(8192, 'x');
+    CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNotAStore);
+  }
+  SECTION("another program's SQLite database") {
+    std::string other = dir.File("other.db");
+    {
+      RawDb raw(other);
+      REQUIRE(raw.Exec("CREATE TABLE t (x)") == SQLITE_OK);
+    }
+    CHECK(OpenErrorKind(other, &message) == StoreError::Kind::kNotAStore);
+    CHECK(message.find(other) == 0);
+  }
+}
+
+TEST_CASE("store: a file from a newer schema is refused", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  Store::Open(path);
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec("PRAGMA user_version = 999") == SQLITE_OK);
+  }
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
+  CHECK(message == path +
+                       " was written by a newer sellerflow (schema 999, this one knows 1); upgrade "
+                       "sellerflow");
+}
+
+TEST_CASE("store: a damaged file is reported as corrupt", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+  }
+  {
+    // Checkpoint into the main file and leave rollback mode, so the bytes below are the database.
+    RawDb raw(path);
+    REQUIRE(raw.Exec("PRAGMA journal_mode = DELETE") == SQLITE_OK);
+  }
+  // Overwrite page 1 after the header: the schema table's b-tree page.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    std::string junk(3000, '\xA5');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kCorrupt);
+  CHECK(message.find(path + " is damaged") == 0);
+}
+
+TEST_CASE("store: a path in a missing directory is an I/O error naming it", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("missing/s.db");
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kIo);
+  CHECK(message.find(path) != std::string::npos);
+}
+
+TEST_CASE("store: a write waits for another process's lock, then reports busy", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto store = Store::Open(path, 100);
+  RawDb other(path);
+  REQUIRE(other.Exec("BEGIN IMMEDIATE") == SQLITE_OK);
+  try {
+    store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+    FAIL("Write did not report busy");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kBusy);
+    CHECK(std::string(e.what()) ==
+          "store " + path + " is busy: another process holds its write lock; retry");
+  }
+  // Reads still work while another process writes (WAL).
+  CHECK_FALSE(store->GetEntity("prod-1"));
+  REQUIRE(other.Exec("COMMIT") == SQLITE_OK);
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  CHECK(store->GetEntity("prod-1"));
+
+  SECTION("a batch too") {
+    REQUIRE(other.Exec("BEGIN IMMEDIATE") == SQLITE_OK);
+    CHECK_THROWS_AS(store->BeginBatch(), StoreError);
+    REQUIRE(other.Exec("ROLLBACK") == SQLITE_OK);
+    store->BeginBatch();
+    store->Write([&] { store->InsertEntity(Entity("prod-2")); });
+    store->CommitBatch();
+    CHECK(store->GetEntity("prod-2"));
+  }
+}
+
+TEST_CASE("store: two stores on one file see each other's writes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto a = Store::Open(path, 1000);
+  auto b = Store::Open(path, 1000);
+  for (int i = 0; i < 10; ++i) {
+    Store& writer = i % 2 == 0 ? *a : *b;
+    Store& reader = i % 2 == 0 ? *b : *a;
+    std::string id = "prod-" + std::to_string(i);
+    writer.Write([&] {
+      writer.InsertEntity(Entity(id));
+      CHECK(writer.NextCounter("n") == i + 1);
+    });
+    CHECK(reader.GetEntity(id));
+    CHECK(reader.ListEntities("", "").size() == static_cast<size_t>(i + 1));
+  }
+  CHECK(a->Digest() == b->Digest());
+}
+
+}  // namespace
+}  // namespace sellerflow::engine
