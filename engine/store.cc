@@ -226,12 +226,13 @@ class SqliteStore : public Store {
   [[noreturn]] void Fail(const SQLite::Exception& e, std::string_view op) const {
     Fail(e.getErrorCode(), op, e.what());
   }
-  // One step of `s`: true with a row, false when done.
-  bool Step(SQLite::Statement& s, std::string_view op);
+  // One step of `s`: true with a row, false when done. `op` + `subject` say what failed; they are
+  // joined only then, so the hot path builds no strings.
+  bool Step(SQLite::Statement& s, std::string_view op, std::string_view subject = {});
   // Runs a statement that returns no rows (or whose rows do not matter).
-  void Run(SQLite::Statement& s, std::string_view op) {
+  void Run(SQLite::Statement& s, std::string_view op, std::string_view subject = {}) {
     Use use(s);
-    while (Step(s, op)) {
+    while (Step(s, op, subject)) {
     }
   }
   void Open(int busy_timeout_ms);
@@ -397,11 +398,11 @@ void SqliteStore::Fail(int rc, std::string_view op, std::string_view detail) con
   }
 }
 
-bool SqliteStore::Step(SQLite::Statement& s, std::string_view op) {
+bool SqliteStore::Step(SQLite::Statement& s, std::string_view op, std::string_view subject) {
   int rc = s.tryExecuteStep();
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  Fail(rc, op, sqlite3_errmsg(db_->getHandle()));
+  Fail(rc, std::string(op).append(subject), sqlite3_errmsg(db_->getHandle()));
 }
 
 SqliteStore::SqliteStore(std::string path, int busy_timeout_ms) : path_(std::move(path)) {
@@ -600,7 +601,7 @@ std::optional<EntityRow> SqliteStore::GetEntity(const std::string& id) {
   SQLite::Statement& s = st_->get_entity;
   Use use(s);
   Bind(s, 1, id);
-  if (!Step(s, "reading entity " + id)) return std::nullopt;
+  if (!Step(s, "reading entity ", id)) return std::nullopt;
   return ReadEntity(s);
 }
 
@@ -608,7 +609,7 @@ void SqliteStore::InsertEntity(const EntityRow& e) {
   Mutate([&] {
     SQLite::Statement& s = st_->insert_entity;
     BindEntity(s, e);
-    Run(s, "inserting entity " + e.id);
+    Run(s, "inserting entity ", e.id);
   });
 }
 
@@ -616,7 +617,7 @@ void SqliteStore::UpdateEntity(const EntityRow& e) {
   Mutate([&] {
     SQLite::Statement& s = st_->update_entity;
     BindEntity(s, e);
-    Run(s, "updating entity " + e.id);
+    Run(s, "updating entity ", e.id);
     if (db_->getChanges() == 0)
       throw std::logic_error("store " + path_ + ": no entity " + e.id + " to update");
   });
@@ -650,7 +651,7 @@ ChangeSetRow SqliteStore::ReadChangeSet(SQLite::Statement& s) {
   SQLite::Statement& c = st_->changes_of;
   Use use(c);
   Bind(c, 1, cs.id);
-  while (Step(c, "reading the changes of " + cs.id)) {
+  while (Step(c, "reading the changes of ", cs.id)) {
     ChangeRow row;
     row.index = static_cast<int>(Int(c, 0));
     row.change_type = Text(c, 1);
@@ -708,17 +709,17 @@ void SqliteStore::WriteChanges(const ChangeSetRow& cs, bool replace) {
     dense = dense && cs.changes[i].index == static_cast<int>(i);
   if (replace && !dense) {
     Bind(st_->delete_changes, 1, cs.id);
-    Run(st_->delete_changes, "rewriting the changes of " + cs.id);
+    Run(st_->delete_changes, "rewriting the changes of ", cs.id);
   }
   SQLite::Statement& s = replace && dense ? st_->upsert_change : st_->insert_change;
   for (const ChangeRow& c : cs.changes) {
     BindChange(s, cs.id, c);
-    Run(s, "writing the changes of " + cs.id);
+    Run(s, "writing the changes of ", cs.id);
   }
   if (replace && dense) {
     Bind(st_->trim_changes, 1, cs.id);
     Bind(st_->trim_changes, 2, static_cast<int64_t>(cs.changes.size()));
-    Run(st_->trim_changes, "writing the changes of " + cs.id);
+    Run(st_->trim_changes, "writing the changes of ", cs.id);
   }
 }
 
@@ -727,7 +728,7 @@ std::optional<ChangeSetRow> SqliteStore::GetChangeSet(const std::string& id) {
     SQLite::Statement& s = st_->get_change_set;
     Use use(s);
     Bind(s, 1, id);
-    if (!Step(s, "reading change set " + id)) return std::nullopt;
+    if (!Step(s, "reading change set ", id)) return std::nullopt;
     return ReadChangeSet(s);
   });
 }
@@ -746,7 +747,7 @@ std::optional<ChangeSetRow> SqliteStore::FindChangeSetByToken(const std::string&
 void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
   Mutate([&] {
     BindChangeSet(st_->insert_change_set, cs);
-    Run(st_->insert_change_set, "inserting change set " + cs.id);
+    Run(st_->insert_change_set, "inserting change set ", cs.id);
     WriteChanges(cs, /*replace=*/false);
   });
 }
@@ -754,7 +755,7 @@ void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
 void SqliteStore::UpdateChangeSet(const ChangeSetRow& cs) {
   Mutate([&] {
     BindChangeSet(st_->update_change_set, cs);
-    Run(st_->update_change_set, "updating change set " + cs.id);
+    Run(st_->update_change_set, "updating change set ", cs.id);
     if (db_->getChanges() == 0)
       throw std::logic_error("store " + path_ + ": no change set " + cs.id + " to update");
     WriteChanges(cs, /*replace=*/true);
@@ -813,7 +814,7 @@ std::vector<HistoryRow> SqliteStore::History(const std::string& id) {
   Use use(s);
   Bind(s, 1, id);
   std::vector<HistoryRow> out;
-  while (Step(s, "reading the history of " + id)) out.push_back(ReadHistory(s));
+  while (Step(s, "reading the history of ", id)) out.push_back(ReadHistory(s));
   return out;
 }
 
@@ -868,7 +869,7 @@ void SqliteStore::PutDefinition(const std::string& hash, const std::string& path
     Bind(s, 1, hash);
     Bind(s, 2, path);
     Bind(s, 3, text);
-    Run(s, "storing definition " + path);
+    Run(s, "storing definition ", path);
   });
 }
 
@@ -876,7 +877,7 @@ std::optional<std::string> SqliteStore::GetDefinition(const std::string& hash) {
   SQLite::Statement& s = st_->get_definition;
   Use use(s);
   Bind(s, 1, hash);
-  if (!Step(s, "reading definition " + hash)) return std::nullopt;
+  if (!Step(s, "reading definition ", hash)) return std::nullopt;
   return Text(s, 0);
 }
 
@@ -922,7 +923,7 @@ int64_t SqliteStore::NextCounter(const std::string& name) {
     SQLite::Statement& s = st_->next_counter;
     Use use(s);
     Bind(s, 1, key);
-    Step(s, "advancing counter " + name);
+    Step(s, "advancing counter ", name);
     value = Int(s, 0);
   });
   return value;
