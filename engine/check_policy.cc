@@ -281,8 +281,9 @@ class PolicyChecker {
              "state " + Quote(s.name) + " cannot be reached from the initial state " +
                  Quote(initial->name));
     }
+    // A request must end; an entity may rest in a state that only requests' documents change.
     for (const auto& s : m.states)
-      if (!s.final && next[s.name].empty())
+      if (request && !s.final && next[s.name].empty())
         At(diags_, Severity::kError, s.at,
            "state " + Quote(s.name) + " is not final and has no way out",
            "add a transition from it, or mark it final: true");

@@ -28,6 +28,7 @@ struct Outcome {
   std::string body;        // JSON: the response (StartChangeSet: ChangeSetId and status; errors:
                            // {"__type", "Message", "Violations"?}).
   bool failed = false;     // kOk, but the change set ended FAILED (or a VALIDATE found violations).
+  std::string status;      // The change set's status after the command, when it concerned one.
 };
 
 struct EngineImpl;

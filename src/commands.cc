@@ -23,10 +23,7 @@ namespace {
 using dsl::Diagnostics;
 using dsl::Source;
 
-// An input that cannot be used: reported as "sellerflow: <message>" with exit code 2.
-struct InputError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using InputError = UsageError;
 
 Source ReadSource(const std::string& path) {
   std::error_code ec;
@@ -386,13 +383,16 @@ std::function<int()> SetupGraph(CLI::App* app) {
 }  // namespace
 
 const std::vector<Command>& Commands() {
-  static const std::vector<Command> kCommands = {
+  static const std::vector<Command> kCommands = [] {
+    std::vector<Command> commands = {
       {"eval", "evaluate one expression, optionally against JSON data", SetupEval},
       {"check-rules", "parse and type-check rules files; report every problem", SetupCheckRules},
       {"eval-rules", "evaluate every rule of some rules files against JSON data", SetupEvalRules},
       {"check", "load workflows and rules and report every problem", SetupCheck},
       {"graph", "draw a machine (or --all) as Mermaid or DOT", SetupGraph},
-  };
+    };
+    return commands;
+  }();
   return kCommands;
 }
 

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,22 @@ namespace sellerflow {
 // Documented exit codes (README.md, "Exit codes").
 enum ExitCode : int {
   kExitOk = 0,
-  kExitCheckFailed = 1,  // Definitions have errors (or warnings under --strict).
-  kExitUsage = 2,        // Bad arguments, or an input file that cannot be read or parsed.
-  kExitEvalError = 3,    // An expression or rule could not be evaluated.
+  kExitCheckFailed = 1,   // check, check-rules: definitions have errors (or warnings, --strict).
+  kExitRefused = 1,       // A request was refused (ValidationException) or its change set FAILED.
+  kExitUsage = 2,         // Bad arguments, or an input file that cannot be read or parsed.
+  kExitEvalError = 3,     // eval, eval-rules: an expression or rule could not be evaluated.
+  kExitDefinitions = 3,   // Engine commands: the workflows or rules have errors.
+  kExitConflict = 4,      // ResourceInUseException, a stale revision, a reused token.
+  kExitNotFound = 5,      // ResourceNotFoundException.
+  kExitAccessDenied = 6,  // AccessDeniedException.
+  kExitInternal = 70,     // A bug: an unexpected failure inside sellerflow.
+  kExitStoreIo = 74,      // The store could not be read or written (I/O, disk full, corrupt).
+  kExitStoreBusy = 75,    // Another process held the store's write lock too long: retry.
+};
+
+// Bad input given by the user (an unreadable file, bad arguments): exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // One subcommand: its name and summary, how it declares its options on `app`, and what it runs.
@@ -30,6 +44,8 @@ struct Command {
 };
 
 const std::vector<Command>& Commands();
+// The engine's commands (src/engine_commands.cc), appended to the table.
+void AddEngineCommands(std::vector<Command>* commands);
 
 }  // namespace sellerflow
 

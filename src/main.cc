@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "engine/store.h"
 #include "src/commands.h"
 
 int main(int argc, char** argv) {
@@ -23,8 +24,15 @@ int main(int argc, char** argv) {
   }
   try {
     return run();
-  } catch (const std::exception& e) {
+  } catch (const sellerflow::UsageError& e) {
     std::fprintf(stderr, "sellerflow: %s\n", e.what());
     return sellerflow::kExitUsage;
+  } catch (const sellerflow::engine::StoreError& e) {
+    std::fprintf(stderr, "sellerflow: %s\n", e.what());
+    return e.kind() == sellerflow::engine::StoreError::Kind::kBusy ? sellerflow::kExitStoreBusy
+                                                                   : sellerflow::kExitStoreIo;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sellerflow: internal error: %s\n", e.what());
+    return sellerflow::kExitInternal;
   }
 }
