@@ -1038,6 +1038,7 @@ class CommandReader {
           break;
       }
     }
+    if (!extra.has_details && !extra.has_document) change.details = "{}";
     if (!given[0]) sink_.Add(Path(path, "ChangeType"), "is required");
     if (!given[1]) sink_.Add(Path(path, "Entity"), "is required");
     if (extra.has_details && extra.has_document) {
