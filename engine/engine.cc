@@ -48,11 +48,6 @@ std::string MakeId(const std::string& prefix, const std::string& salt, int64_t n
   return out;
 }
 
-std::string AccountOf(const std::string& actor) {
-  size_t colon = actor.find(':');
-  return colon == std::string::npos ? actor : actor.substr(colon + 1);
-}
-
 bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
               const std::string& owner) {
   for (const auto& a : actors) {

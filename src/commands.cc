@@ -391,6 +391,7 @@ const std::vector<Command>& Commands() {
       {"check", "load workflows and rules and report every problem", SetupCheck},
       {"graph", "draw a machine (or --all) as Mermaid or DOT", SetupGraph},
     };
+    AddEngineCommands(&commands);
     return commands;
   }();
   return kCommands;

@@ -1,0 +1,411 @@
+// The operator's commands, modelled on `aws marketplace-catalog`: each opens the store, loads the policy and runs the engine.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "dsl/time.h"
+#include "dsl/utf8.h"
+#include "engine/check_policy.h"
+#include "engine/engine.h"
+#include "engine/store.h"
+#include "src/commands.h"
+
+namespace sellerflow {
+namespace {
+
+using engine::Result;
+
+// Options every engine command shares.
+struct Globals {
+  std::string db;
+  std::vector<std::string> workflows, rules;
+  std::string actor, at;
+  std::string output = "json";
+};
+
+void AddGlobals(CLI::App* app, Globals* g) {
+  app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
+  app->add_option("--workflows", g->workflows, "workflow folders (default: the shipped workflows/)");
+  app->add_option("--rules", g->rules, "rules folders (default: the shipped rules/)");
+  app->add_option("--actor", g->actor, "who acts: seller:<account>, buyer:<account> or operations");
+  app->add_option("--at", g->at, "the command's time, RFC 3339 (default: now)");
+  app->add_option("--output", g->output, "json or text")->check(CLI::IsMember({"json", "text"}));
+}
+
+std::string DefaultFolder(const char* name) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(name, ec)) return name;
+  return std::string(SELLERFLOW_POLICY_DIR) + "/" + name;
+}
+
+// The policy, checked, and the store, opened: everything a command needs. Exits 3 on
+// definition errors (after printing them).
+struct Session {
+  std::unique_ptr<engine::Policy> policy;
+  std::unique_ptr<engine::Store> store;
+  std::unique_ptr<engine::Engine> engine;
+};
+
+int OpenSession(const Globals& g, Session* s) {
+  dsl::Diagnostics diags;
+  std::vector<std::string> workflows = g.workflows, rules = g.rules;
+  if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
+  if (rules.empty()) rules.push_back(DefaultFolder("rules"));
+  s->policy = engine::LoadPolicy(workflows, rules, &diags);
+  engine::CheckPolicy(*s->policy, &diags);
+  if (diags.has_errors()) {
+    std::fputs(diags.ToText().c_str(), stderr);
+    std::fprintf(stderr, "sellerflow: the definitions have errors; run `sellerflow check`\n");
+    return kExitDefinitions;
+  }
+  std::string db = g.db;
+  if (db.empty()) {
+    const char* env = std::getenv("SELLERFLOW_DB");
+    db = env && *env ? env : "sellerflow.db";
+  }
+  s->store = engine::Store::Open(db);
+  s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
+  return kExitOk;
+}
+
+std::string Now() {
+  auto now = std::chrono::system_clock::now();
+  int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  return dsl::FormatTimestamp(us - us % dsl::kMicrosPerSecond);  // Whole seconds read better.
+}
+
+int ExitFor(const engine::Outcome& o) {
+  switch (o.result) {
+    case Result::kOk: return o.failed ? kExitRefused : kExitOk;
+    case Result::kRefused: return kExitRefused;
+    case Result::kConflict: return kExitConflict;
+    case Result::kNotFound: return kExitNotFound;
+    case Result::kAccessDenied: return kExitAccessDenied;
+  }
+  return kExitInternal;
+}
+
+// Prints a response: JSON as is, or a line for people.
+void Print(const Globals& g, const engine::Outcome& o) {
+  if (o.result != Result::kOk) {
+    std::fprintf(stderr, "sellerflow: %s: %s\n", o.error_type.c_str(), o.message.c_str());
+    if (g.output == "json") std::printf("%s\n", o.body.c_str());
+    return;
+  }
+  std::printf("%s\n", o.body.c_str());
+}
+
+// Reads a whole file, or standard input for "-".
+std::string ReadInput(const std::string& path) {
+  std::ostringstream s;
+  if (path == "-") {
+    s << std::cin.rdbuf();
+    return s.str();
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError("cannot read '" + path + "': it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Fills in the actor and time a command did not carry, from --actor/--at or the wall clock.
+bool Complete(const Globals& g, engine::Command* c, std::string* error) {
+  if (!g.actor.empty()) c->actor = g.actor;
+  if (!g.at.empty()) c->at = g.at;
+  if (c->at.empty()) c->at = Now();
+  if (!engine::ParseAt(c->at, &c->at_us)) {
+    *error = "--at " + c->at + " is not an RFC 3339 time";
+    return false;
+  }
+  if (c->actor.empty() && c->op != engine::Op::kTick && c->op != engine::Op::kImport) {
+    *error = "who acts? give --actor seller:<account>, buyer:<account> or operations";
+    return false;
+  }
+  return true;
+}
+
+int RunCommand(const Globals& g, engine::Command c) {
+  std::string error;
+  if (!Complete(g, &c, &error)) {
+    std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  Session s;
+  if (int rc = OpenSession(g, &s)) return rc;
+  engine::Outcome o = s.engine->Execute(c);
+  Print(g, o);
+  return ExitFor(o);
+}
+
+void PrintViolations(const std::vector<engine::Violation>& violations, const std::string& where) {
+  std::fprintf(stderr, "sellerflow: ValidationException: %s has %zu problem%s\n", where.c_str(),
+               violations.size(), violations.size() == 1 ? "" : "s");
+  for (const auto& v : violations)
+    std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : v.path.c_str(), v.message.c_str());
+}
+
+// Runs a file of commands, one JSON line each, streaming it (a long log is never held whole).
+int ReplayLines(const Globals& g, Session& s, const std::string& path,
+                std::optional<engine::Op> default_op, bool batch) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw UsageError("cannot read '" + path + "': it is a directory");
+    file.open(path, std::ios::binary);
+    if (!file) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
+    in = &file;
+  }
+  const bool progress = isatty(STDERR_FILENO);
+  std::map<std::string, int64_t> counts;
+  int64_t lines = 0, malformed = 0;
+  auto start = std::chrono::steady_clock::now();
+  if (batch) s.store->BeginBatch();
+  std::string line;
+  while (std::getline(*in, line)) {
+    ++lines;
+    if (line.empty() || line == "\r") continue;
+    engine::Command c;
+    std::vector<engine::Violation> violations;
+    if (!engine::ParseCommand(line, default_op, &c, &violations)) {
+      ++malformed;
+      PrintViolations(violations, path + ":" + std::to_string(lines));
+      continue;
+    }
+    if (c.actor.empty()) c.actor = g.actor;
+    engine::Outcome o = s.engine->Execute(c);
+    static const char* kResults[] = {"Ok", "Refused", "Conflict", "NotFound", "AccessDenied"};
+    ++counts[kResults[static_cast<int>(o.result)]];
+    if (!o.status.empty()) ++counts[o.status];
+    if (progress && lines % 1000 == 0) std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
+  }
+  if (batch) s.store->CommitBatch();
+  if (progress && lines >= 1000) std::fprintf(stderr, "\r");
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string out = "{\"Lines\":" + std::to_string(lines);
+  for (const auto& [k, v] : counts) out += ",\"" + k + "\":" + std::to_string(v);
+  if (malformed) out += ",\"Malformed\":" + std::to_string(malformed);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", seconds);
+  out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
+  std::printf("%s\n", out.c_str());
+  return malformed ? kExitRefused : kExitOk;
+}
+
+}  // namespace
+
+void AddEngineCommands(std::vector<Command>* commands) {
+  commands->push_back(
+      {"start-change-set", "start a change set from a StartChangeSet body (a file or -)",
+       [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto file = std::make_shared<std::string>();
+         app->add_option("--change-set", *file, "the StartChangeSet body, a JSON file or - for stdin")
+             ->required();
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, file]() -> int {
+           std::string text = ReadInput(*file);
+           engine::Command c;
+           std::vector<engine::Violation> violations;
+           if (!engine::ParseCommand(text, engine::Op::kStartChangeSet, &c, &violations) &&
+               c.op == engine::Op::kStartChangeSet && violations.empty())
+             return kExitUsage;
+           if (!violations.empty()) {
+             // The body is refused; the store is not touched.
+             PrintViolations(violations, *file);
+             return kExitRefused;
+           }
+           return RunCommand(*g, c);
+         });
+       }});
+  commands->push_back({"describe-change-set", "show a change set, shaped like DescribeChangeSet",
+                       [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto id = std::make_shared<std::string>();
+                         app->add_option("ID", *id, "the ChangeSetId")->required();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, id]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           std::string body = s.engine->DescribeChangeSet(*id);
+                           if (body.empty()) {
+                             std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no change set %s\n", id->c_str());
+                             return kExitNotFound;
+                           }
+                           std::printf("%s\n", body.c_str());
+                           return kExitOk;
+                         });
+                       }});
+  commands->push_back({"list-change-sets", "list change sets, oldest first", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto f = std::make_shared<std::array<std::string, 3>>();
+                         app->add_option("--status", (*f)[0], "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED");
+                         app->add_option("--entity", (*f)[1], "an entity identifier");
+                         app->add_option("--type", (*f)[2], "a change type");
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, f]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           std::printf("%s\n", s.engine->ListChangeSets((*f)[0], (*f)[1], (*f)[2]).c_str());
+                           return kExitOk;
+                         });
+                       }});
+  commands->push_back({"cancel-change-set", "cancel a change set that is still PREPARING",
+                       [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto id = std::make_shared<std::string>();
+                         app->add_option("ID", *id, "the ChangeSetId")->required();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, id]() -> int {
+                           engine::Command c;
+                           c.op = engine::Op::kCancelChangeSet;
+                           c.change_set_id = *id;
+                           return RunCommand(*g, c);
+                         });
+                       }});
+  commands->push_back({"review", "approve or reject a change set waiting for Seller Operations",
+                       [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto args = std::make_shared<std::array<std::string, 3>>();
+                         app->add_option("ID", (*args)[0], "the ChangeSetId")->required();
+                         app->add_option("DECISION", (*args)[1], "approve or reject")
+                             ->required()
+                             ->check(CLI::IsMember({"approve", "reject"}));
+                         app->add_option("--reason", (*args)[2], "why, when rejecting");
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, args]() -> int {
+                           engine::Command c;
+                           c.op = engine::Op::kReview;
+                           c.change_set_id = (*args)[0];
+                           c.decision = (*args)[1];
+                           c.reason = (*args)[2];
+                           if (g->actor.empty()) g->actor = "operations";
+                           return RunCommand(*g, c);
+                         });
+                       }});
+  commands->push_back({"describe-entity", "show an entity, shaped like DescribeEntity", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto id = std::make_shared<std::string>();
+                         app->add_option("ID", *id, "the entity identifier")->required();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, id]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           std::string body = s.engine->DescribeEntity(*id);
+                           if (body.empty()) {
+                             std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no entity %s\n", id->c_str());
+                             return kExitNotFound;
+                           }
+                           std::printf("%s\n", body.c_str());
+                           return kExitOk;
+                         });
+                       }});
+  commands->push_back({"list-entities", "list entities by type and state", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto f = std::make_shared<std::array<std::string, 2>>();
+                         app->add_option("--type", (*f)[0], "an entity type, e.g. ProfessionalServicesProduct@1.0");
+                         app->add_option("--state", (*f)[1], "a state of its machine");
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, f]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           std::printf("%s\n", s.engine->ListEntities((*f)[0], (*f)[1]).c_str());
+                           return kExitOk;
+                         });
+                       }});
+  commands->push_back({"history", "the events of a change set or an entity, in order", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto id = std::make_shared<std::string>();
+                         app->add_option("ID", *id, "a ChangeSetId or an entity identifier")->required();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, id]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           std::printf("%s\n", s.engine->History(*id).c_str());
+                           return kExitOk;
+                         });
+                       }});
+  commands->push_back({"tick", "advance the clock, firing every timer due", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto to = std::make_shared<std::string>();
+                         app->add_option("--to", *to, "the new time, RFC 3339")->required();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, to]() -> int {
+                           engine::Command c;
+                           c.op = engine::Op::kTick;
+                           g->at = *to;
+                           return RunCommand(*g, c);
+                         });
+                       }});
+  commands->push_back({"import", "add existing entities, one JSON object per line", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto file = std::make_shared<std::string>();
+                         app->add_option("FILE", *file, "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument")->required();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, file]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           return ReplayLines(*g, s, *file, engine::Op::kImport, false);
+                         });
+                       }});
+  commands->push_back({"log", "the command log: `log export` writes it as a replayable log", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto what = std::make_shared<std::string>();
+                         app->add_option("ACTION", *what, "export")->required()->check(CLI::IsMember({"export"}));
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           int64_t after = 0;
+                           for (;;) {
+                             auto rows = s.store->Commands(after, 1000);
+                             if (rows.empty()) break;
+                             for (const auto& r : rows) std::printf("%s\n", r.command.c_str());
+                             after = rows.back().seq;
+                           }
+                           return kExitOk;
+                         });
+                       }});
+  commands->push_back({"replay", "run a command log; prints a summary and the state digest", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         auto file = std::make_shared<std::string>();
+                         auto commit = std::make_shared<std::string>("each");
+                         app->add_option("FILE", *file, "JSON Lines in the replay format (or -)")->required();
+                         app->add_option("--commit", *commit, "each: a transaction per command; batch: one for all")
+                             ->check(CLI::IsMember({"each", "batch"}));
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g, file, commit]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           return ReplayLines(*g, s, *file, std::nullopt, *commit == "batch");
+                         });
+                       }});
+  commands->push_back({"digest", "a hash of every entity, change set and history row", [](CLI::App* app) {
+                         auto g = std::make_shared<Globals>();
+                         AddGlobals(app, g.get());
+                         return std::function<int()>([g]() -> int {
+                           Session s;
+                           if (int rc = OpenSession(*g, &s)) return rc;
+                           std::printf("%s\n", s.store->Digest().c_str());
+                           return kExitOk;
+                         });
+                       }});
+}
+
+}  // namespace sellerflow
