@@ -32,6 +32,7 @@ constexpr Builtin kBuiltins[] = {
     {"lower", "lower(string)", false},
     {"upper", "upper(string)", false},
     {"trim", "trim(string)", false},
+    {"replace", "replace(string, old, new)", false},
     {"join", "join(list<string>[, separator])", false},
     {"sum", "sum(list<int | decimal>)", false},
     {"count", "count(list, x => condition)", true},
@@ -201,6 +202,12 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     if (!Is(t[0], TypeKind::kString)) return wrong(0, t[0]);
     if (!Is(t[1], TypeKind::kString)) return wrong(1, t[1]);
     return Type::Bool();
+  }
+  if (name == "replace") {
+    if (!arity(3, 3)) return nullptr;
+    for (size_t i = 0; i < 3; ++i)
+      if (!Is(t[i], TypeKind::kString)) return wrong(i, t[i]);
+    return Type::String();
   }
   if (name == "lower" || name == "upper" || name == "trim") {
     if (!arity(1, 1)) return nullptr;
@@ -641,6 +648,25 @@ Value FnTrim(const Self& s, const Value* a, EvalContext& ctx) {
   return StringValue(ctx.arena(), Utf8Trim(a[0].str()));
 }
 
+// Every occurrence of `old` replaced, left to right; an empty `old` changes nothing.
+Value FnReplace(const Self& s, const Value* a, EvalContext& ctx) {
+  for (int i = 0; i < 3; ++i)
+    if (a[i].kind != ValueKind::kString) return s.TypeError(ctx, a[i]);
+  std::string_view text = a[0].str(), from = a[1].str(), to = a[2].str();
+  if (from.empty()) return a[0];
+  std::string out;
+  for (size_t at = 0;;) {
+    size_t found = text.find(from, at);
+    out.append(text.substr(at, found == std::string_view::npos ? std::string_view::npos : found - at));
+    if (found == std::string_view::npos) break;
+    out.append(to);
+    at = found + from.size();
+    if (out.size() > kMaxBuiltStringBytes)
+      return s.Error(ctx, ErrorKind::kLimit, "replace() would build a string over the size limit");
+  }
+  return StringValue(ctx.arena(), out);
+}
+
 Value Join(const Self& s, const Value& list, std::string_view sep, EvalContext& ctx) {
   if (list.kind != ValueKind::kList) return s.TypeError(ctx, list);
   std::string out;
@@ -844,6 +870,7 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
   static const std::pair<const char*, FunctionNode::Fn> kFunctions[] = {
       {"starts_with", FnStartsWith}, {"ends_with", FnEndsWith}, {"contains", FnContains},
       {"lower", FnLower},           {"upper", FnUpper},         {"trim", FnTrim},
+      {"replace", FnReplace},
       {"sum", FnSum},               {"unique", FnUnique},       {"date", FnDate},
       {"timestamp", FnTimestamp},   {"duration", FnDuration},   {"string", FnString},
       {"int", FnInt},               {"decimal", FnDecimal},     {"places", FnPlaces},
