@@ -1,0 +1,566 @@
+#!/usr/bin/env bash
+# End-to-end tests of the engine commands: the real sellerflow binary on real SQLite files, a temp dir per test.
+# usage: run_engine_e2e.sh SELLERFLOW_BINARY SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+ROOT=$(mktemp -d)
+trap 'rm -rf "$ROOT"' EXIT
+PASSED=0
+FAILED=0
+SELLER=seller:111122223333
+OTHER=seller:999988887777
+PT=ProfessionalServicesProduct@1.0
+PA=prod-aaaaaaaaaaaaa
+PB=prod-bbbbbbbbbbbbb
+
+# ---- helpers ---------------------------------------------------------------------------------------
+# sf ARGS...: runs the binary on the test's store; sets RC, OUT, ERR.
+sf() {
+  "$BIN" "$@" --db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+}
+# j EXPR [JSON]: evaluates a Python expression over the JSON `d` (default: $OUT).
+j() {
+  local text=${2-$OUT}
+  printf '%s' "$text" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read() or "null")
+r = eval(sys.argv[1])
+print(json.dumps(r) if isinstance(r, (dict, list, bool)) or r is None else r)' "$1" 2>&1
+}
+fail() {
+  echo "  FAIL [$NAME] $*"
+  OK=0
+}
+# eq WHAT ACTUAL EXPECTED
+eq() {
+  if [ "$2" != "$3" ]; then fail "$1: expected <$3>, got <$2>"; fi
+}
+# has WHAT TEXT NEEDLE
+has() {
+  case "$2" in *"$3"*) ;; *) fail "$1: <$3> not in <$2>" ;; esac
+}
+hasnt() {
+  case "$2" in *"$3"*) fail "$1: <$3> should not be in <$2>" ;; esac
+}
+rc() {
+  if [ "$RC" != "$1" ]; then fail "$2: exit $RC, expected $1 (stdout: $OUT; stderr: $ERR)"; fi
+}
+begin() {
+  NAME=$1
+  T=$ROOT/$NAME
+  mkdir -p "$T"
+  OK=1
+}
+end() {
+  if [ "$OK" = 1 ]; then PASSED=$((PASSED + 1)); echo "ok   $NAME"; else FAILED=$((FAILED + 1)); echo "FAIL $NAME"; fi
+}
+# import_products ID...: imports Limited products owned by $SELLER with a title and a description.
+import_products() {
+  : >"$T/ents.jsonl"
+  for id in "$@"; do
+    printf '{"EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{"ProductTitle":"Old %s","ShortDescription":"kept"}}\n' \
+      "$PT" "$id" "$SELLER" "$id" >>"$T/ents.jsonl"
+  done
+  sf import "$T/ents.jsonl"
+  rc 0 "import"
+}
+# body CHANGE...: a StartChangeSet body in $T/body.json; extra top-level fields in $EXTRA.
+body() {
+  local IFS=,
+  printf '{"Catalog":"AWSMarketplace"%s,"ChangeSet":[%s]}' "${EXTRA-}" "$*" >"$T/body.json"
+}
+ui() {  # ui ID DETAILS_JSON
+  printf '{"ChangeType":"UpdateInformation","Entity":{"Type":"%s","Identifier":"%s"},"DetailsDocument":%s}' "$PT" "$1" "$2"
+}
+vis() {  # vis ID TARGET
+  printf '{"ChangeType":"UpdateVisibility","Entity":{"Type":"%s","Identifier":"%s"},"DetailsDocument":{"TargetVisibility":"%s"}}' "$PT" "$1" "$2"
+}
+profile() {  # profile ACCOUNT
+  printf '{"ChangeType":"UpdateSellerProfile","Entity":{"Type":"Seller@1.0","Identifier":"%s"},"DetailsDocument":{"PublicProfile":true}}' "$1"
+}
+start() {  # start ACTOR AT [more args]
+  local actor=$1 at=$2
+  shift 2
+  sf start-change-set --change-set "$T/body.json" --actor "$actor" --at "$at" "$@"
+}
+entity() {  # entity ID: describe-entity into $OUT
+  sf describe-entity "$1"
+}
+cs_count() {
+  sf list-change-sets "$@"
+  j 'len(d["ChangeSetSummaryList"])'
+}
+digest() {
+  sf digest
+  echo "$OUT"
+}
+
+# ---- tests -----------------------------------------------------------------------------------------
+test_update_information_succeeded() {
+  begin update_information_succeeded
+  import_products $PA
+  body "$(ui $PA '{"ProductTitle":"New title","Categories":["Training"]}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "start"
+  eq "status" "$(j 'd["Status"]')" SUCCEEDED
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  entity $PA
+  eq "revision" "$(j 'd["Revision"]')" 2
+  eq "title" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "New title"
+  eq "merged, not replaced" "$(j 'd["DetailsDocument"]["ShortDescription"]')" kept
+  eq "categories" "$(j 'd["DetailsDocument"]["Categories"]')" '["Training"]'
+  eq "no lock" "$(j '"LockedBy" in d')" false
+  eq "modified" "$(j 'd["LastModifiedDate"]')" 2026-01-01T00:01:00Z
+  sf history "$cs"
+  eq "change set history" "$(j '[(e["Event"], e["To"]) for e in d["Events"]]')" \
+    '[["start", "Submitted"], ["automatic", "Validating"], ["validation passed", "Applying"], ["automatic", "Succeeded"]]'
+  sf history $PA
+  eq "entity history" "$(j '[e["Event"] for e in d["Events"]]')" \
+    '["import", "start", "automatic", "validation passed", "automatic"]'
+  end
+}
+
+test_update_information_failed() {
+  begin update_information_failed
+  import_products $PA
+  local long
+  long=$(printf 'x%.0s' $(seq 1 80))
+  body "$(ui $PA "{\"ProductTitle\":\"$long\",\"LogoUrl\":\"http://example.com/a.png\",\"Categories\":[\"Not A Category\"]}")"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "a FAILED change set exits 1"
+  eq "status" "$(j 'd["Status"]')" FAILED
+  eq "failure code" "$(j 'd["FailureCode"]')" CLIENT_ERROR
+  eq "every violated rule" "$(j '[e["ErrorCode"] for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
+    '["INVALID_INPUT", "INVALID_INPUT", "INVALID_CATEGORY_NAMES", "INVALID_CATEGORY_NAMES"]'
+  has "title message" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorMessage"]')" "80 characters"
+  entity $PA
+  eq "revision untouched" "$(j 'd["Revision"]')" 1
+  eq "document untouched" "$(j 'd["DetailsDocument"]')" "{\"ProductTitle\": \"Old $PA\", \"ShortDescription\": \"kept\"}"
+  eq "not locked" "$(j '"LockedBy" in d')" false
+  end
+}
+
+test_shape_refusal() {
+  begin shape_refusal
+  import_products $PA
+  local before
+  before=$(digest)
+  body "$(vis $PA Sideways)" "$(ui $PA '{"ProductTitle":7,"Colour":"red"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "refused"
+  eq "type" "$(j 'd["__type"]')" ValidationException
+  eq "every violation" "$(j 'sorted(v["Path"] for v in d["Violations"])')" \
+    '["ChangeSet[0].DetailsDocument.TargetVisibility", "ChangeSet[1].DetailsDocument.Colour", "ChangeSet[1].DetailsDocument.ProductTitle"]'
+  has "stderr" "$ERR" ValidationException
+  eq "no change set" "$(cs_count)" 0
+  eq "digest unchanged" "$(digest)" "$before"
+  # The envelope (checked before the store is opened): every violation listed.
+  printf '{"Catalog":"AWS Marketplace","ChangeSet":[{"ChangeType":"updateInformation","Entity":{"Type":"%s","Identifier":"%s"},"DetailsDocument":{}}]}' \
+    "$PT" $PA >"$T/body.json"
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 1 "envelope refused"
+  has "catalog named" "$ERR" Catalog
+  has "change type named" "$ERR" "ChangeSet[0].ChangeType"
+  eq "still no change set" "$(cs_count)" 0
+  eq "digest still unchanged" "$(digest)" "$before"
+  end
+}
+
+test_unknown_change_type() {
+  begin unknown_change_type
+  import_products $PA
+  body "{\"ChangeType\":\"FlyToTheMoon\",\"Entity\":{\"Type\":\"$PT\",\"Identifier\":\"$PA\"},\"DetailsDocument\":{}}"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "refused"
+  eq "type" "$(j 'd["__type"]')" ValidationException
+  has "names it" "$(j 'd["Violations"][0]["Message"]')" FlyToTheMoon
+  eq "no change set" "$(cs_count)" 0
+  end
+}
+
+test_atomicity() {
+  begin atomicity
+  import_products $PA $PB
+  body "$(ui $PA '{"ProductTitle":"Fine"}')" "$(ui $PB '{"Categories":["Not A Category"]}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "the set fails"
+  eq "status" "$(j 'd["Status"]')" FAILED
+  eq "second change failed" "$(j 'd["ChangeSet"][1]["Status"]')" FAILED
+  entity $PA
+  eq "first entity revision" "$(j 'd["Revision"]')" 1
+  eq "first entity title" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "Old $PA"
+  eq "first entity not locked" "$(j '"LockedBy" in d')" false
+  entity $PB
+  eq "second entity revision" "$(j 'd["Revision"]')" 1
+  end
+}
+
+# The seller profile, then a Public visibility change waiting for review; returns its id in $CS.
+public_in_review() {
+  body "$(profile 111122223333)"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "profile"
+  body "$(vis "$1" Public)"
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 0 "visibility"
+  eq "in review" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  CS=$(j 'd["ChangeSetId"]')
+}
+
+test_review_flow() {
+  begin review_flow
+  import_products $PA
+  public_in_review $PA
+  entity $PA
+  eq "locked by the open set" "$(j 'd.get("LockedBy")')" "$CS"
+  body "$(ui $PA '{"ProductTitle":"Meanwhile"}')"
+  start $SELLER 2026-01-01T00:03:00Z
+  rc 4 "second change set on a held product"
+  eq "type" "$(j 'd["__type"]')" ResourceInUseException
+  has "names the holder" "$(j 'd["Message"]')" "$CS"
+  sf review "$CS" approve --actor $SELLER --at 2026-01-01T00:04:00Z
+  rc 6 "a seller may not review"
+  sf describe-change-set "$CS"
+  eq "still in review" "$(j 'd["Status"]')" APPLYING
+  sf review "$CS" approve --actor operations --at 2026-01-01T00:05:00Z
+  rc 0 "approve"
+  eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
+  entity $PA
+  eq "product public" "$(j 'd["State"]')" Public
+  eq "lock released" "$(j '"LockedBy" in d')" false
+  start $SELLER 2026-01-01T00:06:00Z
+  rc 0 "the product takes changes again"
+  end
+}
+
+test_reject() {
+  begin reject
+  import_products $PA
+  public_in_review $PA
+  sf review "$CS" reject --reason "The logo is blurry" --actor operations --at 2026-01-01T00:05:00Z
+  rc 1 "a rejected set is FAILED"
+  eq "status" "$(j 'd["Status"]')" FAILED
+  eq "code" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorCode"]')" AUDIT_ERROR
+  has "reason" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorMessage"]')" "The logo is blurry"
+  entity $PA
+  eq "product unchanged" "$(j 'd["State"]') $(j 'd["Revision"]')" "Limited 1"
+  eq "lock released" "$(j '"LockedBy" in d')" false
+  sf review "$CS" approve --actor operations --at 2026-01-01T00:06:00Z
+  rc 1 "an ended set takes no review"
+  end
+}
+
+test_restricted_cancel() {
+  begin restricted_cancel
+  import_products $PA
+  body "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T10:00:00Z
+  rc 0 "start"
+  eq "cancel window" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "PREPARING CancelWindow"
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  sf cancel-change-set "$cs" --actor $OTHER --at 2026-01-01T11:00:00Z
+  rc 6 "another seller may not cancel"
+  sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-01T12:00:00Z
+  rc 0 "cancel"
+  eq "cancelled" "$(j 'd["Status"]') $(j 'd["EndTime"]')" "CANCELLED 2026-01-01T12:00:00Z"
+  entity $PA
+  eq "lock released" "$(j '"LockedBy" in d')" false
+  sf tick --to 2026-01-03T00:00:00Z
+  rc 0 "tick"
+  sf describe-change-set "$cs"
+  eq "the window's timer does nothing" "$(j 'd["Status"]')" CANCELLED
+  entity $PA
+  eq "product untouched" "$(j 'd["State"]') $(j 'd["Revision"]')" "Limited 1"
+  end
+}
+
+test_restricted_timer() {
+  begin restricted_timer
+  import_products $PA
+  body "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T10:00:00Z
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  sf tick --to 2026-01-02T09:59:59Z
+  sf describe-change-set "$cs"
+  eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
+  sf tick --to 2026-01-02T10:00:00Z
+  rc 0 "tick"
+  sf describe-change-set "$cs"
+  eq "in review after 24h" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-02T11:00:00Z
+  rc 1 "no cancel once APPLYING"
+  sf review "$cs" approve --actor operations --at 2026-01-02T12:00:00Z
+  rc 0 "approve"
+  entity $PA
+  eq "removed (no active agreements)" "$(j 'd["State"]')" Removed
+  eq "lock released" "$(j '"LockedBy" in d')" false
+  sf history "$cs"
+  eq "timer event at its due time" "$(j '[(e["Event"], e["At"], e["Actor"]) for e in d["Events"] if e["Event"] == "timer"]')" \
+    '[["timer", "2026-01-02T10:00:00Z", "timer"]]'
+  end
+}
+
+test_timer_order() {
+  begin timer_order
+  import_products $PA $PB
+  body "$(vis $PB Restricted)"
+  start $SELLER 2026-01-01T01:00:00Z
+  local first
+  first=$(j 'd["ChangeSetId"]')
+  body "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T05:00:00Z
+  local second
+  second=$(j 'd["ChangeSetId"]')
+  sf tick --to 2026-01-05T00:00:00Z
+  rc 0 "tick"
+  local h1 h2
+  sf history "$first"
+  h1=$(j '[[e["Seq"], e["At"]] for e in d["Events"] if e["Event"] == "timer"][0]')
+  sf history "$second"
+  h2=$(j '[[e["Seq"], e["At"]] for e in d["Events"] if e["Event"] == "timer"][0]')
+  eq "first due" "${h1#*, }" '"2026-01-02T01:00:00Z"]'
+  eq "second due" "${h2#*, }" '"2026-01-02T05:00:00Z"]'
+  local s1 s2
+  s1=$(j 'd[0]' "$h1")
+  s2=$(j 'd[0]' "$h2")
+  if [ "$s1" -ge "$s2" ]; then fail "history order: the earlier deadline has seq $s1, the later $s2"; fi
+  eq "both in review" "$(cs_count --status APPLYING)" 2
+  end
+}
+
+test_idempotency() {
+  begin idempotency
+  import_products $PA
+  EXTRA=',"ClientRequestToken":"tok-1"' body "$(ui $PA '{"ProductTitle":"Once"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "first"
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 0 "retry"
+  eq "same id" "$(j 'd["ChangeSetId"]')" "$cs"
+  eq "one change set" "$(cs_count)" 1
+  entity $PA
+  eq "applied once" "$(j 'd["Revision"]')" 2
+  EXTRA=',"ClientRequestToken":"tok-1"' body "$(ui $PA '{"ProductTitle":"Twice"}')"
+  start $SELLER 2026-01-01T00:03:00Z
+  rc 4 "same token, other body"
+  has "names the original" "$(j 'd["Message"]')" "$cs"
+  eq "still one change set" "$(cs_count)" 1
+  end
+}
+
+test_stale_revision() {
+  begin stale_revision
+  import_products $PA
+  body "$(ui "$PA@1" '{"ProductTitle":"Second"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "current revision"
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 4 "stale revision"
+  has "latest revision" "$(j 'd["Message"]')" "latest revision is 2"
+  entity $PA
+  eq "revision" "$(j 'd["Revision"]')" 2
+  end
+}
+
+test_validate_intent() {
+  begin validate_intent
+  import_products $PA
+  local before
+  before=$(digest)
+  EXTRA=',"Intent":"VALIDATE"' body "$(ui $PA '{"ProductTitle":"Only checked"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "validate"
+  eq "digest unchanged" "$(digest)" "$before"
+  eq "no change set" "$(cs_count)" 0
+  entity $PA
+  eq "entity untouched" "$(j 'd["Revision"]')" 1
+  sf log export
+  eq "log lines" "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 2
+  has "log has the VALIDATE line" "$OUT" '"Intent":"VALIDATE"'
+  EXTRA=',"Intent":"VALIDATE"' body "$(ui $PA '{"Categories":["Not A Category"]}')"
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 1 "validate with violations"
+  eq "digest still unchanged" "$(digest)" "$before"
+  end
+}
+
+test_at_before_clock() {
+  begin at_before_clock
+  import_products $PA
+  sf tick --to 2026-02-01T00:00:00Z
+  body "$(ui $PA '{"ProductTitle":"Late"}')"
+  start $SELLER 2026-01-01T00:00:00Z
+  rc 1 "before the clock"
+  has "message" "$ERR" "before the store's clock"
+  eq "no change set" "$(cs_count)" 0
+  sf tick --to 2026-01-15T00:00:00Z
+  rc 1 "tick backwards"
+  end
+}
+
+test_not_found() {
+  begin not_found
+  import_products $PA
+  sf describe-change-set cs-doesnotexist
+  rc 5 "describe-change-set"
+  sf describe-entity prod-doesnotexist
+  rc 5 "describe-entity"
+  sf review cs-doesnotexist approve --actor operations --at 2026-01-01T00:00:00Z
+  rc 5 "review"
+  sf cancel-change-set cs-doesnotexist --actor $SELLER --at 2026-01-01T00:00:00Z
+  rc 5 "cancel"
+  body "$(ui prod-doesnotexist '{"ProductTitle":"x"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 5 "change on a missing entity"
+  eq "type" "$(j 'd["__type"]')" ResourceNotFoundException
+  end
+}
+
+test_replay() {
+  begin replay
+  import_products $PA $PB prod-ccccccccccccc
+  body "$(ui $PA '{"ProductTitle":"Updated"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  body "$(ui $PB '{"Categories":["Not A Category"]}')"
+  start $SELLER 2026-01-01T00:02:00Z                    # FAILED
+  body "$(vis $PA Sideways)"
+  start $SELLER 2026-01-01T00:03:00Z                    # refused
+  body "$(ui $PA '{"ProductTitle":"Too early"}')"
+  start $SELLER 2026-01-01T00:00:30Z                    # refused: before the clock
+  body "$(profile 111122223333)"
+  start $SELLER 2026-01-01T00:04:00Z
+  body "$(vis $PA Public)"
+  start $SELLER 2026-01-01T00:05:00Z
+  local review
+  review=$(j 'd["ChangeSetId"]')
+  sf review "$review" approve --actor operations --at 2026-01-01T00:06:00Z
+  body "$(vis $PB Public)"
+  start $SELLER 2026-01-01T00:07:00Z
+  sf review "$(j 'd["ChangeSetId"]')" reject --reason "no" --actor operations --at 2026-01-01T00:08:00Z
+  body "$(vis $PB Restricted)"
+  start $SELLER 2026-01-01T00:09:00Z
+  sf cancel-change-set "$(j 'd["ChangeSetId"]')" --actor $SELLER --at 2026-01-01T00:10:00Z
+  body "$(vis prod-ccccccccccccc Restricted)"
+  start $SELLER 2026-01-01T00:11:00Z
+  sf tick --to 2026-01-03T00:00:00Z
+  EXTRA=',"ClientRequestToken":"t1"' body "$(ui $PB '{"ProductTitle":"Tokened"}')"
+  start $SELLER 2026-01-03T00:01:00Z
+  start $SELLER 2026-01-03T00:02:00Z                    # idempotent retry
+  sf review cs-doesnotexist approve --actor operations --at 2026-01-03T00:03:00Z
+  local want
+  want=$(digest)
+  sf log export
+  rc 0 "log export"
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  for op in import start-change-set review cancel-change-set tick; do
+    has "log has $op" "$OUT" "\"op\":\"$op\""
+  done
+  "$BIN" replay "$T/log.jsonl" --db "$T/fresh.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/replay.out" 2>&1
+  eq "replay exit" "$?" 0
+  eq "replay digest" "$(j 'd["Digest"]' "$(cat "$T/replay.out")")" "$want"
+  "$BIN" replay "$T/log.jsonl" --commit batch --db "$T/batch.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/batch.out" 2>&1
+  eq "batch replay digest" "$(j 'd["Digest"]' "$(cat "$T/batch.out")")" "$want"
+  end
+}
+
+# Imported by someone: the import line carries no Actor, so the replay must still agree.
+test_replay_import_actor() {
+  begin replay_import_actor
+  local want
+  printf '{"EntityType":"%s","EntityIdentifier":"prod-ddddddddddddd","State":"Draft","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$SELLER" >"$T/more.jsonl"
+  sf import "$T/more.jsonl" --actor operations
+  rc 0 "import with an actor"
+  want=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/fresh.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/replay.out" 2>&1
+  eq "replay digest" "$(j 'd["Digest"]' "$(cat "$T/replay.out")")" "$want"
+  end
+}
+
+test_corrupt_store() {
+  begin corrupt_store
+  head -c 8192 /dev/urandom >"$T/s.db"
+  sf list-change-sets
+  rc 74 "not an SQLite file"
+  has "names the path" "$ERR" "$T/s.db"
+  printf 'SQLite format 3\000' >"$T/s.db"
+  head -c 4096 /dev/urandom >>"$T/s.db"
+  sf digest
+  rc 74 "a damaged header"
+  has "names the path" "$ERR" "$T/s.db"
+  end
+}
+
+test_broken_definitions() {
+  begin broken_definitions
+  mkdir -p "$T/wf"
+  cp "$SRC"/workflows/*.yaml "$T/wf/"
+  cat >"$T/wf/broken.yaml" <<'YAML'
+machine: request
+change_type: Broken
+entity_type: ProfessionalServicesProduct@1.0
+states:
+  Submitted: {initial: true, status: PREPARING}
+  Done: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: Submitted, to: Nowhere}
+YAML
+  "$BIN" list-change-sets --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 3 "broken machine"
+  has "names the file" "$ERR" broken.yaml
+  has "names the state" "$ERR" Nowhere
+  end
+}
+
+test_two_processes() {
+  begin two_processes
+  local ids=() i
+  for i in $(seq 0 9); do ids+=("prod-$(printf 'c%012d' "$i" | tr 0-9 a-j)"); done
+  import_products "${ids[@]}"
+  python3 - "$T" "$SELLER" "$PT" "${ids[@]}" <<'PY'
+import json, sys
+t, seller, pt, ids = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+for half, mine in (("a", ids[:5]), ("b", ids[5:])):
+    with open(f"{t}/{half}.jsonl", "w") as f:
+        for k in range(60):
+            f.write(json.dumps({"op": "start-change-set", "Actor": seller, "At": "2026-01-01T00:00:00Z",
+                                "Catalog": "AWSMarketplace",
+                                "ChangeSet": [{"ChangeType": "UpdateInformation",
+                                               "Entity": {"Type": pt, "Identifier": mine[k % 5]},
+                                               "DetailsDocument": {"ProductTitle": f"{half} {k}"}}]}) + "\n")
+PY
+  local args=(--db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules")
+  "$BIN" replay "$T/a.jsonl" "${args[@]}" >"$T/a.out" 2>"$T/a.err" &
+  local pa=$!
+  "$BIN" replay "$T/b.jsonl" "${args[@]}" >"$T/b.out" 2>"$T/b.err" &
+  local pb=$!
+  wait $pa
+  eq "first replay exit" "$?" 0
+  wait $pb
+  eq "second replay exit" "$?" 0
+  hasnt "no lock errors" "$(cat "$T/a.err" "$T/b.err")" "locked"
+  eq "first replay succeeded" "$(j 'd.get("SUCCEEDED")' "$(cat "$T/a.out")")" 60
+  eq "second replay succeeded" "$(j 'd.get("SUCCEEDED")' "$(cat "$T/b.out")")" 60
+  eq "change sets add up" "$(cs_count --status SUCCEEDED)" 120
+  sf list-entities --type $PT
+  eq "revisions add up" "$(j 'sum(e["Revision"] for e in d["EntitySummaryList"])')" 130
+  sf log export
+  eq "log lines" "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 130
+  end
+}
+
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
