@@ -1204,6 +1204,8 @@ struct EngineImpl {
     h.actor = c.actor;
     h.at = c.at;
     store->AppendHistory(&h);
+    entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
+    ScheduleEntityTimers();
     Outcome o;
     o.body = DescribeRow(row);
     return o;

@@ -335,6 +335,28 @@ test_timer_order() {
   end
 }
 
+# An imported entity's machine timers are set: an Active agreement expires at its EndsAt and tells
+# its Restricted product, which is removed.
+test_imported_agreement_expires() {
+  begin imported_agreement_expires
+  sf tick --to 2026-01-01T00:00:00Z
+  cat >"$T/ents.jsonl" <<JSONL
+{"EntityType":"$PT","EntityIdentifier":"$PA","State":"Restricted","Owner":"$SELLER","DetailsDocument":{"ActiveAgreements":1}}
+{"EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-03-01T00:00:00Z"}}
+JSONL
+  sf import "$T/ents.jsonl"
+  rc 0 "import"
+  sf tick --to 2026-02-28T23:59:59Z
+  entity agmt-aaaaaaaaaaaaa
+  eq "active before its end" "$(j 'd["State"]')" Active
+  sf tick --to 2026-04-01T00:00:00Z
+  entity agmt-aaaaaaaaaaaaa
+  eq "expired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
+  entity $PA
+  eq "product removed" "$(j 'd["State"]') $(j 'd["DetailsDocument"]')" 'Removed {"ActiveAgreements": 0}'
+  end
+}
+
 test_idempotency() {
   begin idempotency
   import_products $PA
