@@ -106,6 +106,7 @@ struct ChangeWork {
   const CompiledMachine* cm = nullptr;
   std::vector<std::pair<std::string, std::string>> errors;  // ErrorCode, ErrorMessage
   std::string server_fault;                                 // A guard that could not be evaluated.
+  bool failed = false;  // A send found no transition: the change fails where it stands.
 };
 
 }  // namespace
@@ -486,7 +487,8 @@ struct EngineImpl {
           if (!failure.empty()) {
             if (errors_to) {
               errors_to->errors.push_back({"INVALID_STATE", failure});
-              break;
+              errors_to->failed = true;
+              return "";
             }
             return failure;
           }
@@ -537,13 +539,17 @@ struct EngineImpl {
       c.server_fault = fault;
       return;
     }
+    if (c.failed) {
+      c.row.status = "FAILED";
+      return;
+    }
     Enter(c, ct.t->to, trigger, cs_id);
   }
 
   // Runs a change until it waits (for an event or a timer) or ends.
   void Advance(ChangeWork& c, const std::string& cs_id) {
     for (int step = 0; step < kMaxStepsPerRun; ++step) {
-      if (!c.server_fault.empty()) return;
+      if (!c.server_fault.empty() || c.failed) return;
       const State* s = c.cm->m->FindState(c.row.state);
       if (!s || s->final) return;
       WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);

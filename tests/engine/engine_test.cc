@@ -1,0 +1,363 @@
+// Tests of engine::Engine driven directly: small test workflows in a temp dir and a real SQLite store.
+#include "engine/engine.h"
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dsl/diagnostics.h"
+#include "engine/check_policy.h"
+#include "engine/command.h"
+#include "engine/load.h"
+#include "engine/store.h"
+
+namespace sellerflow::engine {
+namespace {
+
+// A fresh directory per test, removed afterwards.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sellerflow-engine-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string Path(const std::string& name) const { return (path_ / name).string(); }
+  void Write(const std::string& name, const std::string& text) const {
+    std::filesystem::create_directories((path_ / name).parent_path());
+    std::ofstream(Path(name), std::ios::binary) << text;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The test policy: a Widget entity and one small request machine per action kind.
+constexpr const char* kWidget = R"(machine: entity
+entity_type: Widget@1.0
+id_prefix: wid-
+document:
+  Name?: string
+  Tags?: list<string>
+  Meta?: "{Color?: string, Size?: int}"
+  ExpiresAt?: timestamp
+events:
+  activate: []
+states:
+  New: {initial: true}
+  Active: {}
+  Expired: {final: true}
+transitions:
+  - {from: New, to: Active, on: activate}
+  - {from: Active, to: Expired, at: 'entity.Document.ExpiresAt ?? timestamp("2100-01-01T00:00:00Z")'}
+)";
+
+constexpr const char* kCreate = R"(machine: request
+change_type: CreateWidget
+entity_type: Widget@1.0
+creates: always
+input:
+  Name: string
+states:
+  Submitted: {initial: true, status: PREPARING}
+  Succeeded: {final: true, status: SUCCEEDED}
+transitions:
+  - from: Submitted
+    to: Succeeded
+    actions:
+      - {merge: entity.Document, value: details}
+)";
+
+// A request machine with one action on the widget; `input` and `action` fill it in.
+std::string Updater(const std::string& change_type, const std::string& input,
+                    const std::string& action) {
+  return "machine: request\nchange_type: " + change_type +
+         "\nentity_type: Widget@1.0\ninput:\n" + input +
+         "states:\n  Submitted: {initial: true, status: PREPARING}\n"
+         "  Succeeded: {final: true, status: SUCCEEDED}\n"
+         "transitions:\n  - from: Submitted\n    to: Succeeded\n    actions:\n      - " +
+         action + "\n";
+}
+
+class Fixture {
+ public:
+  Fixture() {
+    dir_.Write("wf/widget.yaml", kWidget);
+    dir_.Write("wf/create.yaml", kCreate);
+    dir_.Write("wf/set_name.yaml",
+               Updater("SetName", "  Name: string\n", "{set: entity.Document.Name, value: details.Name}"));
+    dir_.Write("wf/merge_meta.yaml", Updater("MergeMeta", "  Color?: string\n  Size?: int\n",
+                                             "{merge: entity.Document.Meta, value: details}"));
+    dir_.Write("wf/add_tag.yaml", Updater("AddTag", "  Tags: list<string>\n",
+                                          "{append: entity.Document.Tags, value: details.Tags}"));
+    dir_.Write("wf/remove_tag.yaml",
+               Updater("RemoveTag", "  Tag: string\n", "{remove: entity.Document.Tags, value: details.Tag}"));
+    dir_.Write("wf/activate.yaml",
+               "machine: request\nchange_type: Activate\nentity_type: Widget@1.0\ninput:\n"
+               "  ExpiresAt: timestamp\nstates:\n  Submitted: {initial: true, status: PREPARING}\n"
+               "  Succeeded: {final: true, status: SUCCEEDED}\n"
+               "transitions:\n  - from: Submitted\n    to: Succeeded\n    actions:\n"
+               "      - {set: entity.Document.ExpiresAt, value: details.ExpiresAt}\n"
+               "      - {send: activate}\n");
+    dir_.Write("rules/none.rules", "const UNUSED = 1\n");
+    dsl::Diagnostics diags;
+    policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
+    CheckPolicy(*policy_, &diags);
+    INFO(diags.ToText());
+    REQUIRE_FALSE(diags.has_errors());
+  }
+
+  // A store and an engine on `name` in the scratch directory.
+  struct Run {
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Engine> engine;
+  };
+  Run Open(const std::string& name) {
+    Run r;
+    r.store = Store::Open(dir_.Path(name));
+    r.engine = std::make_unique<Engine>(*policy_, r.store.get());
+    return r;
+  }
+
+ private:
+  ScratchDir dir_;
+  std::unique_ptr<Policy> policy_;
+};
+
+Outcome Exec(Engine& engine, const std::string& line) {
+  Command c;
+  std::vector<Violation> violations;
+  bool ok = ParseCommand(line, std::nullopt, &c, &violations);
+  std::string problems;
+  for (const auto& v : violations) problems += v.path + ": " + v.message + "\n";
+  INFO(line << "\n" << problems);
+  REQUIRE(ok);
+  return engine.Execute(c);
+}
+
+// A start-change-set line by the seller at `at` with the given changes (JSON objects).
+std::string Start(const std::string& at, const std::string& changes) {
+  return R"({"op":"start-change-set","Actor":"seller:111122223333","At":")" + at +
+         R"(","Catalog":"AWSMarketplace","ChangeSet":[)" + changes + "]}";
+}
+
+std::string Change(const std::string& type, const std::string& id, const std::string& details,
+                   const std::string& name = "") {
+  std::string out = R"({"ChangeType":")" + type + R"(","Entity":{"Type":"Widget@1.0")";
+  if (!id.empty()) out += R"(,"Identifier":")" + id + "\"";
+  out += "}";
+  if (!name.empty()) out += R"(,"ChangeName":")" + name + "\"";
+  return out + R"(,"DetailsDocument":)" + details + "}";
+}
+
+// A field of a JSON response, found by text: `"Key":"value"` -> value.
+std::string Field(const std::string& json, const std::string& key, size_t from = 0) {
+  std::string needle = "\"" + key + "\":";
+  size_t at = json.find(needle, from);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  if (json[at] == '"') return json.substr(at + 1, json.find('"', at + 1) - at - 1);
+  size_t end = json.find_first_of(",}", at);
+  return json.substr(at, end - at);
+}
+
+std::string Document(const std::string& entity_json) {
+  size_t at = entity_json.find("\"DetailsDocument\":");
+  REQUIRE(at != std::string::npos);
+  return entity_json.substr(at + 18, entity_json.size() - at - 19);
+}
+
+// A StartChangeSet built directly, for what ParseCommand refuses before the engine sees it (a
+// reference to a later change): the engine's own ordering and cycle check.
+ChangeRequest Req(const std::string& type, const std::string& reference, const std::string& name,
+                  const std::string& details) {
+  ChangeRequest r;
+  r.change_type = type;
+  r.entity_type = "Widget@1.0";
+  r.reference = reference;
+  r.change_name = name;
+  r.details = details;
+  return r;
+}
+
+Command Direct(const std::string& at, std::vector<ChangeRequest> changes) {
+  Command c;
+  c.op = Op::kStartChangeSet;
+  c.actor = "seller:111122223333";
+  c.at = at;
+  REQUIRE(ParseAt(at, &c.at_us));
+  c.catalog = "AWSMarketplace";
+  c.changes = std::move(changes);
+  c.body_hash = "direct-" + at;
+  return c;
+}
+
+// Creates a widget named `name` at `at`; returns its identifier.
+std::string CreateWidget(Engine& engine, const std::string& at, const std::string& name) {
+  Outcome o = Exec(engine, Start(at, Change("CreateWidget", "", R"({"Name":")" + name + "\"}")));
+  INFO(o.body);
+  REQUIRE(o.result == Result::kOk);
+  REQUIRE(o.status == "SUCCEEDED");
+  std::string id = Field(o.body, "Identifier");
+  REQUIRE(id.rfind("wid-", 0) == 0);
+  return id;
+}
+
+TEST_CASE("engine: a change may name the entity an earlier change creates", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Outcome o = Exec(*r.engine, Start("2026-01-01T00:00:00Z",
+                                    Change("CreateWidget", "", R"({"Name":"first"})", "make") + "," +
+                                        Change("SetName", "$make.Entity.Identifier", R"({"Name":"second"})")));
+  INFO(o.body);
+  REQUIRE(o.result == Result::kOk);
+  CHECK(o.status == "SUCCEEDED");
+  std::string id = Field(o.body, "Identifier");
+  REQUIRE(!id.empty());
+  CHECK(Field(o.body, "Identifier", o.body.find("\"SetName\"")) == id);
+  std::string e = r.engine->DescribeEntity(id);
+  CHECK(Document(e) == R"({"Name":"second"})");
+  CHECK(Field(e, "Revision") == "1");
+  CHECK(Field(e, "State") == "New");
+}
+
+TEST_CASE("engine: a reference to a change later in the body runs after it", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Outcome o = r.engine->Execute(Direct("2026-01-01T00:00:00Z",
+                                       {Req("SetName", "make", "", R"({"Name":"second"})"),
+                                        Req("CreateWidget", "", "make", R"({"Name":"first"})")}));
+  INFO(o.body);
+  REQUIRE(o.result == Result::kOk);
+  CHECK(o.status == "SUCCEEDED");
+  // The response keeps the body's order; both changes name the one created widget.
+  std::string set_id = Field(o.body, "Identifier");
+  std::string create_id = Field(o.body, "Identifier", o.body.find("\"CreateWidget\""));
+  REQUIRE(!set_id.empty());
+  CHECK(set_id == create_id);
+  CHECK(Document(r.engine->DescribeEntity(set_id)) == R"({"Name":"second"})");
+}
+
+TEST_CASE("engine: references that form a cycle are refused and write nothing", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  std::string w = CreateWidget(*r.engine, "2026-01-01T00:00:00Z", "w");
+  std::string before = r.store->Digest();
+  Outcome o = r.engine->Execute(Direct("2026-01-01T00:01:00Z",
+                                       {Req("SetName", "b", "a", R"({"Name":"a"})"),
+                                        Req("SetName", "a", "b", R"({"Name":"b"})")}));
+  CHECK(o.result == Result::kRefused);
+  CHECK(o.error_type == "ValidationException");
+  CHECK(o.message.find("cycle") != std::string::npos);
+  CHECK(r.store->Digest() == before);
+  CHECK(r.engine->ListChangeSets("", "", "SetName") == R"({"ChangeSetSummaryList":[]})");
+}
+
+TEST_CASE("engine: set, merge, append and remove on the document", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  auto ok = [&](const std::string& at, const std::string& change) {
+    Outcome o = Exec(e, Start(at, change));
+    INFO(o.body);
+    REQUIRE(o.status == "SUCCEEDED");
+  };
+  ok("2026-01-01T00:01:00Z", Change("SetName", w, R"({"Name":"renamed"})"));
+  CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"renamed"})");
+  ok("2026-01-01T00:02:00Z", Change("MergeMeta", w, R"({"Color":"red"})"));
+  ok("2026-01-01T00:03:00Z", Change("MergeMeta", w, R"({"Size":3})"));
+  CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"renamed","Meta":{"Color":"red","Size":3}})");
+  ok("2026-01-01T00:04:00Z", Change("MergeMeta", w, R"({"Color":"blue"})"));
+  CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"renamed","Meta":{"Color":"blue","Size":3}})");
+  ok("2026-01-01T00:05:00Z", Change("AddTag", w, R"({"Tags":["a","b"]})"));
+  ok("2026-01-01T00:06:00Z", Change("AddTag", w, R"({"Tags":["c","a"]})"));
+  CHECK(Document(e.DescribeEntity(w)) ==
+        R"({"Name":"renamed","Tags":["a","b","c","a"],"Meta":{"Color":"blue","Size":3}})");
+  ok("2026-01-01T00:07:00Z", Change("RemoveTag", w, R"({"Tag":"a"})"));
+  ok("2026-01-01T00:08:00Z", Change("RemoveTag", w, R"({"Tag":"zzz"})"));
+  std::string final_entity = e.DescribeEntity(w);
+  CHECK(Document(final_entity) == R"({"Name":"renamed","Tags":["b","c"],"Meta":{"Color":"blue","Size":3}})");
+  CHECK(Field(final_entity, "Revision") == "9");  // Created at 1, then 8 changes.
+}
+
+TEST_CASE("engine: an entity's at: timer fires on a later command, at its due time", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  Outcome o = Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")));
+  INFO(o.body);
+  REQUIRE(o.status == "SUCCEEDED");
+  CHECK(Field(e.DescribeEntity(w), "State") == "Active");
+  // A command before the due time leaves it; the first command after it fires the timer first.
+  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-04T23:59:59Z"})").result == Result::kOk);
+  CHECK(Field(e.DescribeEntity(w), "State") == "Active");
+  o = Exec(e, Start("2026-01-09T00:00:00Z", Change("SetName", w, R"({"Name":"late"})")));
+  REQUIRE(o.status == "SUCCEEDED");
+  std::string entity = e.DescribeEntity(w);
+  CHECK(Field(entity, "State") == "Expired");
+  std::string history = e.History(w);
+  size_t timer = history.find("\"Event\":\"timer\"");
+  REQUIRE(timer != std::string::npos);
+  size_t row = history.rfind("{\"Seq\"", timer);
+  CHECK(Field(history, "At", row) == "2026-01-05T00:00:00Z");
+  CHECK(Field(history, "To", row) == "Expired");
+  // The timer fired before the change that came after it.
+  CHECK(timer < history.find("2026-01-09T00:00:00Z"));
+}
+
+TEST_CASE("engine: a send that its entity has no transition for fails the change with INVALID_STATE",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  std::string before = e.DescribeEntity(w);
+  // Active has no transition on activate.
+  Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-07-01T00:00:00Z"})")));
+  INFO(o.body);
+  CHECK(o.result == Result::kOk);
+  CHECK(o.failed);
+  CHECK(o.status == "FAILED");
+  CHECK(Field(o.body, "FailureCode") == "CLIENT_ERROR");
+  CHECK(Field(o.body, "ErrorCode") == "INVALID_STATE");
+  CHECK(Field(o.body, "Status", o.body.find("\"ChangeSet\":[")) == "FAILED");
+  // Nothing of the change is applied, not even its set action.
+  CHECK(e.DescribeEntity(w) == before);
+}
+
+TEST_CASE("engine: the same commands on two fresh stores give the same ids and digest", "[engine]") {
+  Fixture f;
+  auto run = [&](const std::string& name) {
+    auto r = f.Open(name);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(CreateWidget(*r.engine, "2026-01-01T00:0" + std::to_string(i) + ":00Z", "w"));
+    Outcome o = Exec(*r.engine, Start("2026-01-01T00:05:00Z", Change("SetName", ids[1], R"({"Name":"x"})")));
+    ids.push_back(Field(o.body, "ChangeSetId"));
+    ids.push_back(r.store->Digest());
+    return ids;
+  };
+  std::vector<std::string> a = run("a.db"), b = run("b.db");
+  CHECK(a == b);
+  CHECK(a[0] != a[1]);
+  CHECK(a[3].rfind("cs-", 0) == 0);
+  CHECK(a[3].size() == 28);
+  CHECK(a[0].size() == 17);
+}
+
+}  // namespace
+}  // namespace sellerflow::engine
