@@ -228,13 +228,14 @@ bool NumberToDecimal(std::string_view raw, const NumberText& n, Decimal* out, st
 
 // ---- Checks before simdjson sees the text --------------------------------------------------
 
-bool Precheck(std::string_view json, std::vector<JsonIssue>* issues) {
-  size_t bad = 0;
-  if (!ValidUtf8(json, &bad)) {
-    issues->push_back({"", "invalid UTF-8 at byte " + std::to_string(bad)});
-    return false;
-  }
+bool Precheck(std::string_view json, std::vector<JsonIssue>* issues, bool full = false) {
+  // UTF-8 is left to simdjson, which checks it at its own speed (see Walker::Syntax).
   // simdjson would accept 1024 levels; our bound is lower and checked here, strings respected.
+  // Most documents open fewer brackets than the bound in all: then none can be too deep, and a
+  // branch-free count (which the compiler vectorizes) is all it takes.
+  size_t opens = 0;
+  for (char c : json) opens += static_cast<size_t>((c == '[') | (c == '{'));
+  if (opens <= kMaxJsonDepth && !full) return true;
   size_t depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -293,7 +294,14 @@ class Walker {
     padded_ = Wrap(json_);
     base_ = padded_.data();
     od::document doc;
-    if (auto err = parser_.iterate(padded_).get(doc)) {
+    // One parser per thread, kept: its buffers are allocated once, not per document. Its depth
+    // limit is ours (plus the wrapping array), so deep input stops inside simdjson.
+    static thread_local od::parser parser;
+    static thread_local bool allocated = false;
+    if (!allocated) {
+      allocated = parser.allocate(4096, kMaxJsonDepth + 1) == simdjson::SUCCESS;
+    }
+    if (auto err = parser.iterate(padded_).get(doc)) {
       Syntax(err, nullptr);
       return;
     }
@@ -340,6 +348,22 @@ class Walker {
 
   // Records malformed JSON and stops the walk: the iterator cannot be trusted past it.
   void Syntax(simdjson::error_code err, const char* at) {
+    // simdjson knows that something is wrong but not always where: our own scan says where.
+    if (err == simdjson::DEPTH_ERROR || err == simdjson::UNESCAPED_CHARS) {
+      std::vector<JsonIssue> precise;
+      if (!Precheck(json_, &precise, /*full=*/true) && !precise.empty()) {
+        Fail(precise[0].path, precise[0].message);
+        stopped_ = true;
+        return;
+      }
+    }
+    if (err == simdjson::UTF8_ERROR) {
+      // simdjson checks the encoding but cannot say where it broke.
+      size_t bad = 0;
+      ValidUtf8(json_, &bad);
+      Fail("", "invalid UTF-8 at byte " + std::to_string(bad));
+      return;
+    }
     SyntaxAt(at != nullptr ? at : Location(), simdjson::error_message(err));
   }
 
@@ -422,7 +446,6 @@ class Walker {
   size_t first_issue_;
   simdjson::padded_string padded_;
   const char* base_ = nullptr;
-  od::parser parser_;
   od::document* doc_ = nullptr;
   bool failed_ = false;
   bool stopped_ = false;

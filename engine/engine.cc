@@ -125,6 +125,8 @@ struct EngineImpl {
   std::vector<HistoryRow> request_history;
   std::vector<std::string> entered;  // Entities whose state changed (their timers are due for setting).
   bool persist = true;               // false for Intent VALIDATE.
+  // Documents read in this command, by type and text; their values live in `arena`.
+  std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
 
   EngineImpl(const Policy& p, Store* s) : policy(p), store(s) {}
 
@@ -198,6 +200,9 @@ struct EngineImpl {
 
   // ---- Values for expressions -----------------------------------------------------------------
   Value Document(const std::string& json, const dsl::TypePtr& type) {
+    // The same documents are read for every guard and rule of a command: read each once.
+    auto key = std::make_pair(type.get(), json);
+    if (auto it = documents.find(key); it != documents.end()) return it->second;
     Value v;
     std::vector<dsl::JsonIssue> issues;
     if (!dsl::JsonToValue(json, type, "Document", arena, &v, &issues)) {
@@ -205,6 +210,7 @@ struct EngineImpl {
       throw Refusal{Result::kRefused, "ValidationException",
                     "a document does not fit its schema: " + m, {}};
     }
+    documents.emplace(std::move(key), v);
     return v;
   }
 
@@ -996,6 +1002,7 @@ struct EngineImpl {
   }
 
   void ResetWork() {
+    documents.clear();
     work.clear();
     entity_history.clear();
     request_history.clear();
@@ -1013,6 +1020,7 @@ struct EngineImpl {
           o.body = Describe(*original);
           o.failed = original->status == "FAILED";
           o.status = original->status;
+          o.change_set_id = original->id;
           return o;
         }
         throw Refusal{Result::kConflict, "ConflictException",
@@ -1117,6 +1125,7 @@ struct EngineImpl {
     o.body = Describe(cs);
     o.failed = cs.status == "FAILED";
     o.status = cs.status;
+    o.change_set_id = cs.id;
     return o;
   }
 
@@ -1181,6 +1190,7 @@ struct EngineImpl {
     o.body = Describe(*cs);
     o.failed = cs->status == "FAILED";
     o.status = cs->status;
+    o.change_set_id = cs->id;
     return o;
   }
 
@@ -1257,10 +1267,13 @@ struct EngineImpl {
            ",\"DetailsDocument\":" + e.document + "}";
   }
 
+  // What the command log keeps of an outcome: enough to audit, not the whole response (that is in
+  // the change set itself).
   std::string OutcomeJson(const Outcome& o) {
     std::string out = "{\"Result\":" + Json(ResultName(o.result));
     if (!o.error_type.empty()) out += ",\"Error\":" + Json(o.error_type) + ",\"Message\":" + Json(o.message);
-    if (o.result == Result::kOk && !o.body.empty()) out += ",\"Response\":" + o.body;
+    if (!o.change_set_id.empty()) out += ",\"ChangeSetId\":" + Json(o.change_set_id);
+    if (!o.status.empty()) out += ",\"Status\":" + Json(o.status);
     return out + "}";
   }
 
@@ -1332,7 +1345,7 @@ Outcome Engine::Execute(const Command& command) {
     } else {
       e.cmd = &command;
       e.FireTimers(command.at_us);
-      e.store->SetClock(command.at);
+      if (command.at != clock) e.store->SetClock(command.at);
       // A refused command writes nothing but its log entry: run it inside its own savepoint.
       // VALIDATE runs everything and then takes it all back: only the log entry remains.
       const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";

@@ -29,6 +29,7 @@ struct Outcome {
                            // {"__type", "Message", "Violations"?}).
   bool failed = false;     // kOk, but the change set ended FAILED (or a VALIDATE found violations).
   std::string status;      // The change set's status after the command, when it concerned one.
+  std::string change_set_id;
 };
 
 struct EngineImpl;

@@ -417,7 +417,7 @@ SqliteStore::~SqliteStore() {
 
 void SqliteStore::Open(int busy_timeout_ms) {
   try {
-    db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+    db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
                                              busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
     Fail(e, "opening it");
