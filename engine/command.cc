@@ -1231,7 +1231,7 @@ class CommandReader {
     return true;
   }
 
-  // ChangeNames unique; each $Name reference names an earlier change.
+  // ChangeNames unique; each $Name reference names another change of the set.
   void CheckChangeLinks() {
     const std::vector<ChangeRequest>& changes = out_->changes;
     std::unordered_map<std::string_view, size_t> names;
@@ -1252,10 +1252,12 @@ class CommandReader {
       auto it = names.find(ref);
       if (it == names.end()) {
         sink_.Add(path, "refers to ChangeName " + Quote(ref) + ", which no change in this change set has");
-      } else if (it->second >= i) {
-        sink_.Add(path, "refers to ChangeName " + Quote(ref) + " of " + IndexPath("ChangeSet", it->second) +
-                            ", which is not an earlier change; a reference must name an earlier change");
+      } else if (it->second == i) {
+        sink_.Add(path, "refers to its own ChangeName " + Quote(ref));
       }
+      // A reference to a later change is fine: the engine runs changes in the order their
+      // references need (and refuses a cycle).
+
     }
   }
 

@@ -69,7 +69,7 @@ struct Command {
 // StartChangeSet body (the `start-change-set --change-set FILE` input, where "op" is absent).
 // Checks the envelope as the Catalog API does (marketplace-spec.md §1.1): Catalog `^[a-zA-Z]+$`,
 // 1–20 changes, ChangeType `^[A-Z]\w*$`, Entity.Type 1–255, Entity.Identifier `^[\w\-@]+$` or
-// `$Name.Entity.Identifier` naming an earlier change's ChangeName, Details XOR DetailsDocument
+// `$Name.Entity.Identifier` naming another change's ChangeName, Details XOR DetailsDocument
 // (Details a JSON string 2–16384 chars holding an object), ChangeName 1–72 and unique in the set,
 // ChangeSetName 1–100 `^[\w\s+=.:@-]+$`, ClientRequestToken 1–64 `^[!-~]+$`, Intent APPLY|VALIDATE,
 // At RFC 3339, Actor seller:<12 digits> | buyer:<12 digits> | operations. Unknown top-level keys
