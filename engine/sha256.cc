@@ -5,6 +5,10 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 #include <string>
 #include <string_view>
 
@@ -25,7 +29,7 @@ constexpr std::array<uint32_t, 64> kRoundConstants = {
 
 inline uint32_t Rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-void Compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
+void CompressPortable(std::array<uint32_t, 8>& h, const unsigned char* block) {
   uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = (uint32_t{block[4 * i]} << 24) | (uint32_t{block[4 * i + 1]} << 16) |
@@ -57,6 +61,61 @@ void Compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
   h[5] += f;
   h[6] += g;
   h[7] += k;
+}
+
+#if defined(__x86_64__)
+// The same compression with the CPU's SHA extensions: several times faster, and the body of
+// every change set is hashed (idempotency) as is the whole store (digest).
+__attribute__((target("sha,sse4.1,ssse3"))) void CompressSha(std::array<uint32_t, 8>& h,
+                                                             const unsigned char* block) {
+  const __m128i kByteSwap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  // The instructions keep the state as ABEF and CDGH.
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[0])), 0xB1);
+  __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4])), 0x1B);
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);
+  const __m128i abef = state0, cdgh = state1;
+  __m128i m[4];
+  for (int i = 0; i < 4; ++i)
+    m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * i)),
+                            kByteSwap);
+  // Sixteen groups of four rounds; the message schedule rides along in m[], four words a group.
+  for (int g = 0; g < 16; ++g) {
+    __m128i msg = _mm_add_epi32(
+        m[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[4 * g])));
+    state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+    if (g >= 3 && g <= 14) {
+      __m128i next = _mm_add_epi32(m[(g + 1) % 4], _mm_alignr_epi8(m[g % 4], m[(g + 3) % 4], 4));
+      m[(g + 1) % 4] = _mm_sha256msg2_epu32(next, m[g % 4]);
+    }
+    state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(msg, 0x0E));
+    if (g >= 1 && g <= 12) m[(g + 3) % 4] = _mm_sha256msg1_epu32(m[(g + 3) % 4], m[g % 4]);
+  }
+  state0 = _mm_add_epi32(state0, abef);
+  state1 = _mm_add_epi32(state1, cdgh);
+  tmp = _mm_shuffle_epi32(state0, 0x1B);
+  state1 = _mm_shuffle_epi32(state1, 0xB1);
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);
+  state1 = _mm_alignr_epi8(state1, tmp, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[0]), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[4]), state1);
+}
+
+bool HasShaExtensions() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool ssse3 = c & (1u << 9), sse41 = c & (1u << 19);
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return ssse3 && sse41 && (b & (1u << 29));
+}
+#endif
+
+void Compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
+#if defined(__x86_64__)
+  static const bool kSha = HasShaExtensions();
+  if (kSha) return CompressSha(h, block);
+#endif
+  CompressPortable(h, block);
 }
 
 }  // namespace
