@@ -108,123 +108,6 @@ std::string_view TrimJsonSpace(std::string_view s) {
   return s;
 }
 
-// ---- Numbers, read from their text so nothing passes through binary floating point ----------
-
-struct NumberText {
-  bool negative = false;
-  std::string_view int_digits;
-  std::string_view frac_digits;
-  bool has_fraction = false;
-  bool has_exponent = false;
-  int64_t exponent = 0;  // Saturated far beyond any representable decimal.
-};
-
-// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool SplitNumber(std::string_view s, NumberText* n) {
-  size_t i = 0;
-  auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
-  if (i < s.size() && s[i] == '-') {
-    n->negative = true;
-    ++i;
-  }
-  size_t start = i;
-  if (!digit(i)) return false;
-  if (s[i] == '0') {
-    ++i;
-  } else {
-    while (digit(i)) ++i;
-  }
-  n->int_digits = s.substr(start, i - start);
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    start = i;
-    if (!digit(i)) return false;
-    while (digit(i)) ++i;
-    n->frac_digits = s.substr(start, i - start);
-    n->has_fraction = true;
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    bool negative_exp = false;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-      negative_exp = s[i] == '-';
-      ++i;
-    }
-    if (!digit(i)) return false;
-    int64_t e = 0;
-    while (digit(i)) {
-      if (e < 1000000000) e = e * 10 + (s[i] - '0');
-      ++i;
-    }
-    n->exponent = negative_exp ? -e : e;
-    n->has_exponent = true;
-  }
-  return i == s.size();
-}
-
-// The integer value of a number written without fraction or exponent, when it fits 64 bits.
-std::optional<int64_t> NumberToInt(const NumberText& n) {
-  if (n.has_fraction || n.has_exponent) return std::nullopt;
-  uint64_t magnitude = 0;
-  for (char c : n.int_digits) {
-    if (__builtin_mul_overflow(magnitude, uint64_t{10}, &magnitude) ||
-        __builtin_add_overflow(magnitude, static_cast<uint64_t>(c - '0'), &magnitude)) {
-      return std::nullopt;
-    }
-  }
-  uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (n.negative ? 1 : 0);
-  if (magnitude > limit) return std::nullopt;
-  return n.negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
-}
-
-// The exact decimal of a number; on failure *why says what is wrong with it.
-bool NumberToDecimal(std::string_view raw, const NumberText& n, Decimal* out, std::string* why) {
-  if (!n.has_exponent) {
-    // Without an exponent JSON's number syntax is the decimal syntax, scale as written.
-    DecimalStatus st = ParseDecimal(raw, out);
-    if (st == DecimalStatus::kOk) return true;
-    if (n.frac_digits.size() > static_cast<size_t>(kMaxDecimalScale)) {
-      *why = "number " + ShortText(raw) + " has more than " + std::to_string(kMaxDecimalScale) +
-             " decimal places";
-    } else {
-      *why = "number " + ShortText(raw) + " has more than " + std::to_string(kMaxDecimalDigits) +
-             " significant digits";
-    }
-    return false;
-  }
-  // value = digits * 10^(exponent - fraction length); an exponent fixes no written scale, so the
-  // smallest scale that holds the value exactly is used.
-  std::string digits(n.int_digits);
-  digits.append(n.frac_digits);
-  size_t lead = digits.find_first_not_of('0');
-  digits = lead == std::string::npos ? std::string() : digits.substr(lead);
-  int64_t e = n.exponent - static_cast<int64_t>(n.frac_digits.size());
-  while (!digits.empty() && digits.back() == '0' && e < 0) {
-    digits.pop_back();
-    ++e;
-  }
-  if (digits.empty()) {
-    *out = Decimal{0, 0};
-    return true;
-  }
-  if (e < -static_cast<int64_t>(kMaxDecimalScale)) {
-    *why = "number " + ShortText(raw) + " has more than " + std::to_string(kMaxDecimalScale) +
-           " decimal places";
-    return false;
-  }
-  int64_t total_digits = static_cast<int64_t>(digits.size()) + (e > 0 ? e : 0);
-  if (total_digits > kMaxDecimalDigits) {
-    *why = "number " + ShortText(raw) + " is too large for a decimal (more than " +
-           std::to_string(kMaxDecimalDigits) + " digits)";
-    return false;
-  }
-  int64_t coefficient = 0;
-  for (char c : digits) coefficient = coefficient * 10 + (c - '0');
-  for (int64_t k = 0; k < e; ++k) coefficient *= 10;
-  out->coefficient = n.negative ? -coefficient : coefficient;
-  out->scale = e < 0 ? static_cast<int32_t>(-e) : 0;
-  return true;
-}
 
 // ---- Checks before simdjson sees the text --------------------------------------------------
 
@@ -420,10 +303,10 @@ class Walker {
   }
 
   // The number's raw text and its parts, or nullopt after a syntax issue.
-  std::optional<std::pair<std::string_view, NumberText>> Number(od::value& v) {
+  std::optional<std::pair<std::string_view, JsonNumber>> Number(od::value& v) {
     std::string_view raw = TrimJsonSpace(v.raw_json_token());
-    NumberText n;
-    if (!SplitNumber(raw, &n)) {
+    JsonNumber n;
+    if (!SplitJsonNumber(raw, &n)) {
       SyntaxAt(raw.data(), "invalid number " + ShortText(raw));
       return std::nullopt;
     }
@@ -534,7 +417,7 @@ class Converter {
       w_.Fail(path, "expected int, found number " + ShortText(raw));
       return;
     }
-    std::optional<int64_t> i = NumberToInt(n);
+    std::optional<int64_t> i = JsonNumberToInt(n);
     if (!i) {
       w_.Fail(path, "integer " + ShortText(raw) + " is outside the 64-bit range");
       return;
@@ -548,7 +431,7 @@ class Converter {
     const auto& [raw, n] = *number;
     Decimal d{0, 0};
     std::string why;
-    if (!NumberToDecimal(raw, n, &d, &why)) {
+    if (!JsonNumberToDecimal(raw, n, &d, &why)) {
       w_.Fail(path, why);
       return;
     }
@@ -767,14 +650,14 @@ class Converter {
         if (!number) return;
         const auto& [raw, n] = *number;
         if (!n.has_fraction && !n.has_exponent) {
-          if (std::optional<int64_t> i = NumberToInt(n)) {
+          if (std::optional<int64_t> i = JsonNumberToInt(n)) {
             *out = Value::Int(*i);
             return;
           }
         }
         Decimal d{0, 0};
         std::string why;
-        if (!NumberToDecimal(raw, n, &d, &why)) {
+        if (!JsonNumberToDecimal(raw, n, &d, &why)) {
           w_.Fail(path, why);
           return;
         }
@@ -932,7 +815,7 @@ class Inferrer {
       case od::json_type::number: {
         auto number = w_.Number(v);
         if (!number) return nullptr;
-        return MakeInferred(NumberToInt(number->second) ? K::kInt : K::kDecimal);
+        return MakeInferred(JsonNumberToInt(number->second) ? K::kInt : K::kDecimal);
       }
       case od::json_type::array: {
         od::array array;
@@ -1001,6 +884,115 @@ class Inferrer {
 };
 
 }  // namespace
+
+// ---- Numbers, read from their text so nothing passes through binary floating point ----------
+
+// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool SplitJsonNumber(std::string_view s, JsonNumber* n) {
+  size_t i = 0;
+  auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+  if (i < s.size() && s[i] == '-') {
+    n->negative = true;
+    ++i;
+  }
+  size_t start = i;
+  if (!digit(i)) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  n->int_digits = s.substr(start, i - start);
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    start = i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+    n->frac_digits = s.substr(start, i - start);
+    n->has_fraction = true;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool negative_exp = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+      negative_exp = s[i] == '-';
+      ++i;
+    }
+    if (!digit(i)) return false;
+    int64_t e = 0;
+    while (digit(i)) {
+      if (e < 1000000000) e = e * 10 + (s[i] - '0');
+      ++i;
+    }
+    n->exponent = negative_exp ? -e : e;
+    n->has_exponent = true;
+  }
+  return i == s.size();
+}
+
+// The integer value of a number written without fraction or exponent, when it fits 64 bits.
+std::optional<int64_t> JsonNumberToInt(const JsonNumber& n) {
+  if (n.has_fraction || n.has_exponent) return std::nullopt;
+  uint64_t magnitude = 0;
+  for (char c : n.int_digits) {
+    if (__builtin_mul_overflow(magnitude, uint64_t{10}, &magnitude) ||
+        __builtin_add_overflow(magnitude, static_cast<uint64_t>(c - '0'), &magnitude)) {
+      return std::nullopt;
+    }
+  }
+  uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (n.negative ? 1 : 0);
+  if (magnitude > limit) return std::nullopt;
+  return n.negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+}
+
+// The exact decimal of a number; on failure *why says what is wrong with it.
+bool JsonNumberToDecimal(std::string_view raw, const JsonNumber& n, Decimal* out, std::string* why) {
+  if (!n.has_exponent) {
+    // Without an exponent JSON's number syntax is the decimal syntax, scale as written.
+    DecimalStatus st = ParseDecimal(raw, out);
+    if (st == DecimalStatus::kOk) return true;
+    if (n.frac_digits.size() > static_cast<size_t>(kMaxDecimalScale)) {
+      *why = "number " + ShortText(raw) + " has more than " + std::to_string(kMaxDecimalScale) +
+             " decimal places";
+    } else {
+      *why = "number " + ShortText(raw) + " has more than " + std::to_string(kMaxDecimalDigits) +
+             " significant digits";
+    }
+    return false;
+  }
+  // value = digits * 10^(exponent - fraction length); an exponent fixes no written scale, so the
+  // smallest scale that holds the value exactly is used.
+  std::string digits(n.int_digits);
+  digits.append(n.frac_digits);
+  size_t lead = digits.find_first_not_of('0');
+  digits = lead == std::string::npos ? std::string() : digits.substr(lead);
+  int64_t e = n.exponent - static_cast<int64_t>(n.frac_digits.size());
+  while (!digits.empty() && digits.back() == '0' && e < 0) {
+    digits.pop_back();
+    ++e;
+  }
+  if (digits.empty()) {
+    *out = Decimal{0, 0};
+    return true;
+  }
+  if (e < -static_cast<int64_t>(kMaxDecimalScale)) {
+    *why = "number " + ShortText(raw) + " has more than " + std::to_string(kMaxDecimalScale) +
+           " decimal places";
+    return false;
+  }
+  int64_t total_digits = static_cast<int64_t>(digits.size()) + (e > 0 ? e : 0);
+  if (total_digits > kMaxDecimalDigits) {
+    *why = "number " + ShortText(raw) + " is too large for a decimal (more than " +
+           std::to_string(kMaxDecimalDigits) + " digits)";
+    return false;
+  }
+  int64_t coefficient = 0;
+  for (char c : digits) coefficient = coefficient * 10 + (c - '0');
+  for (int64_t k = 0; k < e; ++k) coefficient *= 10;
+  out->coefficient = n.negative ? -coefficient : coefficient;
+  out->scale = e < 0 ? static_cast<int32_t>(-e) : 0;
+  return true;
+}
 
 bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view root_path, Arena& arena,
                  Value* out, std::vector<JsonIssue>* issues) {

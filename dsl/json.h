@@ -2,6 +2,8 @@
 #ifndef SELLERFLOW_DSL_JSON_H_
 #define SELLERFLOW_DSL_JSON_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +38,24 @@ bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view ro
 // numbers decimal, strings string, empty or mixed lists list<dyn>, null null.
 // Returns nullptr and fills *issues on malformed JSON.
 TypePtr InferJsonType(std::string_view json, std::vector<JsonIssue>* issues);
+
+// A JSON number's text, split by JSON's grammar. Its value is read from the digits, never through
+// binary floating point, so "0.1" is exactly one tenth.
+struct JsonNumber {
+  bool negative = false;
+  std::string_view int_digits;
+  std::string_view frac_digits;
+  bool has_fraction = false;
+  bool has_exponent = false;
+  int64_t exponent = 0;  // Saturated far beyond any representable decimal.
+};
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; false when `text` is not one.
+bool SplitJsonNumber(std::string_view text, JsonNumber* out);
+// The integer, when the number has no fraction or exponent and fits 64 bits.
+std::optional<int64_t> JsonNumberToInt(const JsonNumber& n);
+// The exact decimal (scale as written when there is no exponent); on failure *why says why.
+bool JsonNumberToDecimal(std::string_view text, const JsonNumber& n, Decimal* out,
+                         std::string* why);
 
 }  // namespace sellerflow::dsl
 

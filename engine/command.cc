@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "dsl/json.h"
 #include "dsl/diagnostics.h"
 #include "dsl/limits.h"
 #include "dsl/time.h"
@@ -214,94 +215,6 @@ const char* JsonKindWithArticle(od::json_type t) {
   return "a value";
 }
 
-// ---- Numbers, from their text: nothing passes through binary floating point ------------------
-
-struct NumberParts {
-  bool negative = false;
-  std::string_view int_digits;
-  std::string_view frac_digits;
-  bool has_exponent = false;
-  int64_t exponent = 0;  // Saturated far past any decimal we can hold.
-};
-
-// JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool SplitNumber(std::string_view s, NumberParts* n) {
-  size_t i = 0;
-  auto digit = [&](size_t k) { return k < s.size() && IsDigit(s[k]); };
-  if (i < s.size() && s[i] == '-') {
-    n->negative = true;
-    ++i;
-  }
-  size_t start = i;
-  if (!digit(i)) return false;
-  if (s[i] == '0') {
-    ++i;
-  } else {
-    while (digit(i)) ++i;
-  }
-  n->int_digits = s.substr(start, i - start);
-  if (i < s.size() && s[i] == '.') {
-    start = ++i;
-    if (!digit(i)) return false;
-    while (digit(i)) ++i;
-    n->frac_digits = s.substr(start, i - start);
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    bool negative = false;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
-    if (!digit(i)) return false;
-    int64_t e = 0;
-    while (digit(i)) {
-      if (e < 1000000000) e = e * 10 + (s[i] - '0');
-      ++i;
-    }
-    n->exponent = negative ? -e : e;
-    n->has_exponent = true;
-  }
-  return i == s.size();
-}
-
-std::optional<int64_t> PartsToInt(const NumberParts& n) {
-  if (!n.frac_digits.empty() || n.has_exponent) return std::nullopt;
-  uint64_t magnitude = 0;
-  for (char c : n.int_digits) {
-    if (__builtin_mul_overflow(magnitude, uint64_t{10}, &magnitude) ||
-        __builtin_add_overflow(magnitude, static_cast<uint64_t>(c - '0'), &magnitude)) {
-      return std::nullopt;
-    }
-  }
-  uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (n.negative ? 1 : 0);
-  if (magnitude > limit) return std::nullopt;
-  return n.negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
-}
-
-// The exact decimal a JSON number denotes, as dsl::JsonToValue reads it (so what passes here reads
-// there too); false when it does not fit a Decimal.
-bool PartsToDecimal(std::string_view raw, const NumberParts& n, dsl::Decimal* out) {
-  if (!n.has_exponent) return dsl::ParseDecimal(raw, out) == dsl::DecimalStatus::kOk;
-  std::string digits(n.int_digits);
-  digits.append(n.frac_digits);
-  size_t lead = digits.find_first_not_of('0');
-  digits = lead == std::string::npos ? std::string() : digits.substr(lead);
-  int64_t e = n.exponent - static_cast<int64_t>(n.frac_digits.size());
-  while (!digits.empty() && digits.back() == '0' && e < 0) {
-    digits.pop_back();
-    ++e;
-  }
-  if (digits.empty()) {
-    *out = dsl::Decimal{0, 0};
-    return true;
-  }
-  if (e < -static_cast<int64_t>(dsl::kMaxDecimalScale)) return false;
-  if (static_cast<int64_t>(digits.size()) + (e > 0 ? e : 0) > dsl::kMaxDecimalDigits) return false;
-  int64_t coefficient = 0;
-  for (char c : digits) coefficient = coefficient * 10 + (c - '0');
-  for (int64_t k = 0; k < e; ++k) coefficient *= 10;
-  out->coefficient = n.negative ? -coefficient : coefficient;
-  out->scale = e < 0 ? static_cast<int32_t>(-e) : 0;
-  return true;
-}
 
 // ---- Violations ----------------------------------------------------------------------------
 
@@ -441,9 +354,9 @@ class Walker {
   }
 
   // The number's exact text, grammar-checked (simdjson has not looked past its first byte).
-  Status Number(od::value& v, std::string_view* raw, NumberParts* parts) {
+  Status Number(od::value& v, std::string_view* raw, dsl::JsonNumber* parts) {
     *raw = TrimJsonSpace(v.raw_json_token());
-    if (!SplitNumber(*raw, parts)) return SyntaxAt(raw->data(), "invalid number " + Quote(*raw));
+    if (!dsl::SplitJsonNumber(*raw, parts)) return SyntaxAt(raw->data(), "invalid number " + Quote(*raw));
     return Status::kOk;
   }
 
@@ -488,7 +401,7 @@ class Walker {
       }
       case od::json_type::number: {
         std::string_view raw;
-        NumberParts parts;
+        dsl::JsonNumber parts;
         if (Status st = Number(v, &raw, &parts); st != Status::kOk) return st;
         if (out != nullptr) out->append(raw);
         return Status::kOk;
@@ -1528,13 +1441,13 @@ class ShapeChecker {
 
   bool Int(od::value& v, const FieldSpec* spec, const std::string& path) {
     std::string_view raw;
-    NumberParts parts;
+    dsl::JsonNumber parts;
     if (!Ok(w_.Number(v, &raw, &parts), path)) return false;
     if (!parts.frac_digits.empty() || parts.has_exponent) {
       sink_.Add(path, "must be an integer, not " + std::string(raw.substr(0, kMaxQuotedBytes)));
       return true;
     }
-    std::optional<int64_t> i = PartsToInt(parts);
+    std::optional<int64_t> i = dsl::JsonNumberToInt(parts);
     if (!i) {
       sink_.Add(path, "must be an integer within 64 bits, not " + Quote(raw));
       return true;
@@ -1545,10 +1458,11 @@ class ShapeChecker {
 
   bool DecimalNumber(od::value& v, const FieldSpec* spec, const std::string& path) {
     std::string_view raw;
-    NumberParts parts;
+    dsl::JsonNumber parts;
     if (!Ok(w_.Number(v, &raw, &parts), path)) return false;
     dsl::Decimal d{0, 0};
-    if (!PartsToDecimal(raw, parts, &d)) {
+    std::string why;
+    if (!dsl::JsonNumberToDecimal(raw, parts, &d, &why)) {
       sink_.Add(path, "must be a number of at most " + std::to_string(dsl::kMaxDecimalDigits) +
                           " significant digits and " + std::to_string(dsl::kMaxDecimalScale) +
                           " decimal places, not " + Quote(raw));
