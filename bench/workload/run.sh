@@ -35,14 +35,16 @@ if [ ! -x "$cache/store_limit" ] || [ "$peer/store_limit.cpp" -nt "$cache/store_
   g++ -O2 -std=c++17 "$peer/store_limit.cpp" -o "$cache/store_limit" -lSQLiteCpp -lsqlite3
 fi
 
-# Peak memory: GNU time's "Maximum resident set size" when it is there.
+# Peak memory (kB) into FILE: GNU time's "Maximum resident set size" when it is there.
 timed() {
+  rss_file=$1
+  shift
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -v "$@" 2>"$work/time.txt"
-    sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt"
+    sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt" >"$rss_file"
   else
     "$@"
-    echo 0
+    echo 0 >"$rss_file"
   fi
 }
 
@@ -50,15 +52,14 @@ run_sellerflow() {
   db=$work/sellerflow-$1.db
   rm -f "$db" "$db-wal" "$db-shm"
   "$sellerflow" import "$work/entities.jsonl" --db "$db" --workflows "$here/workflows" \
-    --rules "$here/rules" --actor seller:111122223333 --output json >/dev/null
-  timed "$sellerflow" replay "$work/changesets.jsonl" --commit "$1" --db "$db" \
-    --workflows "$here/workflows" --rules "$here/rules" >"$work/sellerflow-$1.json"
+    --rules "$here/rules" --output json >/dev/null
+  timed "$work/sellerflow-$1.rss" "$sellerflow" replay "$work/changesets.jsonl" --commit "$1" \
+    --db "$db" --workflows "$here/workflows" --rules "$here/rules" >"$work/sellerflow-$1.json"
 }
 
 for mode in each batch; do
   echo "sellerflow --commit $mode" >&2
-  rss=$(run_sellerflow $mode | tail -1)
-  echo "$rss" >"$work/sellerflow-$mode.rss"
+  run_sellerflow $mode
   echo "peer --commit $mode" >&2
   (cd "$cache" && node peer.mjs "$work" "$work/peer-$mode.db" --commit $mode) >"$work/peer-$mode.json"
   echo "floor $mode" >&2
