@@ -56,3 +56,14 @@ PEER_MJS="$peer/peer.mjs" node "$root/bench/cel_bench.mjs" "$workload" --batches
   >"$tmp/cel.jsonl"
 
 python3 "$root/bench/report.py" --clock "$clock" "$tmp/rules.json" "$tmp/cel.jsonl"
+
+# Start-up: load and check a policy of 200 request machines (medians of 3).
+echo
+echo "Start-up: load and check the shipped policy plus 200 request machines"
+"$build/bench/policy_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  2>/dev/null | grep -E "_median|Benchmark"
+
+# The workload replay beside the peer and the store floor (BENCH_WORKLOAD_CHANGESETS, 100000).
+echo
+echo "Workload replay (change sets per second; peak memory of the replay)"
+BENCH_CHANGESETS=${BENCH_WORKLOAD_CHANGESETS:-100000} sh "$root/bench/workload/run.sh" "$build/src/sellerflow"
