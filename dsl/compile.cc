@@ -50,8 +50,8 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
   }
   auto is_num = [](ValueKind k) { return k == ValueKind::kInt || k == ValueKind::kDecimal; };
   if (is_num(ak) && is_num(bk) && op != Op::kMod) {
-    Decimal x = ak == ValueKind::kInt ? DecimalFromInt(a.i) : a.dec;
-    Decimal y = bk == ValueKind::kInt ? DecimalFromInt(b.i) : b.dec;
+    Decimal x = ak == ValueKind::kInt ? DecimalFromInt(a.i) : a.dec();
+    Decimal y = bk == ValueKind::kInt ? DecimalFromInt(b.i) : b.dec();
     Decimal r{0, 0};
     DecimalStatus s = DecimalStatus::kOk;
     switch (op) {
@@ -82,8 +82,8 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
     return Value::List(l);
   }
   if (ak == ValueKind::kDuration && bk == ValueKind::kDuration && (op == Op::kAdd || op == Op::kSub)) {
-    Duration y = b.dur, r{0, 0};
-    if ((op == Op::kSub && !NegateDuration(y, &y)) || !AddDurations(a.dur, y, &r))
+    Duration y = b.dur(), r{0, 0};
+    if ((op == Op::kSub && !NegateDuration(y, &y)) || !AddDurations(a.dur(), y, &r))
       return fail(ErrorKind::kOverflow, "duration overflow");
     return Value::Dur(r);
   }
@@ -92,14 +92,14 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
     return Arithmetic(op, b, a, ctx, pos);
   if ((ak == ValueKind::kDate || ak == ValueKind::kTimestamp) && bk == ValueKind::kDuration &&
       (op == Op::kAdd || op == Op::kSub)) {
-    Duration d = b.dur;
+    Duration d = b.dur();
     if (op == Op::kSub && !NegateDuration(d, &d))
       return fail(ErrorKind::kOverflow, "duration overflow");
     if (ak == ValueKind::kDate) {
       int32_t r = 0;
       if (d.micros % kMicrosPerDay != 0)
         return fail(ErrorKind::kRange, "a date moves by whole days or months; " +
-                                           FormatDuration(b.dur) +
+                                           FormatDuration(b.dur()) +
                                            " has hours: use timestamp(date) first");
       if (!AddDurationToDate(a.date, d, &r))
         return fail(ErrorKind::kRange, "date out of range (years 0001 to 9999)");
@@ -137,6 +137,7 @@ class VarNode : public Node {
  public:
   VarNode(const Expr& e, SourcePos p, int slot) : Node(e, p), slot_(slot) {}
   Value Eval(const Value* vars, EvalContext&) const override { return vars[slot_]; }
+  int VariableSlot() const override { return slot_; }
 
  private:
   int slot_;
@@ -146,6 +147,7 @@ class LocalNode : public Node {
  public:
   LocalNode(const Expr& e, SourcePos p, int slot) : Node(e, p), slot_(static_cast<size_t>(slot)) {}
   Value Eval(const Value*, EvalContext& ctx) const override { return ctx.locals[slot_]; }
+  int LocalSlot() const override { return static_cast<int>(slot_); }
 
  private:
   size_t slot_;
@@ -261,7 +263,7 @@ class NegNode : public Node {
     Value v = a_->Eval(vars, ctx);
     if (v.kind == ValueKind::kDuration) {
       Duration d{0, 0};
-      if (!NegateDuration(v.dur, &d)) return Fail(ctx, ErrorKind::kOverflow, "duration overflow");
+      if (!NegateDuration(v.dur(), &d)) return Fail(ctx, ErrorKind::kOverflow, "duration overflow");
       return Value::Dur(d);
     }
     return Arithmetic(Op::kSub, v.kind == ValueKind::kDecimal ? Value::Dec({0, 0}) : Value::Int(0),
@@ -371,9 +373,9 @@ class CompareNode : public Node {
     } else {
       if (l.kind == ValueKind::kDuration && r.kind == ValueKind::kDuration) {
         int c = 0;
-        if (!CompareDurations(l.dur, r.dur, &c))
+        if (!CompareDurations(l.dur(), r.dur(), &c))
           return ErrorAt(ctx, at.pos(), ErrorKind::kInvalid,
-                      "cannot order " + FormatDuration(l.dur) + " and " + FormatDuration(r.dur) +
+                      "cannot order " + FormatDuration(l.dur()) + " and " + FormatDuration(r.dur()) +
                           ": months have no fixed length");
         return Value::Bool(Holds(kOp, c));
       }
@@ -397,13 +399,13 @@ class CompareIntConstNode : public Node {
   CompareIntConstNode(const Expr& e, SourcePos p, NodePtr a, int64_t c)
       : Node(e, p), a_(std::move(a)), c_(c) {}
   Value Eval(const Value* vars, EvalContext& ctx) const override {
-    Value l = a_->Eval(vars, ctx);
+    Value l = a_.Get(vars, ctx);
     if (l.kind == ValueKind::kInt) return Value::Bool(Holds(kOp, (l.i > c_) - (l.i < c_)));
     return CompareNode<kOp>::Compare(*this, l, Value::Int(c_), ctx);
   }
 
  private:
-  NodePtr a_;
+  Operand a_;
   int64_t c_;
 };
 
@@ -421,7 +423,7 @@ class InNode : public Node {
     }
   }
   Value Eval(const Value* vars, EvalContext& ctx) const override {
-    Value x = a_->Eval(vars, ctx);
+    Value x = a_.Get(vars, ctx);
     if (strings_only_ && x.kind == ValueKind::kString) {
       std::string_view s = x.str();
       for (std::string_view c : strings_)
@@ -449,7 +451,8 @@ class InNode : public Node {
   }
 
  private:
-  NodePtr a_, b_;
+  Operand a_;
+  NodePtr b_;
   bool negate_;
   bool strings_only_ = false;
   std::vector<std::string_view> strings_;
@@ -522,6 +525,7 @@ class TraceNode : public Node {
     return v;
   }
   const Value* Constant() const override { return inner_->Constant(); }
+  bool Traced() const override { return true; }
 
  private:
   NodePtr inner_;

@@ -31,6 +31,11 @@ class Node {
   virtual Value Eval(const Value* vars, EvalContext& ctx) const = 0;
   // The constant value when the node is a literal or a constant (for compile-time use).
   virtual const Value* Constant() const { return nullptr; }
+  // The slot when the node only reads a variable (or a macro's local), else -1.
+  virtual int VariableSlot() const { return -1; }
+  virtual int LocalSlot() const { return -1; }
+  // Whether the node records its value for explain (then it must be evaluated, never bypassed).
+  virtual bool Traced() const { return false; }
 
   const Expr& expr() const { return *expr_; }
   SourcePos pos() const { return pos_; }
@@ -44,6 +49,42 @@ class Node {
   SourcePos pos_;
 };
 using NodePtr = std::unique_ptr<Node>;
+
+// An operand of a node: a variable, a local or a constant is read in place, anything else is
+// evaluated through its node. It saves a virtual call per leaf, which is most of a short rule.
+class Operand {
+ public:
+  Operand() = default;
+  explicit Operand(NodePtr node) : node_(std::move(node)) {
+    if (node_->Traced()) return;
+    if (const Value* c = node_->Constant()) {
+      kind_ = Kind::kConstant;
+      constant_ = *c;
+    } else if ((slot_ = node_->VariableSlot()) >= 0) {
+      kind_ = Kind::kVariable;
+    } else if ((slot_ = node_->LocalSlot()) >= 0) {
+      kind_ = Kind::kLocal;
+    }
+  }
+  Value Get(const Value* vars, EvalContext& ctx) const {
+    switch (kind_) {
+      case Kind::kVariable: return vars[slot_];
+      case Kind::kLocal: return ctx.locals[static_cast<size_t>(slot_)];
+      case Kind::kConstant: return constant_;
+      case Kind::kNode: break;
+    }
+    return node_->Eval(vars, ctx);
+  }
+  const Node& node() const { return *node_; }
+  explicit operator bool() const { return node_ != nullptr; }
+
+ private:
+  enum class Kind { kNode, kVariable, kLocal, kConstant };
+  NodePtr node_;
+  Kind kind_ = Kind::kNode;
+  int slot_ = -1;
+  Value constant_;
+};
 
 // Compiles checked expressions. With `traced`, every node records its value into ctx.trace, for
 // Explain; the plain tree pays nothing for that.

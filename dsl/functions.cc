@@ -313,13 +313,14 @@ using Args = std::vector<NodePtr>;
 class FunctionNode : public Node {
  public:
   using Fn = Value (*)(const FunctionNode& self, const Value* args, EvalContext& ctx);
-  FunctionNode(const Expr& e, SourcePos p, Args args, Fn fn)
-      : Node(e, p), args_(std::move(args)), fn_(fn) {}
+  FunctionNode(const Expr& e, SourcePos p, Args args, Fn fn) : Node(e, p), fn_(fn) {
+    n_ = std::min<size_t>(args.size(), kMaxArgs);
+    for (size_t i = 0; i < n_; ++i) args_[i] = Operand(std::move(args[i]));
+  }
   Value Eval(const Value* vars, EvalContext& ctx) const override {
-    Value values[4];
-    size_t n = std::min<size_t>(args_.size(), 4);
-    for (size_t i = 0; i < n; ++i) {
-      values[i] = args_[i]->Eval(vars, ctx);
+    Value values[kMaxArgs];
+    for (size_t i = 0; i < n_; ++i) {
+      values[i] = args_[i].Get(vars, ctx);
       if (values[i].is_error()) return values[i];
     }
     return fn_(*this, values, ctx);
@@ -331,7 +332,9 @@ class FunctionNode : public Node {
   }
 
  private:
-  Args args_;
+  static constexpr size_t kMaxArgs = 4;  // replace() takes the most: three.
+  Operand args_[kMaxArgs];
+  size_t n_ = 0;
   Fn fn_;
 };
 
@@ -365,7 +368,7 @@ class ExtremeNode : public Node {
     for (size_t i = 1; i < n; ++i) {
       int c = 0;
       if (best.kind == ValueKind::kDuration && items[i].kind == ValueKind::kDuration) {
-        if (!CompareDurations(items[i].dur, best.dur, &c))
+        if (!CompareDurations(items[i].dur(), best.dur(), &c))
           return Fail(ctx, ErrorKind::kInvalid, "cannot order durations in months and in time");
       } else {
         bool comparable = false;
@@ -436,7 +439,7 @@ class LenStringNode : public Node {
  public:
   LenStringNode(const Expr& e, SourcePos p, NodePtr a) : Node(e, p), a_(std::move(a)) {}
   Value Eval(const Value* vars, EvalContext& ctx) const override {
-    Value v = a_->Eval(vars, ctx);
+    Value v = a_.Get(vars, ctx);
     if (v.kind == ValueKind::kString) return Value::Int(v.s->code_points);
     return Len(v, ctx);
   }
@@ -458,7 +461,7 @@ class LenStringNode : public Node {
   }
 
  private:
-  NodePtr a_;
+  Operand a_;
 };
 
 // len(join(list, sep)) without building the joined string.
@@ -757,10 +760,10 @@ Value FnInt(const Self& s, const Value* a, EvalContext& ctx) {
   switch (a[0].kind) {
     case ValueKind::kInt: return a[0];
     case ValueKind::kDecimal: {
-      auto i = DecimalToInt(a[0].dec);
+      auto i = DecimalToInt(a[0].dec());
       if (!i)
         return s.Error(ctx, ErrorKind::kRange,
-                       "int() needs a whole number, not " + DecimalToString(a[0].dec));
+                       "int() needs a whole number, not " + DecimalToString(a[0].dec()));
       return Value::Int(*i);
     }
     case ValueKind::kString: {
@@ -793,7 +796,7 @@ Value FnDecimal(const Self& s, const Value* a, EvalContext& ctx) {
 
 Value FnPlaces(const Self& s, const Value* a, EvalContext& ctx) {
   if (a[0].kind == ValueKind::kInt) return Value::Int(0);
-  if (a[0].kind == ValueKind::kDecimal) return Value::Int(DecimalPlaces(a[0].dec));
+  if (a[0].kind == ValueKind::kDecimal) return Value::Int(DecimalPlaces(a[0].dec()));
   return s.TypeError(ctx, a[0]);
 }
 

@@ -160,7 +160,7 @@ namespace {
 
 bool IsNumber(const Value& v) { return v.kind == ValueKind::kInt || v.kind == ValueKind::kDecimal; }
 
-Decimal AsDecimal(const Value& v) { return v.kind == ValueKind::kInt ? DecimalFromInt(v.i) : v.dec; }
+Decimal AsDecimal(const Value& v) { return v.kind == ValueKind::kInt ? DecimalFromInt(v.i) : v.dec(); }
 
 size_t SlotCount(const ObjectRep& o) { return o.type == nullptr ? 0 : o.type->fields().size(); }
 
@@ -214,7 +214,7 @@ bool ValuesEqual(const Value& a, const Value& b) {
       return a.ts == b.ts;
     case ValueKind::kDuration:
       // P1M and P30D are different spans; only identical parts are equal.
-      return a.dur.months == b.dur.months && a.dur.micros == b.dur.micros;
+      return a.dur().months == b.dur().months && a.dur().micros == b.dur().micros;
     case ValueKind::kList:
       if (a.list->size != b.list->size) return false;
       for (uint32_t i = 0; i < a.list->size; ++i) {
@@ -261,7 +261,7 @@ int CompareValues(const Value& a, const Value& b, bool* comparable) {
       return order(a.ts, b.ts);
     case ValueKind::kDuration: {
       int r = 0;
-      if (!CompareDurations(a.dur, b.dur, &r)) {
+      if (!CompareDurations(a.dur(), b.dur(), &r)) {
         *comparable = false;
         return 0;
       }
@@ -295,7 +295,7 @@ void AppendJson(const Value& v, std::string* out) {
       *out += std::to_string(v.i);
       return;
     case ValueKind::kDecimal:
-      AppendDecimal(v.dec, out);
+      AppendDecimal(v.dec(), out);
       return;
     case ValueKind::kString:
       AppendJsonString(v.str(), out);
@@ -307,7 +307,7 @@ void AppendJson(const Value& v, std::string* out) {
       AppendJsonString(FormatTimestamp(v.ts), out);
       return;
     case ValueKind::kDuration:
-      AppendJsonString(FormatDuration(v.dur), out);
+      AppendJsonString(FormatDuration(v.dur()), out);
       return;
     case ValueKind::kList:
       out->push_back('[');
@@ -366,7 +366,7 @@ void AppendDisplay(const Value& v, std::string* out) {
     case ValueKind::kString: out->append(v.str()); break;
     case ValueKind::kDate: out->append(FormatDate(v.date)); break;
     case ValueKind::kTimestamp: out->append(FormatTimestamp(v.ts)); break;
-    case ValueKind::kDuration: out->append(FormatDuration(v.dur)); break;
+    case ValueKind::kDuration: out->append(FormatDuration(v.dur())); break;
     default: AppendJson(v, out); break;
   }
 }

@@ -104,15 +104,16 @@ struct ErrorRep {
   char message[];
 };
 
+// 16 bytes, so that a Value is returned in registers: every node of the evaluator returns one.
 struct Value {
   ValueKind kind = ValueKind::kNull;
+  uint8_t scale_ = 0;   // kDecimal: the decimal's scale.
+  int32_t months_ = 0;  // kDuration: the calendar part.
   union {
     bool b;
-    int64_t i;          // kInt
-    Decimal dec;        // kDecimal
+    int64_t i;          // kInt; kDecimal: the coefficient; kDuration: the micros.
     int32_t date;       // kDate: days since 1970-01-01.
     int64_t ts;         // kTimestamp: microseconds since 1970-01-01T00:00:00Z.
-    Duration dur;       // kDuration
     const StringRep* s;
     const ListRep* list;
     const MapRep* map;
@@ -121,6 +122,8 @@ struct Value {
   };
 
   Value() : i(0) {}
+  Decimal dec() const { return Decimal{i, scale_}; }
+  Duration dur() const { return Duration{months_, i}; }
   static Value Null() { return Value(); }
   static Value Bool(bool v) {
     Value r;
@@ -137,7 +140,8 @@ struct Value {
   static Value Dec(Decimal v) {
     Value r;
     r.kind = ValueKind::kDecimal;
-    r.dec = v;
+    r.i = v.coefficient;
+    r.scale_ = static_cast<uint8_t>(v.scale);
     return r;
   }
   static Value Date(int32_t days) {
@@ -155,7 +159,8 @@ struct Value {
   static Value Dur(Duration d) {
     Value r;
     r.kind = ValueKind::kDuration;
-    r.dur = d;
+    r.months_ = d.months;
+    r.i = d.micros;
     return r;
   }
   static Value Str(const StringRep* s) {
@@ -194,6 +199,8 @@ struct Value {
   std::string_view str() const { return {s->data, s->bytes}; }
   std::string_view error_message() const { return {err->message, err->message_bytes}; }
 };
+
+static_assert(sizeof(Value) == 16, "a Value must fit two registers");
 
 struct MapEntry {
   Value key;  // kString

@@ -850,7 +850,7 @@ struct EngineImpl {
     if (ct.after) {
       Value d = ct.after->Evaluate(b, ctx);
       if (d.kind != ValueKind::kDuration) return false;
-      return dsl::AddDurationToTimestamp(entered_us, d.dur, due);
+      return dsl::AddDurationToTimestamp(entered_us, d.dur(), due);
     }
     if (ct.at) {
       Value t = ct.at->Evaluate(b, ctx);

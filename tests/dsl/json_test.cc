@@ -88,13 +88,13 @@ TEST_CASE("json: decimals are read exactly from numbers and strings", "[json]") 
   Arena arena;
   Read a = ReadAs(arena, "0.1", Type::Decimal());
   REQUIRE(a.ok);
-  CHECK(DecimalCompare(a.value.dec, Decimal{1, 1}) == 0);
+  CHECK(DecimalCompare(a.value.dec(), Decimal{1, 1}) == 0);
   Read b = ReadAs(arena, R"("19.90")", Type::Decimal());
   REQUIRE(b.ok);
   CHECK(ToJson(b.value) == "19.90");
   Read c = ReadAs(arena, "123456789012345678", Type::Decimal());
   REQUIRE(c.ok);
-  CHECK(c.value.dec.coefficient == 123456789012345678);
+  CHECK(c.value.dec().coefficient == 123456789012345678);
   Read d = ReadAs(arena, "1.5e2", Type::Decimal());
   REQUIRE(d.ok);
   CHECK(ToJson(d.value) == "150");
