@@ -11,6 +11,7 @@
 #include "dsl/time.h"
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
+#include "engine/log.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -337,6 +338,9 @@ struct EngineImpl {
       h.actor = cmd->actor;
       h.at = cmd->at;
       entity_history.push_back(h);
+      LogEvent(LogLevel::kDebug, {{"event", "entity transition"}, {"at", cmd->at},
+                                  {"change_set", cs_id}, {"entity", e->row.id}, {"trigger", event},
+                                  {"from", e->row.state}, {"to", t.to}});
       if (t.to != e->row.state) e->state_changed = true;
       e->row.state = t.to;
       e->changed = true;
@@ -530,6 +534,12 @@ struct EngineImpl {
     h.actor = cmd->actor;
     h.at = cmd->at;
     request_history.push_back(h);
+    if (LogEnabled(LogLevel::kDebug)) {
+      std::string index = std::to_string(c.row.index);
+      LogEvent(LogLevel::kDebug, {{"event", "transition"}, {"at", cmd->at}, {"change_set", cs_id},
+                                  {"change", index}, {"entity", c.row.entity_id},
+                                  {"trigger", trigger}, {"from", c.row.state}, {"to", to}});
+    }
     c.row.state = to;
     c.row.entered_at = cmd->at;
     const State* s = c.cm->m->FindState(to);
@@ -1358,6 +1368,12 @@ Outcome Engine::Execute(const Command& command) {
         outcome = refused;
       }
     }
+    // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
+    LogEvent(LogLevel::kInfo,
+             {{"event", "command"}, {"op", OpName(command.op)}, {"at", command.at},
+              {"actor", command.actor}, {"result", ResultName(outcome.result)},
+              {"change_set", outcome.change_set_id}, {"status", outcome.status},
+              {"error", outcome.error_type}, {"message", outcome.message}});
     CommandRow row;
     row.command = command.ToJsonLine();
     row.outcome = e.OutcomeJson(outcome);

@@ -18,6 +18,7 @@
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
 #include "engine/engine.h"
+#include "engine/log.h"
 #include "engine/store.h"
 #include "src/commands.h"
 
@@ -28,6 +29,7 @@ using engine::Result;
 
 // Options every engine command shares.
 struct Globals {
+  std::string log_level = "warn", log_format = "text";
   std::string db;
   std::vector<std::string> workflows, rules;
   std::string actor, at;
@@ -41,6 +43,10 @@ void AddGlobals(CLI::App* app, Globals* g) {
   app->add_option("--actor", g->actor, "who acts: seller:<account>, buyer:<account> or operations");
   app->add_option("--at", g->at, "the command's time, RFC 3339 (default: now)");
   app->add_option("--output", g->output, "json or text")->check(CLI::IsMember({"json", "text"}));
+  app->add_option("--log-level", g->log_level, "trace, debug (every transition), info (every command), warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app->add_option("--log-format", g->log_format, "text, or json for log collectors")
+      ->check(CLI::IsMember({"text", "json"}));
 }
 
 std::string DefaultFolder(const char* name) {
@@ -58,6 +64,8 @@ struct Session {
 };
 
 int OpenSession(const Globals& g, Session* s) {
+  engine::ConfigureLog(g.log_level, g.log_format == "json" ? engine::LogFormat::kJson
+                                                           : engine::LogFormat::kText);
   dsl::Diagnostics diags;
   std::vector<std::string> workflows = g.workflows, rules = g.rules;
   if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
