@@ -1,5 +1,6 @@
 // The operator's commands, modelled on `aws marketplace-catalog`: each opens the store, loads the policy and runs the engine.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,7 +34,8 @@ struct Globals {
   std::string db;
   std::vector<std::string> workflows, rules;
   std::string actor, at;
-  std::string output = "json";
+  // Tables for a person at a terminal, JSON for scripts and pipes.
+  std::string output = isatty(STDOUT_FILENO) ? "table" : "json";
 };
 
 void AddGlobals(CLI::App* app, Globals* g) {
@@ -42,7 +44,8 @@ void AddGlobals(CLI::App* app, Globals* g) {
   app->add_option("--rules", g->rules, "rules folders (default: the shipped rules/)");
   app->add_option("--actor", g->actor, "who acts: seller:<account>, buyer:<account> or operations");
   app->add_option("--at", g->at, "the command's time, RFC 3339 (default: now)");
-  app->add_option("--output", g->output, "json or text")->check(CLI::IsMember({"json", "text"}));
+  app->add_option("--output", g->output, "json, table or text (default: table on a terminal, else json)")
+      ->check(CLI::IsMember({"json", "table", "text"}));
   app->add_option("--log-level", g->log_level, "trace, debug (every transition), info (every command), warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app->add_option("--log-format", g->log_format, "text, or json for log collectors")
@@ -105,14 +108,104 @@ int ExitFor(const engine::Outcome& o) {
   return kExitInternal;
 }
 
-// Prints a response: JSON as is, or a line for people.
+// A JSON string field, or "".
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Rows as aligned columns, the first row the header.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], dsl::CountCodePoints(r[i]));
+    }
+  std::string out;
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(width[i] - dsl::CountCodePoints(r[i]) + 2, ' ');
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+// A response for people: the shapes the engine answers with, as short lines and tables; anything
+// else as indented JSON.
+std::string ForPeople(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) return body + "\n";
+  std::string out;
+  if (j.contains("ChangeSetId") && j.contains("ChangeSet")) {
+    out += Str(j, "ChangeSetId") + "  " + Str(j, "Status");
+    if (!Str(j, "FailureCode").empty()) out += " (" + Str(j, "FailureCode") + ")";
+    out += "  started " + Str(j, "StartTime");
+    if (!Str(j, "EndTime").empty()) out += ", ended " + Str(j, "EndTime");
+    out += "\n";
+    std::vector<std::vector<std::string>> rows = {{"#", "ChangeType", "Entity", "Status", "State"}};
+    int i = 0;
+    for (const auto& c : j["ChangeSet"])
+      rows.push_back({std::to_string(i++), Str(c, "ChangeType"), Str(c["Entity"], "Identifier"),
+                      Str(c, "Status"), Str(c, "State")});
+    out += Table(rows);
+    i = 0;
+    for (const auto& c : j["ChangeSet"]) {
+      for (const auto& e : c["ErrorDetailList"])
+        out += "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
+               Str(e, "ErrorMessage") + "\n";
+      ++i;
+    }
+    return out;
+  }
+  if (j.contains("ChangeSetSummaryList")) {
+    std::vector<std::vector<std::string>> rows = {{"ChangeSetId", "Status", "Start", "End", "Entities"}};
+    for (const auto& c : j["ChangeSetSummaryList"]) {
+      std::string entities;
+      for (const auto& e : c["EntityIdList"]) entities += (entities.empty() ? "" : ",") + e.get<std::string>();
+      rows.push_back({Str(c, "ChangeSetId"), Str(c, "Status"), Str(c, "StartTime"), Str(c, "EndTime"), entities});
+    }
+    return Table(rows);
+  }
+  if (j.contains("EntitySummaryList")) {
+    std::vector<std::vector<std::string>> rows = {{"EntityId", "Type", "State", "Revision", "Owner"}};
+    for (const auto& e : j["EntitySummaryList"])
+      rows.push_back({Str(e, "EntityId"), Str(e, "EntityType"), Str(e, "State"),
+                      std::to_string(e.value("Revision", 0)), Str(e, "Owner")});
+    return Table(rows);
+  }
+  if (j.contains("Events")) {
+    std::vector<std::vector<std::string>> rows = {{"At", "Entity", "Event", "From", "To", "Actor"}};
+    for (const auto& e : j["Events"])
+      rows.push_back({Str(e, "At"), Str(e, "Entity"), Str(e, "Event"), Str(e, "From"), Str(e, "To"), Str(e, "Actor")});
+    return Table(rows);
+  }
+  if (j.contains("EntityIdentifier")) {
+    out += Str(j, "EntityIdentifier") + "  " + Str(j, "EntityType") + "  " + Str(j, "State") +
+           "  revision " + std::to_string(j.value("Revision", 0)) + "  owner " + Str(j, "Owner") + "\n";
+    return out + j["DetailsDocument"].dump(2) + "\n";
+  }
+  return j.dump(2) + "\n";
+}
+
+// Prints a response: JSON for scripts, lines and tables for people (the default on a terminal).
+void Emit(const Globals& g, const std::string& body) {
+  if (g.output == "json") {
+    std::printf("%s\n", body.c_str());
+  } else {
+    std::fputs(ForPeople(body).c_str(), stdout);
+  }
+}
+
 void Print(const Globals& g, const engine::Outcome& o) {
   if (o.result != Result::kOk) {
     std::fprintf(stderr, "sellerflow: %s: %s\n", o.error_type.c_str(), o.message.c_str());
     if (g.output == "json") std::printf("%s\n", o.body.c_str());
     return;
   }
-  std::printf("%s\n", o.body.c_str());
+  Emit(g, o.body);
 }
 
 // Reads a whole file, or standard input for "-".
@@ -256,7 +349,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                              std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no change set %s\n", id->c_str());
                              return kExitNotFound;
                            }
-                           std::printf("%s\n", body.c_str());
+                           Emit(*g, body);
                            return kExitOk;
                          });
                        }});
@@ -270,7 +363,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          return std::function<int()>([g, f]() -> int {
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           std::printf("%s\n", s.engine->ListChangeSets((*f)[0], (*f)[1], (*f)[2]).c_str());
+                           Emit(*g, s.engine->ListChangeSets((*f)[0], (*f)[1], (*f)[2]));
                            return kExitOk;
                          });
                        }});
@@ -320,7 +413,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                              std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no entity %s\n", id->c_str());
                              return kExitNotFound;
                            }
-                           std::printf("%s\n", body.c_str());
+                           Emit(*g, body);
                            return kExitOk;
                          });
                        }});
@@ -333,7 +426,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          return std::function<int()>([g, f]() -> int {
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           std::printf("%s\n", s.engine->ListEntities((*f)[0], (*f)[1]).c_str());
+                           Emit(*g, s.engine->ListEntities((*f)[0], (*f)[1]));
                            return kExitOk;
                          });
                        }});
@@ -345,7 +438,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          return std::function<int()>([g, id]() -> int {
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           std::printf("%s\n", s.engine->History(*id).c_str());
+                           Emit(*g, s.engine->History(*id));
                            return kExitOk;
                          });
                        }});
