@@ -116,6 +116,14 @@ struct EngineImpl {
   const Policy& policy;
   Store* store;
   std::map<const Machine*, std::unique_ptr<CompiledMachine>> machines;
+  std::vector<dsl::Source> rule_sources;
+  // Earlier definitions that open change sets started under, by content hash.
+  struct Pinned {
+    std::unique_ptr<dsl::Source> source;
+    std::unique_ptr<Machine> machine;
+    std::unique_ptr<CompiledMachine> cm;
+  };
+  std::map<std::string, Pinned> pinned;
   dsl::Arena arena;
   dsl::EvalContext ctx;
 
@@ -133,50 +141,71 @@ struct EngineImpl {
 
   // ---- Compilation ----------------------------------------------------------------------------
   void Compile() {
-    std::vector<dsl::Source> rule_sources;
-    for (const auto* s : policy.rule_sources) rule_sources.push_back(*s);
-    for (const auto& m : policy.machines) {
-      auto cm = std::make_unique<CompiledMachine>();
-      cm->m = m.get();
-      cm->env = MachineEnv(policy, *m);
-      cm->doc_type = cm->env["entity"]->fields()[4].type;
-      for (const auto& e : m->events) {
-        dsl::TypeEnv env = cm->env;
-        env["event"] = e.data.type;
-        cm->event_envs[e.name] = std::move(env);
-      }
-      std::vector<std::string> used;
-      for (const auto& s : m->states)
-        if (s.validate) used.insert(used.end(), s.validate->rules.begin(), s.validate->rules.end());
-      for (const auto& t : m->transitions) used.insert(used.end(), t.rules.begin(), t.rules.end());
-      dsl::Diagnostics diags;
-      dsl::BuildOptions options;
-      options.only_rules = &used;
-      options.warn_unused_constants = false;
-      cm->rules = dsl::Program::Build(rule_sources, cm->env, &diags, options);
-      if (!cm->rules) throw std::runtime_error("rules do not compile for " + m->Key() + ":\n" + diags.ToText());
-      for (const auto& c : m->context) cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
-      for (const auto& t : m->transitions) {
-        CompiledTransition ct;
-        ct.t = &t;
-        ct.env = t.event.empty() ? &cm->env : &cm->event_envs[t.event];
-        ct.guard = Expr(t.guard, *ct.env, cm->rules.get(), false);
-        ct.after = Expr(t.after, *ct.env, cm->rules.get(), false);
-        ct.at = Expr(t.at_time, *ct.env, cm->rules.get(), false);
-        for (const auto& a : t.actions) {
-          CompiledAction ca;
-          ca.action = &a;
-          ca.value = Expr(a.value, *ct.env, cm->rules.get(), false);
-          ca.target = Expr(a.target, *ct.env, cm->rules.get(), false);
-          ca.owner = Expr(a.owner, *ct.env, cm->rules.get(), false);
-          ca.message = Expr(a.message, *ct.env, cm->rules.get(), true);
-          ct.actions.push_back(std::move(ca));
-        }
-        cm->transitions.push_back(std::move(ct));
-      }
-      machines[m.get()] = std::move(cm);
+    for (const auto* src : policy.rule_sources) rule_sources.push_back(*src);
+    for (const auto& m : policy.machines) machines[m.get()] = CompileMachine(*m);
+    for (const auto& src : policy.sources) store->PutDefinition(Sha256Hex(src.text), src.name, src.text);
+  }
+
+  std::unique_ptr<CompiledMachine> CompileMachine(const Machine& m) {
+    auto cm = std::make_unique<CompiledMachine>();
+    cm->m = &m;
+    cm->env = MachineEnv(policy, m);
+    cm->doc_type = cm->env["entity"]->fields()[4].type;
+    for (const auto& e : m.events) {
+      dsl::TypeEnv env = cm->env;
+      env["event"] = e.data.type;
+      cm->event_envs[e.name] = std::move(env);
     }
-    for (const auto& s : policy.sources) store->PutDefinition(Sha256Hex(s.text), s.name, s.text);
+    std::vector<std::string> used;
+    for (const auto& st : m.states)
+      if (st.validate) used.insert(used.end(), st.validate->rules.begin(), st.validate->rules.end());
+    for (const auto& t : m.transitions) used.insert(used.end(), t.rules.begin(), t.rules.end());
+    dsl::Diagnostics diags;
+    dsl::BuildOptions options;
+    options.only_rules = &used;
+    options.warn_unused_constants = false;
+    cm->rules = dsl::Program::Build(rule_sources, cm->env, &diags, options);
+    if (!cm->rules) throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
+    for (const auto& c : m.context) cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
+    for (const auto& t : m.transitions) {
+      CompiledTransition ct;
+      ct.t = &t;
+      ct.env = t.event.empty() ? &cm->env : &cm->event_envs[t.event];
+      ct.guard = Expr(t.guard, *ct.env, cm->rules.get(), false);
+      ct.after = Expr(t.after, *ct.env, cm->rules.get(), false);
+      ct.at = Expr(t.at_time, *ct.env, cm->rules.get(), false);
+      for (const auto& a : t.actions) {
+        CompiledAction ca;
+        ca.action = &a;
+        ca.value = Expr(a.value, *ct.env, cm->rules.get(), false);
+        ca.target = Expr(a.target, *ct.env, cm->rules.get(), false);
+        ca.owner = Expr(a.owner, *ct.env, cm->rules.get(), false);
+        ca.message = Expr(a.message, *ct.env, cm->rules.get(), true);
+        ct.actions.push_back(std::move(ca));
+      }
+      cm->transitions.push_back(std::move(ct));
+    }
+    return cm;
+  }
+
+  // The request machine a change started under: the current one when its file is unchanged,
+  // else the earlier definition, read back from the store by its content hash.
+  const CompiledMachine* PinnedMachine(const ChangeRow& row) {
+    const CompiledMachine* current = RequestMachine(row.change_type, row.entity_type);
+    if (current && current->m->content_hash == row.machine_hash) return current;
+    if (auto it = pinned.find(row.machine_hash); it != pinned.end()) return it->second.cm.get();
+    auto text = store->GetDefinition(row.machine_hash);
+    if (!text) return current;  // Started before definitions were kept: the current one it is.
+    Pinned& p = pinned[row.machine_hash];
+    p.source = std::make_unique<dsl::Source>(dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
+    dsl::Diagnostics diags;
+    p.machine = LoadMachine(*p.source, &diags);
+    if (!p.machine)
+      throw std::runtime_error("the definition " + row.machine_hash + " a change set started under no longer loads:\n" +
+                               diags.ToText());
+    p.machine->content_hash = row.machine_hash;
+    p.cm = CompileMachine(*p.machine);
+    return p.cm.get();
   }
 
   std::unique_ptr<dsl::Expression> Expr(const ExprText& x, const dsl::TypeEnv& env,
@@ -1003,7 +1032,7 @@ struct EngineImpl {
     for (const auto& row : cs.changes) {
       ChangeWork c;
       c.row = row;
-      c.cm = RequestMachine(row.change_type, row.entity_type);
+      c.cm = PinnedMachine(row);
       if (!c.cm) throw std::runtime_error("change set " + cs.id + " runs " + row.change_type +
                                           " on " + row.entity_type + ", which no machine defines any more");
       changes.push_back(std::move(c));

@@ -583,6 +583,37 @@ PY
   end
 }
 
+# A change set in flight keeps the definitions it started under when the files change.
+test_pinned_definitions() {
+  begin pinned_definitions
+  local wf=$T/workflows
+  cp -r "$SRC/workflows" "$wf"
+  import_products $PA
+  body "$(profile 111122223333)"
+  "$BIN" start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T00:01:00Z \
+    --db "$T/s.db" --workflows "$wf" --rules "$SRC/rules" --output json >/dev/null
+  body "$(vis $PA Public)"
+  "$BIN" start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T00:02:00Z \
+    --db "$T/s.db" --workflows "$wf" --rules "$SRC/rules" --output json >"$T/out"
+  CS=$(j 'd["ChangeSetId"]' "$(cat "$T/out")")
+  # The new definition fails a Public approval; the set in review started under the old one.
+  python3 - "$wf/update_visibility.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+old = '    to: Succeeded\n    on: approve\n    if: details.TargetVisibility == "Public"'
+assert old in s
+s = s.replace(old, old.replace("Succeeded", "Failed"), 1)
+open(p, "w").write(s)
+PY
+  "$BIN" review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z \
+    --db "$T/s.db" --workflows "$wf" --rules "$SRC/rules" --output json >"$T/out"
+  eq "approved under the old definition" "$(j 'd["Status"]' "$(cat "$T/out")")" SUCCEEDED
+  sf describe-entity $PA
+  eq "product public" "$(j 'd["State"]')" Public
+  end
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
