@@ -470,7 +470,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          auto what = std::make_shared<std::string>();
                          app->add_option("ACTION", *what, "export")->required()->check(CLI::IsMember({"export"}));
                          AddGlobals(app, g.get());
-                         return std::function<int()>([g]() -> int {
+                         return std::function<int()>([g, what]() -> int {
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
                            int64_t after = 0;
