@@ -309,6 +309,39 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   return malformed ? kExitRefused : kExitOk;
 }
 
+// An argument of a read command: positional when its name has no leading "--".
+struct Arg {
+  const char* name;
+  const char* help;
+};
+
+// A command that only reads: it opens the store, asks the engine, and prints the answer (an
+// empty answer means there was nothing by that name: exit 5, saying `what` was not found).
+Command Reader(const char* name, const char* summary, std::vector<Arg> spec, const char* what,
+               std::function<std::string(engine::Engine&, const std::vector<std::string>&)> read) {
+  return {name, summary, [spec, what, read](CLI::App* app) {
+            auto g = std::make_shared<Globals>();
+            auto values = std::make_shared<std::vector<std::string>>(spec.size());
+            for (size_t i = 0; i < spec.size(); ++i) {
+              CLI::Option* o = app->add_option(spec[i].name, (*values)[i], spec[i].help);
+              if (spec[i].name[0] != '-') o->required();
+            }
+            AddGlobals(app, g.get());
+            return std::function<int()>([g, values, what, read]() -> int {
+              Session s;
+              if (int rc = OpenSession(*g, &s)) return rc;
+              std::string body = read(*s.engine, *values);
+              if (body.empty()) {
+                std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no %s %s\n", what,
+                             values->front().c_str());
+                return kExitNotFound;
+              }
+              Emit(*g, body);
+              return kExitOk;
+            });
+          }};
+}
+
 }  // namespace
 
 void AddEngineCommands(std::vector<Command>* commands) {
@@ -335,38 +368,18 @@ void AddEngineCommands(std::vector<Command>* commands) {
            return RunCommand(*g, c);
          });
        }});
-  commands->push_back({"describe-change-set", "show a change set, shaped like DescribeChangeSet",
-                       [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto id = std::make_shared<std::string>();
-                         app->add_option("ID", *id, "the ChangeSetId")->required();
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, id]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           std::string body = s.engine->DescribeChangeSet(*id);
-                           if (body.empty()) {
-                             std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no change set %s\n", id->c_str());
-                             return kExitNotFound;
-                           }
-                           Emit(*g, body);
-                           return kExitOk;
-                         });
-                       }});
-  commands->push_back({"list-change-sets", "list change sets, oldest first", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto f = std::make_shared<std::array<std::string, 3>>();
-                         app->add_option("--status", (*f)[0], "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED");
-                         app->add_option("--entity", (*f)[1], "an entity identifier");
-                         app->add_option("--type", (*f)[2], "a change type");
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, f]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           Emit(*g, s.engine->ListChangeSets((*f)[0], (*f)[1], (*f)[2]));
-                           return kExitOk;
-                         });
-                       }});
+  commands->push_back(Reader("describe-change-set", "show a change set, shaped like DescribeChangeSet",
+                             {{"ID", "the ChangeSetId"}}, "change set",
+                             [](engine::Engine& e, const std::vector<std::string>& a) {
+                               return e.DescribeChangeSet(a[0]);
+                             }));
+  commands->push_back(Reader("list-change-sets", "list change sets, oldest first",
+                             {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED"},
+                              {"--entity", "an entity identifier"},
+                              {"--type", "a change type"}},
+                             "change sets", [](engine::Engine& e, const std::vector<std::string>& a) {
+                               return e.ListChangeSets(a[0], a[1], a[2]);
+                             }));
   commands->push_back({"cancel-change-set", "cancel a change set that is still PREPARING",
                        [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
@@ -400,48 +413,22 @@ void AddEngineCommands(std::vector<Command>* commands) {
                            return RunCommand(*g, c);
                          });
                        }});
-  commands->push_back({"describe-entity", "show an entity, shaped like DescribeEntity", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto id = std::make_shared<std::string>();
-                         app->add_option("ID", *id, "the entity identifier")->required();
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, id]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           std::string body = s.engine->DescribeEntity(*id);
-                           if (body.empty()) {
-                             std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no entity %s\n", id->c_str());
-                             return kExitNotFound;
-                           }
-                           Emit(*g, body);
-                           return kExitOk;
-                         });
-                       }});
-  commands->push_back({"list-entities", "list entities by type and state", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto f = std::make_shared<std::array<std::string, 2>>();
-                         app->add_option("--type", (*f)[0], "an entity type, e.g. ProfessionalServicesProduct@1.0");
-                         app->add_option("--state", (*f)[1], "a state of its machine");
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, f]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           Emit(*g, s.engine->ListEntities((*f)[0], (*f)[1]));
-                           return kExitOk;
-                         });
-                       }});
-  commands->push_back({"history", "the events of a change set or an entity, in order", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto id = std::make_shared<std::string>();
-                         app->add_option("ID", *id, "a ChangeSetId or an entity identifier")->required();
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, id]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           Emit(*g, s.engine->History(*id));
-                           return kExitOk;
-                         });
-                       }});
+  commands->push_back(Reader("describe-entity", "show an entity, shaped like DescribeEntity",
+                             {{"ID", "the entity identifier"}}, "entity",
+                             [](engine::Engine& e, const std::vector<std::string>& a) {
+                               return e.DescribeEntity(a[0]);
+                             }));
+  commands->push_back(Reader("list-entities", "list entities by type and state",
+                             {{"--type", "an entity type, e.g. ProfessionalServicesProduct@1.0"},
+                              {"--state", "a state of its machine"}},
+                             "entities", [](engine::Engine& e, const std::vector<std::string>& a) {
+                               return e.ListEntities(a[0], a[1]);
+                             }));
+  commands->push_back(Reader("history", "the events of a change set or an entity, in order",
+                             {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
+                             [](engine::Engine& e, const std::vector<std::string>& a) {
+                               return e.History(a[0]);
+                             }));
   commands->push_back({"tick", "advance the clock, firing every timer due", [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
                          auto to = std::make_shared<std::string>();
