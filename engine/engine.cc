@@ -1356,7 +1356,7 @@ Engine::Engine(const Policy& policy, Store* store) : impl_(std::make_unique<Engi
 
 Engine::~Engine() = default;
 
-Outcome Engine::Execute(const Command& command) {
+Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
   Outcome outcome;
   e.store->Write([&] {
@@ -1365,16 +1365,15 @@ Outcome Engine::Execute(const Command& command) {
     if (!clock.empty()) ParseAt(clock, &clock_us);
     // A command without a time (an import line) happens at the store's clock. An import line
     // carries neither Actor nor At (command.h), so it runs without them: its replay agrees.
-    Command timed = command;
-    if (timed.op == Op::kImport) {
-      timed.actor.clear();
-      timed.at.clear();
+    Command command = received;
+    if (command.op == Op::kImport) {
+      command.actor.clear();
+      command.at.clear();
     }
-    if (timed.at.empty()) {
-      timed.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
-      timed.at_us = clock_us;
+    if (command.at.empty()) {
+      command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
+      command.at_us = clock_us;
     }
-    const Command& command = timed;
     if (!clock.empty() && command.at_us < clock_us) {
       outcome.result = Result::kRefused;
       outcome.error_type = "ValidationException";

@@ -45,7 +45,7 @@ class Engine {
   // Runs one command in one store transaction: first every timer due at or before its At, then the
   // command itself, then its entry in the command log. Infrastructure failures throw StoreError
   // and leave the store as it was.
-  Outcome Execute(const Command& command);
+  Outcome Execute(const Command& received);
 
   // Reads, shaped like the Catalog API's responses (JSON).
   std::string DescribeChangeSet(const std::string& id);  // "" when there is none.
