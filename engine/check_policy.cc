@@ -250,6 +250,17 @@ class PolicyChecker {
           At(diags_, Severity::kError, t.at,
              "final state " + Quote(t.from) + " has an outgoing transition");
       }
+      // A `fail` action reports why the change failed: it must lead to a FAILED state, or the
+      // change would succeed with errors in its ErrorDetailList.
+      const State* to = m.FindState(t.to);
+      if (request && to && to->status != RequestStatus::kFailed) {
+        for (const auto& a : t.actions)
+          if (a.kind == Action::Kind::kFail)
+            At(diags_, Severity::kError, a.at,
+               "this transition fails the change (" + a.code + ") but leads to " + Quote(t.to) +
+                   ", whose status is " + RequestStatusName(to->status),
+               "lead it to a state with status: FAILED");
+      }
       if (from && from->validate && t.event.empty())
         At(diags_, Severity::kError, t.at,
            "state " + Quote(t.from) + " validates and leaves through passed/failed; an automatic "
