@@ -437,6 +437,9 @@ void SqliteStore::Open(int busy_timeout_ms) {
     op = "switching it to WAL";
     db_->execAndGet("PRAGMA journal_mode = WAL");
     db_->exec("PRAGMA synchronous = NORMAL");
+    // Checkpoint the WAL every 10,000 pages, not 1,000: a request writes a dozen pages, and
+    // copying them back to the database every hundred requests cost a fifth of a replay.
+    db_->exec("PRAGMA wal_autocheckpoint = 10000");
     op = "migrating its schema";
     if (version < kSchemaVersion) Migrate();
     op = "preparing statements";
