@@ -134,6 +134,7 @@ struct EngineImpl {
   std::vector<HistoryRow> request_history;
   std::vector<std::string> entered;  // Entities whose state changed (their timers are due for setting).
   bool persist = true;               // false for Intent VALIDATE.
+  bool respond = true;               // Build response bodies (a replay reads only the outcome).
   // Documents read in this command, by type and text; their values live in `arena`.
   std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
 
@@ -1056,7 +1057,7 @@ struct EngineImpl {
       if (auto original = store->FindChangeSetByToken(c.client_request_token)) {
         if (original->body_hash == c.body_hash && original->actor == c.actor) {
           Outcome o;
-          o.body = Describe(*original);
+          if (respond) o.body = Describe(*original);
           o.failed = original->status == "FAILED";
           o.status = original->status;
           o.change_set_id = original->id;
@@ -1161,7 +1162,7 @@ struct EngineImpl {
     Settle(cs, changes);
     Commit(cs, true, changes);
     Outcome o;
-    o.body = Describe(cs);
+    if (respond) o.body = Describe(cs);
     o.failed = cs.status == "FAILED";
     o.status = cs.status;
     o.change_set_id = cs.id;
@@ -1226,7 +1227,7 @@ struct EngineImpl {
     if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
     Commit(*cs, false, changes);
     Outcome o;
-    o.body = Describe(*cs);
+    if (respond) o.body = Describe(*cs);
     o.failed = cs->status == "FAILED";
     o.status = cs->status;
     o.change_set_id = cs->id;
@@ -1262,7 +1263,7 @@ struct EngineImpl {
     entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
     ScheduleEntityTimers();
     Outcome o;
-    o.body = DescribeRow(row);
+    if (respond) o.body = DescribeRow(row);
     return o;
   }
 
@@ -1355,6 +1356,8 @@ Engine::Engine(const Policy& policy, Store* store) : impl_(std::make_unique<Engi
 }
 
 Engine::~Engine() = default;
+
+void Engine::set_respond(bool respond) { impl_->respond = respond; }
 
 Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;

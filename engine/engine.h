@@ -47,6 +47,10 @@ class Engine {
   // and leave the store as it was.
   Outcome Execute(const Command& received);
 
+  // Whether Execute builds Outcome::body for successful commands (default true). A replay, which
+  // reports only counts, turns it off; errors always carry their body.
+  void set_respond(bool respond);
+
   // Reads, shaped like the Catalog API's responses (JSON).
   std::string DescribeChangeSet(const std::string& id);  // "" when there is none.
   std::string DescribeEntity(const std::string& id);     // "" when there is none.

@@ -278,6 +278,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   int64_t lines = 0, malformed = 0;
   auto start = std::chrono::steady_clock::now();
   if (batch) s.store->BeginBatch();
+  s.engine->set_respond(false);  // Only counts are reported.
   std::string line;
   while (std::getline(*in, line)) {
     ++lines;
