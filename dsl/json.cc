@@ -513,101 +513,97 @@ class Converter {
     *out = Value::List(list);
   }
 
-  void ConvertMap(od::value& v, const Type& elem, const std::string& path, Value* out) {
+  // How reading one object member went: fine, wrong (reading goes on, to find every issue), or
+  // stopped (a syntax error, already reported).
+  enum class Step { kOk, kBad, kStop };
+
+  // Calls visit(key, key_path, value) for each member of the object `v`, in order: kBad when
+  // any member was wrong, kStop when the object could not be read.
+  template <typename Visit>
+  Step EachMember(od::value& v, const std::string& path, Visit visit) {
     od::object object;
     if (auto err = v.get_object().get(object)) {
       w_.Syntax(err, nullptr);
-      return;
+      return Step::kStop;
     }
-    std::vector<MapEntry> entries;
-    std::vector<std::string> keys;
-    bool ok = true;
+    Step result = Step::kOk;
     for (auto member : object) {
       od::field field;
       if (auto err = std::move(member).get(field)) {
         w_.Syntax(err, nullptr);
-        return;
+        return Step::kStop;
       }
       std::string_view key_view;
       if (auto err = field.unescaped_key().get(key_view)) {
         w_.Syntax(err, nullptr);
-        return;
+        return Step::kStop;
       }
       std::string key(key_view);
-      std::string key_path = FieldPath(path, key);
-      bool duplicate = false;
-      for (const std::string& k : keys) duplicate = duplicate || k == key;
-      if (duplicate) {
-        w_.Fail(key_path, "duplicate key " + Quoted(key));
-        ok = false;
-        continue;
+      Step step = visit(key, FieldPath(path, key), field.value());
+      if (step == Step::kStop) return step;
+      if (step == Step::kBad) result = Step::kBad;
+    }
+    return result;
+  }
+
+  void ConvertMap(od::value& v, const Type& elem, const std::string& path, Value* out) {
+    std::vector<MapEntry> entries;
+    std::vector<std::string> keys;
+    Step read = EachMember(v, path, [&](const std::string& key, const std::string& key_path,
+                                        od::value& value) {
+      for (const std::string& k : keys) {
+        if (k == key) {
+          w_.Fail(key_path, "duplicate key " + Quoted(key));
+          return Step::kBad;
+        }
       }
       keys.push_back(key);
       Value converted;
-      bool set = Produce(field.value(), elem, key_path, &converted);
-      if (w_.stopped()) return;
-      ok = ok && set;
+      bool set = Produce(value, elem, key_path, &converted);
+      if (w_.stopped()) return Step::kStop;
       entries.push_back({StringValue(arena_, key), converted});
-    }
-    if (!ok) return;
+      return set ? Step::kOk : Step::kBad;
+    });
+    if (read != Step::kOk) return;
     *out = Value::MapOf(MakeMap(arena_, std::move(entries)));
   }
 
   void ConvertObject(od::value& v, const Type& type, const std::string& path, Value* out) {
-    od::object object;
-    if (auto err = v.get_object().get(object)) {
-      w_.Syntax(err, nullptr);
-      return;
-    }
     const std::vector<Field>& fields = type.fields();
     ObjectRep* rep = MakeObject(arena_, &type);
     std::vector<bool> seen(fields.size(), false);
-    bool ok = true;
-    for (auto member : object) {
-      od::field field;
-      if (auto err = std::move(member).get(field)) {
-        w_.Syntax(err, nullptr);
-        return;
-      }
-      std::string_view key_view;
-      if (auto err = field.unescaped_key().get(key_view)) {
-        w_.Syntax(err, nullptr);
-        return;
-      }
-      std::string key(key_view);
-      std::string key_path = FieldPath(path, key);
+    Step read = EachMember(v, path, [&](const std::string& key, const std::string& key_path,
+                                        od::value& fv) {
       int slot = type.FieldIndex(key);
       if (slot < 0) {
         w_.Fail(key_path, UnknownField(key, fields));
-        ok = false;
-        continue;
+        return Step::kBad;
       }
       if (seen[slot]) {
         w_.Fail(key_path, "duplicate field " + Quoted(key));
-        ok = false;
-        continue;
+        return Step::kBad;
       }
       seen[slot] = true;
       const Field& f = fields[slot];
-      od::value& fv = field.value();
       std::optional<od::json_type> kind = w_.KindOf(fv);
-      if (!kind) return;
+      if (!kind) return Step::kStop;
       if (*kind == od::json_type::null) {
-        if (!w_.Literal(fv, "null")) return;
-        if (f.optional) continue;  // Null and missing mean the same for an optional field.
+        if (!w_.Literal(fv, "null")) return Step::kStop;
+        if (f.optional) return Step::kOk;  // Null and missing mean the same for an optional field.
         if (f.type->kind() == TypeKind::kNull || f.type->kind() == TypeKind::kDyn) {
           rep->slots[slot] = Value::Null();
-        } else {
-          w_.Fail(key_path, "required field " + Quoted(key) + " is null (expected " +
-                                TypeLabel(*f.type) + ")");
-          ok = false;
+          return Step::kOk;
         }
-        continue;
+        w_.Fail(key_path, "required field " + Quoted(key) + " is null (expected " +
+                              TypeLabel(*f.type) + ")");
+        return Step::kBad;
       }
       bool set = Produce(fv, *f.type, key_path, &rep->slots[slot]);
-      if (w_.stopped()) return;
-      ok = ok && set;
-    }
+      if (w_.stopped()) return Step::kStop;
+      return set ? Step::kOk : Step::kBad;
+    });
+    if (read == Step::kStop) return;
+    bool ok = read == Step::kOk;
     for (size_t i = 0; i < fields.size(); ++i) {
       if (!seen[i] && !fields[i].optional) {
         w_.Fail(FieldPath(path, fields[i].name), "required field " + Quoted(fields[i].name) + " is missing");
