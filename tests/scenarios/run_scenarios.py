@@ -31,6 +31,8 @@ EXCEPTION_EXIT = {"ValidationException": 1, "ConflictException": 4, "ResourceInU
                   "ResourceNotFoundException": 5, "AccessDeniedException": 6}
 START_TIME = "2026-01-01T00:00:00Z"
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z0-9_-]+))?\}")
+# ${72*a}: the text after * repeated, for strings at a length limit.
+REPEAT_TEXT = re.compile(r"\$\{(\d+)\*([^}]*)\}")
 
 
 class ScenarioError(Exception):
@@ -79,9 +81,19 @@ class Run:
 
     def subst(self, value, where):
         if isinstance(value, str):
+            value = REPEAT_TEXT.sub(lambda m: m.group(2) * int(m.group(1)), value)
             return VAR.sub(lambda m: self.resolve(m.group(1), m.group(2), where), value)
         if isinstance(value, list):
-            return [self.subst(v, where) for v in value]
+            out = []
+            for v in value:
+                # {$items: N, item: X} inside a list: N copies of X spliced in, ${i} counting 1..N.
+                if isinstance(v, dict) and "$items" in v:
+                    out += [self.subst(x, where) for x in expand(v, where)]
+                else:
+                    out.append(self.subst(v, where))
+            return out
+        if isinstance(value, dict) and "$items" in value:
+            return [self.subst(v, where) for v in expand(value, where)]
         if isinstance(value, dict):
             return {self.subst(k, where) if isinstance(k, str) else k: self.subst(v, where)
                     for k, v in value.items()}
@@ -256,7 +268,8 @@ class Run:
             if rc != 0:
                 self.failures.append(f"{where}: change set {cs}: describe-change-set exited {rc}: {err.strip()}")
                 continue
-            self.check_change_set(f"{where}: change set {cs}", want or {}, json.loads(out), out)
+            got = json.loads(out)
+            self.check_change_set(f"{where}: change set {cs}", want or {}, got, out + readable(got))
 
     def step(self, index, step):
         where = f"step {index}"
@@ -290,6 +303,7 @@ class Run:
             self.names[step["id"]] = response
         expect = self.subst(expect, where)
         text = out + err
+        text += readable(response)
         exception = response.get("__type")
         if not exception:
             m = re.search(r"sellerflow: (\w+Exception)", err)
@@ -316,6 +330,37 @@ class Run:
             self.check_entities(where, expect["Entities"])
         if "ChangeSets" in expect:
             self.check_other_change_sets(where, expect["ChangeSets"])
+
+
+def readable(response):
+    """The messages of a response as plain lines (JSON escapes its quotes): a refusal's violations as
+    "Path: Message", each change's errors as "CODE: message"."""
+    lines = []
+    for v in response.get("Violations") or []:
+        if isinstance(v, dict):
+            lines.append(f"{v.get('Path', '')}: {v.get('Message', '')}")
+    if response.get("Message"):
+        lines.append(str(response["Message"]))
+    for c in response.get("ChangeSet") or []:
+        for e in (c.get("ErrorDetailList") or []) if isinstance(c, dict) else []:
+            lines.append(f"{e.get('ErrorCode')}: {e.get('ErrorMessage')}")
+    return "".join("\n" + line for line in lines)
+
+
+def expand(spec, where):
+    """{$items: N, item: X}: N copies of X, with ${i} in its strings replaced by 1..N."""
+    if set(spec) != {"$items", "item"} or not isinstance(spec["$items"], int) or spec["$items"] < 0:
+        raise ScenarioError(f"{where}: write a generated list as {{$items: N, item: ...}}, with ${{i}} for 1..N")
+
+    def fill(x, i):
+        if isinstance(x, str):
+            return x.replace("${i}", str(i))
+        if isinstance(x, list):
+            return [fill(y, i) for y in x]
+        if isinstance(x, dict):
+            return {fill(k, i): fill(v, i) for k, v in x.items()}
+        return x
+    return [fill(spec["item"], i) for i in range(1, spec["$items"] + 1)]
 
 
 def load(path):
