@@ -1687,7 +1687,7 @@ void ValidateShape(std::string_view details, const Schema& schema, const std::st
   if (auto err = doc.type().get(t)) return syntax(err);
   const od::json_type want = schema.list ? od::json_type::array : od::json_type::object;
   if (t != want) {
-    sink.Add(path, std::string(schema.list ? "must be a list, not " : "must be an object, not ") +
+    sink.Add(path, std::string(schema.list ? "must be an array, not " : "must be an object, not ") +
                        JsonKindWithArticle(t));
     return;
   }

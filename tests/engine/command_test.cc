@@ -716,7 +716,7 @@ TEST_CASE("ValidateShape: a list document checks each item against the item fiel
               "ChangeSet[0].DetailsDocument[2].Colour: unknown field 'Colour'; allowed: Key, Name",
           });
   REQUIRE(Shape(R"({"Key":"abc"})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be a list, not an object"});
+          std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an array, not an object"});
 }
 
 TEST_CASE("ValidateShape: required fields, nulls, kinds and numbers", "[command][shape]") {
