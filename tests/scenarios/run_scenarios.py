@@ -378,7 +378,7 @@ def load(path):
     return doc
 
 
-def run_scenario(binary, src, path):
+def run_scenario(binary, src, path, log=None):
     """Returns (ok, lines): ok is whether the scenario met its expectations (or, with driver_must_fail,
     whether the driver rightly failed it)."""
     try:
@@ -400,6 +400,11 @@ def run_scenario(binary, src, path):
             run.failures.append(f"scenario error: {e}")
         except subprocess.TimeoutExpired as e:
             run.failures.append(f"the command timed out: {e}")
+        if log is not None:
+            rc, out, err = run.sellerflow(["log", "export"])
+            if rc != 0:
+                run.failures.append(f"log export exited {rc}: {err.strip()}")
+            log.append(out)
     must_fail = doc.get("driver_must_fail")
     if must_fail is None:
         return not run.failures, run.failures
@@ -433,6 +438,10 @@ def main():
     ap.add_argument("paths", nargs="*", help="scenario files or folders (default: SRC/tests/scenarios)")
     ap.add_argument("-j", "--jobs", type=int, default=4, help="scenarios run at once (default 4)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the notes of scenarios that pass too")
+    ap.add_argument("--export-log", metavar="FILE",
+                    help="with one scenario: write its command log (`sellerflow log export`) to FILE")
+    ap.add_argument("--check-log", metavar="FILE",
+                    help="with one scenario: fail unless its command log equals FILE (a walkthrough kept in examples/)")
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
     src = os.path.abspath(a.src)
@@ -442,8 +451,29 @@ def main():
         print("no scenarios found", file=sys.stderr)
         return 2
     failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        results = list(pool.map(lambda f: run_scenario(binary, src, f), files))
+    if a.export_log or a.check_log:
+        if len(files) != 1:
+            print("--export-log and --check-log take exactly one scenario", file=sys.stderr)
+            return 2
+        log = []
+        ok, lines = run_scenario(binary, src, files[0], log)
+        text = "".join(log)
+        if ok and a.export_log:
+            with open(a.export_log, "w", encoding="utf-8") as f:
+                f.write(text)
+        if ok and a.check_log:
+            with open(a.check_log, encoding="utf-8") as f:
+                kept = f.read()
+            if kept != text:
+                import difflib
+                ok = False
+                lines = [f"{a.check_log} is not this scenario's command log; refresh it with --export-log:"] + \
+                    [line.rstrip("\n")[:300] for line in difflib.unified_diff(
+                        kept.splitlines(True), text.splitlines(True), "kept", "scenario", n=0)]
+        results = [(ok, lines)]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+            results = list(pool.map(lambda f: run_scenario(binary, src, f), files))
     for f, (ok, lines) in zip(files, results):
         name = os.path.relpath(f, root) if os.path.abspath(f).startswith(root + os.sep) else f
         print(f"{'ok  ' if ok else 'FAIL'} {name}")
