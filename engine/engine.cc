@@ -129,6 +129,7 @@ struct EngineImpl {
 
   // State of the command being run.
   const Command* cmd = nullptr;
+  int64_t command_seq = 0;  // The command_log seq of the command running now.
   std::map<std::string, WorkEntity> work;
   std::vector<HistoryRow> entity_history;
   std::vector<HistoryRow> request_history;
@@ -973,7 +974,7 @@ struct EngineImpl {
   }
 
   void FireChangeTimer(const TimerRow& t) {
-    auto cs = store->GetChangeSet(t.change_set);
+    auto cs = ReadChangeSet(t.change_set);
     if (!cs || (cs->status != "PREPARING" && cs->status != "APPLYING")) return;
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
@@ -1028,6 +1029,29 @@ struct EngineImpl {
     ScheduleEntityTimers();
   }
 
+  // A change set as stored, with each change's DetailsDocument read back from the command that
+  // started it (the store keeps one copy of what the client sent: the command log's).
+  std::optional<ChangeSetRow> ReadChangeSet(const std::string& id) {
+    auto cs = store->GetChangeSet(id);
+    if (cs) AttachDetails(&*cs);
+    return cs;
+  }
+
+  void AttachDetails(ChangeSetRow* cs) {
+    if (cs->changes.empty()) return;
+    std::vector<CommandRow> rows = store->Commands(cs->command_seq - 1, 1);
+    Command started;
+    std::vector<Violation> problems;
+    if (rows.empty() || rows[0].seq != cs->command_seq ||
+        !ParseCommand(rows[0].command, std::nullopt, &started, &problems) ||
+        started.op != Op::kStartChangeSet || started.changes.size() < cs->changes.size()) {
+      throw std::runtime_error("change set " + cs->id + " names command " +
+                               std::to_string(cs->command_seq) +
+                               " of the log, which is not the StartChangeSet that made it");
+    }
+    for (ChangeRow& c : cs->changes) c.details = started.changes[static_cast<size_t>(c.index)].details;
+  }
+
   std::vector<ChangeWork> Resume(const ChangeSetRow& cs) {
     std::vector<ChangeWork> changes;
     for (const auto& row : cs.changes) {
@@ -1057,7 +1081,10 @@ struct EngineImpl {
       if (auto original = store->FindChangeSetByToken(c.client_request_token)) {
         if (original->body_hash == c.body_hash && original->actor == c.actor) {
           Outcome o;
-          if (respond) o.body = Describe(*original);
+          if (respond) {
+            AttachDetails(&*original);
+            o.body = Describe(*original);
+          }
           o.failed = original->status == "FAILED";
           o.status = original->status;
           o.change_set_id = original->id;
@@ -1099,7 +1126,8 @@ struct EngineImpl {
                     violations};
 
     ChangeSetRow cs;
-    cs.seq = store->NextCounter("change_set");
+    cs.seq = store->LastChangeSetSeq() + 1;
+    cs.command_seq = command_seq;
     cs.id = MakeId("cs-", "change_set", cs.seq, 25);
     cs.name = c.change_set_name;
     cs.token = c.client_request_token;
@@ -1198,7 +1226,7 @@ struct EngineImpl {
   }
 
   Outcome EventCommand(const Command& c, const std::string& event, const std::string& event_json) {
-    auto cs = store->GetChangeSet(c.change_set_id);
+    auto cs = ReadChangeSet(c.change_set_id);
     if (!cs)
       throw Refusal{Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};
     const bool open = cs->status == "PREPARING" || cs->status == "APPLYING";
@@ -1363,6 +1391,9 @@ Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
   Outcome outcome;
   e.store->Write([&] {
+    // Numbered before it runs, so that a change set can name the command that made it; the log
+    // entry is written last (it carries the outcome).
+    e.command_seq = e.store->LastCommandSeq() + 1;
     std::string clock = e.store->Clock();
     int64_t clock_us = 0;
     if (!clock.empty()) ParseAt(clock, &clock_us);
@@ -1386,7 +1417,6 @@ Outcome Engine::Execute(const Command& received) {
     } else {
       e.cmd = &command;
       e.FireTimers(command.at_us);
-      if (command.at != clock) e.store->SetClock(command.at);
       // A refused command writes nothing but its log entry: run it inside its own savepoint.
       // VALIDATE runs everything and then takes it all back: only the log entry remains.
       const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
@@ -1408,14 +1438,17 @@ Outcome Engine::Execute(const Command& received) {
     CommandRow row;
     row.command = command.ToJsonLine();
     row.outcome = e.OutcomeJson(outcome);
-    row.at = command.at;
+    row.at = clock.empty() || command.at_us > clock_us ? command.at : clock;
     e.store->AppendCommand(&row);
+    if (row.seq != e.command_seq)
+      throw std::logic_error("command logged as " + std::to_string(row.seq) + ", expected " +
+                             std::to_string(e.command_seq));
   });
   return outcome;
 }
 
 std::string Engine::DescribeChangeSet(const std::string& id) {
-  auto cs = impl_->store->GetChangeSet(id);
+  auto cs = impl_->ReadChangeSet(id);
   return cs ? impl_->Describe(*cs) : "";
 }
 
