@@ -448,6 +448,10 @@ void SqliteStore::Open(int busy_timeout_ms) {
     // Checkpoint the WAL every 10,000 pages, not 1,000: a request writes a dozen pages, and
     // copying them back to the database every hundred requests cost a fifth of a replay.
     db_->exec("PRAGMA wal_autocheckpoint = 10000");
+    // 16 MiB of page cache instead of 2: a long batch otherwise spills dirty pages to the WAL and
+    // reads them back mid-transaction (a tenth of a batched replay); the whole process stays
+    // under 32 MiB.
+    db_->exec("PRAGMA cache_size = -16384");
     op = "migrating its schema";
     if (version < kSchemaVersion) Migrate();
     op = "preparing statements";
