@@ -791,6 +791,7 @@ struct EngineImpl {
       }
       for (auto& h : entity_history) store->AppendHistory(&h);
       for (const auto& id : touched) {
+        if (work.count(id)) continue;  // Written above, its lock released there.
         auto row = store->GetEntity(id);
         if (row && row->locked_by == cs.id) {
           row->locked_by.clear();
