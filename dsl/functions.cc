@@ -37,6 +37,7 @@ constexpr Builtin kBuiltins[] = {
     {"sum", "sum(list<int | decimal>)", false},
     {"count", "count(list, x => condition)", true},
     {"unique", "unique(list)", false},
+    {"distinct", "distinct(list)", false},
     {"min", "min(list) or min(a, b, ...)", false},
     {"max", "max(list) or max(a, b, ...)", false},
     {"date", "date(string | timestamp)", false},
@@ -235,6 +236,11 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     if (!arity(1, 1)) return nullptr;
     if (!Is(t[0], TypeKind::kList)) return wrong(0, t[0]);
     return Type::Bool();
+  }
+  if (name == "distinct") {
+    if (!arity(1, 1)) return nullptr;
+    if (!Is(t[0], TypeKind::kList)) return wrong(0, t[0]);
+    return t[0];
   }
   if (name == "min" || name == "max") {
     if (args.empty()) return arity(1, 64), nullptr;
@@ -735,6 +741,22 @@ Value FnUnique(const Self& s, const Value* a, EvalContext& ctx) {
   return Value::Bool(true);
 }
 
+// The list without repeats: each element's first occurrence, in order.
+Value FnDistinct(const Self& s, const Value* a, EvalContext& ctx) {
+  if (a[0].kind != ValueKind::kList) return s.TypeError(ctx, a[0]);
+  const ListRep& l = *a[0].list;
+  std::vector<Value> kept;
+  for (uint32_t i = 0; i < l.size; ++i) {
+    bool seen = false;
+    for (const Value& k : kept) seen = seen || ValuesEqual(k, l.items[i]);
+    if (!seen) kept.push_back(l.items[i]);
+  }
+  if (kept.size() == l.size) return a[0];
+  ListRep* out = MakeList(ctx.arena(), static_cast<uint32_t>(kept.size()));
+  std::copy(kept.begin(), kept.end(), out->items);
+  return Value::List(out);
+}
+
 Value FnDate(const Self& s, const Value* a, EvalContext& ctx) {
   if (a[0].kind == ValueKind::kDate) return a[0];
   if (a[0].kind == ValueKind::kTimestamp) {
@@ -909,6 +931,7 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
       {"lower", FnLower},           {"upper", FnUpper},         {"trim", FnTrim},
       {"replace", FnReplace},
       {"sum", FnSum},               {"unique", FnUnique},       {"date", FnDate},
+      {"distinct", FnDistinct},
       {"timestamp", FnTimestamp},   {"duration", FnDuration},   {"string", FnString},
       {"int", FnInt},               {"decimal", FnDecimal},     {"places", FnPlaces},
       {"keys", FnKeys},             {"len", FnLen},             {"merge", FnMerge}};
