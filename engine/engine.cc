@@ -74,7 +74,7 @@ const char* ResultName(Result r) {
 
 struct CompiledAction {
   const Action* action;
-  std::unique_ptr<dsl::Expression> value, target, owner, message;
+  std::unique_ptr<dsl::Expression> value, target, owner, message, data;
 };
 
 struct CompiledTransition {
@@ -182,6 +182,7 @@ struct EngineImpl {
         ca.target = Expr(a.target, *ct.env, cm->rules.get(), false);
         ca.owner = Expr(a.owner, *ct.env, cm->rules.get(), false);
         ca.message = Expr(a.message, *ct.env, cm->rules.get(), true);
+        ca.data = Expr(a.data, *ct.env, cm->rules.get(), false);
         ct.actions.push_back(std::move(ca));
       }
       cm->transitions.push_back(std::move(ct));
@@ -341,13 +342,13 @@ struct EngineImpl {
   // Delivers `event` to an entity's machine: the first transition from its state on that event
   // whose guard holds. Returns an error message when none applies.
   std::string Deliver(const std::string& event, WorkEntity* e, const std::string& cs_id,
-                      int change_index, ChangeWork* change) {
+                      int change_index, ChangeWork* change, const std::string& event_json = "{}") {
     const CompiledMachine* em = EntityMachine(e->row.type);
     if (!em) return "no machine for entity type " + e->row.type;
     for (const auto& ct : em->transitions) {
       const Transition& t = *ct.t;
       if (t.from != e->row.state || t.event != event) continue;
-      dsl::Bindings b = Bind(*ct.env, *em, cs_id, nullptr, e, "{}");
+      dsl::Bindings b = Bind(*ct.env, *em, cs_id, nullptr, e, event_json);
       if (ct.guard) {
         Value g = ct.guard->Evaluate(b, ctx);
         if (g.is_error()) {
@@ -410,6 +411,17 @@ struct EngineImpl {
       }
       return Value::Obj(o);
     }
+    if (v.kind == ValueKind::kMap && type.kind() == dsl::TypeKind::kObject) {
+      // A map literal builds an object: its keys name the fields (others are dropped).
+      dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
+      for (uint32_t k = 0; k < v.map->size; ++k) {
+        const dsl::MapEntry& entry = v.map->entries[k];
+        int slot = type.FieldIndex(std::string(entry.key.str()));
+        if (slot >= 0 && !entry.value.is_absent())
+          o->slots[slot] = Coerce(entry.value, *type.fields()[static_cast<size_t>(slot)].type);
+      }
+      return Value::Obj(o);
+    }
     if (v.kind == ValueKind::kList && type.kind() == dsl::TypeKind::kList) {
       dsl::ListRep* l = dsl::MakeList(arena, v.list->size);
       for (uint32_t k = 0; k < v.list->size; ++k) l->items[k] = Coerce(v.list->items[k], *type.elem());
@@ -437,6 +449,8 @@ struct EngineImpl {
       case Action::Kind::kAppend:
       case Action::Kind::kRemove: {
         if (type.kind() != dsl::TypeKind::kList) return current;
+        // Nothing to remove from a list that is not there: it stays absent.
+        if (kind == Action::Kind::kRemove && current.kind != ValueKind::kList) return current;
         std::vector<Value> items;
         if (current.kind == ValueKind::kList)
           items.assign(current.list->items, current.list->items + current.list->size);
@@ -509,6 +523,14 @@ struct EngineImpl {
           const CompiledMachine* em = EntityMachine(a.entity_type);
           if (!em) return "no machine for entity type " + a.entity_type;
           Value doc = Coerce(document, *em->doc_type);
+          if (doc.kind == ValueKind::kObject) {
+            for (size_t k = 0; k < em->doc_type->fields().size(); ++k) {
+              const dsl::Field& f = em->doc_type->fields()[k];
+              if (!f.optional && doc.obj->slots[k].is_absent())
+                return "the create action of " + cm.m->Key() + " gives no " + f.name + " for the new " +
+                       a.entity_type;
+            }
+          }
           Create(a.entity_type, owner.kind == ValueKind::kString ? std::string(owner.str()) : "",
                  "", dsl::ToJson(doc));
           break;
@@ -522,8 +544,14 @@ struct EngineImpl {
             if (!target) return "send " + a.event + ": no entity " + dsl::ToDisplay(id);
           }
           if (!target) return "send " + a.event + ": no entity to send to";
+          std::string data = "{}";
+          if (ca.data) {
+            Value d;
+            if (auto m = eval(ca.data, &d); !m.empty()) return m;
+            data = dsl::ToJson(d);
+          }
           std::string failure =
-              Deliver(a.event, target, cs_id, change ? change->row.index : -1, errors_to);
+              Deliver(a.event, target, cs_id, change ? change->row.index : -1, errors_to, data);
           if (!failure.empty()) {
             if (errors_to) {
               errors_to->errors.push_back({"INVALID_STATE", failure});
