@@ -97,6 +97,7 @@ struct CompiledMachine {
 // An entity as the running command sees it: loaded once, changed in memory, written at the end.
 struct WorkEntity {
   EntityRow row;
+  std::string stored_document;  // The document as the store has it (to see an `at` timer move).
   bool in_store = false;
   bool changed = false;
   bool state_changed = false;
@@ -133,6 +134,7 @@ struct EngineImpl {
   std::vector<HistoryRow> entity_history;
   std::vector<HistoryRow> request_history;
   std::vector<std::string> entered;  // Entities whose state changed (their timers are due for setting).
+  std::vector<std::string> retimed;  // Entities whose document changed in the same state.
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
   // Documents read in this command, by type and text; their values live in `arena`.
@@ -308,6 +310,7 @@ struct EngineImpl {
     if (!row) return nullptr;
     WorkEntity& w = work[id];
     w.row = *row;
+    w.stored_document = row->document;
     w.in_store = true;
     return &w;
   }
@@ -802,7 +805,10 @@ struct EngineImpl {
           store->UpdateEntity(w.row);
         else
           store->InsertEntity(w.row);
-        if (w.state_changed) entered.push_back(id);
+        if (w.state_changed)
+          entered.push_back(id);
+        else if (w.in_store && w.row.document != w.stored_document)
+          retimed.push_back(id);
       }
       for (auto& h : entity_history) store->AppendHistory(&h);
       for (const auto& id : touched) {
@@ -894,7 +900,10 @@ struct EngineImpl {
       w.changed = true;
       if (w.in_store) {
         auto stored = store->GetEntity(w.row.id);
-        if (stored) w.row.locked_by = stored->locked_by;
+        if (stored) {
+          w.row.locked_by = stored->locked_by;
+          w.stored_document = stored->document;
+        }
       }
     }
     const dsl::ListRep* hs = v.obj->slots[1].list;
@@ -973,6 +982,32 @@ struct EngineImpl {
       }
     }
     entered.clear();
+    // An entity that stayed in its state but whose document moved an `at` deadline (an offer's
+    // end date, extended): a timer at the new time. The one set before is found stale when due.
+    for (const auto& id : retimed) {
+      WorkEntity* w = Load(id);
+      if (!w) continue;
+      const CompiledMachine* em = EntityMachine(w->row.type);
+      if (!em) continue;
+      WorkEntity before = *w;
+      before.row.document = w->stored_document;
+      for (size_t i = 0; i < em->transitions.size(); ++i) {
+        const auto& ct = em->transitions[i];
+        if (ct.t->from != w->row.state || !ct.at) continue;
+        int64_t due = 0, was = 0;
+        if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
+        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) && was == due)
+          continue;
+        TimerRow t;
+        t.due_us = due;
+        t.due = dsl::FormatTimestamp(due);
+        t.entity = id;
+        t.state = w->row.state;
+        t.transition = static_cast<int>(i);
+        store->AddTimer(&t);
+      }
+    }
+    retimed.clear();
   }
 
   // Fires every timer due at or before `until_us`, earliest first; each sees the clock at its due
@@ -1025,6 +1060,12 @@ struct EngineImpl {
     if (!em) return;
     const auto& ct = em->transitions[static_cast<size_t>(t.transition)];
     dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
+    if (ct.at) {
+      // The document may have moved the deadline since this timer was set: then a timer at the
+      // new time exists, and this one is stale.
+      int64_t due = 0;
+      if (!DueOf(ct, b, t.due_us, &due) || due != t.due_us) return;
+    }
     if (ct.guard) {
       Value g = ct.guard->Evaluate(b, ctx);
       if (g.kind != ValueKind::kBool || !g.b) return;
@@ -1050,7 +1091,10 @@ struct EngineImpl {
         store->UpdateEntity(e.row);
       else
         store->InsertEntity(e.row);
-      if (e.state_changed) entered.push_back(id);
+      if (e.state_changed)
+        entered.push_back(id);
+      else if (e.in_store && e.row.document != e.stored_document)
+        retimed.push_back(id);
     }
     for (auto& hr : entity_history) store->AppendHistory(&hr);
     ScheduleEntityTimers();
@@ -1075,6 +1119,7 @@ struct EngineImpl {
     entity_history.clear();
     request_history.clear();
     entered.clear();
+    retimed.clear();
     arena.Reset();
   }
 
