@@ -51,6 +51,7 @@ constexpr Builtin kBuiltins[] = {
     {"decimal", "decimal(string | int)", false},
     {"places", "places(decimal)", false},
     {"keys", "keys(map)", false},
+    {"merge", "merge(object, changes)", false},
 };
 
 const Builtin* FindBuiltin(std::string_view name) {
@@ -299,6 +300,25 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     if (Is(t[0], TypeKind::kMap) || t[0]->kind() == TypeKind::kObject)
       return Type::List(Type::String());
     return wrong(0, t[0]);
+  }
+  if (name == "merge") {
+    // The first object with each field the second one has; the second's fields must all be the
+    // first's, of types that fit, so the result keeps the first object's type.
+    if (!arity(2, 2)) return nullptr;
+    if (IsDyn(t[0])) return Type::Dyn();
+    if (t[0]->kind() != TypeKind::kObject) return wrong(0, t[0]);
+    if (IsDyn(t[1])) return t[0];
+    if (t[1]->kind() != TypeKind::kObject) return wrong(1, t[1]);
+    for (const Field& f : t[1]->fields()) {
+      int i = t[0]->FieldIndex(f.name);
+      if (i < 0 || !Unify(t[0]->fields()[static_cast<size_t>(i)].type, f.type)) {
+        checker.Error(*args[1], "merge() cannot put field '" + f.name + "' (" + f.type->ToString() +
+                                    ") into " + WithArticle(t[0]->ToString()),
+                      "the changes may only hold fields of the first object, of the same types");
+        return nullptr;
+      }
+    }
+    return t[0];
   }
   checker.Error(call, "function '" + name + "' has no checker");
   return nullptr;
@@ -818,6 +838,20 @@ Value FnKeys(const Self& s, const Value* a, EvalContext& ctx) {
   return s.TypeError(ctx, a[0]);
 }
 
+Value FnMerge(const Self& s, const Value* a, EvalContext& ctx) {
+  if (a[0].kind != ValueKind::kObject) return s.TypeError(ctx, a[0]);
+  if (a[1].kind != ValueKind::kObject) return s.TypeError(ctx, a[1]);
+  const Type* type = a[0].obj->type;
+  ObjectRep* o = MakeObject(ctx.arena(), type);
+  std::copy(a[0].obj->slots, a[0].obj->slots + type->fields().size(), o->slots);
+  const auto& from = a[1].obj->type->fields();
+  for (size_t k = 0; k < from.size(); ++k) {
+    int slot = type->FieldIndex(from[k].name);
+    if (slot >= 0 && !a[1].obj->slots[k].is_absent()) o->slots[slot] = a[1].obj->slots[k];
+  }
+  return Value::Obj(o);
+}
+
 }  // namespace
 
 NodePtr CompileCall(Compiler& compiler, const Expr& call) {
@@ -877,7 +911,7 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
       {"sum", FnSum},               {"unique", FnUnique},       {"date", FnDate},
       {"timestamp", FnTimestamp},   {"duration", FnDuration},   {"string", FnString},
       {"int", FnInt},               {"decimal", FnDecimal},     {"places", FnPlaces},
-      {"keys", FnKeys},             {"len", FnLen}};
+      {"keys", FnKeys},             {"len", FnLen},             {"merge", FnMerge}};
   FunctionNode::Fn fn = nullptr;
   if (name == "join") fn = args.size() == 1 ? FnJoin1 : FnJoin2;
   for (const auto& [n, f] : kFunctions)
