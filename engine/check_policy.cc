@@ -100,6 +100,11 @@ bool Fits(const Type& from, const Type& to) {
   using dsl::TypeKind;
   if (from.kind() == TypeKind::kDyn || to.kind() == TypeKind::kDyn) return true;
   if (from.kind() == TypeKind::kInt && to.kind() == TypeKind::kDecimal) return true;
+  // A map literal ({"ProductId": ..., "EndsAt": ...}) builds an object: its values must fit every
+  // field; its keys are matched to the fields when it runs.
+  if (from.kind() == TypeKind::kMap && to.kind() == TypeKind::kObject)
+    return std::all_of(to.fields().begin(), to.fields().end(),
+                       [&](const dsl::Field& f) { return Fits(*from.elem(), *f.type); });
   if (from.kind() != to.kind()) return false;
   switch (from.kind()) {
     case TypeKind::kList:
@@ -486,7 +491,21 @@ class PolicyChecker {
         if (!a.target.empty() && a.entity_type.empty())
           At(diags_, Severity::kError, a.at, "send with 'to' needs the target's entity_type");
         if (!a.target.empty()) Expect(a.target, env, program, Type::String(), "'to'");
-        sends_.push_back({type, a.event, a.at});
+        TypePtr data;
+        if (!a.data.empty()) {
+          auto e = Expect(a.data, env, program, nullptr, "the data");
+          if (e) {
+            data = e->type();
+            const auto k = data->kind();
+            if (k != dsl::TypeKind::kObject && k != dsl::TypeKind::kMap && k != dsl::TypeKind::kDyn) {
+              At(diags_, Severity::kError, a.data.at,
+                 "the data of a send is " + dsl::WithArticle(data->ToString()) +
+                     "; it must be a map or an object (the event's fields)");
+              data = nullptr;
+            }
+          }
+        }
+        sends_.push_back({type, a.event, a.at, data, a.data.at});
         return;
       }
       case Action::Kind::kFail: {
@@ -553,6 +572,13 @@ class PolicyChecker {
         At(diags_, Severity::kError, s.at,
            "event " + Quote(s.event) + " is sent to " + s.entity_type + ", whose machine (" +
                target->source->name + ") has no transition on it");
+      // What a send carries must fit what the event declares (a map is checked when it is sent).
+      const EventSpec* spec = target->FindEvent(s.event);
+      if (s.data && s.data->kind() == dsl::TypeKind::kObject && spec && spec->data.type &&
+          !Fits(*s.data, *spec->data.type))
+        At(diags_, Severity::kError, s.data_at,
+           "the data sent with " + Quote(s.event) + " is " + dsl::WithArticle(s.data->ToString()) +
+               "; " + s.entity_type + "'s event takes " + spec->data.type->ToString());
     }
     // An entity event no actor sends and no machine sends can never happen.
     for (const auto& m : policy_.machines) {
@@ -610,6 +636,8 @@ class PolicyChecker {
     std::string entity_type;
     std::string event;
     Where at;
+    TypePtr data;  // The type of what it carries, when it carries something.
+    Where data_at;
   };
 
   const Policy& policy_;

@@ -86,7 +86,7 @@ const char* ResultName(Result r) {
 
 struct CompiledAction {
   const Action* action;
-  std::unique_ptr<dsl::Expression> value, target, owner, message;
+  std::unique_ptr<dsl::Expression> value, target, owner, message, data;
 };
 
 struct CompiledTransition {
@@ -109,6 +109,7 @@ struct CompiledMachine {
 // An entity as the running command sees it: loaded once, changed in memory, written at the end.
 struct WorkEntity {
   EntityRow row;
+  std::string stored_document;  // The document as the store has it (to see an `at` timer move).
   bool in_store = false;
   bool changed = false;
   bool state_changed = false;
@@ -146,6 +147,7 @@ struct EngineImpl {
   std::vector<HistoryRow> entity_history;
   std::vector<HistoryRow> request_history;
   std::vector<std::string> entered;  // Entities whose state changed (their timers are due for setting).
+  std::vector<std::string> retimed;  // Entities whose document changed in the same state.
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
   // Documents read in this command, by type and text; their values live in `arena`.
@@ -195,6 +197,7 @@ struct EngineImpl {
         ca.target = Expr(a.target, *ct.env, cm->rules.get(), false);
         ca.owner = Expr(a.owner, *ct.env, cm->rules.get(), false);
         ca.message = Expr(a.message, *ct.env, cm->rules.get(), true);
+        ca.data = Expr(a.data, *ct.env, cm->rules.get(), false);
         ct.actions.push_back(std::move(ca));
       }
       cm->transitions.push_back(std::move(ct));
@@ -320,6 +323,7 @@ struct EngineImpl {
     if (!row) return nullptr;
     WorkEntity& w = work[id];
     w.row = *row;
+    w.stored_document = row->document;
     w.in_store = true;
     return &w;
   }
@@ -354,13 +358,13 @@ struct EngineImpl {
   // Delivers `event` to an entity's machine: the first transition from its state on that event
   // whose guard holds. Returns an error message when none applies.
   std::string Deliver(const std::string& event, WorkEntity* e, const std::string& cs_id,
-                      int change_index, ChangeWork* change) {
+                      int change_index, ChangeWork* change, const std::string& event_json = "{}") {
     const CompiledMachine* em = EntityMachine(e->row.type);
     if (!em) return "no machine for entity type " + e->row.type;
     for (const auto& ct : em->transitions) {
       const Transition& t = *ct.t;
       if (t.from != e->row.state || t.event != event) continue;
-      dsl::Bindings b = Bind(*ct.env, *em, cs_id, nullptr, e, "{}");
+      dsl::Bindings b = Bind(*ct.env, *em, cs_id, nullptr, e, event_json);
       if (ct.guard) {
         Value g = ct.guard->Evaluate(b, ctx);
         if (g.is_error()) {
@@ -423,6 +427,17 @@ struct EngineImpl {
       }
       return Value::Obj(o);
     }
+    if (v.kind == ValueKind::kMap && type.kind() == dsl::TypeKind::kObject) {
+      // A map literal builds an object: its keys name the fields (others are dropped).
+      dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
+      for (uint32_t k = 0; k < v.map->size; ++k) {
+        const dsl::MapEntry& entry = v.map->entries[k];
+        int slot = type.FieldIndex(std::string(entry.key.str()));
+        if (slot >= 0 && !entry.value.is_absent())
+          o->slots[slot] = Coerce(entry.value, *type.fields()[static_cast<size_t>(slot)].type);
+      }
+      return Value::Obj(o);
+    }
     if (v.kind == ValueKind::kList && type.kind() == dsl::TypeKind::kList) {
       dsl::ListRep* l = dsl::MakeList(arena, v.list->size);
       for (uint32_t k = 0; k < v.list->size; ++k) l->items[k] = Coerce(v.list->items[k], *type.elem());
@@ -450,6 +465,8 @@ struct EngineImpl {
       case Action::Kind::kAppend:
       case Action::Kind::kRemove: {
         if (type.kind() != dsl::TypeKind::kList) return current;
+        // Nothing to remove from a list that is not there: it stays absent.
+        if (kind == Action::Kind::kRemove && current.kind != ValueKind::kList) return current;
         std::vector<Value> items;
         if (current.kind == ValueKind::kList)
           items.assign(current.list->items, current.list->items + current.list->size);
@@ -522,6 +539,14 @@ struct EngineImpl {
           const CompiledMachine* em = EntityMachine(a.entity_type);
           if (!em) return "no machine for entity type " + a.entity_type;
           Value doc = Coerce(document, *em->doc_type);
+          if (doc.kind == ValueKind::kObject) {
+            for (size_t k = 0; k < em->doc_type->fields().size(); ++k) {
+              const dsl::Field& f = em->doc_type->fields()[k];
+              if (!f.optional && doc.obj->slots[k].is_absent())
+                return "the create action of " + cm.m->Key() + " gives no " + f.name + " for the new " +
+                       a.entity_type;
+            }
+          }
           Create(a.entity_type, owner.kind == ValueKind::kString ? std::string(owner.str()) : "",
                  "", dsl::ToJson(doc));
           break;
@@ -535,8 +560,14 @@ struct EngineImpl {
             if (!target) return "send " + a.event + ": no entity " + dsl::ToDisplay(id);
           }
           if (!target) return "send " + a.event + ": no entity to send to";
+          std::string data = "{}";
+          if (ca.data) {
+            Value d;
+            if (auto m = eval(ca.data, &d); !m.empty()) return m;
+            data = dsl::ToJson(d);
+          }
           std::string failure =
-              Deliver(a.event, target, cs_id, change ? change->row.index : -1, errors_to);
+              Deliver(a.event, target, cs_id, change ? change->row.index : -1, errors_to, data);
           if (!failure.empty()) {
             if (errors_to) {
               errors_to->errors.push_back({"INVALID_STATE", failure});
@@ -787,7 +818,10 @@ struct EngineImpl {
           store->UpdateEntity(w.row);
         else
           store->InsertEntity(w.row);
-        if (w.state_changed) entered.push_back(id);
+        if (w.state_changed)
+          entered.push_back(id);
+        else if (w.in_store && w.row.document != w.stored_document)
+          retimed.push_back(id);
       }
       for (auto& h : entity_history) store->AppendHistory(&h);
       for (const auto& id : touched) {
@@ -880,7 +914,10 @@ struct EngineImpl {
       w.changed = true;
       if (w.in_store) {
         auto stored = store->GetEntity(w.row.id);
-        if (stored) w.row.locked_by = stored->locked_by;
+        if (stored) {
+          w.row.locked_by = stored->locked_by;
+          w.stored_document = stored->document;
+        }
       }
     }
     const dsl::ListRep* hs = v.obj->slots[1].list;
@@ -959,6 +996,32 @@ struct EngineImpl {
       }
     }
     entered.clear();
+    // An entity that stayed in its state but whose document moved an `at` deadline (an offer's
+    // end date, extended): a timer at the new time. The one set before is found stale when due.
+    for (const auto& id : retimed) {
+      WorkEntity* w = Load(id);
+      if (!w) continue;
+      const CompiledMachine* em = EntityMachine(w->row.type);
+      if (!em) continue;
+      WorkEntity before = *w;
+      before.row.document = w->stored_document;
+      for (size_t i = 0; i < em->transitions.size(); ++i) {
+        const auto& ct = em->transitions[i];
+        if (ct.t->from != w->row.state || !ct.at) continue;
+        int64_t due = 0, was = 0;
+        if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
+        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) && was == due)
+          continue;
+        TimerRow t;
+        t.due_us = due;
+        t.due = dsl::FormatTimestamp(due);
+        t.entity = id;
+        t.state = w->row.state;
+        t.transition = static_cast<int>(i);
+        store->AddTimer(&t);
+      }
+    }
+    retimed.clear();
   }
 
   // Fires every timer due at or before `until_us`, earliest first; each sees the clock at its due
@@ -1011,6 +1074,12 @@ struct EngineImpl {
     if (!em) return;
     const auto& ct = em->transitions[static_cast<size_t>(t.transition)];
     dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
+    if (ct.at) {
+      // The document may have moved the deadline since this timer was set: then a timer at the
+      // new time exists, and this one is stale.
+      int64_t due = 0;
+      if (!DueOf(ct, b, t.due_us, &due) || due != t.due_us) return;
+    }
     if (ct.guard) {
       Value g = ct.guard->Evaluate(b, ctx);
       if (g.kind != ValueKind::kBool || !g.b) return;
@@ -1036,7 +1105,10 @@ struct EngineImpl {
         store->UpdateEntity(e.row);
       else
         store->InsertEntity(e.row);
-      if (e.state_changed) entered.push_back(id);
+      if (e.state_changed)
+        entered.push_back(id);
+      else if (e.in_store && e.row.document != e.stored_document)
+        retimed.push_back(id);
     }
     for (auto& hr : entity_history) store->AppendHistory(&hr);
     ScheduleEntityTimers();
@@ -1084,6 +1156,7 @@ struct EngineImpl {
     entity_history.clear();
     request_history.clear();
     entered.clear();
+    retimed.clear();
     arena.Reset();
   }
 

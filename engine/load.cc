@@ -95,7 +95,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys
       {"append", {"append", "value"}},
       {"remove", {"remove", "value"}},
       {"create", {"create", "owner", "document", "bind"}},
-      {"send", {"send", "to", "entity_type"}},
+      {"send", {"send", "to", "entity_type", "data"}},
       {"fail", {"fail", "message"}},
   };
   return kKeys;
@@ -791,6 +791,7 @@ class MachineReader {
           r_.Name(main, "event name", &a.event);
           if (const YamlNode* v = item.Find("to")) r_.Expr(*v, "to", &a.target);
           if (const YamlNode* v = item.Find("entity_type")) r_.Name(*v, "entity_type", &a.entity_type);
+          if (const YamlNode* v = item.Find("data")) r_.Expr(*v, "data", &a.data);
           break;
         case Action::Kind::kFail:
           r_.Name(main, "an error code", &a.code);

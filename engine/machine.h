@@ -82,6 +82,7 @@ struct Action {
   std::string entity_type;  // create, send
   ExprText target;          // send: the identifier of the entity to send to
   std::string event;        // send
+  ExprText data;            // send: what the event carries (an object or map; `event.X` there)
   std::string code;         // fail
   ExprText message;         // fail: a message template ("... {details.X} ...")
   ExprText owner;           // create

@@ -54,12 +54,16 @@ document:
   ExpiresAt?: timestamp
 events:
   activate: []
+  noted:
+    actors: []
+    data: {By: string}
 states:
   New: {initial: true}
   Active: {}
   Expired: {final: true}
 transitions:
   - {from: New, to: Active, on: activate}
+  - {from: Active, to: Active, on: noted, actions: [{append: entity.Document.Tags, value: event.By}]}
   - {from: Active, to: Expired, at: 'entity.Document.ExpiresAt ?? timestamp("2100-01-01T00:00:00Z")'}
 )";
 
@@ -110,6 +114,14 @@ class Fixture {
                "transitions:\n  - from: Submitted\n    to: Succeeded\n    actions:\n"
                "      - {set: entity.Document.ExpiresAt, value: details.ExpiresAt}\n"
                "      - {send: activate}\n");
+    dir_.Write("wf/set_expiry.yaml", Updater("SetExpiry", "  ExpiresAt: timestamp\n",
+                                             "{set: entity.Document.ExpiresAt, value: details.ExpiresAt}"));
+    dir_.Write("wf/note.yaml",
+               Updater("Note", "  Why?: string\n", "{send: noted, data: '{\"By\": request.Actor}'}"));
+    dir_.Write("wf/clone.yaml",
+               Updater("Clone", "  Name: string\n",
+                       "{create: Widget@1.0, owner: entity.Owner, "
+                       "document: '{\"Name\": details.Name, \"ExpiresAt\": request.At + duration(\"P1D\")}'}"));
     dir_.Write("rules/none.rules", "const UNUSED = 1\n");
     dsl::Diagnostics diags;
     policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
@@ -357,6 +369,82 @@ TEST_CASE("engine: the same commands on two fresh stores give the same ids and d
   CHECK(a[3].rfind("cs-", 0) == 0);
   CHECK(a[3].size() == 28);
   CHECK(a[0].size() == 17);
+}
+
+
+TEST_CASE("engine: an at: timer follows its document when the entity stays in its state", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  // Moved later: the timer set for the 5th is stale and does not fire.
+  REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z", Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-10T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-09T23:59:59Z"})").result == Result::kOk);
+  CHECK(Field(e.DescribeEntity(w), "State") == "Active");
+  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-10T00:00:00Z"})").result == Result::kOk);
+  CHECK(Field(e.DescribeEntity(w), "State") == "Expired");
+  std::string history = e.History(w);
+  size_t timer = history.find("\"Event\":\"timer\"");
+  REQUIRE(timer != std::string::npos);
+  CHECK(Field(history, "At", history.rfind("{\"Seq\"", timer)) == "2026-01-10T00:00:00Z");
+  CHECK(history.find("\"Event\":\"timer\"", timer + 1) == std::string::npos);  // Fired once.
+}
+
+TEST_CASE("engine: an at: timer moved earlier fires at the earlier time", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z", Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-03T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-02T23:59:59Z"})").result == Result::kOk);
+  CHECK(Field(e.DescribeEntity(w), "State") == "Active");
+  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-03T00:00:00Z"})").result == Result::kOk);
+  CHECK(Field(e.DescribeEntity(w), "State") == "Expired");
+}
+
+TEST_CASE("engine: a send carries data that the target's transition reads as event", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("Note", w, "{}")));
+  INFO(o.body);
+  REQUIRE(o.status == "SUCCEEDED");
+  CHECK(Document(e.DescribeEntity(w)) ==
+        R"({"Name":"w","Tags":["seller:111122223333"],"ExpiresAt":"2026-06-01T00:00:00Z"})");
+}
+
+TEST_CASE("engine: a create action builds the new document from a map literal", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("Clone", w, R"({"Name":"copy"})")));
+  INFO(o.body);
+  REQUIRE(o.status == "SUCCEEDED");
+  std::string list = e.ListEntities("Widget@1.0", "");
+  size_t second = list.find("\"EntityId\"", list.find("\"EntityId\"") + 1);
+  REQUIRE(second != std::string::npos);
+  std::string clone = Field(list, "EntityId", second - 1);
+  if (clone == w) clone = Field(list, "EntityId");
+  CHECK(Document(e.DescribeEntity(clone)) == R"({"Name":"copy","ExpiresAt":"2026-01-02T00:02:00Z"})");
+}
+
+TEST_CASE("engine: removing from a list that is absent leaves it absent", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("RemoveTag", w, R"({"Tag":"a"})"))).status == "SUCCEEDED");
+  CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"w"})");
 }
 
 }  // namespace

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Replays examples/private-offer/walkthrough.jsonl with the built binary and checks what its README says.
+#
+# Usage: private_offer_walkthrough.sh SELLERFLOW SOURCE_DIR
+set -u
+bin=$1
+root=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sellerflow-example.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+db=(--db "$tmp/w.db" --output json --workflows "$root/workflows" --rules "$root/rules")
+
+out=$("$bin" replay "$root/examples/private-offer/walkthrough.jsonl" "${db[@]}" 2>&1) || fail "replay: $out"
+case $out in *'"Lines":8,"FAILED":1,"Ok":8,"SUCCEEDED":5,'*) ;; *) fail "replay outcome: $out" ;; esac
+expect_entity() {  # id, then texts its describe-entity must contain
+  local id=$1 text
+  shift
+  local e
+  e=$("$bin" describe-entity "$id" "${db[@]}" 2>&1)
+  for text in "$@"; do
+    case $e in *"$text"*) ;; *) fail "$id: no $text in $e" ;; esac
+  done
+}
+expect_entity offer-pt6ajhqjrei6h '"State":"Expired"' '"AvailabilityEndDate":"2026-02-15"' \
+  '"OfferUrl":"https://aws.amazon.com/marketplace/fulfillment?productId=prod-aaaaaaaaaaaaa&offerId=offer-pt6ajhqjrei6h"'
+expect_entity agmt-amddpyhpsehqd '"State":"Active"' '"Buyer":"buyer:444455556666"' '"EndsAt":"2027-02-10T14:30:00Z"'
+expect_entity prod-aaaaaaaaaaaaa '"State":"Limited"' '"ActiveAgreements":1'
+out=$("$bin" describe-change-set cs-zeraoq7o26qlnasg57yxp7di5 "${db[@]}" 2>&1)
+case $out in *'"ErrorCode":"ACCESS_DENIED"'*) ;; *) fail "the stranger's acceptance: $out" ;; esac
+
+if [ $failures -eq 0 ]; then
+  echo "private-offer walkthrough: ok"
+else
+  echo "private-offer walkthrough: $failures failure(s)"
+  exit 1
+fi
