@@ -26,7 +26,9 @@ expect_entity offer-pt6ajhqjrei6h '"State":"Expired"' '"AvailabilityEndDate":"20
   '"OfferUrl":"https://aws.amazon.com/marketplace/fulfillment?productId=prod-aaaaaaaaaaaaa&offerId=offer-pt6ajhqjrei6h"'
 expect_entity agmt-amddpyhpsehqd '"State":"Active"' '"Buyer":"buyer:444455556666"' '"EndsAt":"2027-02-10T14:30:00Z"'
 expect_entity prod-aaaaaaaaaaaaa '"State":"Limited"' '"ActiveAgreements":1'
-out=$("$bin" describe-change-set cs-zeraoq7o26qlnasg57yxp7di5 "${db[@]}" 2>&1)
+failed=$("$bin" list-change-sets --status FAILED "${db[@]}" 2>&1 |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["ChangeSetSummaryList"][0]["ChangeSetId"])' 2>&1)
+out=$("$bin" describe-change-set "$failed" "${db[@]}" 2>&1)
 case $out in *'"ErrorCode":"ACCESS_DENIED"'*) ;; *) fail "the stranger's acceptance: $out" ;; esac
 
 if [ $failures -eq 0 ]; then
