@@ -61,6 +61,7 @@ enum class Resolution : uint8_t { kUnresolved, kVariable, kConstant, kLocal };
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
+// A new field here, in RuleAst, ConstAst or FileAst must be copied by CloneFile in parse.cc too.
 struct Expr {
   Expr() = default;
   Expr(const Expr&) = delete;

@@ -1,7 +1,11 @@
 // The parser's actions and error messages: they turn grammar.h matches into the syntax tree of ast.h.
 #include <charconv>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dsl/ast.h"
@@ -1133,7 +1137,93 @@ std::string DumpExpr(const Expr& e) {
   return out;
 }
 
+namespace {
+
+FileAst ParseRulesFileUncached(const Source& source, Diagnostics* diags);
+
+// A copy of a tree that CheckTreeDepth accepted (so the recursion is at most kMaxTreeDepth deep),
+// without the checker's results.
+ExprPtr CloneExpr(const ExprPtr& e) {
+  if (!e) return nullptr;
+  auto out = std::make_unique<Expr>();
+  out->kind = e->kind;
+  out->op = e->op;
+  out->begin = e->begin;
+  out->end = e->end;
+  out->id = e->id;
+  out->bool_value = e->bool_value;
+  out->int_value = e->int_value;
+  out->decimal_value = e->decimal_value;
+  out->text = e->text;
+  out->args.reserve(e->args.size());
+  for (const ExprPtr& a : e->args) out->args.push_back(CloneExpr(a));
+  return out;
+}
+
+// A copy of a parsed file for `source`. Broken declarations keep their names but not their trees:
+// nothing checks or compiles them, and a tree too deep to check is too deep to copy recursively.
+FileAst CloneFile(const FileAst& f, const Source& source) {
+  FileAst out;
+  out.source = &source;
+  out.expr_count = f.expr_count;
+  for (const ConstAst& c : f.constants) {
+    ConstAst copy;
+    copy.name = c.name;
+    copy.name_offset = c.name_offset;
+    copy.broken = c.broken;
+    if (!c.broken) copy.value = CloneExpr(c.value);
+    out.constants.push_back(std::move(copy));
+  }
+  for (const RuleAst& r : f.rules) {
+    RuleAst copy;
+    copy.name = r.name;
+    copy.name_offset = r.name_offset;
+    copy.code = r.code;
+    copy.code_offset = r.code_offset;
+    copy.has_message = r.has_message;
+    copy.message_offset = r.message_offset;
+    copy.broken = r.broken;
+    if (!r.broken) {
+      copy.when = CloneExpr(r.when);
+      copy.require = CloneExpr(r.require);
+      for (const TemplatePart& part : r.message)
+        copy.message.push_back({part.text, CloneExpr(part.expr)});
+    }
+    out.rules.push_back(std::move(copy));
+  }
+  return out;
+}
+
+}  // namespace
+
 FileAst ParseRulesFile(const Source& source, Diagnostics* diags) {
+  // A policy builds one Program per machine over the same rules files: each text is parsed once per
+  // process (parsing was two fifths of a command's start-up) and every caller gets its own copy,
+  // since the checker writes types and slots into the tree. Its diagnostics are replayed too.
+  struct Parsed {
+    FileAst file;
+    std::vector<Diagnostic> diagnostics;
+  };
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, std::unique_ptr<Parsed>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto key = std::make_pair(source.name, source.text);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto parsed = std::make_unique<Parsed>();
+    Diagnostics local;
+    parsed->file = ParseRulesFileUncached(source, &local);
+    parsed->file.source = nullptr;  // Only copies are handed out, each pointing at its caller's.
+    parsed->diagnostics = local.items();
+    it = cache.emplace(std::move(key), std::move(parsed)).first;
+  }
+  for (const Diagnostic& d : it->second->diagnostics) diags->Append(d);
+  return CloneFile(it->second->file, source);
+}
+
+namespace {
+
+FileAst ParseRulesFileUncached(const Source& source, Diagnostics* diags) {
   FileAst file;
   file.source = &source;
   if (!CheckSourceSize(source, diags)) return file;
@@ -1153,8 +1243,6 @@ FileAst ParseRulesFile(const Source& source, Diagnostics* diags) {
   }
   return file;
 }
-
-namespace {
 
 // One expression from the whole source, by `Grammar`; nullptr after any error.
 template <typename Grammar>
