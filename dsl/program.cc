@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <mutex>
 
 #include "dsl/ast.h"
 #include "dsl/check.h"
@@ -279,6 +280,45 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
     }
   }
   return std::unique_ptr<Program>(new Program(std::move(data)));
+}
+
+std::shared_ptr<const Program> Program::BuildShared(const std::vector<Source>& sources,
+                                                   const TypeEnv& env, Diagnostics* diags,
+                                                   const BuildOptions& options) {
+  // The key spells out everything Build reads: the variables with their types, the rules asked
+  // for, the options and the texts (last, as they are long and mostly the same, so that keys
+  // differ early).
+  std::string key;
+  for (const auto& [name, type] : env) key += name + ':' + (type ? type->ToString() : "?") + ';';
+  key += '\0';
+  if (options.only_rules) {
+    std::vector<std::string> rules = *options.only_rules;
+    std::sort(rules.begin(), rules.end());
+    for (const std::string& r : rules) key += r + ',';
+  } else {
+    key += "*";
+  }
+  key += options.warn_unused_constants ? "+w" : "-w";
+  for (const Source& s : sources)
+    key += '\0' + s.name + '\0' + std::to_string(s.text.size()) + '\0' + s.text;
+
+  struct Built {
+    std::shared_ptr<const Program> program;
+    std::vector<Diagnostic> diagnostics;
+  };
+  static std::mutex mu;
+  static std::map<std::string, Built> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    Diagnostics local;
+    Built built;
+    built.program = Build(sources, env, &local, options);
+    built.diagnostics = local.items();
+    it = cache.emplace(std::move(key), std::move(built)).first;
+  }
+  for (const Diagnostic& d : it->second.diagnostics) diags->Append(d);
+  return it->second.program;
 }
 
 const TypeEnv& Program::env() const { return data_->env; }

@@ -83,6 +83,12 @@ class Program {
   // warnings, with positions); returns nullptr when there is at least one error.
   static std::unique_ptr<Program> Build(const std::vector<Source>& sources, const TypeEnv& env,
                                         Diagnostics* diags, const BuildOptions& options = {});
+  // Build, remembered for the life of the process: the same files, environment and options give
+  // the same Program (shared and immutable), and add the same diagnostics to *diags. A policy's
+  // check and its engine each build every machine's rules alike; this builds them once.
+  static std::shared_ptr<const Program> BuildShared(const std::vector<Source>& sources,
+                                                    const TypeEnv& env, Diagnostics* diags,
+                                                    const BuildOptions& options = {});
   ~Program();
 
   const TypeEnv& env() const;

@@ -392,7 +392,8 @@ class PolicyChecker {
     dsl::BuildOptions options;
     options.only_rules = &used;
     options.warn_unused_constants = false;
-    auto program = dsl::Program::Build(rule_sources_, env, &local, options);
+    // Shared: the engine builds the same rules for this machine next (Program::BuildShared).
+    auto program = dsl::Program::BuildShared(rule_sources_, env, &local, options);
     if (local.error_count() > 0) {
       for (const auto& d : local.items()) Emit(d);
       Emit({Severity::kNote, m.source->name, m.at.line, m.at.column,

@@ -101,7 +101,7 @@ struct CompiledMachine {
   dsl::TypeEnv env;
   std::vector<std::unique_ptr<dsl::Expression>> context_ids;  // Parallel to m->context.
   std::map<std::string, dsl::TypeEnv> event_envs;
-  std::unique_ptr<dsl::Program> rules;
+  std::shared_ptr<const dsl::Program> rules;
   std::vector<CompiledTransition> transitions;
   dsl::TypePtr doc_type;  // The entity's document type, as `env` holds it.
 };
@@ -180,7 +180,7 @@ struct EngineImpl {
     dsl::BuildOptions options;
     options.only_rules = &used;
     options.warn_unused_constants = false;
-    cm->rules = dsl::Program::Build(rule_sources, cm->env, &diags, options);
+    cm->rules = dsl::Program::BuildShared(rule_sources, cm->env, &diags, options);
     if (!cm->rules) throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
     for (const auto& c : m.context) cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
     for (const auto& t : m.transitions) {

@@ -146,5 +146,27 @@ TEST_CASE("rules: an empty program", "[rules]") {
   CHECK(diags.items().empty());
 }
 
+TEST_CASE("rules: BuildShared builds once per files, variables and options", "[rules]") {
+  const std::vector<Source> files = {
+      {"shared.rules", "rule short {\n  code X\n  require len(details.T) <= 3\n  message \"m\"\n}\n"}};
+  TypeEnv strings = {{"details", Type::Object({{"T", Type::String(), false}})}};
+  TypeEnv lists = {{"details", Type::Object({{"T", Type::List(Type::Int()), false}})}};
+  Diagnostics a, b, c;
+  auto first = Program::BuildShared(files, strings, &a);
+  auto again = Program::BuildShared(files, strings, &b);
+  auto other = Program::BuildShared(files, lists, &c);
+  REQUIRE(first);
+  CHECK(first == again);
+  CHECK(first != other);
+  CHECK(other->env().at("details")->ToString() != first->env().at("details")->ToString());
+  // A broken build is remembered with its diagnostics, which every caller receives.
+  const std::vector<Source> broken = {{"broken.rules", "rule r {\n  code X\n  require nope\n  message \"m\"\n}\n"}};
+  Diagnostics d1, d2;
+  CHECK(Program::BuildShared(broken, {}, &d1) == nullptr);
+  CHECK(Program::BuildShared(broken, {}, &d2) == nullptr);
+  CHECK(d1.error_count() == 1);
+  CHECK(d1.ToText() == d2.ToText());
+}
+
 }  // namespace
 }  // namespace sellerflow::dsl
