@@ -951,6 +951,9 @@ struct EngineImpl {
   // time.
   void FireTimers(int64_t until_us) {
     const Command* outer = cmd;
+    // Timers run before the command, so `persist` may still say what the previous command was
+    // (false after a VALIDATE): their effects are always kept.
+    persist = true;
     for (int round = 0; round < kMaxTimerRounds; ++round) {
       auto due = store->DueTimers(until_us);
       if (due.empty()) break;
