@@ -14,7 +14,7 @@ BENCH_PACKAGES := libbenchmark-dev nodejs $(if $(shell command -v npm),,npm) lib
                   libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
-.PHONY: all deps build test demo bench test-asan format clean
+.PHONY: all deps build test demo bench test-asan crash-test format clean
 
 all: build
 
@@ -44,6 +44,10 @@ test-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSELLERFLOW_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure
+
+# SIGKILL during a replay, then resume: a hundred trials (make test runs ten). SEED=S reruns one.
+crash-test: build
+	python3 tests/proof/crash_test.py $(SELLERFLOW) . --trials $(or $(TRIALS),100) $(if $(SEED),--seed $(SEED))
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

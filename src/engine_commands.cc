@@ -260,9 +260,51 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
     std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : v.path.c_str(), v.message.c_str());
 }
 
+// How `replay` treats what the store already holds, and what it says as it goes.
+struct ReplayOptions {
+  bool batch = false;   // One transaction for the whole file.
+  bool resume = false;  // Skip the commands the store's command log already holds.
+  bool ack = false;     // Print {"Ack":LINE} once each command is committed.
+};
+
+// The store's command log, read in pages, for `replay --resume` to walk beside the file.
+class LoggedCommands {
+ public:
+  explicit LoggedCommands(engine::Store* store) : store_(store) {}
+  // The next logged command's line, or nullptr past the end.
+  const std::string* Next() {
+    if (next_ == page_.size()) {
+      page_ = store_->Commands(after_, 1000);
+      next_ = 0;
+      if (page_.empty()) return nullptr;
+      after_ = page_.back().seq;
+    }
+    return &page_[next_++].command;
+  }
+
+ private:
+  engine::Store* store_;
+  std::vector<engine::CommandRow> page_;
+  size_t next_ = 0;
+  int64_t after_ = 0;
+};
+
+// Whether a command of the file is the one the log holds: the engine logs a command as it ran it
+// (an import without Actor and At, a missing At filled from the store's clock), so the file's
+// command is completed the same way before the lines are compared.
+bool SameCommand(engine::Command c, const std::string& logged) {
+  if (c.op != engine::Op::kImport && c.at.empty()) {
+    engine::Command l;
+    std::vector<engine::Violation> ignored;
+    if (engine::ParseCommand(logged, std::nullopt, &l, &ignored)) c.at = l.at;
+  }
+  return c.ToJsonLine() == logged;
+}
+
 // Runs a file of commands, one JSON line each, streaming it (a long log is never held whole).
 int ReplayLines(const Globals& g, Session& s, const std::string& path,
-                std::optional<engine::Op> default_op, bool batch) {
+                std::optional<engine::Op> default_op, const ReplayOptions& options) {
+  const bool batch = options.batch;
   std::ifstream file;
   std::istream* in = &std::cin;
   if (path != "-") {
@@ -279,6 +321,9 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   auto start = std::chrono::steady_clock::now();
   if (batch) s.store->BeginBatch();
   s.engine->set_respond(false);  // Only counts are reported.
+  std::optional<LoggedCommands> logged;
+  if (options.resume) logged.emplace(s.store.get());
+  int64_t skipped = 0;
   std::string line;
   while (std::getline(*in, line)) {
     ++lines;
@@ -291,11 +336,31 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
       continue;
     }
     if (c.actor.empty()) c.actor = g.actor;
+    if (logged) {
+      if (const std::string* done = logged->Next()) {
+        if (!SameCommand(c, *done)) {
+          throw UsageError("cannot resume: " + path + ":" + std::to_string(lines) +
+                           " is not the command the store's log holds at that point (" + *done +
+                           "); --resume continues the log the store was replaying");
+        }
+        ++skipped;
+        continue;
+      }
+      logged.reset();  // Past the store's log: run the rest.
+    }
     engine::Outcome o = s.engine->Execute(c);
+    if (options.ack) {
+      std::printf("{\"Ack\":%lld}\n", static_cast<long long>(lines));
+      std::fflush(stdout);
+    }
     static const char* kResults[] = {"Ok", "Refused", "Conflict", "NotFound", "AccessDenied"};
     ++counts[kResults[static_cast<int>(o.result)]];
     if (!o.status.empty()) ++counts[o.status];
     if (progress && lines % 1000 == 0) std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
+  }
+  if (logged && logged->Next()) {
+    throw UsageError("cannot resume: the store's command log holds more commands than " + path +
+                     "; --resume continues the log the store was replaying");
   }
   if (batch) s.store->CommitBatch();
   if (progress && lines >= 1000) std::fprintf(stderr, "\r");
@@ -303,6 +368,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   std::string out = "{\"Lines\":" + std::to_string(lines);
   for (const auto& [k, v] : counts) out += ",\"" + k + "\":" + std::to_string(v);
   if (malformed) out += ",\"Malformed\":" + std::to_string(malformed);
+  if (options.resume) out += ",\"Skipped\":" + std::to_string(skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
   out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
@@ -450,7 +516,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          return std::function<int()>([g, file]() -> int {
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           return ReplayLines(*g, s, *file, engine::Op::kImport, false);
+                           return ReplayLines(*g, s, *file, engine::Op::kImport, {});
                          });
                        }});
   commands->push_back({"log", "the command log: `log export` writes it as a replayable log", [](CLI::App* app) {
@@ -475,14 +541,23 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          auto g = std::make_shared<Globals>();
                          auto file = std::make_shared<std::string>();
                          auto commit = std::make_shared<std::string>("each");
+                         auto options = std::make_shared<ReplayOptions>();
                          app->add_option("FILE", *file, "JSON Lines in the replay format (or -)")->required();
                          app->add_option("--commit", *commit, "each: a transaction per command; batch: one for all")
                              ->check(CLI::IsMember({"each", "batch"}));
+                         app->add_flag("--resume", options->resume,
+                                       "skip the commands already in the store's command log (after a crash), "
+                                       "checking that they are this file's first ones");
+                         app->add_flag("--ack", options->ack,
+                                       "print {\"Ack\":LINE} as each command is committed (--commit each)");
                          AddGlobals(app, g.get());
-                         return std::function<int()>([g, file, commit]() -> int {
+                         return std::function<int()>([g, file, commit, options]() -> int {
+                           options->batch = *commit == "batch";
+                           if (options->batch && options->ack)
+                             throw UsageError("--ack needs --commit each: a batch commits only at its end");
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           return ReplayLines(*g, s, *file, std::nullopt, *commit == "batch");
+                           return ReplayLines(*g, s, *file, std::nullopt, *options);
                          });
                        }});
   commands->push_back({"digest", "a hash of every entity, change set and history row", [](CLI::App* app) {
