@@ -14,7 +14,7 @@ BENCH_PACKAGES := libbenchmark-dev nodejs $(if $(shell command -v npm),,npm) lib
                   libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
-.PHONY: all deps build test demo bench test-asan crash-test format clean
+.PHONY: all deps build test demo bench test-asan crash-test load-test format clean
 
 all: build
 
@@ -48,6 +48,10 @@ test-asan: deps
 # SIGKILL during a replay, then resume: a hundred trials (make test runs ten). SEED=S reruns one.
 crash-test: build
 	python3 tests/proof/crash_test.py $(SELLERFLOW) . --trials $(or $(TRIALS),100) $(if $(SEED),--seed $(SEED))
+
+# Two and four processes on one store, 5,000 commands each, and a lock held past the busy timeout.
+load-test: build
+	python3 tests/proof/concurrency_test.py $(SELLERFLOW) . --workers 2 4 --commands 5000 --reviews 40
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
