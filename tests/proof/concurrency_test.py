@@ -61,8 +61,11 @@ class Run:
         self.own = {w: [pid("own" + "abcdefghij"[w] + "abcd"[i]) for i in range(4)] for w in range(workers)}
 
     def sf(self, *args):
-        return subprocess.run([self.bin, *args, "--db", self.db, *self.policy, "--output", "json"],
-                              capture_output=True, text=True)
+        start = time.monotonic()
+        r = subprocess.run([self.bin, *args, "--db", self.db, *self.policy, "--output", "json"],
+                           capture_output=True, text=True)
+        r.seconds = time.monotonic() - start
+        return r
 
     def error(self, text):
         with self.lock:
@@ -97,7 +100,7 @@ class Run:
             self.sent += commands
         results[w] = r
         if r.returncode != 0:
-            self.error("worker %d replay exited %d: %s" % (w, r.returncode, r.stderr.strip()[:500]))
+            self.error("worker %d replay exited %d after %.1fs: %s" % (w, r.returncode, r.seconds, r.stderr.strip()[:500]))
 
     def review_worker(self, w, reviews):
         rng = random.Random(1000 + w)
@@ -121,7 +124,7 @@ class Run:
                         self.holders.append(holder)
                 continue
             if r.returncode != 0:
-                self.error("worker %d start-change-set exited %d: %s" % (w, r.returncode, r.stderr.strip()))
+                self.error("worker %d start-change-set exited %d after %.1fs: %s" % (w, r.returncode, r.seconds, r.stderr.strip()))
                 continue
             cs = json.loads(r.stdout)["ChangeSetId"]
             decision = rng.choice(["approve", "approve", "reject"])
@@ -132,7 +135,7 @@ class Run:
             with self.lock:
                 self.sent += 1
             if r.returncode not in (0, 1):
-                self.error("worker %d review exited %d: %s" % (w, r.returncode, r.stderr.strip()))
+                self.error("worker %d review exited %d after %.1fs: %s" % (w, r.returncode, r.seconds, r.stderr.strip()))
 
     def run(self, commands, reviews):
         self.holders = []
