@@ -16,6 +16,7 @@
 #include "dsl/limits.h"
 #include "dsl/time.h"
 #include "dsl/utf8.h"
+#include "engine/limits.h"
 #include "engine/load.h"
 
 namespace sellerflow::engine {
@@ -1623,6 +1624,11 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
                   std::vector<Violation>* violations) {
   *out = Command();
   Sink sink(violations);
+  if (json.size() > kMaxCommandBytes) {
+    sink.Add("", "has " + std::to_string(json.size()) + " bytes; at most " +
+                     std::to_string(kMaxCommandBytes) + " are allowed");
+    return false;
+  }
   if (TrimJsonSpace(json).empty()) {
     sink.Add("", "is empty; expected a JSON object");
     return false;
@@ -1631,7 +1637,8 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
   od::document doc;
   if (auto err = input.Iterate(json, &doc)) {
     size_t bad = 0;
-    if (err == simdjson::UTF8_ERROR && !dsl::ValidUtf8(json, &bad)) {
+    // simdjson reports bad UTF-8 inside a string as a string error: name the real fault.
+    if (!dsl::ValidUtf8(json, &bad)) {
       sink.Syntax("invalid UTF-8 at byte " + std::to_string(bad));
     } else {
       sink.Syntax("invalid JSON: " + std::string(simdjson::error_message(err)));

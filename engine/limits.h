@@ -1,4 +1,5 @@
-// Every hard limit of the workflow loader, in one place, each with its reason.
+// Every hard limit of the engine and the command line, in one place, each with its reason (the rule
+// language's are in dsl/limits.h).
 #ifndef SELLERFLOW_ENGINE_LIMITS_H_
 #define SELLERFLOW_ENGINE_LIMITS_H_
 
@@ -17,6 +18,14 @@ constexpr size_t kMaxWorkflowFiles = 2000;
 // States and transitions of one machine: machines are pictures people read.
 constexpr size_t kMaxStates = 200;
 constexpr size_t kMaxTransitions = 1000;
+
+// ---- Commands (engine/command.cc) ----------------------------------------------------------------
+
+// Bytes of one command: a StartChangeSet body, or one line of a replay log or an import file. A
+// larger one is refused before it is parsed (the CLI stops reading past it). The Catalog API takes
+// at most 20 changes of at most 16,384 characters of Details each, about 330 KB; every command is
+// held whole in memory, parsed, and kept twice (in its change set and in the command log).
+constexpr size_t kMaxCommandBytes = 1 << 20;
 
 }  // namespace sellerflow::engine
 

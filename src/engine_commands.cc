@@ -19,6 +19,7 @@
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
 #include "engine/engine.h"
+#include "engine/limits.h"
 #include "engine/log.h"
 #include "engine/store.h"
 #include "src/commands.h"
@@ -208,20 +209,60 @@ void Print(const Globals& g, const engine::Outcome& o) {
   Emit(g, o.body);
 }
 
-// Reads a whole file, or standard input for "-".
-std::string ReadInput(const std::string& path) {
-  std::ostringstream s;
-  if (path == "-") {
-    s << std::cin.rdbuf();
-    return s.str();
+// Reads a whole file, or standard input for "-", up to `max` bytes: past them it stops reading and
+// sets *too_long (a huge input is refused without being held).
+std::string ReadInput(const std::string& path, size_t max, bool* too_long) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw UsageError("cannot read '" + path + "': it is a directory");
+    file.open(path, std::ios::binary);
+    if (!file) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
+    in = &file;
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw UsageError("cannot read '" + path + "': it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
-  s << in.rdbuf();
-  return s.str();
+  std::string text(max + 1, '\0');
+  in->read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in->gcount()));
+  *too_long = text.size() > max;
+  return text;
+}
+
+// Reads one line of at most `max` bytes (without its newline); a longer line is read to its end
+// but not kept, and sets *too_long. False at the end of the input.
+bool ReadLine(std::istream& in, size_t max, std::string* line, bool* too_long) {
+  line->clear();
+  *too_long = false;
+  char chunk[1 << 16];
+  bool any = false;
+  auto keep = [&](std::streamsize n) {
+    size_t room = max - std::min(max, line->size());
+    if (static_cast<size_t>(n) > room) *too_long = true;
+    line->append(chunk, std::min(room, static_cast<size_t>(n)));
+  };
+  for (;;) {
+    in.getline(chunk, sizeof chunk);
+    std::streamsize n = in.gcount();
+    if (in.bad()) throw UsageError(std::string("cannot read the input: ") + std::strerror(errno));
+    if (in.eof()) {
+      keep(n);
+      return any || n > 0;
+    }
+    any = true;
+    if (in.fail()) {  // The chunk is full and the line goes on.
+      in.clear();
+      keep(n);
+      continue;
+    }
+    keep(n - 1);  // gcount counts the newline, which is not kept.
+    return true;
+  }
+}
+
+std::string TooLong(size_t max) {
+  return "has more than " + std::to_string(max) + " bytes; at most " + std::to_string(max) +
+         " are allowed";
 }
 
 // Fills in the actor and time a command did not carry, from --actor/--at or the wall clock.
@@ -325,12 +366,14 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   if (options.resume) logged.emplace(s.store.get());
   int64_t skipped = 0;
   std::string line;
-  while (std::getline(*in, line)) {
+  bool too_long = false;
+  while (ReadLine(*in, engine::kMaxCommandBytes, &line, &too_long)) {
     ++lines;
-    if (line.empty() || line == "\r") continue;
+    if (!too_long && (line.empty() || line == "\r")) continue;
     engine::Command c;
     std::vector<engine::Violation> violations;
-    if (!engine::ParseCommand(line, default_op, &c, &violations)) {
+    if (too_long) violations.push_back({"", TooLong(engine::kMaxCommandBytes)});
+    if (too_long || !engine::ParseCommand(line, default_op, &c, &violations)) {
       ++malformed;
       PrintViolations(violations, path + ":" + std::to_string(lines));
       continue;
@@ -421,9 +464,14 @@ void AddEngineCommands(std::vector<Command>* commands) {
              ->required();
          AddGlobals(app, g.get());
          return std::function<int()>([g, file]() -> int {
-           std::string text = ReadInput(*file);
+           bool too_long = false;
+           std::string text = ReadInput(*file, engine::kMaxCommandBytes, &too_long);
            engine::Command c;
            std::vector<engine::Violation> violations;
+           if (too_long) {
+             PrintViolations({{"", TooLong(engine::kMaxCommandBytes)}}, *file);
+             return kExitRefused;
+           }
            if (!engine::ParseCommand(text, engine::Op::kStartChangeSet, &c, &violations) &&
                c.op == engine::Op::kStartChangeSet && violations.empty())
              return kExitUsage;
