@@ -108,16 +108,32 @@ class Path {
 };
 
 // 'text' for a message, cut at a code point boundary when long.
+// Control characters are written as \xNN: a quoted value must not move a terminal's cursor or
+// colour what follows.
+void AppendVisible(std::string_view text, std::string* out) {
+  for (char ch : text) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out->append("\\x");
+      out->push_back(kHex[u >> 4]);
+      out->push_back(kHex[u & 15]);
+    } else {
+      out->push_back(ch);
+    }
+  }
+}
+
 std::string Quote(std::string_view text) {
   std::string out = "'";
   if (text.size() <= kMaxQuotedBytes) {
-    out.append(text);
+    AppendVisible(text, &out);
     out.push_back('\'');
     return out;
   }
   size_t cut = kMaxQuotedBytes;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  out.append(text.substr(0, cut));
+  AppendVisible(text.substr(0, cut), &out);
   out.append("...' (" + std::to_string(text.size()) + " bytes)");
   return out;
 }
@@ -503,6 +519,8 @@ std::string KeepRaw(std::string_view raw) {
 
 // ---- Envelope checks -----------------------------------------------------------------------
 
+}  // namespace
+
 bool ValidActor(std::string_view a) {
   if (a == "operations") return true;
   std::string_view digits;
@@ -515,6 +533,8 @@ bool ValidActor(std::string_view a) {
   }
   return digits.size() == 12 && std::all_of(digits.begin(), digits.end(), IsDigit);
 }
+
+namespace {
 
 bool AllOf(std::string_view s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
 

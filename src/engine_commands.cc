@@ -86,6 +86,12 @@ int OpenSession(const Globals& g, Session* s) {
     const char* env = std::getenv("SELLERFLOW_DB");
     db = env && *env ? env : "sellerflow.db";
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(db, ec)) {
+    // SQLite would say only "unable to open database file".
+    throw engine::StoreError(engine::StoreError::Kind::kIo,
+                             "cannot open " + db + ": it is a directory; give the path of a store file");
+  }
   s->store = engine::Store::Open(db);
   s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
   return kExitOk;
@@ -109,10 +115,28 @@ int ExitFor(const engine::Outcome& o) {
   return kExitInternal;
 }
 
-// A JSON string field, or "".
+// Text for a terminal: control characters (a seller's text may hold any) as \xNN, so none moves
+// the cursor or recolours what follows.
+std::string Visible(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+// A JSON string field, or "", fit for a terminal.
 std::string Str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+  return it != j.end() && it->is_string() ? Visible(it->get<std::string>()) : "";
 }
 
 // Rows as aligned columns, the first row the header.
@@ -202,7 +226,15 @@ void Emit(const Globals& g, const std::string& body) {
 
 void Print(const Globals& g, const engine::Outcome& o) {
   if (o.result != Result::kOk) {
-    std::fprintf(stderr, "sellerflow: %s: %s\n", o.error_type.c_str(), o.message.c_str());
+    std::fprintf(stderr, "sellerflow: %s: %s\n", o.error_type.c_str(), Visible(o.message).c_str());
+    // The problems themselves, which otherwise only a JSON reader of stdout would see.
+    nlohmann::json body = nlohmann::json::parse(o.body, nullptr, false);
+    if (body.is_object() && body.contains("Violations") && body["Violations"].is_array()) {
+      for (const auto& v : body["Violations"]) {
+        std::string path = Str(v, "Path");
+        std::fprintf(stderr, "  %s: %s\n", path.empty() ? "(body)" : path.c_str(), Str(v, "Message").c_str());
+      }
+    }
     if (g.output == "json") std::printf("%s\n", o.body.c_str());
     return;
   }
@@ -274,6 +306,11 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
     *error = "--at " + c->at + " is not an RFC 3339 time";
     return false;
   }
+  if (!g.actor.empty() && !engine::ValidActor(g.actor)) {
+    *error = "--actor must be seller:<12 digits>, buyer:<12 digits> or operations, not ";
+    dsl::AppendJsonString(g.actor, error);  // Quoted and escaped: no control character reaches the terminal.
+    return false;
+  }
   if (c->actor.empty() && c->op != engine::Op::kTick && c->op != engine::Op::kImport) {
     *error = "who acts? give --actor seller:<account>, buyer:<account> or operations";
     return false;
@@ -298,7 +335,8 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
   std::fprintf(stderr, "sellerflow: ValidationException: %s has %zu problem%s\n", where.c_str(),
                violations.size(), violations.size() == 1 ? "" : "s");
   for (const auto& v : violations)
-    std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : v.path.c_str(), v.message.c_str());
+    std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : Visible(v.path).c_str(),
+                 Visible(v.message).c_str());
 }
 
 // How `replay` treats what the store already holds, and what it says as it goes.
