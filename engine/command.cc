@@ -25,24 +25,8 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// Past this many violations a command is hopeless; more would bury the first ones.
-constexpr size_t kMaxViolations = 100;
 // Values quoted in messages are shortened past this many bytes.
 constexpr size_t kMaxQuotedBytes = 40;
-
-// Envelope limits, from marketplace-spec.md §1.1.
-constexpr size_t kMinChanges = 1;
-constexpr size_t kMaxChanges = 20;
-constexpr size_t kMaxCatalog = 64;
-constexpr size_t kMaxChangeType = 255;
-constexpr size_t kMaxEntityType = 255;
-constexpr size_t kMaxIdentifier = 255;
-constexpr size_t kMaxChangeName = 72;
-constexpr size_t kMaxChangeSetName = 100;
-constexpr size_t kMaxToken = 64;
-constexpr size_t kMinDetails = 2;
-constexpr size_t kMaxDetails = 16384;
-constexpr size_t kMaxChangeSetId = 255;
 
 constexpr std::string_view kReferencePrefix = "$";
 constexpr std::string_view kReferenceSuffix = ".Entity.Identifier";

@@ -11,6 +11,7 @@
 #include "dsl/time.h"
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
+#include "engine/limits.h"
 #include "engine/log.h"
 
 namespace sellerflow::engine {
@@ -27,9 +28,6 @@ struct Refusal {
   std::string message;
   std::vector<Violation> violations;
 };
-
-constexpr int kMaxStepsPerRun = 200;  // Automatic transitions one change may take in one command.
-constexpr int kMaxTimerRounds = 10000;  // Timers fired before one command.
 
 std::string Json(std::string_view s) {
   std::string out;
