@@ -114,6 +114,15 @@ CASES = [
      b'rule r {\n  code X\n  require r()\n  message "m"\n}\n', 1, "in.rules:3:11: error: ", "file"),
     ("a machine whose automatic transitions loop", ["check", "--workflows", "{T}/wf"], "loop", 1,
      "wf/loop.yaml:9:5: error: automatic transitions go round in a circle: 'A' -> 'B' -> 'A'", "file"),
+    ("a machine whose guarded transitions loop at run time", START + ["--workflows", "{T}/wf"],
+     ("guarded_loop", body([{"ChangeType": "GuardedLoop", "Entity": {"Type": PT, "Identifier": PRODUCT},
+                             "DetailsDocument": {}}])), 1,
+     '"FailureCode":"SERVER_FAULT","FailureDescription":"GuardedLoop on ProfessionalServicesProduct@1.0 took more '
+     'than 200 automatic steps in one go: its machine loops"', "policy"),
+    ("macros nested over big lists reach the evaluation limit",
+     ["eval", "all([%s], x => all([%s], y => x + y >= 0))" % (",".join(map(str, range(2000))),
+                                                          ",".join(map(str, range(2000))))], None, 3,
+     "error: evaluation limit reached: macros may visit at most 1000000 elements per evaluation", "file"),
     ("YAML nested 10,000 deep", ["check", "--workflows", "{T}/wf"], "deep", 1,
      "wf/deep.yaml:4:39: error: nesting deeper than 32 levels", "file"),
     ("--workflows through .. to nowhere", ["list-change-sets", "--workflows", "{T}/../nowhere"], None, 3,
@@ -155,6 +164,14 @@ def policy_copy(src, dest, kind):
         os.symlink(".", os.path.join(dest, "loop"))
     elif kind == "empty":
         open(os.path.join(dest, "empty.yaml"), "w").close()
+    elif kind == "guarded_loop":
+        with open(os.path.join(dest, "guarded_loop.yaml"), "w") as f:
+            f.write("machine: request\nchange_type: GuardedLoop\nentity_type: %s\nstates:\n"
+                    "  A: {initial: true, status: PREPARING}\n  B: {status: PREPARING}\n"
+                    "  Done: {final: true, status: SUCCEEDED}\ntransitions:\n"
+                    "  - {from: A, to: B, if: len(entity.Identifier) > 0}\n"
+                    "  - {from: B, to: A, if: len(entity.Identifier) > 0}\n"
+                    "  - {from: B, to: Done, on: stop}\nevents:\n  stop: [operations]\n" % PT)
     elif kind == "loop":
         with open(os.path.join(dest, "loop.yaml"), "w") as f:
             f.write("machine: request\nchange_type: Loop\nentity_type: %s\nstates:\n"
@@ -184,6 +201,9 @@ def main():
         db = os.path.join(t, "s.db")
         shutil.copy(base, db)
         argv = [a.replace("{T}", t).replace("{SRC}", src) for a in args]
+        if isinstance(given, tuple):  # A policy with a hostile machine, and a request for it.
+            policy_copy(src, os.path.join(t, "wf"), given[0])
+            given = given[1]
         if isinstance(given, str):
             policy_copy(src, os.path.join(t, "wf"), given)
         elif given is not None:
