@@ -126,6 +126,42 @@ JSONL
   end
 }
 
+# A store written by a newer sellerflow, and one damaged inside (not in its header), are refused
+# with the path and what to do, and left as they were.
+test_refused_stores() {
+  begin refused_stores
+  printf '{"op":"import","EntityType":"%s","EntityIdentifier":"prod-aaaaaaaaaaaaa","State":"Limited","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$SELLER" >"$T/i.jsonl"
+  sf replay "$T/i.jsonl"
+  rc 0 "setup"
+  local version before
+  version=$(sqlite3 "$T/s.db" "PRAGMA user_version")
+  sqlite3 "$T/s.db" "PRAGMA user_version = 99"
+  before=$(sha256sum <"$T/s.db")
+  sf list-entities
+  rc 74 "newer schema"
+  has "names the path and the versions" "$ERR" "sellerflow: $T/s.db was written by a newer sellerflow (schema 99, this one knows $version)"
+  has "says what to do" "$ERR" "; upgrade sellerflow"
+  eq "left as it was" "$(sha256sum <"$T/s.db")" "$before"
+  # Damage the first page of the entities table, past the header.
+  sqlite3 "$T/s.db" "PRAGMA user_version = $version"
+  python3 - "$T/s.db" <<'PY'
+import sqlite3, sys
+path = sys.argv[1]
+con = sqlite3.connect(path)
+page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'entities'").fetchone()[0]
+size = con.execute("PRAGMA page_size").fetchone()[0]
+con.close()
+with open(path, "r+b") as f:
+    f.seek((page - 1) * size)
+    f.write(b"\xff" * 64)
+PY
+  sf list-entities
+  rc 74 "damaged"
+  has "names the path" "$ERR" "$T/s.db is damaged"
+  has "says what to do" "$ERR" "restore it from a backup or replay its command log"
+  end
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
