@@ -1656,6 +1656,13 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
     return false;
   }
   if (t != od::json_type::object) {
+    // The kind comes from the first byte only: "not json" would be "null". Read the whole text
+    // before naming its kind.
+    std::vector<dsl::JsonIssue> issues;
+    if (!dsl::InferJsonType(json, &issues) && !issues.empty()) {
+      sink.Syntax(issues.front().message);
+      return false;
+    }
     sink.Add("", std::string("must be a JSON object, not ") + JsonKindWithArticle(t));
     return false;
   }

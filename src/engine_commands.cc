@@ -457,10 +457,12 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   return malformed ? kExitRefused : kExitOk;
 }
 
-// An argument of a read command: positional when its name has no leading "--".
+// An argument of a read command: positional when its name has no leading "--"; `allowed`, when
+// not empty, lists its only values (a misspelt filter would otherwise match nothing, silently).
 struct Arg {
   const char* name;
   const char* help;
+  std::vector<std::string> allowed = {};
 };
 
 // A command that only reads: it opens the store, asks the engine, and prints the answer (an
@@ -473,6 +475,7 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
             for (size_t i = 0; i < spec.size(); ++i) {
               CLI::Option* o = app->add_option(spec[i].name, (*values)[i], spec[i].help);
               if (spec[i].name[0] != '-') o->required();
+              if (!spec[i].allowed.empty()) o->check(CLI::IsMember(spec[i].allowed));
             }
             AddGlobals(app, g.get());
             return std::function<int()>([g, values, what, read]() -> int {
@@ -481,7 +484,7 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
               std::string body = read(*s.engine, *values);
               if (body.empty()) {
                 std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no %s %s\n", what,
-                             values->front().c_str());
+                             Visible(values->front()).c_str());
                 return kExitNotFound;
               }
               Emit(*g, body);
@@ -527,7 +530,8 @@ void AddEngineCommands(std::vector<Command>* commands) {
                                return e.DescribeChangeSet(a[0]);
                              }));
   commands->push_back(Reader("list-change-sets", "list change sets, oldest first",
-                             {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED"},
+                             {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED",
+                               {"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}},
                               {"--entity", "an entity identifier"},
                               {"--type", "a change type"}},
                              "change sets", [](engine::Engine& e, const std::vector<std::string>& a) {
