@@ -38,6 +38,8 @@ bool IsIdentifier(std::string_view s) {
   return true;
 }
 
+}  // namespace
+
 std::string FieldPath(std::string_view base, std::string_view key) {
   std::string out(base);
   if (IsIdentifier(key)) {
@@ -52,8 +54,20 @@ std::string FieldPath(std::string_view base, std::string_view key) {
 }
 
 std::string IndexPath(std::string_view base, size_t index) {
-  return std::string(base) + "[" + std::to_string(index) + "]";
+  std::string out(base);
+  out.push_back('[');
+  out.append(std::to_string(index));
+  out.push_back(']');
+  return out;
 }
+
+std::string JsonPath::str() const {
+  if (parent_ == nullptr) return std::string(key_);
+  std::string base = parent_->str();
+  return is_index_ ? IndexPath(base, index_) : FieldPath(base, key_);
+}
+
+namespace {
 
 // A number's text for a message, shortened when long: "123456789012345678901234... (400 characters)".
 std::string ShortText(std::string_view text) {
@@ -341,7 +355,7 @@ class Converter {
   Converter(Walker& walker, Arena& arena) : w_(walker), arena_(arena) {}
 
   // Converts v as `type`; *out is set only when v converted cleanly.
-  void Convert(od::value& v, const Type& type, const std::string& path, Value* out) {
+  void Convert(od::value& v, const Type& type, const JsonPath& path, Value* out) {
     std::optional<od::json_type> kind = w_.KindOf(v);
     if (!kind) return;
     od::json_type jt = *kind;
@@ -401,44 +415,44 @@ class Converter {
   }
 
  private:
-  void Mismatch(od::value& v, od::json_type jt, const Type& type, const std::string& path) {
+  void Mismatch(od::value& v, od::json_type jt, const Type& type, const JsonPath& path) {
     // A misspelled literal is a syntax error, not a type mismatch.
     if (jt == od::json_type::null && !w_.Literal(v, "null")) return;
     if (jt == od::json_type::boolean && !w_.Boolean(v)) return;
     if (jt == od::json_type::number && !w_.Number(v)) return;
-    w_.Fail(path, "expected " + TypeLabel(type) + ", found " + JsonKindName(jt));
+    w_.Fail(path.str(), "expected " + TypeLabel(type) + ", found " + JsonKindName(jt));
   }
 
-  void ConvertInt(od::value& v, const std::string& path, Value* out) {
+  void ConvertInt(od::value& v, const JsonPath& path, Value* out) {
     auto number = w_.Number(v);
     if (!number) return;
     const auto& [raw, n] = *number;
     if (n.has_fraction || n.has_exponent) {
-      w_.Fail(path, "expected int, found number " + ShortText(raw));
+      w_.Fail(path.str(), "expected int, found number " + ShortText(raw));
       return;
     }
     std::optional<int64_t> i = JsonNumberToInt(n);
     if (!i) {
-      w_.Fail(path, "integer " + ShortText(raw) + " is outside the 64-bit range");
+      w_.Fail(path.str(), "integer " + ShortText(raw) + " is outside the 64-bit range");
       return;
     }
     *out = Value::Int(*i);
   }
 
-  void ConvertDecimalNumber(od::value& v, const std::string& path, Value* out) {
+  void ConvertDecimalNumber(od::value& v, const JsonPath& path, Value* out) {
     auto number = w_.Number(v);
     if (!number) return;
     const auto& [raw, n] = *number;
     Decimal d{0, 0};
     std::string why;
     if (!JsonNumberToDecimal(raw, n, &d, &why)) {
-      w_.Fail(path, why);
+      w_.Fail(path.str(), why);
       return;
     }
     *out = Value::Dec(d);
   }
 
-  void ConvertDecimalString(od::value& v, const std::string& path, Value* out) {
+  void ConvertDecimalString(od::value& v, const JsonPath& path, Value* out) {
     auto s = w_.String(v);
     if (!s) return;
     Decimal d{0, 0};
@@ -448,17 +462,17 @@ class Converter {
         return;
       case DecimalStatus::kTooManyDigits:
       case DecimalStatus::kOverflow:
-        w_.Fail(path, "decimal " + Quoted(*s) + " has more than " + std::to_string(kMaxDecimalDigits) +
+        w_.Fail(path.str(), "decimal " + Quoted(*s) + " has more than " + std::to_string(kMaxDecimalDigits) +
                           " significant digits or " + std::to_string(kMaxDecimalScale) +
                           " decimal places");
         return;
       default:
-        w_.Fail(path, "expected decimal, found string " + Quoted(*s));
+        w_.Fail(path.str(), "expected decimal, found string " + Quoted(*s));
         return;
     }
   }
 
-  void ConvertTime(od::value& v, TypeKind kind, const std::string& path, Value* out) {
+  void ConvertTime(od::value& v, TypeKind kind, const JsonPath& path, Value* out) {
     auto s = w_.String(v);
     if (!s) return;
     if (kind == TypeKind::kDate) {
@@ -466,32 +480,39 @@ class Converter {
       if (ParseDate(*s, &days)) {
         *out = Value::Date(days);
       } else {
-        w_.Fail(path, "invalid date " + Quoted(*s) + " (expected YYYY-MM-DD)");
+        w_.Fail(path.str(), "invalid date " + Quoted(*s) + " (expected YYYY-MM-DD)");
       }
     } else if (kind == TypeKind::kTimestamp) {
       int64_t micros = 0;
       if (ParseTimestamp(*s, &micros)) {
         *out = Value::Timestamp(micros);
       } else {
-        w_.Fail(path, "invalid timestamp " + Quoted(*s) + " (expected RFC 3339, e.g. 2026-01-31T12:00:00Z)");
+        w_.Fail(path.str(), "invalid timestamp " + Quoted(*s) + " (expected RFC 3339, e.g. 2026-01-31T12:00:00Z)");
       }
     } else {
       Duration d{0, 0};
       if (ParseDuration(*s, &d)) {
         *out = Value::Dur(d);
       } else {
-        w_.Fail(path, "invalid duration " + Quoted(*s) + " (expected ISO 8601 such as PT24H, or 24h)");
+        w_.Fail(path.str(), "invalid duration " + Quoted(*s) + " (expected ISO 8601 such as PT24H, or 24h)");
       }
     }
   }
 
-  void ConvertList(od::value& v, const Type& elem, const std::string& path, Value* out) {
+  void ConvertList(od::value& v, const Type& elem, const JsonPath& path, Value* out) {
     od::array array;
     if (auto err = v.get_array().get(array)) {
       w_.Syntax(err, nullptr);
       return;
     }
-    std::vector<Value> items;
+    // Items gather on one stack shared by every list of the document (a nested list's items sit
+    // above its parent's and are gone before the parent's next item), not a vector per list.
+    const size_t base = items_.size();
+    struct Unwind {
+      std::vector<Value>& items;
+      size_t base;
+      ~Unwind() { items.resize(base); }
+    } unwind{items_, base};
     bool ok = true;
     size_t index = 0;
     for (auto element : array) {
@@ -501,15 +522,16 @@ class Converter {
         return;
       }
       Value converted;
-      bool set = Produce(item, elem, IndexPath(path, index), &converted);
+      bool set = Produce(item, elem, JsonPath(path, index), &converted);
       if (w_.stopped()) return;
       ok = ok && set;
-      items.push_back(converted);
+      items_.push_back(converted);
       ++index;
     }
     if (!ok) return;
-    ListRep* list = MakeList(arena_, static_cast<uint32_t>(items.size()));
-    for (size_t i = 0; i < items.size(); ++i) list->items[i] = items[i];
+    const size_t n = items_.size() - base;
+    ListRep* list = MakeList(arena_, static_cast<uint32_t>(n));
+    for (size_t i = 0; i < n; ++i) list->items[i] = items_[base + i];
     *out = Value::List(list);
   }
 
@@ -520,7 +542,7 @@ class Converter {
   // Calls visit(key, key_path, value) for each member of the object `v`, in order: kBad when
   // any member was wrong, kStop when the object could not be read.
   template <typename Visit>
-  Step EachMember(od::value& v, const std::string& path, Visit visit) {
+  Step EachMember(od::value& v, const JsonPath& path, Visit visit) {
     od::object object;
     if (auto err = v.get_object().get(object)) {
       w_.Syntax(err, nullptr);
@@ -539,21 +561,21 @@ class Converter {
         return Step::kStop;
       }
       std::string key(key_view);
-      Step step = visit(key, FieldPath(path, key), field.value());
+      Step step = visit(key, JsonPath(path, key), field.value());
       if (step == Step::kStop) return step;
       if (step == Step::kBad) result = Step::kBad;
     }
     return result;
   }
 
-  void ConvertMap(od::value& v, const Type& elem, const std::string& path, Value* out) {
+  void ConvertMap(od::value& v, const Type& elem, const JsonPath& path, Value* out) {
     std::vector<MapEntry> entries;
     std::vector<std::string> keys;
-    Step read = EachMember(v, path, [&](const std::string& key, const std::string& key_path,
+    Step read = EachMember(v, path, [&](const std::string& key, const JsonPath& key_path,
                                         od::value& value) {
       for (const std::string& k : keys) {
         if (k == key) {
-          w_.Fail(key_path, "duplicate key " + Quoted(key));
+          w_.Fail(key_path.str(), "duplicate key " + Quoted(key));
           return Step::kBad;
         }
       }
@@ -568,19 +590,19 @@ class Converter {
     *out = Value::MapOf(MakeMap(arena_, std::move(entries)));
   }
 
-  void ConvertObject(od::value& v, const Type& type, const std::string& path, Value* out) {
+  void ConvertObject(od::value& v, const Type& type, const JsonPath& path, Value* out) {
     const std::vector<Field>& fields = type.fields();
     ObjectRep* rep = MakeObject(arena_, &type);
     std::vector<bool> seen(fields.size(), false);
-    Step read = EachMember(v, path, [&](const std::string& key, const std::string& key_path,
+    Step read = EachMember(v, path, [&](const std::string& key, const JsonPath& key_path,
                                         od::value& fv) {
       int slot = type.FieldIndex(key);
       if (slot < 0) {
-        w_.Fail(key_path, UnknownField(key, fields));
+        w_.Fail(key_path.str(), UnknownField(key, fields));
         return Step::kBad;
       }
       if (seen[slot]) {
-        w_.Fail(key_path, "duplicate field " + Quoted(key));
+        w_.Fail(key_path.str(), "duplicate field " + Quoted(key));
         return Step::kBad;
       }
       seen[slot] = true;
@@ -594,7 +616,7 @@ class Converter {
           rep->slots[slot] = Value::Null();
           return Step::kOk;
         }
-        w_.Fail(key_path, "required field " + Quoted(key) + " is null (expected " +
+        w_.Fail(key_path.str(), "required field " + Quoted(key) + " is null (expected " +
                               TypeLabel(*f.type) + ")");
         return Step::kBad;
       }
@@ -606,7 +628,7 @@ class Converter {
     bool ok = read == Step::kOk;
     for (size_t i = 0; i < fields.size(); ++i) {
       if (!seen[i] && !fields[i].optional) {
-        w_.Fail(FieldPath(path, fields[i].name), "required field " + Quoted(fields[i].name) + " is missing");
+        w_.Fail(FieldPath(path.str(), fields[i].name), "required field " + Quoted(fields[i].name) + " is missing");
         ok = false;
       }
     }
@@ -630,7 +652,7 @@ class Converter {
 
   // dyn: the JSON's own shape. Objects become maps, because an inferred object type would have to
   // outlive the arena's values and nothing here could own it.
-  void ConvertDyn(od::value& v, od::json_type jt, const std::string& path, Value* out) {
+  void ConvertDyn(od::value& v, od::json_type jt, const JsonPath& path, Value* out) {
     switch (jt) {
       case od::json_type::null:
         if (w_.Literal(v, "null")) *out = Value::Null();
@@ -654,7 +676,7 @@ class Converter {
         Decimal d{0, 0};
         std::string why;
         if (!JsonNumberToDecimal(raw, n, &d, &why)) {
-          w_.Fail(path, why);
+          w_.Fail(path.str(), why);
           return;
         }
         *out = Value::Dec(d);
@@ -670,7 +692,7 @@ class Converter {
   }
 
   // Converts and reports whether a value came out.
-  bool Produce(od::value& v, const Type& type, const std::string& path, Value* out) {
+  bool Produce(od::value& v, const Type& type, const JsonPath& path, Value* out) {
     Value result = AbsentSlot();
     Convert(v, type, path, &result);
     if (result.is_absent()) return false;
@@ -680,6 +702,7 @@ class Converter {
 
   Walker& w_;
   Arena& arena_;
+  std::vector<Value> items_;  // ConvertList's stack.
 };
 
 // ---- Inference ---------------------------------------------------------------------------
@@ -999,7 +1022,7 @@ bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view ro
   Walker walker(json, issues);
   Converter converter(walker, arena);
   Value result = AbsentSlot();
-  std::string path(root_path);
+  JsonPath path(root_path);
   walker.Run([&](od::value& root) { converter.Convert(root, t, path, &result); });
   if (walker.failed() || issues->size() != issues_before || result.is_absent()) {
     if (issues->size() == issues_before) issues->push_back({std::string(root_path), "could not read the JSON value"});

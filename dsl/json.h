@@ -19,6 +19,30 @@ struct JsonIssue {
   std::string message;  // "expected string, found number"
 };
 
+// A place in a JSON document, as messages spell it: "a.b[2]", or a["odd key"] for a key that does
+// not read as a name. Built as a chain of steps on the stack and spelled out only when a message
+// needs it: most documents have no problem, and spelling every field's path costs more than
+// reading the field. A step holds views: its key, and its parent, must outlive it.
+class JsonPath {
+ public:
+  explicit JsonPath(std::string_view root = {}) : key_(root) {}
+  JsonPath(const JsonPath& parent, std::string_view key) : parent_(&parent), key_(key) {}
+  JsonPath(const JsonPath& parent, size_t index)
+      : parent_(&parent), index_(index), is_index_(true) {}
+
+  std::string str() const;
+
+ private:
+  const JsonPath* parent_ = nullptr;  // nullptr: the root, whose text is key_.
+  std::string_view key_;
+  size_t index_ = 0;
+  bool is_index_ = false;
+};
+
+// The path one step below `base`: FieldPath("a", "b") is "a.b", IndexPath("a", 2) is "a[2]".
+std::string FieldPath(std::string_view base, std::string_view key);
+std::string IndexPath(std::string_view base, size_t index);
+
 // Reads `json` as a value of `type` into `arena`. Every mismatch is collected into *issues (not
 // just the first), with its path under `root_path`; on any issue *out is left null and false is
 // returned. Rules of the conversion:

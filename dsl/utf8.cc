@@ -1,6 +1,9 @@
 // UTF-8 validation, counting, locale-free case mapping and trimming for the scripts sellers write in.
 #include "dsl/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace sellerflow::dsl {
 
 namespace {
@@ -242,11 +245,43 @@ void AppendCodePoint(uint32_t cp, std::string* out) {
   }
 }
 
+namespace {
+
+// Bytes a JSON string literal takes as they are: printable ASCII but the quote and the backslash.
+bool PlainJsonByte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+// Whether any of the 8 bytes of `w` is not plain. (w - n*0x01..) & ~w has a byte's high bit set
+// when that byte is below n (n <= 0x80); x ^ c*0x01.. is zero where a byte equals c.
+bool AnyNotPlain(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t below = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+                         ((backslash - kOnes) & ~backslash);
+  return ((below | w) & kHigh) != 0;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + text.size() + 2);
   out->push_back('"');
   size_t pos = 0;
   while (pos < text.size()) {
+    // Most text needs no escape: copy each run of plain bytes in one append, 8 bytes a step.
+    size_t run = pos;
+    while (run + 8 <= text.size()) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + run, 8);
+      if (AnyNotPlain(w)) break;
+      run += 8;
+    }
+    while (run < text.size() && PlainJsonByte(static_cast<unsigned char>(text[run]))) ++run;
+    out->append(text.data() + pos, run - pos);
+    pos = run;
+    if (pos == text.size()) break;
     unsigned char c = static_cast<unsigned char>(text[pos]);
     if (c >= 0x80) {
       size_t start = pos;

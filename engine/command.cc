@@ -39,57 +39,10 @@ bool IsAsciiWord(char c) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-bool IsIdentifierKey(std::string_view s) {
-  if (s.empty() || IsDigit(s[0])) return false;
-  for (char c : s) {
-    if (!IsAsciiWord(c)) return false;
-  }
-  return true;
-}
 
-// "a.B", or a["odd key"] when the key would not read as a name.
-std::string FieldPath(std::string_view base, std::string_view key) {
-  std::string out(base);
-  if (IsIdentifierKey(key)) {
-    if (!out.empty()) out.push_back('.');
-    out.append(key);
-  } else {
-    out.push_back('[');
-    dsl::AppendJsonString(key, &out);
-    out.push_back(']');
-  }
-  return out;
-}
-
-std::string IndexPath(std::string_view base, size_t index) {
-  std::string out(base);
-  out.push_back('[');
-  out.append(std::to_string(index));
-  out.push_back(']');
-  return out;
-}
-
-// A field path as a chain of steps on the stack, spelled out only when a violation needs it (most
-// commands have none, and building every path would cost more than reading the fields).
-class Path {
- public:
-  Path() = default;  // The body as a whole: "".
-  Path(const Path& parent, std::string_view key) : parent_(&parent), key_(key) {}
-  Path(const Path& parent, size_t index) : parent_(&parent), index_(index), is_index_(true) {}
-
-  std::string str() const {
-    if (parent_ == nullptr) return std::string();
-    std::string base = parent_->str();
-    return is_index_ ? IndexPath(base, index_) : FieldPath(base, key_);
-  }
-  operator std::string() const { return str(); }
-
- private:
-  const Path* parent_ = nullptr;
-  std::string_view key_;
-  size_t index_ = 0;
-  bool is_index_ = false;
-};
+using Path = dsl::JsonPath;
+using dsl::FieldPath;
+using dsl::IndexPath;
 
 // 'text' for a message, cut at a code point boundary when long.
 // Control characters are written as \xNN: a quoted value must not move a terminal's cursor or
@@ -232,6 +185,7 @@ class Sink {
     }
     out_->push_back({std::move(path), std::move(message)});
   }
+  void Add(const Path& path, std::string message) { Add(path.str(), std::move(message)); }
 
   // Malformed JSON: what was found before it is noise next to it.
   void Syntax(std::string message) {
@@ -1314,7 +1268,7 @@ class ShapeChecker {
   ShapeChecker(Walker& walker, Sink& sink) : w_(walker), sink_(sink) {}
 
   // False once the JSON turned out broken or too deep (reported; the walk stops).
-  bool Object(od::value& v, const std::vector<FieldView>& fields, const std::string& path,
+  bool Object(od::value& v, const std::vector<FieldView>& fields, const Path& path,
               size_t depth) {
     od::object object;
     if (auto err = v.get_object().get(object)) return Syntax(err);
@@ -1324,7 +1278,7 @@ class ShapeChecker {
       if (auto err = std::move(member).get(field)) return Syntax(err);
       std::string_view key;
       if (auto err = field.unescaped_key().get(key)) return Syntax(err);
-      std::string key_path = FieldPath(path, key);
+      Path key_path(path, key);
       size_t slot = 0;
       while (slot < fields.size() && fields[slot].name != key) ++slot;
       if (slot == fields.size()) {
@@ -1355,7 +1309,7 @@ class ShapeChecker {
       if (!Value(fv, *f.type, f.spec, key_path, depth + 1)) return false;
     }
     for (size_t i = 0; i < fields.size(); ++i) {
-      if (!seen[i] && !fields[i].optional) sink_.Add(FieldPath(path, fields[i].name), "is required");
+      if (!seen[i] && !fields[i].optional) sink_.Add(Path(path, fields[i].name), "is required");
     }
     return true;
   }
@@ -1378,7 +1332,7 @@ class ShapeChecker {
     return out;
   }
 
-  bool Ok(Walker::Status s, const std::string& path) {
+  bool Ok(Walker::Status s, const Path& path) {
     if (s == Walker::Status::kOk) return true;
     if (s == Walker::Status::kTooDeep) {
       sink_.Add(path, "is nested deeper than " + std::to_string(dsl::kMaxJsonDepth) + " levels");
@@ -1389,7 +1343,7 @@ class ShapeChecker {
   }
 
   // The document's root, nested one level below the caller's path.
-  bool Value(od::value& v, const dsl::Type& type, const FieldSpec* spec, const std::string& path,
+  bool Value(od::value& v, const dsl::Type& type, const FieldSpec* spec, const Path& path,
              size_t depth) {
     if (depth > dsl::kMaxJsonDepth) return Ok(Walker::Status::kTooDeep, path);
     od::json_type t = od::json_type::null;
@@ -1437,14 +1391,14 @@ class ShapeChecker {
   }
 
  private:
-  bool Syntax(simdjson::error_code err) { return Ok(w_.Syntax(err), ""); }
+  bool Syntax(simdjson::error_code err) { return Ok(w_.Syntax(err), Path()); }
 
   // Checks the JSON of a value whose content no schema constrains.
-  bool Skip(od::value& v, const std::string& path, size_t depth) {
+  bool Skip(od::value& v, const Path& path, size_t depth) {
     return Ok(w_.Check(v, depth), path);
   }
 
-  bool Int(od::value& v, const FieldSpec* spec, const std::string& path) {
+  bool Int(od::value& v, const FieldSpec* spec, const Path& path) {
     std::string_view raw;
     dsl::JsonNumber parts;
     if (!Ok(w_.Number(v, &raw, &parts), path)) return false;
@@ -1461,7 +1415,7 @@ class ShapeChecker {
     return true;
   }
 
-  bool DecimalNumber(od::value& v, const FieldSpec* spec, const std::string& path) {
+  bool DecimalNumber(od::value& v, const FieldSpec* spec, const Path& path) {
     std::string_view raw;
     dsl::JsonNumber parts;
     if (!Ok(w_.Number(v, &raw, &parts), path)) return false;
@@ -1477,7 +1431,7 @@ class ShapeChecker {
     return true;
   }
 
-  bool DecimalString(od::value& v, const FieldSpec* spec, const std::string& path) {
+  bool DecimalString(od::value& v, const FieldSpec* spec, const Path& path) {
     std::string_view s;
     if (!Ok(w_.String(v, &s), path)) return false;
     dsl::Decimal d{0, 0};
@@ -1496,7 +1450,7 @@ class ShapeChecker {
     return true;
   }
 
-  void Bounds(dsl::Decimal d, std::string_view written, const FieldSpec* spec, const std::string& path) {
+  void Bounds(dsl::Decimal d, std::string_view written, const FieldSpec* spec, const Path& path) {
     if (spec == nullptr) return;
     if (spec->minimum && dsl::DecimalCompare(d, *spec->minimum) < 0) {
       sink_.Add(path, "must be at least " + dsl::DecimalToString(*spec->minimum) + ", not " +
@@ -1508,7 +1462,7 @@ class ShapeChecker {
     }
   }
 
-  bool String(od::value& v, const FieldSpec* spec, const std::string& path) {
+  bool String(od::value& v, const FieldSpec* spec, const Path& path) {
     std::string_view s;
     if (!Ok(w_.String(v, &s), path)) return false;
     if (spec == nullptr) return true;
@@ -1538,7 +1492,7 @@ class ShapeChecker {
     return true;
   }
 
-  bool Time(od::value& v, dsl::TypeKind kind, const std::string& path) {
+  bool Time(od::value& v, dsl::TypeKind kind, const Path& path) {
     std::string_view s;
     if (!Ok(w_.String(v, &s), path)) return false;
     if (kind == dsl::TypeKind::kDate) {
@@ -1558,7 +1512,7 @@ class ShapeChecker {
     return true;
   }
 
-  bool List(od::value& v, const dsl::Type& type, const FieldSpec* spec, const std::string& path,
+  bool List(od::value& v, const dsl::Type& type, const FieldSpec* spec, const Path& path,
             size_t depth) {
     od::array array;
     if (auto err = v.get_array().get(array)) return Syntax(err);
@@ -1570,7 +1524,7 @@ class ShapeChecker {
     for (auto element : array) {
       od::value item;
       if (auto err = element.get(item)) return Syntax(err);
-      if (!Value(item, *elem, items, IndexPath(path, count), depth + 1)) return false;
+      if (!Value(item, *elem, items, Path(path, count), depth + 1)) return false;
       ++count;
     }
     if (spec != nullptr) {
@@ -1584,7 +1538,7 @@ class ShapeChecker {
     return true;
   }
 
-  bool Map(od::value& v, const dsl::Type& elem, const std::string& path, size_t depth) {
+  bool Map(od::value& v, const dsl::Type& elem, const Path& path, size_t depth) {
     od::object object;
     if (auto err = v.get_object().get(object)) return Syntax(err);
     std::vector<std::string> keys;
@@ -1593,7 +1547,7 @@ class ShapeChecker {
       if (auto err = std::move(member).get(field)) return Syntax(err);
       std::string_view key;
       if (auto err = field.unescaped_key().get(key)) return Syntax(err);
-      std::string key_path = FieldPath(path, key);
+      Path key_path(path, key);
       if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
         sink_.Add(key_path, "duplicate key " + Quote(key));
         if (!Skip(field.value(), key_path, depth + 1)) return false;
@@ -1713,13 +1667,14 @@ void ValidateShape(std::string_view details, const Schema& schema, const std::st
   ShapeChecker checker(walker, sink);
   size_t first = violations->size();
   bool ok;
+  const Path root_path(path);
   if (!schema.fields.empty()) {
-    ok = checker.Object(root, ShapeChecker::Views(schema.fields), path, 0);
+    ok = checker.Object(root, ShapeChecker::Views(schema.fields), root_path, 0);
   } else if (schema.type) {
-    ok = checker.Value(root, *schema.type, nullptr, path, 0);
+    ok = checker.Value(root, *schema.type, nullptr, root_path, 0);
   } else {
     // No declared input: any object passes, checked for well-formedness only.
-    ok = checker.Value(root, *dsl::Type::Dyn(), nullptr, path, 0);
+    ok = checker.Value(root, *dsl::Type::Dyn(), nullptr, root_path, 0);
   }
   if (ok) {
     const char* rest = nullptr;

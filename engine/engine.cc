@@ -47,6 +47,18 @@ std::string MakeId(const std::string& prefix, const std::string& salt, int64_t n
   return out;
 }
 
+// A change set id begins with its sequence number in 7 base-32 digits, so ids sort in arrival order
+// and every index keyed by them (change sets, changes, history) grows at its right edge instead of
+// splitting pages at random, as time-ordered ids such as ULIDs do; the rest is hashed like MakeId's.
+std::string MakeSortedId(const std::string& prefix, const std::string& salt, int64_t n,
+                         size_t length) {
+  static const char kSorted[] = "234567abcdefghijklmnopqrstuvwxyz";  // MakeId's, in ASCII order.
+  constexpr size_t kDigits = 7;  // 32^7: 34 billion change sets.
+  std::string out = prefix;
+  for (size_t i = kDigits; i-- > 0;) out += kSorted[(n >> (5 * i)) & 31];
+  return out + MakeId("", salt, n, length - kDigits);
+}
+
 bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
               const std::string& owner) {
   for (const auto& a : actors) {
@@ -127,6 +139,7 @@ struct EngineImpl {
 
   // State of the command being run.
   const Command* cmd = nullptr;
+  int64_t command_seq = 0;  // The command_log seq of the command running now.
   std::map<std::string, WorkEntity> work;
   std::vector<HistoryRow> entity_history;
   std::vector<HistoryRow> request_history;
@@ -776,6 +789,7 @@ struct EngineImpl {
       }
       for (auto& h : entity_history) store->AppendHistory(&h);
       for (const auto& id : touched) {
+        if (work.count(id)) continue;  // Written above, its lock released there.
         auto row = store->GetEntity(id);
         if (row && row->locked_by == cs.id) {
           row->locked_by.clear();
@@ -974,7 +988,7 @@ struct EngineImpl {
   }
 
   void FireChangeTimer(const TimerRow& t) {
-    auto cs = store->GetChangeSet(t.change_set);
+    auto cs = ReadChangeSet(t.change_set);
     if (!cs || (cs->status != "PREPARING" && cs->status != "APPLYING")) return;
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
@@ -1029,6 +1043,29 @@ struct EngineImpl {
     ScheduleEntityTimers();
   }
 
+  // A change set as stored, with each change's DetailsDocument read back from the command that
+  // started it (the store keeps one copy of what the client sent: the command log's).
+  std::optional<ChangeSetRow> ReadChangeSet(const std::string& id) {
+    auto cs = store->GetChangeSet(id);
+    if (cs) AttachDetails(&*cs);
+    return cs;
+  }
+
+  void AttachDetails(ChangeSetRow* cs) {
+    if (cs->changes.empty()) return;
+    std::vector<CommandRow> rows = store->Commands(cs->command_seq - 1, 1);
+    Command started;
+    std::vector<Violation> problems;
+    if (rows.empty() || rows[0].seq != cs->command_seq ||
+        !ParseCommand(rows[0].command, std::nullopt, &started, &problems) ||
+        started.op != Op::kStartChangeSet || started.changes.size() < cs->changes.size()) {
+      throw std::runtime_error("change set " + cs->id + " names command " +
+                               std::to_string(cs->command_seq) +
+                               " of the log, which is not the StartChangeSet that made it");
+    }
+    for (ChangeRow& c : cs->changes) c.details = started.changes[static_cast<size_t>(c.index)].details;
+  }
+
   std::vector<ChangeWork> Resume(const ChangeSetRow& cs) {
     std::vector<ChangeWork> changes;
     for (const auto& row : cs.changes) {
@@ -1058,7 +1095,10 @@ struct EngineImpl {
       if (auto original = store->FindChangeSetByToken(c.client_request_token)) {
         if (original->body_hash == c.body_hash && original->actor == c.actor) {
           Outcome o;
-          if (respond) o.body = Describe(*original);
+          if (respond) {
+            AttachDetails(&*original);
+            o.body = Describe(*original);
+          }
           o.failed = original->status == "FAILED";
           o.status = original->status;
           o.change_set_id = original->id;
@@ -1100,8 +1140,9 @@ struct EngineImpl {
                     violations};
 
     ChangeSetRow cs;
-    cs.seq = store->NextCounter("change_set");
-    cs.id = MakeId("cs-", "change_set", cs.seq, 25);
+    cs.seq = store->LastChangeSetSeq() + 1;
+    cs.command_seq = command_seq;
+    cs.id = MakeSortedId("cs-", "change_set", cs.seq, 25);
     cs.name = c.change_set_name;
     cs.token = c.client_request_token;
     cs.actor = c.actor;
@@ -1199,7 +1240,7 @@ struct EngineImpl {
   }
 
   Outcome EventCommand(const Command& c, const std::string& event, const std::string& event_json) {
-    auto cs = store->GetChangeSet(c.change_set_id);
+    auto cs = ReadChangeSet(c.change_set_id);
     if (!cs)
       throw Refusal{Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};
     const bool open = cs->status == "PREPARING" || cs->status == "APPLYING";
@@ -1364,6 +1405,9 @@ Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
   Outcome outcome;
   e.store->Write([&] {
+    // Numbered before it runs, so that a change set can name the command that made it; the log
+    // entry is written last (it carries the outcome).
+    e.command_seq = e.store->LastCommandSeq() + 1;
     std::string clock = e.store->Clock();
     int64_t clock_us = 0;
     if (!clock.empty()) ParseAt(clock, &clock_us);
@@ -1387,7 +1431,6 @@ Outcome Engine::Execute(const Command& received) {
     } else {
       e.cmd = &command;
       e.FireTimers(command.at_us);
-      if (command.at != clock) e.store->SetClock(command.at);
       // A refused command writes nothing but its log entry: run it inside its own savepoint.
       // VALIDATE runs everything and then takes it all back: only the log entry remains.
       const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
@@ -1409,14 +1452,17 @@ Outcome Engine::Execute(const Command& received) {
     CommandRow row;
     row.command = command.ToJsonLine();
     row.outcome = e.OutcomeJson(outcome);
-    row.at = command.at;
+    row.at = clock.empty() || command.at_us > clock_us ? command.at : clock;
     e.store->AppendCommand(&row);
+    if (row.seq != e.command_seq)
+      throw std::logic_error("command logged as " + std::to_string(row.seq) + ", expected " +
+                             std::to_string(e.command_seq));
   });
   return outcome;
 }
 
 std::string Engine::DescribeChangeSet(const std::string& id) {
-  auto cs = impl_->store->GetChangeSet(id);
+  auto cs = impl_->ReadChangeSet(id);
   return cs ? impl_->Describe(*cs) : "";
 }
 

@@ -54,7 +54,8 @@ struct ChangeRow {
   std::string machine_hash;  // Content hash of the request machine it runs under.
   std::string state;         // Current state of its request machine.
   std::string status;        // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
-  std::string details;       // The DetailsDocument, JSON text.
+  std::string details;       // The DetailsDocument, JSON text. Not stored: the engine reads it
+                             // from the change set's command.
   std::string errors = "[]";  // ErrorDetailList, JSON array of {ErrorCode, ErrorMessage}.
   std::string entered_at;     // When it entered `state` (timers count from here).
 };
@@ -74,6 +75,7 @@ struct ChangeSetRow {
   std::string ended_at;  // "" until terminal.
   std::string working;   // JSON: the entities as the open change set would leave them (its effects
                          // are applied only when every change succeeds).
+  int64_t command_seq = 0;  // The command_log row of the StartChangeSet that made it.
   std::vector<ChangeRow> changes;
 };
 
@@ -105,7 +107,7 @@ struct CommandRow {
   int64_t seq = 0;      // Assigned by the store.
   std::string command;  // The command as one JSON line, in the replay format.
   std::string outcome;  // JSON: what the command answered (status, ids, error).
-  std::string at;
+  std::string at;       // The store's clock once the command has run (see Store::Clock).
 };
 
 // One SQLite file. Not thread-safe: one Store per thread or process. Several processes may open the
@@ -167,10 +169,11 @@ class Store {
 
   // Named counters (for deterministic identifiers): returns the next value, starting at 1.
   virtual int64_t NextCounter(const std::string& name) = 0;
-  // The engine's clock: the latest `At` a command carried, or "" (kept so `tick` and timers
-  // never move time backwards).
+  // The highest change set seq, or 0: the next change set is numbered one more.
+  virtual int64_t LastChangeSetSeq() = 0;
+  // The engine's clock: the `at` of the last logged command (CommandRow::at), or "" in a store
+  // that has none. Commands log the clock they leave, so time never moves backwards.
   virtual std::string Clock() = 0;
-  virtual void SetClock(const std::string& at) = 0;
 
   // SHA-256 over every entity, change set (with changes) and history row, in a fixed order: two
   // stores that went through the same commands have the same digest.

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
 
 namespace sellerflow::dsl {
 namespace {
@@ -84,6 +85,22 @@ TEST_CASE("utf8: JSON strings", "[utf8]") {
   out.clear();
   AppendJsonString("bad\xFF", &out);
   CHECK(out == "\"bad\xEF\xBF\xBD\"");  // U+FFFD keeps the output valid.
+}
+
+TEST_CASE("utf8: JSON strings escape a character wherever it falls in an 8-byte step", "[utf8]") {
+  // Plain runs are copied 8 bytes at a time: put each kind of byte at every offset of a long text.
+  const std::pair<std::string, std::string> kCases[] = {
+      {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"},       {std::string(1, '\x01'), "\\u0001"},
+      {"\x1f", "\\u001f"}, {"\x7f", "\x7f"},  {"é", "é"},            {"\xFF", "\xEF\xBF\xBD"},
+      {" ", " "},         {"~", "~"},        {"\xE2\x82\xAC", "€"}};
+  for (const auto& [in, escaped] : kCases) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string text = std::string(at, 'a') + in + std::string(19 - at, 'b');
+      std::string out = "x";
+      AppendJsonString(text, &out);
+      CHECK(out == "x\"" + std::string(at, 'a') + escaped + std::string(19 - at, 'b') + "\"");
+    }
+  }
 }
 
 }  // namespace
