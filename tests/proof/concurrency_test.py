@@ -184,12 +184,15 @@ class Run:
                 if revision != 1 + changed:
                     raise Failure("%s: revision %d after %d successful changes (a lost update)" %
                                   (product, revision, changed))
+                # A change's details are kept in the command that started its change set.
                 last = con.execute(
-                    "SELECT c.details FROM changes c JOIN change_sets cs ON cs.id = c.change_set"
+                    "SELECT l.command, c.idx FROM changes c JOIN change_sets cs ON cs.id = c.change_set"
+                    " JOIN command_log l ON l.seq = cs.command"
                     " WHERE c.entity_id = ? AND c.status = 'SUCCEEDED' AND c.change_type = 'UpdateInformation'"
                     " ORDER BY cs.seq DESC LIMIT 1", (product,)).fetchone()
                 title = json.loads(document).get("ProductTitle")
-                want = json.loads(last[0])["ProductTitle"] if last else "imported"
+                want = (json.loads(last[0])["ChangeSet"][last[1]]["DetailsDocument"]["ProductTitle"] if last
+                        else "imported")
                 if title != want:
                     raise Failure("%s: title %r, the last successful update set %r (a lost update)" %
                                   (product, title, want))

@@ -7,7 +7,7 @@ UpdateVisibility that waits in review (approved or rejected) or in its 24-hour c
 (cancelled, or moved on by the clock), two-change sets, ClientRequestToken retries (same body: the
 original change set; another body: a conflict), VALIDATE runs, conflicts on held entities, clock
 ticks and refusals. Reviews and cancels name change sets by the identifiers the engine will give
-them, which the generator predicts from their order (engine.cc: MakeId over the change_set counter);
+them, which the generator predicts from their order (engine.cc: MakeSortedId over their number);
 the expectations it writes (--expect FILE) let a test confirm the log did what it says.
 
 usage: gen_mixed_log.py OUT.jsonl [--commands N] [--seed S] [--expect FILE]
@@ -24,9 +24,14 @@ CATEGORIES = ["Assessments", "Implementation", "Managed Services", "Premium Supp
 WORDS = ["audit", "cloud", "review", "plan", "data", "secure", "move", "build", "tune", "lake"]
 
 
+SORTED = "234567abcdefghijklmnopqrstuvwxyz"
+
+
 def change_set_id(n):
+    """engine.cc's MakeSortedId: the number in 7 base-32 digits, then 18 hashed characters."""
     h = hashlib.sha256(("change_set:%d" % n).encode()).hexdigest()
-    return "cs-" + "".join(ALPHABET[int(h[i * 2:i * 2 + 2], 16) % 32] for i in range(25))
+    number = "".join(SORTED[(n >> (5 * i)) & 31] for i in range(6, -1, -1))
+    return "cs-" + number + "".join(ALPHABET[int(h[i * 2:i * 2 + 2], 16) % 32] for i in range(18))
 
 
 def product_id(i):
