@@ -596,14 +596,15 @@ Compiler::Compiler(const Source& source, const std::vector<Value>* constants,
 
 SourcePos Compiler::PosOf(const Expr& e) const {
   // Every node asks; an index of line starts keeps that linear in the file, not quadratic.
-  if (line_starts_.empty()) {
-    line_starts_.push_back(0);
+  std::vector<uint32_t>& line_starts = source_.line_starts;
+  if (line_starts.empty()) {
+    line_starts.push_back(0);
     for (size_t i = 0; i < source_.text.size(); ++i)
-      if (source_.text[i] == '\n') line_starts_.push_back(static_cast<uint32_t>(i + 1));
+      if (source_.text[i] == '\n') line_starts.push_back(static_cast<uint32_t>(i + 1));
   }
   const uint32_t offset = std::min<uint32_t>(e.begin, static_cast<uint32_t>(source_.text.size()));
-  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - 1;
-  const uint32_t line = static_cast<uint32_t>(it - line_starts_.begin()) + 1;
+  auto it = std::upper_bound(line_starts.begin(), line_starts.end(), offset) - 1;
+  const uint32_t line = static_cast<uint32_t>(it - line_starts.begin()) + 1;
   std::string_view before = std::string_view(source_.text).substr(*it, offset - *it);
   return {line, static_cast<uint32_t>(CountCodePoints(before)) + 1};
 }

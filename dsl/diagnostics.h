@@ -5,14 +5,23 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sellerflow::dsl {
 
 // A source text with the name diagnostics show for it (a path, or "<expr>").
 struct Source {
+  Source() = default;
+  Source(std::string name_in, std::string text_in)
+      : name(std::move(name_in)), text(std::move(text_in)) {}
+
   std::string name;
   std::string text;
+  // Byte offsets where the lines of `text` start, built by the first Compiler that needs a position
+  // and shared by every later one (a policy compiles each rules file once per machine). Set `text`
+  // before the first compile and leave it.
+  mutable std::vector<uint32_t> line_starts;
 };
 
 enum class Severity { kError, kWarning, kNote };

@@ -108,7 +108,6 @@ class Compiler {
   const std::vector<Value>* constants_;
   Arena* arena_;
   bool traced_;
-  mutable std::vector<uint32_t> line_starts_;  // Byte offsets where lines start, built on first use.
 };
 
 // In functions.cc: the node of a call to a built-in function or macro.

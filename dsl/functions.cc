@@ -37,6 +37,7 @@ constexpr Builtin kBuiltins[] = {
     {"sum", "sum(list<int | decimal>)", false},
     {"count", "count(list, x => condition)", true},
     {"unique", "unique(list)", false},
+    {"distinct", "distinct(list)", false},
     {"min", "min(list) or min(a, b, ...)", false},
     {"max", "max(list) or max(a, b, ...)", false},
     {"date", "date(string | timestamp)", false},
@@ -51,6 +52,7 @@ constexpr Builtin kBuiltins[] = {
     {"decimal", "decimal(string | int)", false},
     {"places", "places(decimal)", false},
     {"keys", "keys(map)", false},
+    {"merge", "merge(object, changes)", false},
 };
 
 const Builtin* FindBuiltin(std::string_view name) {
@@ -235,6 +237,11 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     if (!Is(t[0], TypeKind::kList)) return wrong(0, t[0]);
     return Type::Bool();
   }
+  if (name == "distinct") {
+    if (!arity(1, 1)) return nullptr;
+    if (!Is(t[0], TypeKind::kList)) return wrong(0, t[0]);
+    return t[0];
+  }
   if (name == "min" || name == "max") {
     if (args.empty()) return arity(1, 64), nullptr;
     TypePtr elem;
@@ -299,6 +306,25 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     if (Is(t[0], TypeKind::kMap) || t[0]->kind() == TypeKind::kObject)
       return Type::List(Type::String());
     return wrong(0, t[0]);
+  }
+  if (name == "merge") {
+    // The first object with each field the second one has; the second's fields must all be the
+    // first's, of types that fit, so the result keeps the first object's type.
+    if (!arity(2, 2)) return nullptr;
+    if (IsDyn(t[0])) return Type::Dyn();
+    if (t[0]->kind() != TypeKind::kObject) return wrong(0, t[0]);
+    if (IsDyn(t[1])) return t[0];
+    if (t[1]->kind() != TypeKind::kObject) return wrong(1, t[1]);
+    for (const Field& f : t[1]->fields()) {
+      int i = t[0]->FieldIndex(f.name);
+      if (i < 0 || !Unify(t[0]->fields()[static_cast<size_t>(i)].type, f.type)) {
+        checker.Error(*args[1], "merge() cannot put field '" + f.name + "' (" + f.type->ToString() +
+                                    ") into " + WithArticle(t[0]->ToString()),
+                      "the changes may only hold fields of the first object, of the same types");
+        return nullptr;
+      }
+    }
+    return t[0];
   }
   checker.Error(call, "function '" + name + "' has no checker");
   return nullptr;
@@ -715,6 +741,22 @@ Value FnUnique(const Self& s, const Value* a, EvalContext& ctx) {
   return Value::Bool(true);
 }
 
+// The list without repeats: each element's first occurrence, in order.
+Value FnDistinct(const Self& s, const Value* a, EvalContext& ctx) {
+  if (a[0].kind != ValueKind::kList) return s.TypeError(ctx, a[0]);
+  const ListRep& l = *a[0].list;
+  std::vector<Value> kept;
+  for (uint32_t i = 0; i < l.size; ++i) {
+    bool seen = false;
+    for (const Value& k : kept) seen = seen || ValuesEqual(k, l.items[i]);
+    if (!seen) kept.push_back(l.items[i]);
+  }
+  if (kept.size() == l.size) return a[0];
+  ListRep* out = MakeList(ctx.arena(), static_cast<uint32_t>(kept.size()));
+  std::copy(kept.begin(), kept.end(), out->items);
+  return Value::List(out);
+}
+
 Value FnDate(const Self& s, const Value* a, EvalContext& ctx) {
   if (a[0].kind == ValueKind::kDate) return a[0];
   if (a[0].kind == ValueKind::kTimestamp) {
@@ -818,6 +860,20 @@ Value FnKeys(const Self& s, const Value* a, EvalContext& ctx) {
   return s.TypeError(ctx, a[0]);
 }
 
+Value FnMerge(const Self& s, const Value* a, EvalContext& ctx) {
+  if (a[0].kind != ValueKind::kObject) return s.TypeError(ctx, a[0]);
+  if (a[1].kind != ValueKind::kObject) return s.TypeError(ctx, a[1]);
+  const Type* type = a[0].obj->type;
+  ObjectRep* o = MakeObject(ctx.arena(), type);
+  std::copy(a[0].obj->slots, a[0].obj->slots + type->fields().size(), o->slots);
+  const auto& from = a[1].obj->type->fields();
+  for (size_t k = 0; k < from.size(); ++k) {
+    int slot = type->FieldIndex(from[k].name);
+    if (slot >= 0 && !a[1].obj->slots[k].is_absent()) o->slots[slot] = a[1].obj->slots[k];
+  }
+  return Value::Obj(o);
+}
+
 }  // namespace
 
 NodePtr CompileCall(Compiler& compiler, const Expr& call) {
@@ -875,9 +931,10 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
       {"lower", FnLower},           {"upper", FnUpper},         {"trim", FnTrim},
       {"replace", FnReplace},
       {"sum", FnSum},               {"unique", FnUnique},       {"date", FnDate},
+      {"distinct", FnDistinct},
       {"timestamp", FnTimestamp},   {"duration", FnDuration},   {"string", FnString},
       {"int", FnInt},               {"decimal", FnDecimal},     {"places", FnPlaces},
-      {"keys", FnKeys},             {"len", FnLen}};
+      {"keys", FnKeys},             {"len", FnLen},             {"merge", FnMerge}};
   FunctionNode::Fn fn = nullptr;
   if (name == "join") fn = args.size() == 1 ? FnJoin1 : FnJoin2;
   for (const auto& [n, f] : kFunctions)

@@ -1657,8 +1657,10 @@ void ValidateShape(std::string_view details, const Schema& schema, const std::st
   if (auto err = input.Iterate(details, &doc)) return syntax(err);
   od::json_type t = od::json_type::null;
   if (auto err = doc.type().get(t)) return syntax(err);
-  if (t != od::json_type::object) {
-    sink.Add(path, std::string("must be an object, not ") + JsonKindWithArticle(t));
+  const od::json_type want = schema.list ? od::json_type::array : od::json_type::object;
+  if (t != want) {
+    sink.Add(path, std::string(schema.list ? "must be an array, not " : "must be an object, not ") +
+                       JsonKindWithArticle(t));
     return;
   }
   od::value root;
@@ -1668,7 +1670,9 @@ void ValidateShape(std::string_view details, const Schema& schema, const std::st
   size_t first = violations->size();
   bool ok;
   const Path root_path(path);
-  if (!schema.fields.empty()) {
+  if (schema.list) {
+    ok = checker.Value(root, *schema.list->type, schema.list.get(), root_path, 0);
+  } else if (!schema.fields.empty()) {
     ok = checker.Object(root, ShapeChecker::Views(schema.fields), root_path, 0);
   } else if (schema.type) {
     ok = checker.Value(root, *schema.type, nullptr, root_path, 0);

@@ -445,9 +445,31 @@ class MachineReader {
 
  private:
   void ReadSchema(const YamlNode& n, const char* what, Schema* schema) {
+    if (n.is_sequence() && std::string_view(what) == "input") {
+      // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
+      if (n.items.size() != 1 || !n.items[0].is_map()) {
+        r_.Error(n, "a list input is a sequence of exactly one map (the fields of each item), not " +
+                        std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
+        schema->type = dsl::Type::Object({});
+        return;
+      }
+      ReadSchema(n.items[0], what, schema);
+      auto items = std::make_unique<FieldSpec>();
+      items->type = schema->type;
+      items->fields = std::move(schema->fields);
+      items->at = r_.At(n.items[0]);
+      schema->fields.clear();
+      schema->list = std::make_unique<FieldSpec>();
+      schema->list->type = dsl::Type::List(items->type);
+      schema->list->at = r_.At(n);
+      schema->list->items = std::move(items);
+      schema->type = schema->list->type;
+      return;
+    }
     if (!n.is_map()) {
-      r_.Error(n, std::string(what) + " must be a map of field names to types, not " +
-                      n.KindName());
+      r_.Error(n, std::string(what) + " must be a map of field names to types" +
+                      (std::string_view(what) == "input" ? " (or, for a list, a sequence of one such map)" : "") +
+                      ", not " + n.KindName());
       schema->type = dsl::Type::Object({});
       return;
     }

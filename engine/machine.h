@@ -52,7 +52,10 @@ struct FieldSpec {
 
 struct Schema {
   std::vector<FieldSpec> fields;
-  dsl::TypePtr type;  // The object type the fields make.
+  dsl::TypePtr type;  // The object type the fields make, or list<that object> when `list` is set.
+  // Set when the document is a JSON array of objects (AddDimensions' DetailsDocument): the
+  // list's own spec, whose `items` holds `fields`. Written in YAML as a one-item sequence.
+  std::unique_ptr<FieldSpec> list;
 };
 
 // A named entity another rule may read, e.g. the seller of a request: `seller: {entity_type:

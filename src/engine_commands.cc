@@ -153,6 +153,7 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
       out += r[i];
       if (i + 1 < r.size()) out += std::string(width[i] - dsl::CountCodePoints(r[i]) + 2, ' ');
     }
+    while (!out.empty() && out.back() == ' ') out.pop_back();  // An empty last cell leaves no padding.
     out += "\n";
   }
   return out;
@@ -465,11 +466,105 @@ struct Arg {
   std::vector<std::string> allowed = {};
 };
 
+using ReadFn = std::function<std::string(engine::Engine&, const std::vector<std::string>&)>;
+// How a read command's answer is shown to people, when the generic table is not enough.
+using PeopleFn =
+    std::function<std::string(engine::Engine&, const std::vector<std::string>&, const std::string& body)>;
+
+// The fields named in --fields ("A,B"), in order.
+std::vector<std::string> FieldList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string f;
+  while (std::getline(in, f, ','))
+    if (!f.empty()) out.push_back(f);
+  return out;
+}
+
+// A document field for a table cell: strings as they are, anything else as compact JSON, cut short.
+std::string Cell(const nlohmann::json& doc, const std::string& field) {
+  if (!doc.is_object() || !doc.contains(field)) return "";
+  const nlohmann::json& v = doc[field];
+  std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  constexpr size_t kMaxCell = 40;
+  if (dsl::CountCodePoints(text) > kMaxCell) {
+    size_t cut = 0;
+    for (size_t n = 0; cut < text.size() && n < kMaxCell - 1; ++n) {
+      ++cut;
+      while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) ++cut;
+    }
+    text = text.substr(0, cut) + "…";
+  }
+  return text;
+}
+
+// The document of an entity, read for its --fields columns (once per entity).
+nlohmann::json EntityDocument(engine::Engine& e, const std::string& id,
+                              std::map<std::string, nlohmann::json>* cache) {
+  auto it = cache->find(id);
+  if (it != cache->end()) return it->second;
+  nlohmann::json j = nlohmann::json::parse(e.DescribeEntity(id), nullptr, false);
+  nlohmann::json doc = j.is_object() && j.contains("DetailsDocument") ? j["DetailsDocument"] : nlohmann::json();
+  (*cache)[id] = doc;
+  return doc;
+}
+
+// list-change-sets for people: one row per change, as a portal's list of requests shows them: the
+// change set, the entity (and the --fields of its document), the change type, the status, and the
+// error codes of that change.
+std::string ChangeSetsForPeople(engine::Engine& e, const std::vector<std::string>& args,
+                                const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("ChangeSetSummaryList")) return ForPeople(body);
+  std::vector<std::string> fields = FieldList(args.back());
+  std::vector<std::string> header = {"ChangeSetId", "Start", "Entity"};
+  header.insert(header.end(), fields.begin(), fields.end());
+  for (const char* h : {"ChangeType", "Status", "Errors"}) header.emplace_back(h);
+  std::vector<std::vector<std::string>> rows = {header};
+  std::map<std::string, nlohmann::json> documents;
+  for (const auto& summary : j["ChangeSetSummaryList"]) {
+    nlohmann::json cs = nlohmann::json::parse(e.DescribeChangeSet(Str(summary, "ChangeSetId")), nullptr, false);
+    if (!cs.is_object() || !cs.contains("ChangeSet")) continue;
+    for (const auto& c : cs["ChangeSet"]) {
+      std::string id = c.contains("Entity") ? Str(c["Entity"], "Identifier") : "";
+      std::vector<std::string> row = {Str(cs, "ChangeSetId"), Str(cs, "StartTime"), id};
+      nlohmann::json doc = fields.empty() || id.empty() ? nlohmann::json() : EntityDocument(e, id, &documents);
+      for (const auto& f : fields) row.push_back(Cell(doc, f));
+      std::string errors;
+      for (const auto& err : c["ErrorDetailList"]) errors += (errors.empty() ? "" : ", ") + Str(err, "ErrorCode");
+      row.push_back(Str(c, "ChangeType"));
+      row.push_back(Str(cs, "Status"));
+      row.push_back(errors);
+      rows.push_back(std::move(row));
+    }
+  }
+  return Table(rows);
+}
+
+// list-entities for people: the generic table, plus a column for each of --fields.
+std::string EntitiesForPeople(engine::Engine& e, const std::vector<std::string>& args, const std::string& body) {
+  std::vector<std::string> fields = FieldList(args.back());
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (fields.empty() || !j.is_object() || !j.contains("EntitySummaryList")) return ForPeople(body);
+  std::vector<std::string> header = {"EntityId", "Type", "State", "Revision", "Owner"};
+  header.insert(header.end(), fields.begin(), fields.end());
+  std::vector<std::vector<std::string>> rows = {header};
+  std::map<std::string, nlohmann::json> documents;
+  for (const auto& s : j["EntitySummaryList"]) {
+    std::vector<std::string> row = {Str(s, "EntityId"), Str(s, "EntityType"), Str(s, "State"),
+                                    std::to_string(s.value("Revision", 0)), Str(s, "Owner")};
+    nlohmann::json doc = EntityDocument(e, Str(s, "EntityId"), &documents);
+    for (const auto& f : fields) row.push_back(Cell(doc, f));
+    rows.push_back(std::move(row));
+  }
+  return Table(rows);
+}
+
 // A command that only reads: it opens the store, asks the engine, and prints the answer (an
 // empty answer means there was nothing by that name: exit 5, saying `what` was not found).
-Command Reader(const char* name, const char* summary, std::vector<Arg> spec, const char* what,
-               std::function<std::string(engine::Engine&, const std::vector<std::string>&)> read) {
-  return {name, summary, [spec, what, read](CLI::App* app) {
+Command Reader(const char* name, const char* summary, std::vector<Arg> spec, const char* what, ReadFn read,
+               PeopleFn people = nullptr) {
+  return {name, summary, [spec, what, read, people](CLI::App* app) {
             auto g = std::make_shared<Globals>();
             auto values = std::make_shared<std::vector<std::string>>(spec.size());
             for (size_t i = 0; i < spec.size(); ++i) {
@@ -478,7 +573,7 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
               if (!spec[i].allowed.empty()) o->check(CLI::IsMember(spec[i].allowed));
             }
             AddGlobals(app, g.get());
-            return std::function<int()>([g, values, what, read]() -> int {
+            return std::function<int()>([g, values, what, read, people]() -> int {
               Session s;
               if (int rc = OpenSession(*g, &s)) return rc;
               std::string body = read(*s.engine, *values);
@@ -486,6 +581,10 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
                 std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no %s %s\n", what,
                              Visible(values->front()).c_str());
                 return kExitNotFound;
+              }
+              if (people && g->output != "json") {
+                std::fputs(people(*s.engine, *values, body).c_str(), stdout);
+                return kExitOk;
               }
               Emit(*g, body);
               return kExitOk;
@@ -533,10 +632,11 @@ void AddEngineCommands(std::vector<Command>* commands) {
                              {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED",
                                {"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}},
                               {"--entity", "an entity identifier"},
-                              {"--type", "a change type"}},
+                              {"--type", "a change type"},
+                              {"--fields", "document fields of each change's entity to show as columns (tables only), e.g. ProductTitle"}},
                              "change sets", [](engine::Engine& e, const std::vector<std::string>& a) {
                                return e.ListChangeSets(a[0], a[1], a[2]);
-                             }));
+                             }, ChangeSetsForPeople));
   commands->push_back({"cancel-change-set", "cancel a change set that is still PREPARING",
                        [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
@@ -577,10 +677,11 @@ void AddEngineCommands(std::vector<Command>* commands) {
                              }));
   commands->push_back(Reader("list-entities", "list entities by type and state",
                              {{"--type", "an entity type, e.g. ProfessionalServicesProduct@1.0"},
-                              {"--state", "a state of its machine"}},
+                              {"--state", "a state of its machine"},
+                              {"--fields", "document fields to show as columns (tables only), e.g. ProductTitle,Sku"}},
                              "entities", [](engine::Engine& e, const std::vector<std::string>& a) {
                                return e.ListEntities(a[0], a[1]);
-                             }));
+                             }, EntitiesForPeople));
   commands->push_back(Reader("history", "the events of a change set or an entity, in order",
                              {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
                              [](engine::Engine& e, const std::vector<std::string>& a) {

@@ -215,6 +215,9 @@ TEST_CASE("eval: lists, maps and membership", "[eval]") {
       {"any([], x => x > 0)", "false"},
       {"keys({\"b\": 1, \"a\": 2})", "[\"a\",\"b\"]"},
       {"keys({})", "[]"},
+      {"distinct([3, 1, 3, 2, 1])", "[3,1,2]"},
+      {"distinct([])", "[]"},
+      {"distinct([\"a\", \"a\"])", "[\"a\"]"},
       {"[1] + [2, 3]", "[1,2,3]"},
       {"[1, 2][1]", "2"},
       {"[1, 2][-1]",
@@ -227,6 +230,11 @@ TEST_CASE("eval: lists, maps and membership", "[eval]") {
   CHECK(Eval("\"n\" in x", "x: {n?: int}", R"({"x": {"n": 1}})") == "true");
   CHECK(Eval("keys(x)", "x: {n?: int, m: int}", R"({"x": {"m": 1}})") == "[\"m\"]");
   CHECK(Eval("len(x)", "x: {n?: int, m: int}", R"({"x": {"m": 1}})") == "1");
+  // merge(a, b): a with each field b has; fields b lacks keep a's value.
+  CHECK(Eval("merge(x, y)", "x: {n?: int, m: int, s: string}, y: {n?: int, s?: string}",
+             R"({"x": {"m": 1, "s": "a"}, "y": {"n": 2}})") == R"({"n":2,"m":1,"s":"a"})");
+  CHECK(Eval("merge(x, y).s", "x: {m: int, s: string}, y: {s?: string}",
+             R"({"x": {"m": 1, "s": "a"}, "y": {"s": "b"}})") == "\"b\"");
 }
 
 TEST_CASE("eval: dates, timestamps and durations", "[eval]") {

@@ -699,6 +699,31 @@ TEST_CASE("ValidateShape reports every problem with AWS's wording", "[command][s
           });
 }
 
+TEST_CASE("ValidateShape: a list document checks each item against the item fields", "[command][shape]") {
+  using dsl::Type;
+  Schema s;
+  auto items = std::make_unique<FieldSpec>();
+  FieldSpec key = Field("Key", Type::String());
+  key.max_length = 3;
+  items->fields.push_back(std::move(key));
+  items->fields.push_back(Field("Name", Type::String(), true));
+  items->type = Type::Object({{"Key", Type::String(), false}, {"Name", Type::String(), true}});
+  s.list = std::make_unique<FieldSpec>();
+  s.list->type = Type::List(items->type);
+  s.list->items = std::move(items);
+  s.type = s.list->type;
+  REQUIRE(Shape(R"([{"Key":"abc"},{"Key":"d","Name":"x"}])", s).empty());
+  REQUIRE(Shape("[]", s).empty());
+  REQUIRE(Shape(R"([{"Key":"abcd"},{"Name":"x"},{"Key":"e","Colour":1}])", s) ==
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument[0].Key: has 4 characters; at most 3 are allowed",
+              "ChangeSet[0].DetailsDocument[1].Key: is required",
+              "ChangeSet[0].DetailsDocument[2].Colour: unknown field 'Colour'; allowed: Key, Name",
+          });
+  REQUIRE(Shape(R"({"Key":"abc"})", s) ==
+          std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an array, not an object"});
+}
+
 TEST_CASE("ValidateShape: required fields, nulls, kinds and numbers", "[command][shape]") {
   Schema s = HandBuiltSchema();
   REQUIRE(Shape("{}", s) == std::vector<std::string>{"ChangeSet[0].DetailsDocument.ProductTitle: is required"});

@@ -171,6 +171,43 @@ TEST_CASE("load: a file with errors gives no machine", "[load]") {
   CHECK(diags.items()[0].column == 23);
 }
 
+TEST_CASE("load: a list input is a sequence of one map, read as list<object>", "[load]") {
+  constexpr char kList[] = R"(machine: request
+change_type: AddThings
+entity_type: Widget@1.0
+input:
+  - Key: {type: string, max_length: 5}
+    Name?: string
+states:
+  A: {initial: true, status: PREPARING}
+  B: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: A, to: B}
+)";
+  dsl::Source source{"m.yaml", kList};
+  dsl::Diagnostics diags;
+  auto m = LoadMachine(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  CHECK(m->input.fields.empty());
+  REQUIRE(m->input.list);
+  CHECK(m->input.type->ToString() == "list<{Key: string, Name?: string}>");
+  REQUIRE(m->input.list->items);
+  REQUIRE(m->input.list->items->fields.size() == 2);
+  CHECK(m->input.list->items->fields[0].max_length == 5);
+  CHECK(m->input.list->at.line == 5);
+
+  std::string two = kList;
+  two.replace(two.find("    Name?: string\n"), 18, "  - Name?: string\n");
+  dsl::Source bad{"m.yaml", two};
+  dsl::Diagnostics bad_diags;
+  CHECK(LoadMachine(bad, &bad_diags) == nullptr);
+  REQUIRE(bad_diags.error_count() == 1);
+  CHECK(bad_diags.items()[0].line == 5);
+  CHECK(bad_diags.items()[0].message ==
+        "a list input is a sequence of exactly one map (the fields of each item), not 2 items");
+}
+
 TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
   std::vector<std::string> kinds;
   for (const auto& [kind, keys] : AllowedKeys()) {
