@@ -123,8 +123,11 @@ class Run:
                     with self.lock:
                         self.holders.append(holder)
                 continue
+            if r.returncode == 1 and '"Status":"FAILED"' in r.stdout:
+                continue  # The policy's answer (e.g. the product already has that visibility).
             if r.returncode != 0:
-                self.error("worker %d start-change-set exited %d after %.1fs: %s" % (w, r.returncode, r.seconds, r.stderr.strip()))
+                self.error("worker %d start-change-set exited %d after %.1fs: %s %s" %
+                           (w, r.returncode, r.seconds, r.stderr.strip(), r.stdout.strip()[:300]))
                 continue
             cs = json.loads(r.stdout)["ChangeSetId"]
             decision = rng.choice(["approve", "approve", "reject"])

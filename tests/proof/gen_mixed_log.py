@@ -49,7 +49,7 @@ class Gen:
         self.sellers = ["111122223333", "444455556666", "777788889999"]
         self.public_profile = {s: False for s in self.sellers}
         self.products = {}  # id -> {"owner", "held_by": cs id or None}
-        self.open = []  # [cs id, product, kind ("review" | "window"), ready time, start time]
+        self.open = []  # [cs id, product, kind ("review" | "window"), ready time, start time, target]
 
     def at(self):
         self.t += datetime.timedelta(minutes=self.rng.choice([1, 2, 5, 10]))
@@ -96,7 +96,7 @@ class Gen:
         for i in range(30):
             owner = self.sellers[i % 3]
             pid = product_id(i)
-            self.products[pid] = {"owner": owner, "held_by": None}
+            self.products[pid] = {"owner": owner, "held_by": None, "visibility": "Limited"}
             self.emit({"op": "import", "EntityType": PT, "EntityIdentifier": pid, "State": "Limited",
                        "Owner": "seller:" + owner, "DetailsDocument": {"ProductTitle": "Product %d" % i}})
         token = 0
@@ -119,7 +119,8 @@ class Gen:
                     if kind == "window" and decision == "approve":
                         # Restricting removes the product (a final state): nothing more for it.
                         del self.products[pid]
-                        decision = "approve"
+                    elif decision == "approve":
+                        self.products[pid]["visibility"] = o[5]
                     line = {"op": "review", "Actor": "operations", "At": self.at(), "ChangeSetId": cs,
                             "Decision": decision}
                     if decision == "reject":
@@ -148,7 +149,9 @@ class Gen:
             elif x < 0.68 and free:
                 pid = r.choice(free)
                 owner = self.products[pid]["owner"]
-                target = r.choice(["Public", "Limited", "Restricted"])
+                # The policy FAILS a target equal to the product's visibility.
+                target = r.choice([t for t in ("Public", "Limited", "Restricted")
+                                   if t != self.products[pid]["visibility"]])
                 cs = self.start("seller:" + owner, [{"ChangeType": "UpdateVisibility",
                                                      "Entity": {"Type": PT, "Identifier": pid},
                                                      "DetailsDocument": {"TargetVisibility": target}}], True)
@@ -156,7 +159,8 @@ class Gen:
                     continue  # FAILED at once: nothing to decide later
                 kind = "window" if target == "Restricted" else "review"
                 self.products[pid]["held_by"] = cs
-                self.open.append([cs, pid, kind, self.t + datetime.timedelta(minutes=r.randint(0, 60)), self.t])
+                self.open.append([cs, pid, kind, self.t + datetime.timedelta(minutes=r.randint(0, 60)), self.t,
+                                  target])
             elif x < 0.74:
                 held = [p for p, v in self.products.items() if v["held_by"]]
                 if held:  # ResourceInUseException: refused, no change set
