@@ -10,11 +10,13 @@ PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev l
             nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libsqlitecpp-dev \
             libsqlite3-dev sqlite3
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
+# Only for `make fuzz`: libFuzzer comes with clang.
+FUZZ_PACKAGES := clang libclang-rt-dev
 BENCH_PACKAGES := libbenchmark-dev nodejs $(if $(shell command -v npm),,npm) libsqlitecpp-dev \
                   libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
-.PHONY: all deps build test demo bench test-asan format clean
+.PHONY: all deps build test demo bench test-asan crash-test load-test fuzz format clean
 
 all: build
 
@@ -45,8 +47,24 @@ test-asan: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure
 
+# SIGKILL during a replay, then resume: a hundred trials (make test runs ten). SEED=S reruns one.
+crash-test: build
+	python3 tests/proof/crash_test.py $(SELLERFLOW) . --trials $(or $(TRIALS),100) $(if $(SEED),--seed $(SEED))
+
+# Two and four processes on one store, 5,000 commands each, and a lock held past the busy timeout.
+load-test: build
+	python3 tests/proof/concurrency_test.py $(SELLERFLOW) . --workers 2 4 --commands 5000 --reviews 40
+
+# libFuzzer targets (rule language, workflow loader, change-set reader) under ASan and UBSan, in
+# their own build dir, each run for FUZZ_SECONDS (60); seeds come from the repository's examples.
+fuzz:
+	@sh scripts/ensure-packages.sh $(PACKAGES) $(FUZZ_PACKAGES)
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DSELLERFLOW_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS) --target rules_fuzz workflow_fuzz change_set_fuzz
+	@sh scripts/fuzz.sh build-fuzz
+
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-bench build-asan
+	rm -rf $(BUILD) build-bench build-asan build-fuzz

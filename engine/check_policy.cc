@@ -304,6 +304,41 @@ class PolicyChecker {
            "state " + Quote(s.name) + " is not final and has no way out",
            "add a transition from it, or mark it final: true");
 
+    // Automatic transitions that always fire and lead round in a circle would loop forever (the
+    // engine stops a change after a bound of steps, at run time; say it here, at the definition).
+    // A state's first automatic transition without a guard is always taken once it is reached.
+    std::map<std::string, const Transition*> forced;
+    for (const auto& t : m.transitions) {
+      if (!t.is_automatic() || forced.count(t.from)) continue;
+      const State* from = m.FindState(t.from);
+      if (from && from->validate) continue;
+      forced[t.from] = t.guard.empty() && t.rules.empty() ? &t : nullptr;
+    }
+    std::set<std::string> reported;
+    for (const auto& [start, first] : forced) {
+      if (!first || reported.count(start)) continue;
+      std::vector<std::string> path = {start};
+      std::string at = start;
+      while (true) {
+        auto it = forced.find(at);
+        if (it == forced.end() || !it->second) break;
+        at = it->second->to;
+        auto seen = std::find(path.begin(), path.end(), at);
+        if (seen != path.end()) {
+          if (seen == path.begin()) {  // Report each circle once, from its first state.
+            std::string circle;
+            for (const auto& name : path) circle += Quote(name) + " -> ";
+            for (const auto& name : path) reported.insert(name);
+            At(diags_, Severity::kError, first->at,
+               "automatic transitions go round in a circle: " + circle + Quote(start),
+               "give one of them a guard, an event (on:) or a timer (after:)");
+          }
+          break;
+        }
+        path.push_back(at);
+      }
+    }
+
     // Events: someone must be able to send each one.
     for (const auto& e : m.events) {
       bool used = std::any_of(m.transitions.begin(), m.transitions.end(),

@@ -16,6 +16,7 @@
 #include "dsl/limits.h"
 #include "dsl/time.h"
 #include "dsl/utf8.h"
+#include "engine/limits.h"
 #include "engine/load.h"
 
 namespace sellerflow::engine {
@@ -24,24 +25,8 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// Past this many violations a command is hopeless; more would bury the first ones.
-constexpr size_t kMaxViolations = 100;
 // Values quoted in messages are shortened past this many bytes.
 constexpr size_t kMaxQuotedBytes = 40;
-
-// Envelope limits, from marketplace-spec.md §1.1.
-constexpr size_t kMinChanges = 1;
-constexpr size_t kMaxChanges = 20;
-constexpr size_t kMaxCatalog = 64;
-constexpr size_t kMaxChangeType = 255;
-constexpr size_t kMaxEntityType = 255;
-constexpr size_t kMaxIdentifier = 255;
-constexpr size_t kMaxChangeName = 72;
-constexpr size_t kMaxChangeSetName = 100;
-constexpr size_t kMaxToken = 64;
-constexpr size_t kMinDetails = 2;
-constexpr size_t kMaxDetails = 16384;
-constexpr size_t kMaxChangeSetId = 255;
 
 constexpr std::string_view kReferencePrefix = "$";
 constexpr std::string_view kReferenceSuffix = ".Entity.Identifier";
@@ -60,16 +45,32 @@ using dsl::FieldPath;
 using dsl::IndexPath;
 
 // 'text' for a message, cut at a code point boundary when long.
+// Control characters are written as \xNN: a quoted value must not move a terminal's cursor or
+// colour what follows.
+void AppendVisible(std::string_view text, std::string* out) {
+  for (char ch : text) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out->append("\\x");
+      out->push_back(kHex[u >> 4]);
+      out->push_back(kHex[u & 15]);
+    } else {
+      out->push_back(ch);
+    }
+  }
+}
+
 std::string Quote(std::string_view text) {
   std::string out = "'";
   if (text.size() <= kMaxQuotedBytes) {
-    out.append(text);
+    AppendVisible(text, &out);
     out.push_back('\'');
     return out;
   }
   size_t cut = kMaxQuotedBytes;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  out.append(text.substr(0, cut));
+  AppendVisible(text.substr(0, cut), &out);
   out.append("...' (" + std::to_string(text.size()) + " bytes)");
   return out;
 }
@@ -456,6 +457,8 @@ std::string KeepRaw(std::string_view raw) {
 
 // ---- Envelope checks -----------------------------------------------------------------------
 
+}  // namespace
+
 bool ValidActor(std::string_view a) {
   if (a == "operations") return true;
   std::string_view digits;
@@ -468,6 +471,8 @@ bool ValidActor(std::string_view a) {
   }
   return digits.size() == 12 && std::all_of(digits.begin(), digits.end(), IsDigit);
 }
+
+namespace {
 
 bool AllOf(std::string_view s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
 
@@ -1577,6 +1582,11 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
                   std::vector<Violation>* violations) {
   *out = Command();
   Sink sink(violations);
+  if (json.size() > kMaxCommandBytes) {
+    sink.Add("", "has " + std::to_string(json.size()) + " bytes; at most " +
+                     std::to_string(kMaxCommandBytes) + " are allowed");
+    return false;
+  }
   if (TrimJsonSpace(json).empty()) {
     sink.Add("", "is empty; expected a JSON object");
     return false;
@@ -1585,7 +1595,8 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
   od::document doc;
   if (auto err = input.Iterate(json, &doc)) {
     size_t bad = 0;
-    if (err == simdjson::UTF8_ERROR && !dsl::ValidUtf8(json, &bad)) {
+    // simdjson reports bad UTF-8 inside a string as a string error: name the real fault.
+    if (!dsl::ValidUtf8(json, &bad)) {
       sink.Syntax("invalid UTF-8 at byte " + std::to_string(bad));
     } else {
       sink.Syntax("invalid JSON: " + std::string(simdjson::error_message(err)));
@@ -1599,6 +1610,13 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
     return false;
   }
   if (t != od::json_type::object) {
+    // The kind comes from the first byte only: "not json" would be "null". Read the whole text
+    // before naming its kind.
+    std::vector<dsl::JsonIssue> issues;
+    if (!dsl::InferJsonType(json, &issues) && !issues.empty()) {
+      sink.Syntax(issues.front().message);
+      return false;
+    }
     sink.Add("", std::string("must be a JSON object, not ") + JsonKindWithArticle(t));
     return false;
   }

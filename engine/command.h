@@ -86,6 +86,10 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
 void ValidateShape(std::string_view details, const Schema& schema, const std::string& path,
                    std::vector<Violation>* violations);
 
+// Whether `actor` is seller:<12 digits>, buyer:<12 digits> or operations (the CLI checks --actor
+// with it, as ParseCommand checks Actor).
+bool ValidActor(std::string_view actor);
+
 // "2026-01-01T00:00:00Z" -> microseconds; false when not RFC 3339.
 bool ParseAt(std::string_view at, int64_t* us);
 

@@ -11,6 +11,7 @@
 #include "dsl/time.h"
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
+#include "engine/limits.h"
 #include "engine/log.h"
 
 namespace sellerflow::engine {
@@ -27,9 +28,6 @@ struct Refusal {
   std::string message;
   std::vector<Violation> violations;
 };
-
-constexpr int kMaxStepsPerRun = 200;  // Automatic transitions one change may take in one command.
-constexpr int kMaxTimerRounds = 10000;  // Timers fired before one command.
 
 std::string Json(std::string_view s) {
   std::string out;
@@ -1028,6 +1026,9 @@ struct EngineImpl {
   // time.
   void FireTimers(int64_t until_us) {
     const Command* outer = cmd;
+    // Timers run before the command, so `persist` may still say what the previous command was
+    // (false after a VALIDATE): their effects are always kept.
+    persist = true;
     for (int round = 0; round < kMaxTimerRounds; ++round) {
       auto due = store->DueTimers(until_us);
       if (due.empty()) break;

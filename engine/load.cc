@@ -840,10 +840,18 @@ std::vector<std::string> ListFiles(const std::string& dir, const std::vector<std
   auto it = std::filesystem::recursive_directory_iterator(
       dir, std::filesystem::directory_options::skip_permission_denied, ec);
   for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
     std::string ext = it->path().extension().string();
-    if (std::find(extensions.begin(), extensions.end(), ext) != extensions.end())
-      files.push_back(it->path().lexically_normal().string());
+    const bool wanted = std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
+    std::error_code link_ec;
+    if (wanted && it->is_symlink(link_ec) && !std::filesystem::exists(it->path(), link_ec)) {
+      // A definition the author meant to load must not vanish without a word.
+      diags->AddFile(Severity::kError, it->path().lexically_normal().string(),
+                     "broken symbolic link (to " +
+                         std::filesystem::read_symlink(it->path(), link_ec).string() + ")");
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    if (wanted) files.push_back(it->path().lexically_normal().string());
     if (files.size() > kMaxWorkflowFiles) {
       diags->AddFile(Severity::kError, dir,
                      "holds more than " + std::to_string(kMaxWorkflowFiles) + " definition files");

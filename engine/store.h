@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/limits.h"
+
 namespace sellerflow::engine {
 
 // An infrastructure failure of the store. It is thrown, never returned: commands map it to an
@@ -115,7 +117,7 @@ class Store {
   // Opens (creating if needed) and migrates forward to the current schema, with WAL and a busy
   // timeout. Throws StoreError: kNotAStore, kCorrupt, kNewerSchema (message names the path and what
   // to do), kIo.
-  static std::unique_ptr<Store> Open(const std::string& path, int busy_timeout_ms = 5000);
+  static std::unique_ptr<Store> Open(const std::string& path, int busy_timeout_ms = kBusyTimeoutMs);
   virtual ~Store() = default;
 
   // Runs `fn` in one write transaction (BEGIN IMMEDIATE ... COMMIT). If `fn` throws, everything it

@@ -23,6 +23,15 @@ struct YamlNode {
   std::vector<YamlNode> items;                        // kSequence
   std::vector<std::pair<YamlNode, YamlNode>> entries;  // kMap, in file order, duplicates kept
 
+  // Out of line (yaml_doc.cc), where YamlNode is complete: clang with libstdc++ refuses to
+  // instantiate the pair vector's destructor inside the class that it holds.
+  YamlNode();
+  YamlNode(const YamlNode&);
+  YamlNode(YamlNode&&) noexcept;
+  YamlNode& operator=(const YamlNode&);
+  YamlNode& operator=(YamlNode&&) noexcept;
+  ~YamlNode();
+
   bool is_map() const { return kind == Kind::kMap; }
   bool is_sequence() const { return kind == Kind::kSequence; }
   bool is_scalar() const { return kind == Kind::kScalar; }

@@ -19,6 +19,7 @@
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
 #include "engine/engine.h"
+#include "engine/limits.h"
 #include "engine/log.h"
 #include "engine/store.h"
 #include "src/commands.h"
@@ -85,6 +86,12 @@ int OpenSession(const Globals& g, Session* s) {
     const char* env = std::getenv("SELLERFLOW_DB");
     db = env && *env ? env : "sellerflow.db";
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(db, ec)) {
+    // SQLite would say only "unable to open database file".
+    throw engine::StoreError(engine::StoreError::Kind::kIo,
+                             "cannot open " + db + ": it is a directory; give the path of a store file");
+  }
   s->store = engine::Store::Open(db);
   s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
   return kExitOk;
@@ -108,10 +115,28 @@ int ExitFor(const engine::Outcome& o) {
   return kExitInternal;
 }
 
-// A JSON string field, or "".
+// Text for a terminal: control characters (a seller's text may hold any) as \xNN, so none moves
+// the cursor or recolours what follows.
+std::string Visible(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+// A JSON string field, or "", fit for a terminal.
 std::string Str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+  return it != j.end() && it->is_string() ? Visible(it->get<std::string>()) : "";
 }
 
 // Rows as aligned columns, the first row the header.
@@ -202,27 +227,75 @@ void Emit(const Globals& g, const std::string& body) {
 
 void Print(const Globals& g, const engine::Outcome& o) {
   if (o.result != Result::kOk) {
-    std::fprintf(stderr, "sellerflow: %s: %s\n", o.error_type.c_str(), o.message.c_str());
+    std::fprintf(stderr, "sellerflow: %s: %s\n", o.error_type.c_str(), Visible(o.message).c_str());
+    // The problems themselves, which otherwise only a JSON reader of stdout would see.
+    nlohmann::json body = nlohmann::json::parse(o.body, nullptr, false);
+    if (body.is_object() && body.contains("Violations") && body["Violations"].is_array()) {
+      for (const auto& v : body["Violations"]) {
+        std::string path = Str(v, "Path");
+        std::fprintf(stderr, "  %s: %s\n", path.empty() ? "(body)" : path.c_str(), Str(v, "Message").c_str());
+      }
+    }
     if (g.output == "json") std::printf("%s\n", o.body.c_str());
     return;
   }
   Emit(g, o.body);
 }
 
-// Reads a whole file, or standard input for "-".
-std::string ReadInput(const std::string& path) {
-  std::ostringstream s;
-  if (path == "-") {
-    s << std::cin.rdbuf();
-    return s.str();
+// Reads a whole file, or standard input for "-", up to `max` bytes: past them it stops reading and
+// sets *too_long (a huge input is refused without being held).
+std::string ReadInput(const std::string& path, size_t max, bool* too_long) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw UsageError("cannot read '" + path + "': it is a directory");
+    file.open(path, std::ios::binary);
+    if (!file) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
+    in = &file;
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw UsageError("cannot read '" + path + "': it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
-  s << in.rdbuf();
-  return s.str();
+  std::string text(max + 1, '\0');
+  in->read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in->gcount()));
+  *too_long = text.size() > max;
+  return text;
+}
+
+// Reads one line of at most `max` bytes (without its newline); a longer line is read to its end
+// but not kept, and sets *too_long. False at the end of the input.
+bool ReadLine(std::istream& in, size_t max, std::string* line, bool* too_long) {
+  line->clear();
+  *too_long = false;
+  char chunk[1 << 16];
+  bool any = false;
+  auto keep = [&](std::streamsize n) {
+    size_t room = max - std::min(max, line->size());
+    if (static_cast<size_t>(n) > room) *too_long = true;
+    line->append(chunk, std::min(room, static_cast<size_t>(n)));
+  };
+  for (;;) {
+    in.getline(chunk, sizeof chunk);
+    std::streamsize n = in.gcount();
+    if (in.bad()) throw UsageError(std::string("cannot read the input: ") + std::strerror(errno));
+    if (in.eof()) {
+      keep(n);
+      return any || n > 0;
+    }
+    any = true;
+    if (in.fail()) {  // The chunk is full and the line goes on.
+      in.clear();
+      keep(n);
+      continue;
+    }
+    keep(n - 1);  // gcount counts the newline, which is not kept.
+    return true;
+  }
+}
+
+std::string TooLong(size_t max) {
+  return "has more than " + std::to_string(max) + " bytes; at most " + std::to_string(max) +
+         " are allowed";
 }
 
 // Fills in the actor and time a command did not carry, from --actor/--at or the wall clock.
@@ -232,6 +305,11 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
   if (c->at.empty()) c->at = Now();
   if (!engine::ParseAt(c->at, &c->at_us)) {
     *error = "--at " + c->at + " is not an RFC 3339 time";
+    return false;
+  }
+  if (!g.actor.empty() && !engine::ValidActor(g.actor)) {
+    *error = "--actor must be seller:<12 digits>, buyer:<12 digits> or operations, not ";
+    dsl::AppendJsonString(g.actor, error);  // Quoted and escaped: no control character reaches the terminal.
     return false;
   }
   if (c->actor.empty() && c->op != engine::Op::kTick && c->op != engine::Op::kImport) {
@@ -258,12 +336,55 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
   std::fprintf(stderr, "sellerflow: ValidationException: %s has %zu problem%s\n", where.c_str(),
                violations.size(), violations.size() == 1 ? "" : "s");
   for (const auto& v : violations)
-    std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : v.path.c_str(), v.message.c_str());
+    std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : Visible(v.path).c_str(),
+                 Visible(v.message).c_str());
+}
+
+// How `replay` treats what the store already holds, and what it says as it goes.
+struct ReplayOptions {
+  bool batch = false;   // One transaction for the whole file.
+  bool resume = false;  // Skip the commands the store's command log already holds.
+  bool ack = false;     // Print {"Ack":LINE} once each command is committed.
+};
+
+// The store's command log, read in pages, for `replay --resume` to walk beside the file.
+class LoggedCommands {
+ public:
+  explicit LoggedCommands(engine::Store* store) : store_(store) {}
+  // The next logged command's line, or nullptr past the end.
+  const std::string* Next() {
+    if (next_ == page_.size()) {
+      page_ = store_->Commands(after_, 1000);
+      next_ = 0;
+      if (page_.empty()) return nullptr;
+      after_ = page_.back().seq;
+    }
+    return &page_[next_++].command;
+  }
+
+ private:
+  engine::Store* store_;
+  std::vector<engine::CommandRow> page_;
+  size_t next_ = 0;
+  int64_t after_ = 0;
+};
+
+// Whether a command of the file is the one the log holds: the engine logs a command as it ran it
+// (an import without Actor and At, a missing At filled from the store's clock), so the file's
+// command is completed the same way before the lines are compared.
+bool SameCommand(engine::Command c, const std::string& logged) {
+  if (c.op != engine::Op::kImport && c.at.empty()) {
+    engine::Command l;
+    std::vector<engine::Violation> ignored;
+    if (engine::ParseCommand(logged, std::nullopt, &l, &ignored)) c.at = l.at;
+  }
+  return c.ToJsonLine() == logged;
 }
 
 // Runs a file of commands, one JSON line each, streaming it (a long log is never held whole).
 int ReplayLines(const Globals& g, Session& s, const std::string& path,
-                std::optional<engine::Op> default_op, bool batch) {
+                std::optional<engine::Op> default_op, const ReplayOptions& options) {
+  const bool batch = options.batch;
   std::ifstream file;
   std::istream* in = &std::cin;
   if (path != "-") {
@@ -280,23 +401,48 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   auto start = std::chrono::steady_clock::now();
   if (batch) s.store->BeginBatch();
   s.engine->set_respond(false);  // Only counts are reported.
+  std::optional<LoggedCommands> logged;
+  if (options.resume) logged.emplace(s.store.get());
+  int64_t skipped = 0;
   std::string line;
-  while (std::getline(*in, line)) {
+  bool too_long = false;
+  while (ReadLine(*in, engine::kMaxCommandBytes, &line, &too_long)) {
     ++lines;
-    if (line.empty() || line == "\r") continue;
+    if (!too_long && (line.empty() || line == "\r")) continue;
     engine::Command c;
     std::vector<engine::Violation> violations;
-    if (!engine::ParseCommand(line, default_op, &c, &violations)) {
+    if (too_long) violations.push_back({"", TooLong(engine::kMaxCommandBytes)});
+    if (too_long || !engine::ParseCommand(line, default_op, &c, &violations)) {
       ++malformed;
       PrintViolations(violations, path + ":" + std::to_string(lines));
       continue;
     }
     if (c.actor.empty()) c.actor = g.actor;
+    if (logged) {
+      if (const std::string* done = logged->Next()) {
+        if (!SameCommand(c, *done)) {
+          throw UsageError("cannot resume: " + path + ":" + std::to_string(lines) +
+                           " is not the command the store's log holds at that point (" + *done +
+                           "); --resume continues the log the store was replaying");
+        }
+        ++skipped;
+        continue;
+      }
+      logged.reset();  // Past the store's log: run the rest.
+    }
     engine::Outcome o = s.engine->Execute(c);
+    if (options.ack) {
+      std::printf("{\"Ack\":%lld}\n", static_cast<long long>(lines));
+      std::fflush(stdout);
+    }
     static const char* kResults[] = {"Ok", "Refused", "Conflict", "NotFound", "AccessDenied"};
     ++counts[kResults[static_cast<int>(o.result)]];
     if (!o.status.empty()) ++counts[o.status];
     if (progress && lines % 1000 == 0) std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
+  }
+  if (logged && logged->Next()) {
+    throw UsageError("cannot resume: the store's command log holds more commands than " + path +
+                     "; --resume continues the log the store was replaying");
   }
   if (batch) s.store->CommitBatch();
   if (progress && lines >= 1000) std::fprintf(stderr, "\r");
@@ -304,6 +450,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   std::string out = "{\"Lines\":" + std::to_string(lines);
   for (const auto& [k, v] : counts) out += ",\"" + k + "\":" + std::to_string(v);
   if (malformed) out += ",\"Malformed\":" + std::to_string(malformed);
+  if (options.resume) out += ",\"Skipped\":" + std::to_string(skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
   out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
@@ -311,10 +458,12 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   return malformed ? kExitRefused : kExitOk;
 }
 
-// An argument of a read command: positional when its name has no leading "--".
+// An argument of a read command: positional when its name has no leading "--"; `allowed`, when
+// not empty, lists its only values (a misspelt filter would otherwise match nothing, silently).
 struct Arg {
   const char* name;
   const char* help;
+  std::vector<std::string> allowed = {};
 };
 
 using ReadFn = std::function<std::string(engine::Engine&, const std::vector<std::string>&)>;
@@ -421,6 +570,7 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
             for (size_t i = 0; i < spec.size(); ++i) {
               CLI::Option* o = app->add_option(spec[i].name, (*values)[i], spec[i].help);
               if (spec[i].name[0] != '-') o->required();
+              if (!spec[i].allowed.empty()) o->check(CLI::IsMember(spec[i].allowed));
             }
             AddGlobals(app, g.get());
             return std::function<int()>([g, values, what, read, people]() -> int {
@@ -429,7 +579,7 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
               std::string body = read(*s.engine, *values);
               if (body.empty()) {
                 std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no %s %s\n", what,
-                             values->front().c_str());
+                             Visible(values->front()).c_str());
                 return kExitNotFound;
               }
               if (people && g->output != "json") {
@@ -454,9 +604,14 @@ void AddEngineCommands(std::vector<Command>* commands) {
              ->required();
          AddGlobals(app, g.get());
          return std::function<int()>([g, file]() -> int {
-           std::string text = ReadInput(*file);
+           bool too_long = false;
+           std::string text = ReadInput(*file, engine::kMaxCommandBytes, &too_long);
            engine::Command c;
            std::vector<engine::Violation> violations;
+           if (too_long) {
+             PrintViolations({{"", TooLong(engine::kMaxCommandBytes)}}, *file);
+             return kExitRefused;
+           }
            if (!engine::ParseCommand(text, engine::Op::kStartChangeSet, &c, &violations) &&
                c.op == engine::Op::kStartChangeSet && violations.empty())
              return kExitUsage;
@@ -474,7 +629,8 @@ void AddEngineCommands(std::vector<Command>* commands) {
                                return e.DescribeChangeSet(a[0]);
                              }));
   commands->push_back(Reader("list-change-sets", "list change sets, oldest first",
-                             {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED"},
+                             {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED",
+                               {"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}},
                               {"--entity", "an entity identifier"},
                               {"--type", "a change type"},
                               {"--fields", "document fields of each change's entity to show as columns (tables only), e.g. ProductTitle"}},
@@ -551,7 +707,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          return std::function<int()>([g, file]() -> int {
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           return ReplayLines(*g, s, *file, engine::Op::kImport, false);
+                           return ReplayLines(*g, s, *file, engine::Op::kImport, {});
                          });
                        }});
   commands->push_back({"log", "the command log: `log export` writes it as a replayable log", [](CLI::App* app) {
@@ -576,14 +732,23 @@ void AddEngineCommands(std::vector<Command>* commands) {
                          auto g = std::make_shared<Globals>();
                          auto file = std::make_shared<std::string>();
                          auto commit = std::make_shared<std::string>("each");
+                         auto options = std::make_shared<ReplayOptions>();
                          app->add_option("FILE", *file, "JSON Lines in the replay format (or -)")->required();
                          app->add_option("--commit", *commit, "each: a transaction per command; batch: one for all")
                              ->check(CLI::IsMember({"each", "batch"}));
+                         app->add_flag("--resume", options->resume,
+                                       "skip the commands already in the store's command log (after a crash), "
+                                       "checking that they are this file's first ones");
+                         app->add_flag("--ack", options->ack,
+                                       "print {\"Ack\":LINE} as each command is committed (--commit each)");
                          AddGlobals(app, g.get());
-                         return std::function<int()>([g, file, commit]() -> int {
+                         return std::function<int()>([g, file, commit, options]() -> int {
+                           options->batch = *commit == "batch";
+                           if (options->batch && options->ack)
+                             throw UsageError("--ack needs --commit each: a batch commits only at its end");
                            Session s;
                            if (int rc = OpenSession(*g, &s)) return rc;
-                           return ReplayLines(*g, s, *file, std::nullopt, *commit == "batch");
+                           return ReplayLines(*g, s, *file, std::nullopt, *options);
                          });
                        }});
   commands->push_back({"digest", "a hash of every entity, change set and history row", [](CLI::App* app) {

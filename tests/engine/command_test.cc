@@ -528,10 +528,15 @@ TEST_CASE("hostile input gives a violation, never a crash or a hang", "[command]
   REQUIRE(nul.ok);
   REQUIRE(Lines(Parse(R"({"Catalog":"AWS\u0000","ChangeSet":[)" + Change() + "]}").violations) ==
           std::vector<std::string>{"Catalog: must match ^[a-zA-Z]+$"});
-  // A huge string is read and measured, not refused for its size.
+  // A long string under the command limit is read and measured; a command over it (engine/limits.h)
+  // is refused before it is parsed.
+  std::string longer(512 << 10, 'x');
+  REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":")" + longer + "\""))).violations) ==
+          std::vector<std::string>{"ChangeSet[0].ChangeName: has 524288 characters; at most 72 are allowed"});
   std::string huge(4 << 20, 'x');
-  REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":")" + huge + "\""))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].ChangeName: has 4194304 characters; at most 72 are allowed"});
+  std::string huge_body = Body(Change("prod-a", R"(,"ChangeName":")" + huge + "\""));
+  REQUIRE(Lines(Parse(huge_body).violations) ==
+          std::vector<std::string>{": has " + std::to_string(huge_body.size()) + " bytes; at most 1048576 are allowed"});
   // Broken structure of every kind.
   for (std::string bad : {head + "{}}]", head + "{}}]}}", head + "{}}]} x", head + R"({"A" 1}}]})",
                           head + R"({"A":"x)", head + R"({"A":"\q"}}]})", head + R"({"A":"\ud800"}}]})",
