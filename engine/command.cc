@@ -634,7 +634,6 @@ class CommandReader {
     const std::vector<Key>& keys = KeysOf(op);
     std::vector<std::string> allowed;
     for (Key k : keys) allowed.emplace_back(kKeyNames[k]);
-    Path root;
     uint32_t allowed_mask = 0;
     for (Key k : keys) allowed_mask |= 1u << k;
     for (Key k : order_) {
