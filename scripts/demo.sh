@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: check the shipped policy and draw the product lifecycle, replay the seed's product walkthrough into
-# ./sellerflow.db, and show its requests (as the portal's Requests tab does) and its products; then the rule
-# language on a valid and an invalid example.
+# ./sellerflow.db, and show its requests (as the portal's Requests tab does) and its products; replay the
+# private-offer walkthrough into ./offers.db and show its offer and agreement; then the rule language on an example.
 set -e
 sellerflow=${1:-build/src/sellerflow}
 types=examples/update-information/details.types
@@ -21,11 +21,6 @@ echo "# The Requests tab: each change of each request, with its product, type, s
 run list-change-sets --db sellerflow.db --fields ProductTitle --output table
 echo "# The products."
 run list-entities --type ProfessionalServicesProduct@1.0 --db sellerflow.db --fields ProductTitle,Categories --output table
-if grep -qs 'entity_type: Offer@1.0' workflows/*.yaml; then
-  echo "# The offers and agreements."
-  run list-entities --type Offer@1.0 --db sellerflow.db --output table
-  run list-entities --type Agreement@1.0 --db sellerflow.db --output table
-fi
 echo "# Why a request failed, and the history of a product:"
 failed=$("$sellerflow" list-change-sets --db sellerflow.db --status FAILED --output json |
   sed -n 's/.*"ChangeSetId":"\([^"]*\)".*/\1/p' | head -n 1)
@@ -33,6 +28,16 @@ failed=$("$sellerflow" list-change-sets --db sellerflow.db --status FAILED --out
 product=$("$sellerflow" list-entities --type ProfessionalServicesProduct@1.0 --state Public --db sellerflow.db --output json |
   sed -n 's/.*"EntityId":"\([^"]*\)".*/\1/p' | head -n 1)
 [ -n "$product" ] && run history "$product" --db sellerflow.db --output table
+
+# The private-offer walkthrough (examples/private-offer/README.md), in its own store: it starts earlier than the
+# product walkthrough ends, and a store's clock only moves forward.
+rm -f offers.db offers.db-wal offers.db-shm
+run replay examples/private-offer/walkthrough.jsonl --db offers.db
+echo "# Its requests, its offer (released, extended, then expired by its timer), the buyer's agreement and the product."
+run list-change-sets --db offers.db --output table
+run list-entities --type Offer@1.0 --db offers.db --fields Name,AvailabilityEndDate --output table
+run list-entities --type Agreement@1.0 --db offers.db --fields Buyer,EndsAt --output table
+run list-entities --type ProfessionalServicesProduct@1.0 --db offers.db --fields ProductTitle,ActiveAgreements --output table
 
 # The rule language on its own.
 run check-rules rules/product_information.rules --types "$types"
