@@ -420,6 +420,7 @@ class PolicyChecker {
     for (const auto& s : m.states)
       if (s.validate) use_rules(s.validate->rules, s.validate->at);
     for (const auto& t : m.transitions) use_rules(t.rules, t.at);
+    use_rules(m.access, m.access_at);
     std::sort(used.begin(), used.end());
     used.erase(std::unique(used.begin(), used.end()), used.end());
 

@@ -174,6 +174,7 @@ struct EngineImpl {
     for (const auto& st : m.states)
       if (st.validate) used.insert(used.end(), st.validate->rules.begin(), st.validate->rules.end());
     for (const auto& t : m.transitions) used.insert(used.end(), t.rules.begin(), t.rules.end());
+    used.insert(used.end(), m.access.begin(), m.access.end());
     dsl::Diagnostics diags;
     dsl::BuildOptions options;
     options.only_rules = &used;
@@ -1263,6 +1264,21 @@ struct EngineImpl {
                       c.actor + " may not run " + r.change_type + " on " + e->row.id, {}};
       w.row.entity_id = e->row.id;
       if (!r.change_name.empty()) created_ids[r.change_name] = e->row.id;
+    }
+    // Who may send each change, where that depends on its data: a failed access rule refuses the
+    // whole request, as the actors check above does.
+    for (size_t i : order) {
+      ChangeWork& w = changes[i];
+      if (w.cm->m->access.empty()) continue;
+      WorkEntity* entity = w.row.entity_id.empty() ? nullptr : Load(w.row.entity_id);
+      dsl::Bindings b = Bind(w.cm->env, *w.cm, cs.id, &w.row, entity, "");
+      for (const auto& name : w.cm->m->access) {
+        int rule = w.cm->rules->FindRule(name);
+        if (rule < 0) continue;
+        dsl::RuleResult r = w.cm->rules->Evaluate(static_cast<size_t>(rule), b, ctx);
+        if (r.outcome == dsl::Outcome::kFailed || r.outcome == dsl::Outcome::kError)
+          throw Refusal{Result::kAccessDenied, "AccessDeniedException", r.message, {}};
+      }
     }
     // Run every change from its initial state.
     for (size_t i : order) {

@@ -80,7 +80,7 @@ const Machine* Policy::FindEntityMachine(const std::string& entity_type) const {
 const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys() {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> kKeys = {
       {"machine",
-       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "creates",
+       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access", "creates",
         "input", "document", "context", "events", "states", "transitions"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
@@ -329,6 +329,11 @@ class MachineReader {
                    near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
         }
       }
+    }
+    if (const YamlNode* n = root.Find("access")) {
+      if (kind == "entity") r_.Error(*n, "access belongs to request machines");
+      m->access_at = r_.At(*n);
+      r_.Names(*n, "a rule name", &m->access);
     }
     if (const YamlNode* n = root.Find("creates")) {
       std::string v;

@@ -140,6 +140,11 @@ struct Machine {
   std::string description;
   std::string id_prefix;    // Entity machines: identifiers look like prefix + 13 characters.
   std::vector<std::string> actors;  // Request machines: who may start the change (owner, seller, ...).
+  // Request machines: rules on who may send the change that need its data (the product an offer is
+  // for, the buyers an offer lists). One that fails refuses the whole request as
+  // AccessDeniedException with the rule's message, before any change runs.
+  std::vector<std::string> access;
+  Where access_at;
   Creates creates = Creates::kNever;
   Schema input;             // Request machines: the DetailsDocument.
   Schema document;          // Entity machines: the entity's document.
