@@ -985,13 +985,7 @@ struct EngineImpl {
         dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
         int64_t due = 0;
         if (!DueOf(ct, b, cmd->at_us, &due)) continue;
-        TimerRow t;
-        t.due_us = due;
-        t.due = dsl::FormatTimestamp(due);
-        t.entity = id;
-        t.state = w->row.state;
-        t.transition = static_cast<int>(i);
-        store->AddTimer(&t);
+        AddEntityTimer(id, w->row.state, i, due);
       }
     }
     entered.clear();
@@ -1011,16 +1005,20 @@ struct EngineImpl {
         if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
         if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) && was == due)
           continue;
-        TimerRow t;
-        t.due_us = due;
-        t.due = dsl::FormatTimestamp(due);
-        t.entity = id;
-        t.state = w->row.state;
-        t.transition = static_cast<int>(i);
-        store->AddTimer(&t);
+        AddEntityTimer(id, w->row.state, i, due);
       }
     }
     retimed.clear();
+  }
+
+  void AddEntityTimer(const std::string& id, const std::string& state, size_t transition, int64_t due) {
+    TimerRow t;
+    t.due_us = due;
+    t.due = dsl::FormatTimestamp(due);
+    t.entity = id;
+    t.state = state;
+    t.transition = static_cast<int>(transition);
+    store->AddTimer(&t);
   }
 
   // Fires every timer due at or before `until_us`, earliest first; each sees the clock at its due

@@ -242,19 +242,23 @@ void Print(const Globals& g, const engine::Outcome& o) {
   Emit(g, o.body);
 }
 
+// The stream to read `path` from: standard input for "-", else the file, opened into *file.
+// Throws UsageError naming the path when it cannot be read or is a directory.
+std::istream* OpenInput(const std::string& path, std::ifstream* file) {
+  if (path == "-") return &std::cin;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError("cannot read '" + path + "': it is a directory");
+  file->open(path, std::ios::binary);
+  if (!*file) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
+  return file;
+}
+
 // Reads a whole file, or standard input for "-", up to `max` bytes: past them it stops reading and
 // sets *too_long (a huge input is refused without being held).
 std::string ReadInput(const std::string& path, size_t max, bool* too_long) {
   std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-      throw UsageError("cannot read '" + path + "': it is a directory");
-    file.open(path, std::ios::binary);
-    if (!file) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
-    in = &file;
-  }
+  std::istream* in = OpenInput(path, &file);
   std::string text(max + 1, '\0');
   in->read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in->gcount()));
@@ -386,15 +390,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
                 std::optional<engine::Op> default_op, const ReplayOptions& options) {
   const bool batch = options.batch;
   std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-      throw UsageError("cannot read '" + path + "': it is a directory");
-    file.open(path, std::ios::binary);
-    if (!file) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
-    in = &file;
-  }
+  std::istream* in = OpenInput(path, &file);
   const bool progress = isatty(STDERR_FILENO);
   std::map<std::string, int64_t> counts;
   int64_t lines = 0, malformed = 0;
