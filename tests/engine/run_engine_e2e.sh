@@ -4,60 +4,13 @@
 set -u
 BIN=$1
 SRC=$2
-ROOT=$(mktemp -d)
-trap 'rm -rf "$ROOT"' EXIT
-PASSED=0
-FAILED=0
 SELLER=seller:111122223333
 OTHER=seller:999988887777
 PT=ProfessionalServicesProduct@1.0
 PA=prod-aaaaaaaaaaaaa
 PB=prod-bbbbbbbbbbbbb
 
-# ---- helpers ---------------------------------------------------------------------------------------
-# sf ARGS...: runs the binary on the test's store; sets RC, OUT, ERR.
-sf() {
-  "$BIN" "$@" --db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
-  RC=$?
-  OUT=$(cat "$T/out")
-  ERR=$(cat "$T/err")
-}
-# j EXPR [JSON]: evaluates a Python expression over the JSON `d` (default: $OUT).
-j() {
-  local text=${2-$OUT}
-  printf '%s' "$text" | python3 -c '
-import json, sys
-d = json.loads(sys.stdin.read() or "null")
-r = eval(sys.argv[1])
-print(json.dumps(r) if isinstance(r, (dict, list, bool)) or r is None else r)' "$1" 2>&1
-}
-fail() {
-  echo "  FAIL [$NAME] $*"
-  OK=0
-}
-# eq WHAT ACTUAL EXPECTED
-eq() {
-  if [ "$2" != "$3" ]; then fail "$1: expected <$3>, got <$2>"; fi
-}
-# has WHAT TEXT NEEDLE
-has() {
-  case "$2" in *"$3"*) ;; *) fail "$1: <$3> not in <$2>" ;; esac
-}
-hasnt() {
-  case "$2" in *"$3"*) fail "$1: <$3> should not be in <$2>" ;; esac
-}
-rc() {
-  if [ "$RC" != "$1" ]; then fail "$2: exit $RC, expected $1 (stdout: $OUT; stderr: $ERR)"; fi
-}
-begin() {
-  NAME=$1
-  T=$ROOT/$NAME
-  mkdir -p "$T"
-  OK=1
-}
-end() {
-  if [ "$OK" = 1 ]; then PASSED=$((PASSED + 1)); echo "ok   $NAME"; else FAILED=$((FAILED + 1)); echo "FAIL $NAME"; fi
-}
+source "$(cd "$(dirname "$0")/.." && pwd)/e2e_lib.sh"
 # import_products ID...: imports Limited products owned by $SELLER with a title and a description.
 import_products() {
   : >"$T/ents.jsonl"
@@ -614,6 +567,4 @@ PY
   end
 }
 
-for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+run_tests

@@ -1,0 +1,59 @@
+# Helpers shared by the end-to-end shell tests (sourced): the real binary on a temp store per test.
+# The sourcing script sets BIN and SRC, may set SF_ARGS (extra arguments for every sf call), defines
+# test_* functions, and ends with run_tests.
+ROOT=$(mktemp -d)
+trap 'rm -rf "$ROOT"' EXIT
+PASSED=0
+FAILED=0
+SF_ARGS=${SF_ARGS-}
+
+# sf ARGS...: runs the binary on the test's store; sets RC, OUT, ERR.
+sf() {
+  # shellcheck disable=SC2086  # SF_ARGS is a list of words.
+  "$BIN" "$@" --db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules" $SF_ARGS >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+}
+# j EXPR [JSON]: evaluates a Python expression over the JSON `d` (default: $OUT).
+j() {
+  local text=${2-$OUT}
+  printf '%s' "$text" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read() or "null")
+r = eval(sys.argv[1])
+print(json.dumps(r) if isinstance(r, (dict, list, bool)) or r is None else r)' "$1" 2>&1
+}
+fail() {
+  echo "  FAIL [$NAME] $*"
+  OK=0
+}
+# eq WHAT ACTUAL EXPECTED
+eq() {
+  if [ "$2" != "$3" ]; then fail "$1: expected <$3>, got <$2>"; fi
+}
+# has WHAT TEXT NEEDLE
+has() {
+  case "$2" in *"$3"*) ;; *) fail "$1: <$3> not in <$2>" ;; esac
+}
+hasnt() {
+  case "$2" in *"$3"*) fail "$1: <$3> should not be in <$2>" ;; esac
+}
+rc() {
+  if [ "$RC" != "$1" ]; then fail "$2: exit $RC, expected $1 (stdout: ${OUT:0:300}; stderr: ${ERR:0:300})"; fi
+}
+begin() {
+  NAME=$1
+  T=$ROOT/$NAME
+  mkdir -p "$T"
+  OK=1
+}
+end() {
+  if [ "$OK" = 1 ]; then PASSED=$((PASSED + 1)); echo "ok   $NAME"; else FAILED=$((FAILED + 1)); echo "FAIL $NAME"; fi
+}
+# Runs every test_* function (in name order); the script's exit status says whether all passed.
+run_tests() {
+  for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ]
+}
