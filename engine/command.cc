@@ -18,6 +18,7 @@
 #include "dsl/utf8.h"
 #include "engine/limits.h"
 #include "engine/load.h"
+#include "engine/sha256.h"
 
 namespace sellerflow::engine {
 

@@ -11,8 +11,10 @@
 #include "dsl/time.h"
 #include "dsl/utf8.h"
 #include "engine/check_policy.h"
+#include "engine/ids.h"
 #include "engine/limits.h"
 #include "engine/log.h"
+#include "engine/sha256.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -33,30 +35,6 @@ std::string Json(std::string_view s) {
   std::string out;
   dsl::AppendJsonString(s, &out);
   return out;
-}
-
-// Identifiers in the Catalog API's form, from a counter: the same commands give the same ids.
-std::string MakeId(const std::string& prefix, const std::string& salt, int64_t n, size_t length) {
-  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-  std::string hash = Sha256Hex(salt + ":" + std::to_string(n));
-  std::string out = prefix;
-  for (size_t i = 0; i < length; ++i) {
-    int nibbles = std::stoi(hash.substr(i * 2, 2), nullptr, 16);
-    out += kAlphabet[nibbles % 32];
-  }
-  return out;
-}
-
-// A change set id begins with its sequence number in 7 base-32 digits, so ids sort in arrival order
-// and every index keyed by them (change sets, changes, history) grows at its right edge instead of
-// splitting pages at random, as time-ordered ids such as ULIDs do; the rest is hashed like MakeId's.
-std::string MakeSortedId(const std::string& prefix, const std::string& salt, int64_t n,
-                         size_t length) {
-  static const char kSorted[] = "234567abcdefghijklmnopqrstuvwxyz";  // MakeId's, in ASCII order.
-  constexpr size_t kDigits = 7;  // 32^7: 34 billion change sets.
-  std::string out = prefix;
-  for (size_t i = kDigits; i-- > 0;) out += kSorted[(n >> (5 * i)) & 31];
-  return out + MakeId("", salt, n, length - kDigits);
 }
 
 bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
@@ -1214,7 +1192,7 @@ struct EngineImpl {
     ChangeSetRow cs;
     cs.seq = store->LastChangeSetSeq() + 1;
     cs.command_seq = command_seq;
-    cs.id = MakeSortedId("cs-", "change_set", cs.seq, 25);
+    cs.id = ChangeSetId(cs.seq);
     cs.name = c.change_set_name;
     cs.token = c.client_request_token;
     cs.actor = c.actor;

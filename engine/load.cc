@@ -12,6 +12,7 @@
 
 #include "dsl/program.h"
 #include "engine/limits.h"
+#include "engine/sha256.h"
 #include "engine/yaml_doc.h"
 
 namespace sellerflow::engine {

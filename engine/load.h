@@ -44,9 +44,6 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys
 // the file's line as its source line.
 void RelocateFragmentDiagnostic(const ExprText& fragment, dsl::Diagnostic* d);
 
-// Hex SHA-256 of bytes.
-std::string Sha256Hex(std::string_view bytes);
-
 }  // namespace sellerflow::engine
 
 #endif  // SELLERFLOW_ENGINE_LOAD_H_

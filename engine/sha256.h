@@ -25,6 +25,9 @@ class Sha256 {
   uint64_t length_ = 0;    // Bytes fed so far.
 };
 
+// Hex SHA-256 of bytes.
+std::string Sha256Hex(std::string_view bytes);
+
 }  // namespace sellerflow::engine
 
 #endif  // SELLERFLOW_ENGINE_SHA256_H_

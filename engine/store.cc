@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/ids.h"
 #include "engine/sha256.h"
 
 namespace sellerflow::engine {
@@ -42,11 +43,11 @@ CREATE TABLE entities (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
--- seq is the rowid: change sets are numbered in the order they arrive, and a lookup by id goes
--- through the id index alone.
+-- seq is the rowid: change sets are numbered in the order they arrive. An id carries its seq
+-- (engine/ids.h), so a lookup by id goes through the rowid and the id needs no index of its own.
 CREATE TABLE change_sets (
   seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
+  id TEXT NOT NULL,
   command INTEGER NOT NULL,
   name TEXT NOT NULL,
   token TEXT NOT NULL,
@@ -330,18 +331,18 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                         " FROM entities WHERE (?1 = '' OR type = ?1) AND (?2 = '' OR state = ?2) "
                         "ORDER BY id"),
       all_entities(db, "SELECT " SF_ENTITY_COLUMNS " FROM entities ORDER BY id"),
-      get_change_set(db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE id = ?1"),
+      get_change_set(db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE seq = ?1 AND id = ?2"),
       // `token <> ''` lets the planner use the partial index.
       change_set_by_token(db, "SELECT " SF_CHANGE_SET_COLUMNS
                               " FROM change_sets WHERE token = ?1 AND token <> ''"),
       insert_change_set(db, "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
       update_change_set(db,
-                        "UPDATE change_sets SET seq = ?2, name = ?3, token = ?4, actor = ?5, "
+                        "UPDATE change_sets SET name = ?3, token = ?4, actor = ?5, "
                         "body_hash = ?6, intent = ?7, status = ?8, failure_code = ?9, "
                         "failure_description = ?10, started_at = ?11, ended_at = ?12, working = ?13, "
                         "command = ?14 "
-                        "WHERE id = ?1"),
+                        "WHERE seq = ?2 AND id = ?1"),
       // The change filters probe the changes primary key (change_set, idx) per change set.
       list_change_sets(db, "SELECT " SF_CHANGE_SET_COLUMNS
                            " FROM change_sets AS cs WHERE (?1 = '' OR status = ?1)"
@@ -763,9 +764,12 @@ void SqliteStore::WriteChanges(const ChangeSetRow& cs, bool replace) {
 
 std::optional<ChangeSetRow> SqliteStore::GetChangeSet(const std::string& id) {
   return Read([&]() -> std::optional<ChangeSetRow> {
+    const int64_t seq = ChangeSetSeq(id);
+    if (seq == 0) return std::nullopt;  // Not an id ChangeSetId makes: no change set has it.
     SQLite::Statement& s = st_->get_change_set;
     Use use(s);
-    Bind(s, 1, id);
+    Bind(s, 1, seq);
+    Bind(s, 2, id);
     if (!Step(s, "reading change set ", id)) return std::nullopt;
     return ReadChangeSet(s);
   });
@@ -783,6 +787,9 @@ std::optional<ChangeSetRow> SqliteStore::FindChangeSetByToken(const std::string&
 }
 
 void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
+  if (cs.id != ChangeSetId(cs.seq))
+    throw std::logic_error("store " + path_ + ": change set " + cs.id + " is not ChangeSetId(" +
+                           std::to_string(cs.seq) + ")");
   Mutate([&] {
     BindChangeSet(st_->insert_change_set, cs);
     Run(st_->insert_change_set, "inserting change set ", cs.id);

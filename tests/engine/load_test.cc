@@ -1,6 +1,8 @@
 // Tests of the workflow loader: Sha256Hex, a small machine read in full, and content hashes.
 #include "engine/load.h"
 
+#include "engine/sha256.h"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>

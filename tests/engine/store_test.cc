@@ -1,4 +1,5 @@
 // Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
+#include "engine/ids.h"
 #include "engine/store.h"
 
 #include <sqlite3.h>
@@ -63,9 +64,10 @@ EntityRow Entity(const std::string& id, const std::string& type = "Product",
   return e;
 }
 
+// A change set numbered `seq` (its id is ChangeSetId(seq)); `id` labels its name and entities.
 ChangeSetRow ChangeSet(const std::string& id, int64_t seq, const std::string& token = "") {
   ChangeSetRow cs;
-  cs.id = id;
+  cs.id = ChangeSetId(seq);
   cs.seq = seq;
   cs.name = "name-" + id;
   cs.token = token;
@@ -208,6 +210,30 @@ TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
   CHECK(store->ListEntities("Agreement", "").empty());
 }
 
+TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[store]") {
+  std::string previous;
+  for (int64_t seq : std::vector<int64_t>{1, 2, 31, 32, 33, 1000, 1'000'000, 34'359'738'367}) {
+    std::string id = ChangeSetId(seq);
+    CHECK(id.size() == 28);
+    CHECK(id.rfind("cs-", 0) == 0);
+    CHECK(ChangeSetSeq(id) == seq);
+    CHECK(id > previous);
+    previous = id;
+  }
+  CHECK(ChangeSetId(1) == "cs-2222223bbcmluz7nna5xcdayj");  // Ids in logs and docs stay valid.
+  std::string forged = ChangeSetId(5);
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';  // The right number, the wrong hash.
+  for (const std::string& bad : {std::string("cs-a"), std::string(""), forged, std::string("cs-") + std::string(25, '2'),
+                                 std::string("xx-2222223bbcmluz7nna5xcdayj")})
+    CHECK(ChangeSetSeq(bad) == 0);
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  ChangeSetRow cs = ChangeSet("cs-x", 7);
+  cs.id = ChangeSetId(8);
+  CHECK_THROWS_AS(store->InsertChangeSet(cs), std::logic_error);
+  CHECK_FALSE(store->GetChangeSet(forged));
+}
+
 TEST_CASE("store: change sets round trip with their changes; token lookup; list filters", "[store]") {
   TempDir dir;
   auto store = Store::Open(dir.File("s.db"));
@@ -220,11 +246,11 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
     store->InsertChangeSet(a);
     store->InsertChangeSet(c);
   });
-  CheckSame(*store->GetChangeSet("cs-a"), a);
-  CheckSame(*store->GetChangeSet("cs-c"), c);
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
+  CheckSame(*store->GetChangeSet(ChangeSetId(3)), c);
   CHECK_FALSE(store->GetChangeSet("cs-zz"));
   // A change's DetailsDocument stays in the command log; the store does not copy it.
-  CHECK(store->GetChangeSet("cs-a")->changes[0].details.empty());
+  CHECK(store->GetChangeSet(ChangeSetId(1))->changes[0].details.empty());
 
   CheckSame(*store->FindChangeSetByToken("tok-a"), a);
   CHECK_FALSE(store->FindChangeSetByToken("tok-b"));
@@ -242,34 +268,34 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
   a.changes[0].errors = R"([{"ErrorCode":"X","ErrorMessage":"y"}])";
   a.changes.pop_back();
   store->Write([&] { store->UpdateChangeSet(a); });
-  CheckSame(*store->GetChangeSet("cs-a"), a);
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
   ChangeRow extra = a.changes[0];
   extra.index = 1;
   extra.entity_id = "prod-new";
   a.changes.push_back(extra);
   store->UpdateChangeSet(a);  // Outside Write: its own transaction.
-  CheckSame(*store->GetChangeSet("cs-a"), a);
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
   // Indexes that are not 0..n-1 still round trip.
   a.changes[0].index = 5;
   std::swap(a.changes[0], a.changes[1]);
   store->UpdateChangeSet(a);
-  CheckSame(*store->GetChangeSet("cs-a"), a);
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
 
   auto ids = [](const std::vector<ChangeSetRow>& rows) {
     std::vector<std::string> out;
     for (const auto& r : rows) out.push_back(r.id);
     return out;
   };
-  CHECK(ids(store->ListChangeSets("", "", "")) == std::vector<std::string>{"cs-a", "cs-b", "cs-c"});
-  CHECK(ids(store->ListChangeSets("PREPARING", "", "")) == std::vector<std::string>{"cs-b", "cs-c"});
-  CHECK(ids(store->ListChangeSets("", "prod-cs-b-1", "")) == std::vector<std::string>{"cs-b"});
-  CHECK(ids(store->ListChangeSets("", "prod-new", "")) == std::vector<std::string>{"cs-a"});
+  CHECK(ids(store->ListChangeSets("", "", "")) == std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("PREPARING", "", "")) == std::vector<std::string>{ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("", "prod-cs-b-1", "")) == std::vector<std::string>{ChangeSetId(2)});
+  CHECK(ids(store->ListChangeSets("", "prod-new", "")) == std::vector<std::string>{ChangeSetId(1)});
   // cs-a's changes are both CreateProduct now; cs-c has only its first change.
-  CHECK(ids(store->ListChangeSets("", "", "UpdateInformation")) == std::vector<std::string>{"cs-b"});
+  CHECK(ids(store->ListChangeSets("", "", "UpdateInformation")) == std::vector<std::string>{ChangeSetId(2)});
   CHECK(ids(store->ListChangeSets("", "", "CreateProduct")) ==
-        std::vector<std::string>{"cs-a", "cs-b", "cs-c"});
+        std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
   CHECK(ids(store->ListChangeSets("PREPARING", "", "CreateProduct")) ==
-        std::vector<std::string>{"cs-b", "cs-c"});
+        std::vector<std::string>{ChangeSetId(2), ChangeSetId(3)});
   CHECK(ids(store->ListChangeSets("FAILED", "prod-cs-b-0", "")).empty());
   auto listed = store->ListChangeSets("", "", "");
   CheckSame(listed[0], a);
@@ -430,7 +456,7 @@ TEST_CASE("store: a Write that throws leaves the store as it was", "[store]") {
   CHECK_FALSE(store->GetEntity("prod-3"));
   CHECK(store->GetEntity("prod-1")->state == "DRAFT");
   CHECK(store->History("cs-1").empty());
-  CHECK_FALSE(store->GetChangeSet("cs-1"));
+  CHECK_FALSE(store->GetChangeSet(ChangeSetId(1)));
   CHECK(store->Digest() == before);
   // The store still works after the rollback.
   store->Write([&] { store->InsertEntity(Entity("prod-2")); });
@@ -532,7 +558,7 @@ TEST_CASE("store: the digest is equal for equal stores and changes with any row"
     b->UpdateEntity(e);
   }
   SECTION("a change's field") {
-    ChangeSetRow cs = *b->GetChangeSet("cs-2");
+    ChangeSetRow cs = *b->GetChangeSet(ChangeSetId(2));
     cs.changes[1].errors = "[ ]";
     b->UpdateChangeSet(cs);
   }
