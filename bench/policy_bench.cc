@@ -34,7 +34,8 @@ fs::path MakePolicy(int copies) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const auto& entry : fs::directory_iterator(shipped))
-    if (entry.path().extension() == ".yaml") fs::copy_file(entry.path(), dir / entry.path().filename());
+    if (entry.path().extension() == ".yaml")
+      fs::copy_file(entry.path(), dir / entry.path().filename());
   const std::string templates[] = {ReadAll(shipped / "update_visibility.yaml"),
                                    ReadAll(shipped / "update_information.yaml")};
   const std::string names[] = {"UpdateVisibility", "UpdateInformation"};

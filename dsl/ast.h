@@ -1,4 +1,5 @@
-// The syntax tree of rules files and expressions, as the parser builds it and the checker annotates it.
+// The syntax tree of rules files and expressions, as the parser builds it and the checker annotates
+// it.
 #ifndef SELLERFLOW_DSL_AST_H_
 #define SELLERFLOW_DSL_AST_H_
 
@@ -20,15 +21,15 @@ enum class ExprKind : uint8_t {
   kInt,
   kDecimal,
   kString,
-  kList,    // args: the elements
-  kMap,     // args: key0, value0, key1, value1, ... (keys are kString)
-  kName,    // text: the name
-  kField,   // args[0].text
-  kIndex,   // args[0][args[1]]
-  kCall,    // text(args...)
-  kLambda,  // text => args[0]; only as a macro argument
-  kUnary,   // op args[0]
-  kBinary,  // args[0] op args[1]
+  kList,         // args: the elements
+  kMap,          // args: key0, value0, key1, value1, ... (keys are kString)
+  kName,         // text: the name
+  kField,        // args[0].text
+  kIndex,        // args[0][args[1]]
+  kCall,         // text(args...)
+  kLambda,       // text => args[0]; only as a macro argument
+  kUnary,        // op args[0]
+  kBinary,       // args[0] op args[1]
   kConditional,  // args[0] ? args[1] : args[2]
 };
 
@@ -72,7 +73,7 @@ struct Expr {
   Op op = Op::kNone;
   uint32_t begin = 0;  // Byte offsets of the expression's text in its source.
   uint32_t end = 0;
-  uint32_t id = 0;     // Unique within its source: the explain trace's index.
+  uint32_t id = 0;  // Unique within its source: the explain trace's index.
   bool bool_value = false;
   int64_t int_value = 0;
   Decimal decimal_value{0, 0};

@@ -1,4 +1,5 @@
-// The type checker: names, operand types, and presence of optional fields, all before anything runs.
+// The type checker: names, operand types, and presence of optional fields, all before anything
+// runs.
 #include "dsl/check.h"
 
 #include <algorithm>
@@ -48,8 +49,7 @@ TypePtr Unify(const TypePtr& a, const TypePtr& b) {
 bool Comparable(const Type& a, const Type& b) {
   if (a.kind() == TypeKind::kDyn || b.kind() == TypeKind::kDyn) return true;
   if (a.IsNumeric() && b.IsNumeric()) return true;
-  if (a.kind() == TypeKind::kNull || b.kind() == TypeKind::kNull)
-    return a.kind() == b.kind();
+  if (a.kind() == TypeKind::kNull || b.kind() == TypeKind::kNull) return a.kind() == b.kind();
   if (a.kind() != b.kind()) return false;
   if (a.kind() == TypeKind::kList || a.kind() == TypeKind::kMap)
     return Comparable(*a.elem(), *b.elem());
@@ -94,24 +94,53 @@ TypePtr Checker::CheckTolerant(Expr& e, const Facts& facts) {
 TypePtr Checker::Check(Expr& e, const Facts& facts) {
   TypePtr t;
   switch (e.kind) {
-    case ExprKind::kNull: t = Type::Null(); break;
-    case ExprKind::kBool: t = Type::Bool(); break;
-    case ExprKind::kInt: t = Type::Int(); break;
-    case ExprKind::kDecimal: t = Type::Decimal(); break;
-    case ExprKind::kString: t = Type::String(); break;
-    case ExprKind::kList: t = CheckList(e, facts); break;
-    case ExprKind::kMap: t = CheckMap(e, facts); break;
-    case ExprKind::kName: t = CheckName(e); break;
-    case ExprKind::kField: t = CheckField(e, facts); break;
-    case ExprKind::kIndex: t = CheckIndex(e, facts); break;
-    case ExprKind::kCall: t = CheckCall(*this, e, facts); break;
+    case ExprKind::kNull:
+      t = Type::Null();
+      break;
+    case ExprKind::kBool:
+      t = Type::Bool();
+      break;
+    case ExprKind::kInt:
+      t = Type::Int();
+      break;
+    case ExprKind::kDecimal:
+      t = Type::Decimal();
+      break;
+    case ExprKind::kString:
+      t = Type::String();
+      break;
+    case ExprKind::kList:
+      t = CheckList(e, facts);
+      break;
+    case ExprKind::kMap:
+      t = CheckMap(e, facts);
+      break;
+    case ExprKind::kName:
+      t = CheckName(e);
+      break;
+    case ExprKind::kField:
+      t = CheckField(e, facts);
+      break;
+    case ExprKind::kIndex:
+      t = CheckIndex(e, facts);
+      break;
+    case ExprKind::kCall:
+      t = CheckCall(*this, e, facts);
+      break;
     case ExprKind::kLambda:
-      Error(e, "'" + e.text + " => ...' is only allowed as the last argument of all, any, "
-                              "filter, map or count");
+      Error(e, "'" + e.text +
+                   " => ...' is only allowed as the last argument of all, any, "
+                   "filter, map or count");
       return nullptr;
-    case ExprKind::kUnary: t = CheckUnary(e, facts); break;
-    case ExprKind::kBinary: t = CheckBinary(e, facts); break;
-    case ExprKind::kConditional: t = CheckConditional(e, facts); break;
+    case ExprKind::kUnary:
+      t = CheckUnary(e, facts);
+      break;
+    case ExprKind::kBinary:
+      t = CheckBinary(e, facts);
+      break;
+    case ExprKind::kConditional:
+      t = CheckConditional(e, facts);
+      break;
   }
   e.type = t;
   return t;
@@ -166,7 +195,8 @@ TypePtr Checker::CheckName(Expr& e) {
 
 std::string Checker::PathKey(const Expr& e) const {
   switch (e.kind) {
-    case ExprKind::kName: return e.text;
+    case ExprKind::kName:
+      return e.text;
     case ExprKind::kField: {
       std::string base = PathKey(*e.args[0]);
       return base.empty() ? "" : base + "." + e.text;
@@ -179,7 +209,8 @@ std::string Checker::PathKey(const Expr& e) const {
       if (i.kind == ExprKind::kString) return base + "[\"" + i.text + "\"]";
       return "";
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 
@@ -187,8 +218,10 @@ TypePtr Checker::CheckField(Expr& e, const Facts& facts) {
   TypePtr target = Check(*e.args[0], facts);
   if (!target) return nullptr;
   switch (target->kind()) {
-    case TypeKind::kDyn: return Type::Dyn();
-    case TypeKind::kMap: return target->elem();
+    case TypeKind::kDyn:
+      return Type::Dyn();
+    case TypeKind::kMap:
+      return target->elem();
     case TypeKind::kObject: {
       int i = target->FieldIndex(e.text);
       if (i < 0) {
@@ -211,8 +244,7 @@ TypePtr Checker::CheckField(Expr& e, const Facts& facts) {
         std::string key = PathKey(e);
         if (key.empty() || !Contains(facts, key)) {
           std::string text(ExprText(source_, e));
-          Error(e.end - static_cast<uint32_t>(e.text.size()),
-                text + " may be absent",
+          Error(e.end - static_cast<uint32_t>(e.text.size()), text + " may be absent",
                 "guard it with has(" + text + ") or give a default with " + text + " ?? ...");
           return nullptr;
         }
@@ -316,8 +348,8 @@ TypePtr Checker::CheckConditional(Expr& e, const Facts& facts) {
   if (!ok || !a || !b) return nullptr;
   TypePtr u = Unify(a, b);
   if (!u) {
-    Error(e, "the branches of '?' have different types: " + a->ToString() + " and " +
-                 b->ToString());
+    Error(e,
+          "the branches of '?' have different types: " + a->ToString() + " and " + b->ToString());
   }
   return u;
 }
@@ -328,7 +360,8 @@ TypePtr Checker::CheckBinary(Expr& e, const Facts& facts) {
   const std::string op = OpText(e.op);
   // Point at the operator itself: the first non-blank character after the left operand.
   uint32_t op_at = e.args[0]->end;
-  while (op_at < source_.text.size() && std::isspace(static_cast<unsigned char>(source_.text[op_at])))
+  while (op_at < source_.text.size() &&
+         std::isspace(static_cast<unsigned char>(source_.text[op_at])))
     ++op_at;
   auto mismatch = [&](const TypePtr& a, const TypePtr& b, std::string hint = {}) -> TypePtr {
     Error(op_at, "'" + op + "' cannot take " + a->ToString() + " and " + b->ToString(),
@@ -351,7 +384,8 @@ TypePtr Checker::CheckBinary(Expr& e, const Facts& facts) {
       if (!u) return mismatch(a, b, "the default must have the type of the value it replaces");
       return u;
     }
-    default: break;
+    default:
+      break;
   }
   TypePtr a = Check(l, facts);
   TypePtr b = Check(r, facts);
@@ -375,8 +409,10 @@ TypePtr Checker::CheckBinary(Expr& e, const Facts& facts) {
       bool ordered = dyn || (a->IsNumeric() && b->IsNumeric()) ||
                      (ak == bk && (ak == TypeKind::kString || ak == TypeKind::kDate ||
                                    ak == TypeKind::kTimestamp || ak == TypeKind::kDuration));
-      if (!ordered) return mismatch(a, b, "only numbers, strings, dates, timestamps and "
-                                          "durations of the same kind are ordered");
+      if (!ordered)
+        return mismatch(a, b,
+                        "only numbers, strings, dates, timestamps and "
+                        "durations of the same kind are ordered");
       return Type::Bool();
     }
     case Op::kIn:
@@ -392,8 +428,9 @@ TypePtr Checker::CheckBinary(Expr& e, const Facts& facts) {
           return mismatch(a, b, "'in' on a map tests a key, which is a string");
         return Type::Bool();
       }
-      return mismatch(a, b, bk == TypeKind::kString ? "use contains(text, part) for substrings"
-                                                    : "'in' needs a list or a map on its right");
+      return mismatch(a, b,
+                      bk == TypeKind::kString ? "use contains(text, part) for substrings"
+                                              : "'in' needs a list or a map on its right");
     case Op::kAdd:
       if (dyn) return Type::Dyn();
       if (ak == TypeKind::kInt && bk == TypeKind::kInt) return Type::Int();
@@ -441,8 +478,9 @@ TypePtr Checker::CheckLambda(Expr& lambda, const TypePtr& elem, const Facts& fac
   for (const auto& c : *constants_) clash = clash || c.name == name;
   for (const auto& l : locals_) clash = clash || l.name == name;
   if (clash) {
-    Error(lambda, "'" + name + "' already names something here; pick another name for the "
-                               "element");
+    Error(lambda, "'" + name +
+                      "' already names something here; pick another name for the "
+                      "element");
     return nullptr;
   }
   lambda.slot = static_cast<int32_t>(locals_.size());

@@ -29,7 +29,8 @@ using Facts = std::vector<std::string>;
 
 class Checker {
  public:
-  // `constants` may grow while checking (evaluated on demand through `evaluate`). Locals start empty.
+  // `constants` may grow while checking (evaluated on demand through `evaluate`). Locals start
+  // empty.
   Checker(const Source& source, const TypeEnv& env, std::vector<ConstantInfo>* constants,
           std::function<bool(size_t)> ensure_constant, Diagnostics* diags);
 

@@ -1,4 +1,5 @@
-// The compiler: turns checked expressions into closure-tree nodes, with operators specialised and constants folded.
+// The compiler: turns checked expressions into closure-tree nodes, with operators specialised and
+// constants folded.
 #include <algorithm>
 #include <cstring>
 
@@ -27,9 +28,15 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
     int64_t r = 0;
     bool overflow = false;
     switch (op) {
-      case Op::kAdd: overflow = __builtin_add_overflow(a.i, b.i, &r); break;
-      case Op::kSub: overflow = __builtin_sub_overflow(a.i, b.i, &r); break;
-      case Op::kMul: overflow = __builtin_mul_overflow(a.i, b.i, &r); break;
+      case Op::kAdd:
+        overflow = __builtin_add_overflow(a.i, b.i, &r);
+        break;
+      case Op::kSub:
+        overflow = __builtin_sub_overflow(a.i, b.i, &r);
+        break;
+      case Op::kMul:
+        overflow = __builtin_mul_overflow(a.i, b.i, &r);
+        break;
       case Op::kDiv:
       case Op::kMod:
         if (b.i == 0) return fail(ErrorKind::kDivision, "division by zero");
@@ -40,12 +47,12 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
           r = op == Op::kDiv ? a.i / b.i : a.i % b.i;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     if (overflow)
-      return fail(ErrorKind::kOverflow, std::string("integer overflow in ") +
-                                            std::to_string(a.i) + " " + OpText(op) + " " +
-                                            std::to_string(b.i));
+      return fail(ErrorKind::kOverflow, std::string("integer overflow in ") + std::to_string(a.i) +
+                                            " " + OpText(op) + " " + std::to_string(b.i));
     return Value::Int(r);
   }
   auto is_num = [](ValueKind k) { return k == ValueKind::kInt || k == ValueKind::kDecimal; };
@@ -55,11 +62,20 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
     Decimal r{0, 0};
     DecimalStatus s = DecimalStatus::kOk;
     switch (op) {
-      case Op::kAdd: s = DecimalAdd(x, y, &r); break;
-      case Op::kSub: s = DecimalSub(x, y, &r); break;
-      case Op::kMul: s = DecimalMul(x, y, &r); break;
-      case Op::kDiv: s = DecimalDiv(x, y, &r); break;
-      default: break;
+      case Op::kAdd:
+        s = DecimalAdd(x, y, &r);
+        break;
+      case Op::kSub:
+        s = DecimalSub(x, y, &r);
+        break;
+      case Op::kMul:
+        s = DecimalMul(x, y, &r);
+        break;
+      case Op::kDiv:
+        s = DecimalDiv(x, y, &r);
+        break;
+      default:
+        break;
     }
     if (s == DecimalStatus::kDivisionByZero) return fail(ErrorKind::kDivision, "division by zero");
     if (s != DecimalStatus::kOk)
@@ -81,7 +97,8 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
     std::copy(b.list->items, b.list->items + b.list->size, l->items + a.list->size);
     return Value::List(l);
   }
-  if (ak == ValueKind::kDuration && bk == ValueKind::kDuration && (op == Op::kAdd || op == Op::kSub)) {
+  if (ak == ValueKind::kDuration && bk == ValueKind::kDuration &&
+      (op == Op::kAdd || op == Op::kSub)) {
     Duration y = b.dur(), r{0, 0};
     if ((op == Op::kSub && !NegateDuration(y, &y)) || !AddDurations(a.dur(), y, &r))
       return fail(ErrorKind::kOverflow, "duration overflow");
@@ -117,8 +134,8 @@ Value Arithmetic(Op op, const Value& a, const Value& b, EvalContext& ctx, Source
     if (__builtin_sub_overflow(a.ts, b.ts, &r)) return fail(ErrorKind::kOverflow, "overflow");
     return Value::Dur({0, r});
   }
-  return fail(ErrorKind::kType, std::string("'") + OpText(op) + "' cannot take " + KindOf(a) +
-                                    " and " + KindOf(b));
+  return fail(ErrorKind::kType,
+              std::string("'") + OpText(op) + "' cannot take " + KindOf(a) + " and " + KindOf(b));
 }
 
 namespace {
@@ -342,13 +359,20 @@ class ConditionalNode : public Node {
 
 bool Holds(Op op, int c) {
   switch (op) {
-    case Op::kEq: return c == 0;
-    case Op::kNe: return c != 0;
-    case Op::kLt: return c < 0;
-    case Op::kLe: return c <= 0;
-    case Op::kGt: return c > 0;
-    case Op::kGe: return c >= 0;
-    default: return false;
+    case Op::kEq:
+      return c == 0;
+    case Op::kNe:
+      return c != 0;
+    case Op::kLt:
+      return c < 0;
+    case Op::kLe:
+      return c <= 0;
+    case Op::kGt:
+      return c > 0;
+    case Op::kGe:
+      return c >= 0;
+    default:
+      return false;
   }
 }
 
@@ -375,15 +399,15 @@ class CompareNode : public Node {
         int c = 0;
         if (!CompareDurations(l.dur(), r.dur(), &c))
           return ErrorAt(ctx, at.pos(), ErrorKind::kInvalid,
-                      "cannot order " + FormatDuration(l.dur()) + " and " + FormatDuration(r.dur()) +
-                          ": months have no fixed length");
+                         "cannot order " + FormatDuration(l.dur()) + " and " +
+                             FormatDuration(r.dur()) + ": months have no fixed length");
         return Value::Bool(Holds(kOp, c));
       }
       bool comparable = false;
       int c = CompareValues(l, r, &comparable);
       if (!comparable)
         return ErrorAt(ctx, at.pos(), ErrorKind::kType,
-                    std::string("cannot order ") + KindOf(l) + " and " + KindOf(r));
+                       std::string("cannot order ") + KindOf(l) + " and " + KindOf(r));
       return Value::Bool(Holds(kOp, c));
     }
   }
@@ -542,12 +566,18 @@ NodePtr MakeCompareOf(const Expr& e, SourcePos p, NodePtr a, NodePtr b, bool tra
 
 NodePtr MakeCompare(const Expr& e, SourcePos p, NodePtr a, NodePtr b, bool traced) {
   switch (e.op) {
-    case Op::kEq: return MakeCompareOf<Op::kEq>(e, p, std::move(a), std::move(b), traced);
-    case Op::kNe: return MakeCompareOf<Op::kNe>(e, p, std::move(a), std::move(b), traced);
-    case Op::kLt: return MakeCompareOf<Op::kLt>(e, p, std::move(a), std::move(b), traced);
-    case Op::kLe: return MakeCompareOf<Op::kLe>(e, p, std::move(a), std::move(b), traced);
-    case Op::kGt: return MakeCompareOf<Op::kGt>(e, p, std::move(a), std::move(b), traced);
-    default: return MakeCompareOf<Op::kGe>(e, p, std::move(a), std::move(b), traced);
+    case Op::kEq:
+      return MakeCompareOf<Op::kEq>(e, p, std::move(a), std::move(b), traced);
+    case Op::kNe:
+      return MakeCompareOf<Op::kNe>(e, p, std::move(a), std::move(b), traced);
+    case Op::kLt:
+      return MakeCompareOf<Op::kLt>(e, p, std::move(a), std::move(b), traced);
+    case Op::kLe:
+      return MakeCompareOf<Op::kLe>(e, p, std::move(a), std::move(b), traced);
+    case Op::kGt:
+      return MakeCompareOf<Op::kGt>(e, p, std::move(a), std::move(b), traced);
+    default:
+      return MakeCompareOf<Op::kGe>(e, p, std::move(a), std::move(b), traced);
   }
 }
 
@@ -565,7 +595,8 @@ bool IsConstantExpr(const Expr& e) {
 
 Value DeepCopy(const Value& v, Arena& arena) {
   switch (v.kind) {
-    case ValueKind::kString: return StringValue(arena, v.str());
+    case ValueKind::kString:
+      return StringValue(arena, v.str());
     case ValueKind::kError:
       return ErrorValue(arena, v.err->kind, v.err->pos, v.error_message());
     case ValueKind::kList: {
@@ -576,8 +607,8 @@ Value DeepCopy(const Value& v, Arena& arena) {
     case ValueKind::kMap: {
       std::vector<MapEntry> entries;
       for (uint32_t i = 0; i < v.map->size; ++i)
-        entries.push_back({DeepCopy(v.map->entries[i].key, arena),
-                           DeepCopy(v.map->entries[i].value, arena)});
+        entries.push_back(
+            {DeepCopy(v.map->entries[i].key, arena), DeepCopy(v.map->entries[i].value, arena)});
       return Value::MapOf(MakeMap(arena, std::move(entries)));
     }
     case ValueKind::kObject: {
@@ -586,12 +617,13 @@ Value DeepCopy(const Value& v, Arena& arena) {
         o->slots[i] = DeepCopy(v.obj->slots[i], arena);
       return Value::Obj(o);
     }
-    default: return v;
+    default:
+      return v;
   }
 }
 
-Compiler::Compiler(const Source& source, const std::vector<Value>* constants,
-                   Arena* constant_arena, bool traced)
+Compiler::Compiler(const Source& source, const std::vector<Value>* constants, Arena* constant_arena,
+                   bool traced)
     : source_(source), constants_(constants), arena_(constant_arena), traced_(traced) {}
 
 SourcePos Compiler::PosOf(const Expr& e) const {
@@ -618,8 +650,8 @@ NodePtr Compiler::Compile(const Expr& e) {
 NodePtr Compiler::CompileUntraced(const Expr& e) {
   const SourcePos p = PosOf(e);
   // Fold what depends on no data: constant lists, arithmetic on constants, calls on literals.
-  if (!traced_ && IsConstantExpr(e) && e.kind != ExprKind::kName &&
-      e.kind != ExprKind::kString && e.kind != ExprKind::kInt && e.kind != ExprKind::kBool) {
+  if (!traced_ && IsConstantExpr(e) && e.kind != ExprKind::kName && e.kind != ExprKind::kString &&
+      e.kind != ExprKind::kInt && e.kind != ExprKind::kBool) {
     Compiler plain(source_, constants_, arena_, false);
     NodePtr inner = plain.CompileNoFold(e);
     EvalContext ctx;
@@ -633,19 +665,26 @@ NodePtr Compiler::CompileUntraced(const Expr& e) {
 NodePtr Compiler::CompileNoFold(const Expr& e) {
   const SourcePos p = PosOf(e);
   switch (e.kind) {
-    case ExprKind::kNull: return std::make_unique<ConstNode>(e, p, Value::Null());
-    case ExprKind::kBool: return std::make_unique<ConstNode>(e, p, Value::Bool(e.bool_value));
-    case ExprKind::kInt: return std::make_unique<ConstNode>(e, p, Value::Int(e.int_value));
-    case ExprKind::kDecimal: return std::make_unique<ConstNode>(e, p, Value::Dec(e.decimal_value));
+    case ExprKind::kNull:
+      return std::make_unique<ConstNode>(e, p, Value::Null());
+    case ExprKind::kBool:
+      return std::make_unique<ConstNode>(e, p, Value::Bool(e.bool_value));
+    case ExprKind::kInt:
+      return std::make_unique<ConstNode>(e, p, Value::Int(e.int_value));
+    case ExprKind::kDecimal:
+      return std::make_unique<ConstNode>(e, p, Value::Dec(e.decimal_value));
     case ExprKind::kString:
       return std::make_unique<ConstNode>(e, p, StringValue(*arena_, e.text));
     case ExprKind::kName:
       switch (e.resolution) {
-        case Resolution::kVariable: return std::make_unique<VarNode>(e, p, e.slot);
-        case Resolution::kLocal: return std::make_unique<LocalNode>(e, p, e.slot);
+        case Resolution::kVariable:
+          return std::make_unique<VarNode>(e, p, e.slot);
+        case Resolution::kLocal:
+          return std::make_unique<LocalNode>(e, p, e.slot);
         case Resolution::kConstant:
           return std::make_unique<ConstNode>(e, p, ConstantValue(e.slot));
-        default: break;
+        default:
+          break;
       }
       return std::make_unique<ConstNode>(
           e, p, ErrorValue(*arena_, ErrorKind::kInvalid, p, "unresolved name " + e.text));
@@ -653,8 +692,8 @@ NodePtr Compiler::CompileNoFold(const Expr& e) {
       const Expr& target = *e.args[0];
       const TypePtr& t = target.type;
       const Type* expected = t && t->kind() == TypeKind::kObject ? t.get() : nullptr;
-      const bool on_variable = !traced_ && target.kind == ExprKind::kName &&
-                               target.resolution == Resolution::kVariable;
+      const bool on_variable =
+          !traced_ && target.kind == ExprKind::kName && target.resolution == Resolution::kVariable;
       return std::make_unique<FieldNode>(e, p, on_variable ? nullptr : Compile(target),
                                          on_variable ? target.slot : -1, expected, e.slot,
                                          std::string(ExprText(source_, e)));
@@ -669,22 +708,25 @@ NodePtr Compiler::CompileNoFold(const Expr& e) {
       if (e.kind == ExprKind::kList) return std::make_unique<ListNode>(e, p, std::move(items));
       return std::make_unique<MapNode>(e, p, std::move(items));
     }
-    case ExprKind::kCall: return CompileCall(*this, e);
+    case ExprKind::kCall:
+      return CompileCall(*this, e);
     case ExprKind::kUnary:
       if (e.op == Op::kNot) return std::make_unique<NotNode>(e, p, Compile(*e.args[0]));
       return std::make_unique<NegNode>(e, p, Compile(*e.args[0]));
     case ExprKind::kConditional:
-      return std::make_unique<ConditionalNode>(
-          e, p, Compile(*e.args[0]), Compile(*e.args[1]), Compile(*e.args[2]),
-          e.type && e.type->kind() == TypeKind::kDecimal);
-    case ExprKind::kLambda: break;
+      return std::make_unique<ConditionalNode>(e, p, Compile(*e.args[0]), Compile(*e.args[1]),
+                                               Compile(*e.args[2]),
+                                               e.type && e.type->kind() == TypeKind::kDecimal);
+    case ExprKind::kLambda:
+      break;
     case ExprKind::kBinary: {
       NodePtr a = Compile(*e.args[0]);
       NodePtr b = Compile(*e.args[1]);
       switch (e.op) {
         case Op::kAnd:
           return std::make_unique<LogicNode<true>>(e, p, std::move(a), std::move(b), traced_);
-        case Op::kOr: return std::make_unique<LogicNode<false>>(e, p, std::move(a), std::move(b));
+        case Op::kOr:
+          return std::make_unique<LogicNode<false>>(e, p, std::move(a), std::move(b));
         case Op::kCoalesce:
           return std::make_unique<CoalesceNode>(e, p, std::move(a), std::move(b),
                                                 e.type && e.type->kind() == TypeKind::kDecimal);

@@ -1,4 +1,5 @@
-// Exact decimal arithmetic on a 64-bit coefficient, with 128-bit intermediates so nothing is lost silently.
+// Exact decimal arithmetic on a 64-bit coefficient, with 128-bit intermediates so nothing is lost
+// silently.
 #include "dsl/decimal.h"
 
 #include <cstdint>
@@ -96,7 +97,8 @@ DecimalStatus ParseDecimal(std::string_view text, Decimal* out) {
   auto take = [&](char c) {
     if (c != '0') seen_nonzero = true;
     if (seen_nonzero) ++significant;
-    if (significant <= kMaxDecimalDigits) coefficient = coefficient * 10 + static_cast<unsigned>(c - '0');
+    if (significant <= kMaxDecimalDigits)
+      coefficient = coefficient * 10 + static_cast<unsigned>(c - '0');
   };
   for (size_t k = int_start; k < int_end; ++k) take(text[k]);
   for (size_t k = frac_start; k < frac_end; ++k) take(text[k]);
@@ -171,7 +173,8 @@ DecimalStatus DecimalMul(Decimal a, Decimal b, Decimal* out) {
     scale = kMaxDecimalScale;
   }
   // A product too wide for 64 bits may still fit once zeros it does not need are dropped.
-  while (m > static_cast<Uint128>(std::numeric_limits<int64_t>::max()) && scale > 0 && m % 10 == 0) {
+  while (m > static_cast<Uint128>(std::numeric_limits<int64_t>::max()) && scale > 0 &&
+         m % 10 == 0) {
     m /= 10;
     --scale;
   }

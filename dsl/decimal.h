@@ -1,4 +1,5 @@
-// Exact decimal numbers for money: a 64-bit coefficient and a power-of-ten scale, never binary floating point.
+// Exact decimal numbers for money: a 64-bit coefficient and a power-of-ten scale, never binary
+// floating point.
 #ifndef SELLERFLOW_DSL_DECIMAL_H_
 #define SELLERFLOW_DSL_DECIMAL_H_
 
@@ -26,9 +27,9 @@ void AppendDecimal(Decimal d, std::string* out);
 
 Decimal DecimalFromInt(int64_t v);
 // Each returns kOk and sets *out, or kOverflow / kDivisionByZero. Results are exact; the scale of a
-// sum is the larger scale, of a product the sum of scales (reduced by dropping trailing zeros when it
-// would exceed the limit). Division is exact when the quotient terminates within kMaxDecimalScale
-// digits, and otherwise rounds half-even at that scale.
+// sum is the larger scale, of a product the sum of scales (reduced by dropping trailing zeros when
+// it would exceed the limit). Division is exact when the quotient terminates within
+// kMaxDecimalScale digits, and otherwise rounds half-even at that scale.
 DecimalStatus DecimalAdd(Decimal a, Decimal b, Decimal* out);
 DecimalStatus DecimalSub(Decimal a, Decimal b, Decimal* out);
 DecimalStatus DecimalMul(Decimal a, Decimal b, Decimal* out);

@@ -69,7 +69,8 @@ void LocateOffset(std::string_view text, size_t offset, uint32_t* line, uint32_t
     }
   }
   *line = l;
-  *column = static_cast<uint32_t>(CountCodePoints(text.substr(line_start, offset - line_start))) + 1;
+  *column =
+      static_cast<uint32_t>(CountCodePoints(text.substr(line_start, offset - line_start))) + 1;
   if (line_text != nullptr) {
     size_t end = text.find('\n', line_start);
     if (end == std::string_view::npos) end = text.size();
@@ -246,7 +247,8 @@ std::string NearestName(std::string_view name, const std::vector<std::string>& c
   for (const std::string& candidate : candidates) {
     if (candidate.empty()) continue;
     std::vector<uint32_t> c = CodePoints(candidate);
-    size_t length_gap = c.size() > target.size() ? c.size() - target.size() : target.size() - c.size();
+    size_t length_gap =
+        c.size() > target.size() ? c.size() - target.size() : target.size() - c.size();
     if (length_gap > limit) continue;  // The distance is at least the length difference.
     size_t distance = EditDistance(target, c);
     if (distance > limit) continue;

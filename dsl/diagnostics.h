@@ -1,4 +1,5 @@
-// Diagnostics: definition mistakes collected with their positions and printed as file:line:col with a caret.
+// Diagnostics: definition mistakes collected with their positions and printed as file:line:col with
+// a caret.
 #ifndef SELLERFLOW_DSL_DIAGNOSTICS_H_
 #define SELLERFLOW_DSL_DIAGNOSTICS_H_
 

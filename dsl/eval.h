@@ -1,4 +1,5 @@
-// The evaluator's closure tree: checked expressions compiled into nodes with names and fields resolved.
+// The evaluator's closure tree: checked expressions compiled into nodes with names and fields
+// resolved.
 #ifndef SELLERFLOW_DSL_EVAL_H_
 #define SELLERFLOW_DSL_EVAL_H_
 
@@ -68,10 +69,14 @@ class Operand {
   }
   Value Get(const Value* vars, EvalContext& ctx) const {
     switch (kind_) {
-      case Kind::kVariable: return vars[slot_];
-      case Kind::kLocal: return ctx.locals[static_cast<size_t>(slot_)];
-      case Kind::kConstant: return constant_;
-      case Kind::kNode: break;
+      case Kind::kVariable:
+        return vars[slot_];
+      case Kind::kLocal:
+        return ctx.locals[static_cast<size_t>(slot_)];
+      case Kind::kConstant:
+        return constant_;
+      case Kind::kNode:
+        break;
     }
     return node_->Eval(vars, ctx);
   }
@@ -99,7 +104,7 @@ class Compiler {
   bool traced() const { return traced_; }
   SourcePos PosOf(const Expr& e) const;
 
- // Compiles without folding `e` itself into a constant (its children may still fold).
+  // Compiles without folding `e` itself into a constant (its children may still fold).
   NodePtr CompileNoFold(const Expr& e);
 
  private:

@@ -13,8 +13,10 @@ bool IsLiteral(const Expr& e) {
     case ExprKind::kBool:
     case ExprKind::kInt:
     case ExprKind::kDecimal:
-    case ExprKind::kString: return true;
-    default: return false;
+    case ExprKind::kString:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -76,8 +78,8 @@ class Explainer {
   }
 
   static bool IsAbsenceGuard(const Expr& e) {
-    return e.kind == ExprKind::kUnary && e.op == Op::kNot &&
-           e.args[0]->kind == ExprKind::kCall && e.args[0]->text == "has";
+    return e.kind == ExprKind::kUnary && e.op == Op::kNot && e.args[0]->kind == ExprKind::kCall &&
+           e.args[0]->text == "has";
   }
 
   void ExplainError(const Expr& e) {

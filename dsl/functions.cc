@@ -102,12 +102,12 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
   auto& args = call.args;
   auto arity = [&](size_t lo, size_t hi) {
     if (args.size() >= lo && args.size() <= hi) return true;
-    checker.Error(call, name + "() takes " +
-                            (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " +
-                                                                 std::to_string(hi)) +
-                            (hi == 1 ? " argument" : " arguments") + ", not " +
-                            std::to_string(args.size()),
-                  std::string("write ") + b->signature);
+    checker.Error(
+        call,
+        name + "() takes " +
+            (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) +
+            (hi == 1 ? " argument" : " arguments") + ", not " + std::to_string(args.size()),
+        std::string("write ") + b->signature);
     return false;
   };
   auto wrong = [&](size_t i, const TypePtr& t) -> TypePtr {
@@ -318,8 +318,9 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
     for (const Field& f : t[1]->fields()) {
       int i = t[0]->FieldIndex(f.name);
       if (i < 0 || !Unify(t[0]->fields()[static_cast<size_t>(i)].type, f.type)) {
-        checker.Error(*args[1], "merge() cannot put field '" + f.name + "' (" + f.type->ToString() +
-                                    ") into " + WithArticle(t[0]->ToString()),
+        checker.Error(*args[1],
+                      "merge() cannot put field '" + f.name + "' (" + f.type->ToString() +
+                          ") into " + WithArticle(t[0]->ToString()),
                       "the changes may only hold fields of the first object, of the same types");
         return nullptr;
       }
@@ -353,8 +354,7 @@ class FunctionNode : public Node {
   }
   Value Error(EvalContext& ctx, ErrorKind k, std::string_view m) const { return Fail(ctx, k, m); }
   Value TypeError(EvalContext& ctx, const Value& v) const {
-    return Fail(ctx, ErrorKind::kType,
-                expr().text + "() cannot take " + KindOf(v));
+    return Fail(ctx, ErrorKind::kType, expr().text + "() cannot take " + KindOf(v));
   }
 
  private:
@@ -400,8 +400,8 @@ class ExtremeNode : public Node {
         bool comparable = false;
         c = CompareValues(items[i], best, &comparable);
         if (!comparable)
-          return Fail(ctx, ErrorKind::kType, std::string("cannot order ") + KindOf(items[i]) +
-                                                 " and " + KindOf(best));
+          return Fail(ctx, ErrorKind::kType,
+                      std::string("cannot order ") + KindOf(items[i]) + " and " + KindOf(best));
       }
       if (max_ ? c > 0 : c < 0) best = items[i];
     }
@@ -471,16 +471,19 @@ class LenStringNode : public Node {
   }
   Value Len(const Value& v, EvalContext& ctx) const {
     switch (v.kind) {
-      case ValueKind::kString: return Value::Int(v.s->code_points);
-      case ValueKind::kList: return Value::Int(v.list->size);
-      case ValueKind::kMap: return Value::Int(v.map->size);
+      case ValueKind::kString:
+        return Value::Int(v.s->code_points);
+      case ValueKind::kList:
+        return Value::Int(v.list->size);
+      case ValueKind::kMap:
+        return Value::Int(v.map->size);
       case ValueKind::kObject: {
         int64_t n = 0;
-        for (size_t i = 0; i < v.obj->type->fields().size(); ++i)
-          n += !v.obj->slots[i].is_absent();
+        for (size_t i = 0; i < v.obj->type->fields().size(); ++i) n += !v.obj->slots[i].is_absent();
         return Value::Int(n);
       }
-      case ValueKind::kError: return v;
+      case ValueKind::kError:
+        return v;
       default:
         return Fail(ctx, ErrorKind::kType, std::string("len() cannot take ") + KindOf(v));
     }
@@ -544,7 +547,10 @@ enum class MacroKind { kAll, kAny, kFilter, kMap, kCount };
 class MacroNode : public Node {
  public:
   MacroNode(const Expr& e, SourcePos p, MacroKind kind, NodePtr list, NodePtr body, int slot)
-      : Node(e, p), kind_(kind), list_(std::move(list)), body_(std::move(body)),
+      : Node(e, p),
+        kind_(kind),
+        list_(std::move(list)),
+        body_(std::move(body)),
         slot_(static_cast<size_t>(slot)) {}
 
   Value Eval(const Value* vars, EvalContext& ctx) const override {
@@ -627,16 +633,20 @@ using Self = FunctionNode;
 
 Value FnLen(const Self& s, const Value* a, EvalContext& ctx) {
   switch (a[0].kind) {
-    case ValueKind::kString: return Value::Int(a[0].s->code_points);
-    case ValueKind::kList: return Value::Int(a[0].list->size);
-    case ValueKind::kMap: return Value::Int(a[0].map->size);
+    case ValueKind::kString:
+      return Value::Int(a[0].s->code_points);
+    case ValueKind::kList:
+      return Value::Int(a[0].list->size);
+    case ValueKind::kMap:
+      return Value::Int(a[0].map->size);
     case ValueKind::kObject: {
       int64_t n = 0;
       for (size_t i = 0; i < a[0].obj->type->fields().size(); ++i)
         n += !a[0].obj->slots[i].is_absent();
       return Value::Int(n);
     }
-    default: return s.TypeError(ctx, a[0]);
+    default:
+      return s.TypeError(ctx, a[0]);
   }
 }
 
@@ -686,7 +696,8 @@ Value FnReplace(const Self& s, const Value* a, EvalContext& ctx) {
   std::string out;
   for (size_t at = 0;;) {
     size_t found = text.find(from, at);
-    out.append(text.substr(at, found == std::string_view::npos ? std::string_view::npos : found - at));
+    out.append(
+        text.substr(at, found == std::string_view::npos ? std::string_view::npos : found - at));
     if (found == std::string_view::npos) break;
     out.append(to);
     at = found + from.size();
@@ -800,7 +811,8 @@ Value FnString(const Self&, const Value* a, EvalContext& ctx) {
 
 Value FnInt(const Self& s, const Value* a, EvalContext& ctx) {
   switch (a[0].kind) {
-    case ValueKind::kInt: return a[0];
+    case ValueKind::kInt:
+      return a[0];
     case ValueKind::kDecimal: {
       auto i = DecimalToInt(a[0].dec());
       if (!i)
@@ -817,14 +829,17 @@ Value FnInt(const Self& s, const Value* a, EvalContext& ctx) {
                        "not an integer: \"" + std::string(a[0].str()) + "\"");
       return Value::Int(*i);
     }
-    default: return s.TypeError(ctx, a[0]);
+    default:
+      return s.TypeError(ctx, a[0]);
   }
 }
 
 Value FnDecimal(const Self& s, const Value* a, EvalContext& ctx) {
   switch (a[0].kind) {
-    case ValueKind::kDecimal: return a[0];
-    case ValueKind::kInt: return Value::Dec(DecimalFromInt(a[0].i));
+    case ValueKind::kDecimal:
+      return a[0];
+    case ValueKind::kInt:
+      return Value::Dec(DecimalFromInt(a[0].i));
     case ValueKind::kString: {
       Decimal d{0, 0};
       if (ParseDecimal(a[0].str(), &d) != DecimalStatus::kOk)
@@ -832,7 +847,8 @@ Value FnDecimal(const Self& s, const Value* a, EvalContext& ctx) {
                        "not a decimal: \"" + std::string(a[0].str()) + "\"");
       return Value::Dec(d);
     }
-    default: return s.TypeError(ctx, a[0]);
+    default:
+      return s.TypeError(ctx, a[0]);
   }
 }
 
@@ -852,7 +868,8 @@ Value FnKeys(const Self& s, const Value* a, EvalContext& ctx) {
     const auto& fields = a[0].obj->type->fields();
     std::vector<Value> names;
     for (size_t i = 0; i < fields.size(); ++i)
-      if (!a[0].obj->slots[i].is_absent()) names.push_back(StringValue(ctx.arena(), fields[i].name));
+      if (!a[0].obj->slots[i].is_absent())
+        names.push_back(StringValue(ctx.arena(), fields[i].name));
     ListRep* l = MakeList(ctx.arena(), static_cast<uint32_t>(names.size()));
     std::copy(names.begin(), names.end(), l->items);
     return Value::List(l);
@@ -892,12 +909,11 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
                                      on_variable ? target.slot : -1, expected,
                                      a.kind == ExprKind::kField ? a.slot : -1, std::move(index));
   }
-  static const std::pair<const char*, MacroKind> kMacros[] = {
-      {"all", MacroKind::kAll},
-      {"any", MacroKind::kAny},
-      {"filter", MacroKind::kFilter},
-      {"map", MacroKind::kMap},
-      {"count", MacroKind::kCount}};
+  static const std::pair<const char*, MacroKind> kMacros[] = {{"all", MacroKind::kAll},
+                                                              {"any", MacroKind::kAny},
+                                                              {"filter", MacroKind::kFilter},
+                                                              {"map", MacroKind::kMap},
+                                                              {"count", MacroKind::kCount}};
   for (const auto& [n, k] : kMacros) {
     if (name == n) {
       const Expr& lambda = *args[1];
@@ -927,14 +943,26 @@ NodePtr CompileCall(Compiler& compiler, const Expr& call) {
   if (name == "min" || name == "max")
     return std::make_unique<ExtremeNode>(call, p, std::move(compiled), name == "max");
   static const std::pair<const char*, FunctionNode::Fn> kFunctions[] = {
-      {"starts_with", FnStartsWith}, {"ends_with", FnEndsWith}, {"contains", FnContains},
-      {"lower", FnLower},           {"upper", FnUpper},         {"trim", FnTrim},
+      {"starts_with", FnStartsWith},
+      {"ends_with", FnEndsWith},
+      {"contains", FnContains},
+      {"lower", FnLower},
+      {"upper", FnUpper},
+      {"trim", FnTrim},
       {"replace", FnReplace},
-      {"sum", FnSum},               {"unique", FnUnique},       {"date", FnDate},
+      {"sum", FnSum},
+      {"unique", FnUnique},
+      {"date", FnDate},
       {"distinct", FnDistinct},
-      {"timestamp", FnTimestamp},   {"duration", FnDuration},   {"string", FnString},
-      {"int", FnInt},               {"decimal", FnDecimal},     {"places", FnPlaces},
-      {"keys", FnKeys},             {"len", FnLen},             {"merge", FnMerge}};
+      {"timestamp", FnTimestamp},
+      {"duration", FnDuration},
+      {"string", FnString},
+      {"int", FnInt},
+      {"decimal", FnDecimal},
+      {"places", FnPlaces},
+      {"keys", FnKeys},
+      {"len", FnLen},
+      {"merge", FnMerge}};
   FunctionNode::Fn fn = nullptr;
   if (name == "join") fn = args.size() == 1 ? FnJoin1 : FnJoin2;
   for (const auto& [n, f] : kFunctions)

@@ -7,7 +7,8 @@
 //     code INVALID_INPUT
 //     when has(details.ProductTitle)
 //     require len(details.ProductTitle) <= MAX_TITLE
-//     message "ProductTitle has {len(details.ProductTitle)} characters; at most {MAX_TITLE} are allowed."
+//     message "ProductTitle has {len(details.ProductTitle)} characters; at most {MAX_TITLE} are
+//     allowed."
 //   }
 //
 // Expression precedence, loosest first: `c ? a : b`; `or`; `and`; `not`; comparisons (`==`, `!=`,
@@ -70,9 +71,8 @@ struct kw_code : keyword<TAO_PEGTL_STRING("code")> {};
 struct kw_when : keyword<TAO_PEGTL_STRING("when")> {};
 struct kw_require : keyword<TAO_PEGTL_STRING("require")> {};
 struct kw_message : keyword<TAO_PEGTL_STRING("message")> {};
-struct reserved
-    : sor<kw_and, kw_or, kw_not, kw_in, kw_true, kw_false, kw_null, kw_const, kw_rule, kw_code,
-          kw_when, kw_require, kw_message> {};
+struct reserved : sor<kw_and, kw_or, kw_not, kw_in, kw_true, kw_false, kw_null, kw_const, kw_rule,
+                      kw_code, kw_when, kw_require, kw_message> {};
 struct identifier : seq<not_at<reserved>, ident_chars> {};
 
 // ---- Literals ----------------------------------------------------------------------------------
@@ -80,8 +80,8 @@ struct fraction : seq<one<'.'>, plus<digit>> {};
 struct number : seq<plus<digit>, opt<fraction>, not_at<ident_rest>> {};
 
 struct unicode_escape
-    : seq<one<'u'>, sor<seq<one<'{'>, plus<xdigit>, one<'}'>>, seq<xdigit, xdigit, xdigit, xdigit>>> {
-};
+    : seq<one<'u'>,
+          sor<seq<one<'{'>, plus<xdigit>, one<'}'>>, seq<xdigit, xdigit, xdigit, xdigit>>> {};
 struct simple_escape : one<'"', '\\', 'n', 't', 'r', '{', '}', '0'> {};
 struct escape : seq<one<'\\'>, must<sor<simple_escape, unicode_escape>>> {};
 struct string_char : seq<not_at<sor<one<'"', '\\'>, eol>>, any> {};
@@ -114,16 +114,16 @@ struct arrow : string<'=', '>'> {};
 struct lambda_var : identifier {};
 struct lambda : seq<lambda_var, sep, arrow, sep, must<expr_nested>> {};
 struct argument : sor<seq<at<identifier, sep, arrow>, lambda>, expr_nested> {};
-struct call_args : seq<paren_open, sep, opt<list<argument, seq<sep, comma, sep>>>, sep,
-                       must<paren_close>> {};
+struct call_args
+    : seq<paren_open, sep, opt<list<argument, seq<sep, comma, sep>>>, sep, must<paren_close>> {};
 struct name_ref : identifier {};
 struct name_or_call : seq<name_ref, opt<sep, call_args>> {};
 
 struct literal_true : kw_true {};
 struct literal_false : kw_false {};
 struct literal_null : kw_null {};
-struct primary : sor<number, string_literal, literal_true, literal_false, literal_null, list_literal,
-                     map_literal, parenthesized, name_or_call> {};
+struct primary : sor<number, string_literal, literal_true, literal_false, literal_null,
+                     list_literal, map_literal, parenthesized, name_or_call> {};
 
 struct dot : seq<one<'.'>, not_at<digit>> {};
 struct field_name : ident_chars {};  // Keywords are fine as field names: details.code
@@ -187,8 +187,8 @@ struct template_text : plus<seq<not_at<sor<one<'"', '\\', '{', '}'>, eol>>, any>
 struct template_escape : escape {};
 struct template_brace_open : one<'{'> {};
 struct template_brace_close : one<'}'> {};
-struct template_hole : seq<template_brace_open, sep, must<expr_nested>, sep,
-                           must<template_brace_close>> {};
+struct template_hole
+    : seq<template_brace_open, sep, must<expr_nested>, sep, must<template_brace_close>> {};
 struct template_open : one<'"'> {};
 struct template_string
     : seq<template_open, star<sor<template_escape, template_hole, template_text>>,
@@ -241,8 +241,8 @@ struct type_args : seq<one<'<'>, sep, must<type_expr>, sep, opt<comma, sep, must
                        must<angle_close>> {};
 struct optional_mark : one<'?'> {};
 struct type_field_name : ident_chars {};
-struct type_field : seq<type_field_name, sep, opt<optional_mark, sep>, must<colon>, sep,
-                        must<type_expr>> {};
+struct type_field
+    : seq<type_field_name, sep, opt<optional_mark, sep>, must<colon>, sep, must<type_expr>> {};
 struct object_type_open : one<'{'> {};
 struct object_type
     : seq<object_type_open, sep, opt<list<type_field, seq<sep, comma, sep>>, opt<sep, comma>>, sep,

@@ -69,7 +69,8 @@ std::string JsonPath::str() const {
 
 namespace {
 
-// A number's text for a message, shortened when long: "123456789012345678901234... (400 characters)".
+// A number's text for a message, shortened when long: "123456789012345678901234... (400
+// characters)".
 std::string ShortText(std::string_view text) {
   if (text.size() <= kMaxQuotedChars) return std::string(text);
   size_t cut = kMaxQuotedChars;
@@ -116,12 +117,12 @@ const char* JsonKindName(od::json_type t) {
 }
 
 std::string_view TrimJsonSpace(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
 }
-
 
 // ---- Checks before simdjson sees the text --------------------------------------------------
 
@@ -277,7 +278,8 @@ class Walker {
       offset = o == 0 ? 0 : o - 1;
       if (offset > json_.size()) offset = json_.size();
     }
-    issues_->push_back({"", "invalid JSON at byte " + std::to_string(offset) + ": " + std::string(what)});
+    issues_->push_back(
+        {"", "invalid JSON at byte " + std::to_string(offset) + ": " + std::string(what)});
   }
 
   bool stopped() const { return stopped_; }
@@ -462,9 +464,9 @@ class Converter {
         return;
       case DecimalStatus::kTooManyDigits:
       case DecimalStatus::kOverflow:
-        w_.Fail(path.str(), "decimal " + Quoted(*s) + " has more than " + std::to_string(kMaxDecimalDigits) +
-                          " significant digits or " + std::to_string(kMaxDecimalScale) +
-                          " decimal places");
+        w_.Fail(path.str(), "decimal " + Quoted(*s) + " has more than " +
+                                std::to_string(kMaxDecimalDigits) + " significant digits or " +
+                                std::to_string(kMaxDecimalScale) + " decimal places");
         return;
       default:
         w_.Fail(path.str(), "expected decimal, found string " + Quoted(*s));
@@ -487,14 +489,16 @@ class Converter {
       if (ParseTimestamp(*s, &micros)) {
         *out = Value::Timestamp(micros);
       } else {
-        w_.Fail(path.str(), "invalid timestamp " + Quoted(*s) + " (expected RFC 3339, e.g. 2026-01-31T12:00:00Z)");
+        w_.Fail(path.str(), "invalid timestamp " + Quoted(*s) +
+                                " (expected RFC 3339, e.g. 2026-01-31T12:00:00Z)");
       }
     } else {
       Duration d{0, 0};
       if (ParseDuration(*s, &d)) {
         *out = Value::Dur(d);
       } else {
-        w_.Fail(path.str(), "invalid duration " + Quoted(*s) + " (expected ISO 8601 such as PT24H, or 24h)");
+        w_.Fail(path.str(),
+                "invalid duration " + Quoted(*s) + " (expected ISO 8601 such as PT24H, or 24h)");
       }
     }
   }
@@ -571,21 +575,21 @@ class Converter {
   void ConvertMap(od::value& v, const Type& elem, const JsonPath& path, Value* out) {
     std::vector<MapEntry> entries;
     std::vector<std::string> keys;
-    Step read = EachMember(v, path, [&](const std::string& key, const JsonPath& key_path,
-                                        od::value& value) {
-      for (const std::string& k : keys) {
-        if (k == key) {
-          w_.Fail(key_path.str(), "duplicate key " + Quoted(key));
-          return Step::kBad;
-        }
-      }
-      keys.push_back(key);
-      Value converted;
-      bool set = Produce(value, elem, key_path, &converted);
-      if (w_.stopped()) return Step::kStop;
-      entries.push_back({StringValue(arena_, key), converted});
-      return set ? Step::kOk : Step::kBad;
-    });
+    Step read = EachMember(v, path,
+                           [&](const std::string& key, const JsonPath& key_path, od::value& value) {
+                             for (const std::string& k : keys) {
+                               if (k == key) {
+                                 w_.Fail(key_path.str(), "duplicate key " + Quoted(key));
+                                 return Step::kBad;
+                               }
+                             }
+                             keys.push_back(key);
+                             Value converted;
+                             bool set = Produce(value, elem, key_path, &converted);
+                             if (w_.stopped()) return Step::kStop;
+                             entries.push_back({StringValue(arena_, key), converted});
+                             return set ? Step::kOk : Step::kBad;
+                           });
     if (read != Step::kOk) return;
     *out = Value::MapOf(MakeMap(arena_, std::move(entries)));
   }
@@ -594,41 +598,43 @@ class Converter {
     const std::vector<Field>& fields = type.fields();
     ObjectRep* rep = MakeObject(arena_, &type);
     std::vector<bool> seen(fields.size(), false);
-    Step read = EachMember(v, path, [&](const std::string& key, const JsonPath& key_path,
-                                        od::value& fv) {
-      int slot = type.FieldIndex(key);
-      if (slot < 0) {
-        w_.Fail(key_path.str(), UnknownField(key, fields));
-        return Step::kBad;
-      }
-      if (seen[slot]) {
-        w_.Fail(key_path.str(), "duplicate field " + Quoted(key));
-        return Step::kBad;
-      }
-      seen[slot] = true;
-      const Field& f = fields[slot];
-      std::optional<od::json_type> kind = w_.KindOf(fv);
-      if (!kind) return Step::kStop;
-      if (*kind == od::json_type::null) {
-        if (!w_.Literal(fv, "null")) return Step::kStop;
-        if (f.optional) return Step::kOk;  // Null and missing mean the same for an optional field.
-        if (f.type->kind() == TypeKind::kNull || f.type->kind() == TypeKind::kDyn) {
-          rep->slots[slot] = Value::Null();
-          return Step::kOk;
-        }
-        w_.Fail(key_path.str(), "required field " + Quoted(key) + " is null (expected " +
-                              TypeLabel(*f.type) + ")");
-        return Step::kBad;
-      }
-      bool set = Produce(fv, *f.type, key_path, &rep->slots[slot]);
-      if (w_.stopped()) return Step::kStop;
-      return set ? Step::kOk : Step::kBad;
-    });
+    Step read =
+        EachMember(v, path, [&](const std::string& key, const JsonPath& key_path, od::value& fv) {
+          int slot = type.FieldIndex(key);
+          if (slot < 0) {
+            w_.Fail(key_path.str(), UnknownField(key, fields));
+            return Step::kBad;
+          }
+          if (seen[slot]) {
+            w_.Fail(key_path.str(), "duplicate field " + Quoted(key));
+            return Step::kBad;
+          }
+          seen[slot] = true;
+          const Field& f = fields[slot];
+          std::optional<od::json_type> kind = w_.KindOf(fv);
+          if (!kind) return Step::kStop;
+          if (*kind == od::json_type::null) {
+            if (!w_.Literal(fv, "null")) return Step::kStop;
+            if (f.optional)
+              return Step::kOk;  // Null and missing mean the same for an optional field.
+            if (f.type->kind() == TypeKind::kNull || f.type->kind() == TypeKind::kDyn) {
+              rep->slots[slot] = Value::Null();
+              return Step::kOk;
+            }
+            w_.Fail(key_path.str(), "required field " + Quoted(key) + " is null (expected " +
+                                        TypeLabel(*f.type) + ")");
+            return Step::kBad;
+          }
+          bool set = Produce(fv, *f.type, key_path, &rep->slots[slot]);
+          if (w_.stopped()) return Step::kStop;
+          return set ? Step::kOk : Step::kBad;
+        });
     if (read == Step::kStop) return;
     bool ok = read == Step::kOk;
     for (size_t i = 0; i < fields.size(); ++i) {
       if (!seen[i] && !fields[i].optional) {
-        w_.Fail(FieldPath(path.str(), fields[i].name), "required field " + Quoted(fields[i].name) + " is missing");
+        w_.Fail(FieldPath(path.str(), fields[i].name),
+                "required field " + Quoted(fields[i].name) + " is missing");
         ok = false;
       }
     }
@@ -809,7 +815,8 @@ TypePtr ToType(const Inferred& t) {
       return Type::List(ToType(*t.elem));
     case K::kObject: {
       std::vector<Field> fields;
-      for (const InferredField& f : t.fields) fields.push_back({f.name, ToType(*f.type), !f.required});
+      for (const InferredField& f : t.fields)
+        fields.push_back({f.name, ToType(*f.type), !f.required});
       return Type::Object(std::move(fields));
     }
   }
@@ -959,13 +966,15 @@ std::optional<int64_t> JsonNumberToInt(const JsonNumber& n) {
       return std::nullopt;
     }
   }
-  uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (n.negative ? 1 : 0);
+  uint64_t limit =
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (n.negative ? 1 : 0);
   if (magnitude > limit) return std::nullopt;
   return n.negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
 }
 
 // The exact decimal of a number; on failure *why says what is wrong with it.
-bool JsonNumberToDecimal(std::string_view raw, const JsonNumber& n, Decimal* out, std::string* why) {
+bool JsonNumberToDecimal(std::string_view raw, const JsonNumber& n, Decimal* out,
+                         std::string* why) {
   if (!n.has_exponent) {
     // Without an exponent JSON's number syntax is the decimal syntax, scale as written.
     DecimalStatus st = ParseDecimal(raw, out);
@@ -1013,8 +1022,8 @@ bool JsonNumberToDecimal(std::string_view raw, const JsonNumber& n, Decimal* out
   return true;
 }
 
-bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view root_path, Arena& arena,
-                 Value* out, std::vector<JsonIssue>* issues) {
+bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view root_path,
+                 Arena& arena, Value* out, std::vector<JsonIssue>* issues) {
   *out = Value::Null();
   size_t issues_before = issues->size();
   if (!Precheck(json, issues)) return false;
@@ -1025,7 +1034,8 @@ bool JsonToValue(std::string_view json, const TypePtr& type, std::string_view ro
   JsonPath path(root_path);
   walker.Run([&](od::value& root) { converter.Convert(root, t, path, &result); });
   if (walker.failed() || issues->size() != issues_before || result.is_absent()) {
-    if (issues->size() == issues_before) issues->push_back({std::string(root_path), "could not read the JSON value"});
+    if (issues->size() == issues_before)
+      issues->push_back({std::string(root_path), "could not read the JSON value"});
     return false;
   }
   *out = result;

@@ -1,4 +1,5 @@
-// The parser's actions and error messages: they turn grammar.h matches into the syntax tree of ast.h.
+// The parser's actions and error messages: they turn grammar.h matches into the syntax tree of
+// ast.h.
 #include <charconv>
 #include <cstring>
 #include <map>
@@ -188,10 +189,9 @@ struct Control : pegtl::normal<Rule> {
       message = "unknown escape: use \\\" \\\\ \\n \\t \\r \\{ \\} \\0 or \\u{hex}";
     } else {
       const char* expected = kExpected<Rule>;
-      std::string found =
-          DescribeFound(std::string_view(st.source->text).substr(at), &hint);
-      message = std::string("expected ") + (expected ? expected : "something else") +
-                ", found " + found;
+      std::string found = DescribeFound(std::string_view(st.source->text).substr(at), &hint);
+      message =
+          std::string("expected ") + (expected ? expected : "something else") + ", found " + found;
       // A second comparison operator is a chain only where a whole operand came before it.
       constexpr bool kAfterOperand =
           std::is_same_v<Rule, g::paren_close> || std::is_same_v<Rule, g::bracket_close> ||
@@ -303,11 +303,21 @@ struct Action<g::simple_escape> {
   template <typename In>
   static void apply(const In& in, State& st) {
     switch (*in.begin()) {
-      case 'n': st.str += '\n'; break;
-      case 't': st.str += '\t'; break;
-      case 'r': st.str += '\r'; break;
-      case '0': st.str += '\0'; break;
-      default: st.str += *in.begin(); break;
+      case 'n':
+        st.str += '\n';
+        break;
+      case 't':
+        st.str += '\t';
+        break;
+      case 'r':
+        st.str += '\r';
+        break;
+      case '0':
+        st.str += '\0';
+        break;
+      default:
+        st.str += *in.begin();
+        break;
     }
   }
 };
@@ -446,8 +456,8 @@ template <>
 struct Action<g::name_ref> {
   template <typename In>
   static void apply(const In& in, State& st) {
-    st.names.push_back({in.string(), static_cast<uint32_t>(Offset(in.position())),
-                        st.operands.size(), false});
+    st.names.push_back(
+        {in.string(), static_cast<uint32_t>(Offset(in.position())), st.operands.size(), false});
   }
 };
 template <>
@@ -528,8 +538,7 @@ struct Action<g::unary> {
           operand->begin == b + signs[k] + 1) {
         // An integer literal that only fits when negative.
         std::string neg = "-" + operand->text;
-        auto [p, ec] =
-            std::from_chars(neg.data(), neg.data() + neg.size(), operand->int_value);
+        auto [p, ec] = std::from_chars(neg.data(), neg.data() + neg.size(), operand->int_value);
         if (ec == std::errc() && p == neg.data() + neg.size()) {
           operand->kind = ExprKind::kInt;
           operand->text.clear();
@@ -570,7 +579,8 @@ struct Action<g::negatable> {
     std::vector<size_t> nots;
     for (size_t i = 0; i < t.size();) {
       if (t.substr(i, 3) == "not" &&
-          (i + 3 == t.size() || !(std::isalnum(static_cast<unsigned char>(t[i + 3])) || t[i + 3] == '_'))) {
+          (i + 3 == t.size() ||
+           !(std::isalnum(static_cast<unsigned char>(t[i + 3])) || t[i + 3] == '_'))) {
         nots.push_back(i);
         i += 3;
       } else if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r') {
@@ -598,22 +608,38 @@ struct OpAction {
     st.ops.push_back(kOp);
   }
 };
-template <> struct Action<g::op_mul> : OpAction<Op::kMul> {};
-template <> struct Action<g::op_div> : OpAction<Op::kDiv> {};
-template <> struct Action<g::op_mod> : OpAction<Op::kMod> {};
-template <> struct Action<g::op_add> : OpAction<Op::kAdd> {};
-template <> struct Action<g::op_sub> : OpAction<Op::kSub> {};
-template <> struct Action<g::op_coalesce> : OpAction<Op::kCoalesce> {};
-template <> struct Action<g::op_eq> : OpAction<Op::kEq> {};
-template <> struct Action<g::op_ne> : OpAction<Op::kNe> {};
-template <> struct Action<g::op_le> : OpAction<Op::kLe> {};
-template <> struct Action<g::op_ge> : OpAction<Op::kGe> {};
-template <> struct Action<g::op_lt> : OpAction<Op::kLt> {};
-template <> struct Action<g::op_gt> : OpAction<Op::kGt> {};
-template <> struct Action<g::op_in> : OpAction<Op::kIn> {};
-template <> struct Action<g::op_not_in> : OpAction<Op::kNotIn> {};
-template <> struct Action<g::kw_and> : OpAction<Op::kAnd> {};
-template <> struct Action<g::kw_or> : OpAction<Op::kOr> {};
+template <>
+struct Action<g::op_mul> : OpAction<Op::kMul> {};
+template <>
+struct Action<g::op_div> : OpAction<Op::kDiv> {};
+template <>
+struct Action<g::op_mod> : OpAction<Op::kMod> {};
+template <>
+struct Action<g::op_add> : OpAction<Op::kAdd> {};
+template <>
+struct Action<g::op_sub> : OpAction<Op::kSub> {};
+template <>
+struct Action<g::op_coalesce> : OpAction<Op::kCoalesce> {};
+template <>
+struct Action<g::op_eq> : OpAction<Op::kEq> {};
+template <>
+struct Action<g::op_ne> : OpAction<Op::kNe> {};
+template <>
+struct Action<g::op_le> : OpAction<Op::kLe> {};
+template <>
+struct Action<g::op_ge> : OpAction<Op::kGe> {};
+template <>
+struct Action<g::op_lt> : OpAction<Op::kLt> {};
+template <>
+struct Action<g::op_gt> : OpAction<Op::kGt> {};
+template <>
+struct Action<g::op_in> : OpAction<Op::kIn> {};
+template <>
+struct Action<g::op_not_in> : OpAction<Op::kNotIn> {};
+template <>
+struct Action<g::kw_and> : OpAction<Op::kAnd> {};
+template <>
+struct Action<g::kw_or> : OpAction<Op::kOr> {};
 
 // A binary tail `op operand`: combine with the operand before it.
 struct BinaryAction {
@@ -629,8 +655,10 @@ struct BinaryAction {
     st.operands.push_back(std::move(e));
   }
 };
-template <> struct Action<g::mul_tail> : BinaryAction {};
-template <> struct Action<g::add_tail> : BinaryAction {};
+template <>
+struct Action<g::mul_tail> : BinaryAction {};
+template <>
+struct Action<g::add_tail> : BinaryAction {};
 // `a ?? b ?? c` recurses in the grammar: each `??` is a level.
 template <>
 struct Action<g::coalesce_tail> : BinaryAction {
@@ -649,9 +677,12 @@ struct Action<g::coalesce_tail> : BinaryAction {
     return pegtl::match<Rule, A, M, Act, Ctl>(in, st);
   }
 };
-template <> struct Action<g::compare_tail> : BinaryAction {};
-template <> struct Action<g::and_tail> : BinaryAction {};
-template <> struct Action<g::or_tail> : BinaryAction {};
+template <>
+struct Action<g::compare_tail> : BinaryAction {};
+template <>
+struct Action<g::and_tail> : BinaryAction {};
+template <>
+struct Action<g::or_tail> : BinaryAction {};
 
 template <>
 struct Action<g::conditional_tail> {
@@ -870,11 +901,11 @@ struct Action<g::file_item> {
 // ---- Type declarations ---
 TypePtr ScalarByName(std::string_view name) {
   static const std::pair<const char*, TypeKind> kNames[] = {
-      {"dyn", TypeKind::kDyn},         {"any", TypeKind::kDyn},
-      {"null", TypeKind::kNull},       {"bool", TypeKind::kBool},
-      {"int", TypeKind::kInt},         {"integer", TypeKind::kInt},
-      {"decimal", TypeKind::kDecimal}, {"string", TypeKind::kString},
-      {"date", TypeKind::kDate},       {"timestamp", TypeKind::kTimestamp},
+      {"dyn", TypeKind::kDyn},          {"any", TypeKind::kDyn},
+      {"null", TypeKind::kNull},        {"bool", TypeKind::kBool},
+      {"int", TypeKind::kInt},          {"integer", TypeKind::kInt},
+      {"decimal", TypeKind::kDecimal},  {"string", TypeKind::kString},
+      {"date", TypeKind::kDate},        {"timestamp", TypeKind::kTimestamp},
       {"duration", TypeKind::kDuration}};
   for (const auto& [n, k] : kNames)
     if (name == n) return Type::Scalar(k);
@@ -912,12 +943,11 @@ struct Action<g::named_type> {
     } else {
       t = ScalarByName(name);
       if (!t || !args.empty()) {
-        std::vector<std::string> known = {"bool",     "int",       "decimal", "string", "date",
+        std::vector<std::string> known = {"bool",      "int",      "decimal", "string", "date",
                                           "timestamp", "duration", "list",    "map",    "dyn"};
         std::string near = NearestName(name, known);
         st.diags->Add(Severity::kError, *st.source, at,
-                      t ? "type '" + name + "' takes no arguments"
-                        : "unknown type '" + name + "'",
+                      t ? "type '" + name + "' takes no arguments" : "unknown type '" + name + "'",
                       near.empty() ? "types are bool, int, decimal, string, date, timestamp, "
                                      "duration, list<T>, map<T>, dyn and {field: T}"
                                    : "did you mean '" + near + "'?");
@@ -1028,29 +1058,57 @@ bool RunParser(const Source& source, State& st) {
 
 void DumpTo(const Expr& e, std::string* out) {
   switch (e.kind) {
-    case ExprKind::kNull: *out += "null"; return;
-    case ExprKind::kBool: *out += e.bool_value ? "true" : "false"; return;
-    case ExprKind::kInt: *out += std::to_string(e.int_value); return;
-    case ExprKind::kDecimal: *out += DecimalToString(e.decimal_value) + "d"; return;
-    case ExprKind::kString: AppendJsonString(e.text, out); return;
-    case ExprKind::kName: *out += e.text; return;
+    case ExprKind::kNull:
+      *out += "null";
+      return;
+    case ExprKind::kBool:
+      *out += e.bool_value ? "true" : "false";
+      return;
+    case ExprKind::kInt:
+      *out += std::to_string(e.int_value);
+      return;
+    case ExprKind::kDecimal:
+      *out += DecimalToString(e.decimal_value) + "d";
+      return;
+    case ExprKind::kString:
+      AppendJsonString(e.text, out);
+      return;
+    case ExprKind::kName:
+      *out += e.text;
+      return;
     case ExprKind::kField:
       DumpTo(*e.args[0], out);
       *out += "." + e.text;
       return;
-    default: break;
+    default:
+      break;
   }
   *out += "(";
   switch (e.kind) {
-    case ExprKind::kList: *out += "list"; break;
-    case ExprKind::kMap: *out += "map"; break;
-    case ExprKind::kIndex: *out += "index"; break;
-    case ExprKind::kCall: *out += e.text; break;
-    case ExprKind::kLambda: *out += e.text + " =>"; break;
+    case ExprKind::kList:
+      *out += "list";
+      break;
+    case ExprKind::kMap:
+      *out += "map";
+      break;
+    case ExprKind::kIndex:
+      *out += "index";
+      break;
+    case ExprKind::kCall:
+      *out += e.text;
+      break;
+    case ExprKind::kLambda:
+      *out += e.text + " =>";
+      break;
     case ExprKind::kUnary:
-    case ExprKind::kBinary: *out += OpText(e.op); break;
-    case ExprKind::kConditional: *out += "?:"; break;
-    default: break;
+    case ExprKind::kBinary:
+      *out += OpText(e.op);
+      break;
+    case ExprKind::kConditional:
+      *out += "?:";
+      break;
+    default:
+      break;
   }
   for (const auto& a : e.args) {
     *out += ' ';
@@ -1108,25 +1166,44 @@ Expr::~Expr() {
 
 const char* OpText(Op op) {
   switch (op) {
-    case Op::kNone: return "";
-    case Op::kNot: return "not";
-    case Op::kNeg: return "-";
-    case Op::kOr: return "or";
-    case Op::kAnd: return "and";
-    case Op::kEq: return "==";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kIn: return "in";
-    case Op::kNotIn: return "not in";
-    case Op::kAdd: return "+";
-    case Op::kSub: return "-";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kMod: return "%";
-    case Op::kCoalesce: return "??";
+    case Op::kNone:
+      return "";
+    case Op::kNot:
+      return "not";
+    case Op::kNeg:
+      return "-";
+    case Op::kOr:
+      return "or";
+    case Op::kAnd:
+      return "and";
+    case Op::kEq:
+      return "==";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kIn:
+      return "in";
+    case Op::kNotIn:
+      return "not in";
+    case Op::kAdd:
+      return "+";
+    case Op::kSub:
+      return "-";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kMod:
+      return "%";
+    case Op::kCoalesce:
+      return "??";
   }
   return "?";
 }
@@ -1254,8 +1331,7 @@ ExprPtr ParseOne(const Source& source, Diagnostics* diags, uint32_t* expr_count)
   st.diags = diags;
   st.file = &scratch;
   size_t errors = diags->error_count();
-  if (!RunParser<Grammar>(source, st) || diags->error_count() > errors ||
-      st.operands.size() != 1)
+  if (!RunParser<Grammar>(source, st) || diags->error_count() > errors || st.operands.size() != 1)
     return nullptr;
   *expr_count = st.next_id;
   ExprPtr e = st.Pop();

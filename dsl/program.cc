@@ -1,4 +1,5 @@
-// Programs and expressions: the stages in order (parse, check, compile), then evaluation and explain.
+// Programs and expressions: the stages in order (parse, check, compile), then evaluation and
+// explain.
 #include "dsl/program.h"
 
 #include <algorithm>
@@ -24,10 +25,14 @@ void EvalContext::Reset() {
 
 const char* OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kPassed: return "passed";
-    case Outcome::kFailed: return "failed";
-    case Outcome::kNotApplicable: return "not applicable";
-    case Outcome::kError: return "could not be evaluated";
+    case Outcome::kPassed:
+      return "passed";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kNotApplicable:
+      return "not applicable";
+    case Outcome::kError:
+      return "could not be evaluated";
   }
   return "?";
 }
@@ -89,19 +94,22 @@ class ConstantEvaluator {
   bool Ensure(size_t i) {
     ConstantInfo& c = data_.constants[i];
     switch (c.status) {
-      case ConstantInfo::Status::kDone: return true;
-      case ConstantInfo::Status::kBroken: return false;
+      case ConstantInfo::Status::kDone:
+        return true;
+      case ConstantInfo::Status::kBroken:
+        return false;
       case ConstantInfo::Status::kChecking:
         diags_->Add(Severity::kError, *c.source, c.ast->name_offset,
                     "constant '" + c.name + "' depends on itself");
         c.status = ConstantInfo::Status::kBroken;
         return false;
-      case ConstantInfo::Status::kPending: break;
+      case ConstantInfo::Status::kPending:
+        break;
     }
     c.status = ConstantInfo::Status::kChecking;
     static const TypeEnv kNoVariables;
-    Checker checker(*c.source, kNoVariables, &data_.constants,
-                    [this](size_t j) { return Ensure(j); }, diags_);
+    Checker checker(
+        *c.source, kNoVariables, &data_.constants, [this](size_t j) { return Ensure(j); }, diags_);
     TypePtr t = checker.Check(*c.ast->value, {});
     if (c.status == ConstantInfo::Status::kBroken) return false;  // A cycle through it.
     if (!t) {
@@ -115,9 +123,9 @@ class ConstantEvaluator {
     ctx.locals.resize(checker.max_locals());
     Value v = node->Eval(nullptr, ctx);
     if (v.is_error()) {
-      diags_->Add(Severity::kError, *c.source, c.ast->value->begin,
-                  "constant '" + c.name + "' could not be evaluated: " +
-                      std::string(v.error_message()));
+      diags_->Add(
+          Severity::kError, *c.source, c.ast->value->begin,
+          "constant '" + c.name + "' could not be evaluated: " + std::string(v.error_message()));
       c.status = ConstantInfo::Status::kBroken;
       return false;
     }
@@ -160,8 +168,8 @@ void FillError(const Value& v, RuleResult* r) {
   r->error_pos = v.err->pos;
   r->message = "could not be evaluated: " + r->error;
   if (v.err->pos.line)
-    r->message += " (at " + std::to_string(v.err->pos.line) + ":" +
-                  std::to_string(v.err->pos.column) + ")";
+    r->message +=
+        " (at " + std::to_string(v.err->pos.line) + ":" + std::to_string(v.err->pos.column) + ")";
 }
 
 }  // namespace
@@ -199,9 +207,9 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
     diags->Add(Severity::kError, *s, offset,
                "duplicate name '" + name + "': a " + first.kind + " of that name is defined at " +
                    Where(*first.source, first.offset));
-    diags->Add(Severity::kError, *first.source, first.offset,
-               "duplicate name '" + name + "': defined again (as a " + kind + ") at " +
-                   Where(*s, offset));
+    diags->Add(
+        Severity::kError, *first.source, first.offset,
+        "duplicate name '" + name + "': defined again (as a " + kind + ") at " + Where(*s, offset));
   };
   for (auto& f : data->files) {
     for (auto& c : f.constants) {
@@ -232,8 +240,9 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       if (!r.require) missing("require", "add the condition that must hold: require <bool>");
       if (!r.has_message) missing("message", "add: message \"what is wrong, with {values}\"");
       if (!selected(r.name)) continue;
-      Checker checker(s, data->env, &data->constants,
-                      [&constants](size_t j) { return constants.Ensure(j); }, diags);
+      Checker checker(
+          s, data->env, &data->constants, [&constants](size_t j) { return constants.Ensure(j); },
+          diags);
       Facts facts;
       if (r.when && checker.CheckCondition(*r.when, {}, "the when condition"))
         facts = checker.WhenTrue(*r.when);
@@ -283,8 +292,8 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
 }
 
 std::shared_ptr<const Program> Program::BuildShared(const std::vector<Source>& sources,
-                                                   const TypeEnv& env, Diagnostics* diags,
-                                                   const BuildOptions& options) {
+                                                    const TypeEnv& env, Diagnostics* diags,
+                                                    const BuildOptions& options) {
   // The key spells out everything Build reads: the variables with their types, the rules asked
   // for, the options and the texts (last, as they are long and mostly the same, so that keys
   // differ early).
@@ -485,7 +494,8 @@ std::unique_ptr<Expression> Expression::Finish(std::unique_ptr<Impl> impl, const
       impl->constant_values.push_back(c.value);
     }
   }
-  Checker checker(impl->source, env, &impl->constants, [](size_t) { return true; }, diags);
+  Checker checker(
+      impl->source, env, &impl->constants, [](size_t) { return true; }, diags);
   impl->type = checker.Check(*impl->expr, {});
   if (!impl->type || diags->error_count() > errors_before) return nullptr;
   impl->max_locals = checker.max_locals();

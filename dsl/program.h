@@ -125,7 +125,8 @@ class Expression {
  public:
   // The expression keeps pointers into `constants`, which must outlive it.
   static std::unique_ptr<Expression> Compile(const Source& source, const TypeEnv& env,
-                                             Diagnostics* diags, const Program* constants = nullptr);
+                                             Diagnostics* diags,
+                                             const Program* constants = nullptr);
   // A message template ("Rejected: {event.Reason}", no surrounding quotes) as an expression whose
   // value is the filled-in string.
   static std::unique_ptr<Expression> CompileTemplate(const Source& source, const TypeEnv& env,
@@ -158,7 +159,7 @@ class Expression {
 struct ExplainedClause {
   std::string text;  // The clause's source text.
   SourcePos pos;
-  std::string result;  // "false", or the error message.
+  std::string result;                                         // "false", or the error message.
   std::vector<std::pair<std::string, std::string>> operands;  // source text -> JSON value
 };
 

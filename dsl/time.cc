@@ -1,4 +1,5 @@
-// Calendar arithmetic and the text forms of dates, timestamps and durations, in UTC without a clock.
+// Calendar arithmetic and the text forms of dates, timestamps and durations, in UTC without a
+// clock.
 #include "dsl/time.h"
 
 #include <cstdint>
@@ -280,7 +281,9 @@ void AppendTimePart(uint64_t micros, std::string* out, bool negative) {
   }
 }
 
-uint64_t AbsU64(int64_t v) { return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v); }
+uint64_t AbsU64(int64_t v) {
+  return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+}
 
 }  // namespace
 
@@ -288,11 +291,12 @@ int32_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
   // Count from 0000-03-01 so the leap day ends each 400-year era; eras are 146,097 days long.
   int64_t y = month <= 2 ? year - 1 : year;
   int64_t era = FloorDiv(y, 400);
-  int64_t year_of_era = y - era * 400;                               // 0..399
-  int64_t shifted_month = month > 2 ? month - 3 : month + 9;         // March = 0
-  int64_t day_of_year = (153 * shifted_month + 2) / 5 + day - 1;     // 0..365
+  int64_t year_of_era = y - era * 400;                            // 0..399
+  int64_t shifted_month = month > 2 ? month - 3 : month + 9;      // March = 0
+  int64_t day_of_year = (153 * shifted_month + 2) / 5 + day - 1;  // 0..365
   int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  return static_cast<int32_t>(era * 146097 + day_of_era - 719468);  // 719468: 0000-03-01 to 1970-01-01
+  return static_cast<int32_t>(era * 146097 + day_of_era -
+                              719468);  // 719468: 0000-03-01 to 1970-01-01
 }
 
 void CivilFromDays(int32_t days, int64_t* year, unsigned* month, unsigned* day) {
@@ -320,7 +324,8 @@ bool ParseTimestamp(std::string_view text, int64_t* micros_since_epoch) {
   size_t pos = 0;
   int32_t days = 0;
   if (!ParseDatePart(text, &pos, &days)) return false;
-  if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ')) return false;
+  if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' '))
+    return false;
   ++pos;
   int64_t h = 0, m = 0, s = 0;
   if (!Digits(text, &pos, 2, &h) || !Expect(text, &pos, ':') || !Digits(text, &pos, 2, &m) ||
@@ -375,7 +380,8 @@ bool ParseDuration(std::string_view text, Duration* out) {
     body.remove_prefix(1);
   }
   Duration d{0, 0};
-  bool ok = !body.empty() && body[0] == 'P' ? ParseIsoDuration(body, &d) : ParseShortDuration(body, &d);
+  bool ok =
+      !body.empty() && body[0] == 'P' ? ParseIsoDuration(body, &d) : ParseShortDuration(body, &d);
   if (!ok) return false;
   if (negative) {
     // Magnitudes are parsed non-negative and below the type minimum, so negation cannot overflow.

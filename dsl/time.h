@@ -29,9 +29,9 @@ bool ParseTimestamp(std::string_view text, int64_t* micros_since_epoch);
 // hours/minutes/seconds/days ("24h", "90m", "1h30m", "30s", "7d").
 bool ParseDuration(std::string_view text, Duration* out);
 
-std::string FormatDate(int32_t days);       // "2026-01-31"
+std::string FormatDate(int32_t days);         // "2026-01-31"
 std::string FormatTimestamp(int64_t micros);  // "2026-01-31T12:00:00Z", fraction only when non-zero
-std::string FormatDuration(Duration d);     // ISO 8601: "P12M", "PT24H", "P1MT1H", "PT0S"
+std::string FormatDuration(Duration d);       // ISO 8601: "P12M", "PT24H", "P1MT1H", "PT0S"
 
 int32_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 void CivilFromDays(int32_t days, int64_t* year, unsigned* month, unsigned* day);

@@ -1,4 +1,5 @@
-// The static types of the rule language: singletons for scalars, structural equality and assignability.
+// The static types of the rule language: singletons for scalars, structural equality and
+// assignability.
 #include "dsl/types.h"
 
 #include <utility>
@@ -15,7 +16,9 @@ Type::Type(TypeKind kind, TypePtr elem, std::vector<Field> fields)
 
 namespace {
 
-TypePtr MakeScalar(TypeKind kind) { return std::make_shared<const Type>(kind, nullptr, std::vector<Field>{}); }
+TypePtr MakeScalar(TypeKind kind) {
+  return std::make_shared<const Type>(kind, nullptr, std::vector<Field>{});
+}
 
 }  // namespace
 
@@ -209,7 +212,8 @@ const char* TypeKindName(TypeKind kind) {
 
 std::string WithArticle(std::string_view noun) {
   if (!noun.empty() && noun[0] == '{') return "an object " + std::string(noun);
-  bool vowel = !noun.empty() && std::string_view("aeiouAEIOU").find(noun[0]) != std::string_view::npos;
+  bool vowel =
+      !noun.empty() && std::string_view("aeiouAEIOU").find(noun[0]) != std::string_view::npos;
   return std::string(vowel ? "an " : "a ") + std::string(noun);
 }
 

@@ -1,4 +1,5 @@
-// UTF-8 validation, counting, locale-free case mapping and trimming for the scripts sellers write in.
+// UTF-8 validation, counting, locale-free case mapping and trimming for the scripts sellers write
+// in.
 #include "dsl/utf8.h"
 
 #include <cstdint>
@@ -257,8 +258,8 @@ bool AnyNotPlain(uint64_t w) {
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   const uint64_t quote = w ^ (kOnes * '"');
   const uint64_t backslash = w ^ (kOnes * '\\');
-  const uint64_t below = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
-                         ((backslash - kOnes) & ~backslash);
+  const uint64_t below =
+      ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
   return ((below | w) & kHigh) != 0;
 }
 

@@ -50,7 +50,8 @@ void* Arena::Allocate(size_t bytes, size_t align) {
   size_t need = bytes + align;
   size_t size = need > block_size_ ? need : block_size_;
   void* raw = std::malloc(offsetof(Block, data) + size);
-  if (raw == nullptr) throw std::bad_alloc();  // As operator new would: there is no status to return.
+  if (raw == nullptr)
+    throw std::bad_alloc();  // As operator new would: there is no status to return.
   Block* b = static_cast<Block*>(raw);
   b->size = size;
   b->used = 0;
@@ -88,7 +89,9 @@ const StringRep* MakeString(Arena& arena, std::string_view utf8) {
   return s;
 }
 
-Value StringValue(Arena& arena, std::string_view utf8) { return Value::Str(MakeString(arena, utf8)); }
+Value StringValue(Arena& arena, std::string_view utf8) {
+  return Value::Str(MakeString(arena, utf8));
+}
 
 Value ErrorValue(Arena& arena, ErrorKind kind, SourcePos pos, std::string_view message) {
   void* mem = arena.Allocate(sizeof(ErrorRep) + message.size(), alignof(ErrorRep));
@@ -160,7 +163,9 @@ namespace {
 
 bool IsNumber(const Value& v) { return v.kind == ValueKind::kInt || v.kind == ValueKind::kDecimal; }
 
-Decimal AsDecimal(const Value& v) { return v.kind == ValueKind::kInt ? DecimalFromInt(v.i) : v.dec(); }
+Decimal AsDecimal(const Value& v) {
+  return v.kind == ValueKind::kInt ? DecimalFromInt(v.i) : v.dec();
+}
 
 size_t SlotCount(const ObjectRep& o) { return o.type == nullptr ? 0 : o.type->fields().size(); }
 
@@ -363,11 +368,21 @@ std::string ToJson(const Value& v) {
 void AppendDisplay(const Value& v, std::string* out) {
   // Scalars that JSON writes as strings show bare, as a reader of a message expects.
   switch (v.kind) {
-    case ValueKind::kString: out->append(v.str()); break;
-    case ValueKind::kDate: out->append(FormatDate(v.date)); break;
-    case ValueKind::kTimestamp: out->append(FormatTimestamp(v.ts)); break;
-    case ValueKind::kDuration: out->append(FormatDuration(v.dur())); break;
-    default: AppendJson(v, out); break;
+    case ValueKind::kString:
+      out->append(v.str());
+      break;
+    case ValueKind::kDate:
+      out->append(FormatDate(v.date));
+      break;
+    case ValueKind::kTimestamp:
+      out->append(FormatTimestamp(v.ts));
+      break;
+    case ValueKind::kDuration:
+      out->append(FormatDuration(v.dur()));
+      break;
+    default:
+      AppendJson(v, out);
+      break;
   }
 }
 

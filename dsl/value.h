@@ -111,9 +111,9 @@ struct Value {
   int32_t months_ = 0;  // kDuration: the calendar part.
   union {
     bool b;
-    int64_t i;          // kInt; kDecimal: the coefficient; kDuration: the micros.
-    int32_t date;       // kDate: days since 1970-01-01.
-    int64_t ts;         // kTimestamp: microseconds since 1970-01-01T00:00:00Z.
+    int64_t i;     // kInt; kDecimal: the coefficient; kDuration: the micros.
+    int32_t date;  // kDate: days since 1970-01-01.
+    int64_t ts;    // kTimestamp: microseconds since 1970-01-01T00:00:00Z.
     const StringRep* s;
     const ListRep* list;
     const MapRep* map;
@@ -211,9 +211,9 @@ struct MapEntry {
 const StringRep* MakeString(Arena& arena, std::string_view utf8);  // Counts code points.
 Value StringValue(Arena& arena, std::string_view utf8);
 Value ErrorValue(Arena& arena, ErrorKind kind, SourcePos pos, std::string_view message);
-ListRep* MakeList(Arena& arena, uint32_t size);       // Items default to null; fill them.
+ListRep* MakeList(Arena& arena, uint32_t size);                // Items default to null; fill them.
 MapRep* MakeMap(Arena& arena, std::vector<MapEntry> entries);  // Sorts; last duplicate wins.
-ObjectRep* MakeObject(Arena& arena, const Type* type);  // Every slot starts absent.
+ObjectRep* MakeObject(Arena& arena, const Type* type);         // Every slot starts absent.
 // The shared "absent" value for object slots that have no data (no position, no allocation).
 Value AbsentSlot();
 

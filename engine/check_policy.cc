@@ -1,4 +1,5 @@
-// Checks a loaded policy: every machine on its own, every expression against its types, then the machines together.
+// Checks a loaded policy: every machine on its own, every expression against its types, then the
+// machines together.
 #include "engine/check_policy.h"
 
 #include <algorithm>
@@ -11,8 +12,8 @@ namespace sellerflow::engine {
 
 using dsl::Diagnostics;
 using dsl::Severity;
-using dsl::TypePtr;
 using dsl::Type;
+using dsl::TypePtr;
 
 namespace {
 
@@ -63,7 +64,8 @@ TypePtr PathType(const dsl::TypeEnv& env, const std::string& path, std::string* 
   TypePtr t;
   while (start <= path.size()) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!t) {
       auto it = env.find(part);
       if (it == env.end()) {
@@ -77,7 +79,8 @@ TypePtr PathType(const dsl::TypeEnv& env, const std::string& path, std::string* 
         std::vector<std::string> names;
         for (const auto& f : t->fields()) names.push_back(f.name);
         std::string near = dsl::NearestName(part, names);
-        *why = "no field " + Quote(part) + (near.empty() ? "" : " (did you mean " + Quote(near) + "?)");
+        *why = "no field " + Quote(part) +
+               (near.empty() ? "" : " (did you mean " + Quote(near) + "?)");
         return nullptr;
       }
       t = t->fields()[static_cast<size_t>(i)].type;
@@ -174,10 +177,11 @@ class PolicyChecker {
       std::string key = (m->kind == MachineKind::kEntity ? "entity " : "request ") + m->Key();
       auto [it, inserted] = seen.insert({key, m.get()});
       if (inserted) continue;
-      const char* what = m->kind == MachineKind::kEntity ? "an entity machine for "
-                                                         : "a request machine for ";
-      At(diags_, Severity::kError, m->at, std::string("two machines define ") + what + m->Key() +
-                                              "; the other is " + it->second->source->name);
+      const char* what =
+          m->kind == MachineKind::kEntity ? "an entity machine for " : "a request machine for ";
+      At(diags_, Severity::kError, m->at,
+         std::string("two machines define ") + what + m->Key() + "; the other is " +
+             it->second->source->name);
       At(diags_, Severity::kError, it->second->at,
          std::string("two machines define ") + what + m->Key() + "; the other is " +
              m->source->name);
@@ -205,11 +209,12 @@ class PolicyChecker {
       } else {
         initial = &s;
       }
-      if (s.final) At(diags_, Severity::kError, s.at, "state " + Quote(s.name) + " is both initial and final");
+      if (s.final)
+        At(diags_, Severity::kError, s.at, "state " + Quote(s.name) + " is both initial and final");
     }
     if (!initial && !m.states.empty())
-      At(diags_, Severity::kError, m.states.front().at,
-         "no initial state in " + m.Key(), "mark one state with initial: true");
+      At(diags_, Severity::kError, m.states.front().at, "no initial state in " + m.Key(),
+         "mark one state with initial: true");
 
     // Statuses of request states.
     for (const auto& s : m.states) {
@@ -234,7 +239,9 @@ class PolicyChecker {
     std::map<std::string, std::vector<std::string>> next;
     for (const auto& s : m.states) {
       if (!s.validate) continue;
-      if (s.final) At(diags_, Severity::kError, s.validate->at, "final state " + Quote(s.name) + " cannot validate");
+      if (s.final)
+        At(diags_, Severity::kError, s.validate->at,
+           "final state " + Quote(s.name) + " cannot validate");
       for (const auto* target : {&s.validate->passed, &s.validate->failed}) {
         if (target->empty()) continue;
         if (!m.FindState(*target))
@@ -268,8 +275,9 @@ class PolicyChecker {
       }
       if (from && from->validate && t.event.empty())
         At(diags_, Severity::kError, t.at,
-           "state " + Quote(t.from) + " validates and leaves through passed/failed; an automatic "
-           "or timed transition from it would race with them");
+           "state " + Quote(t.from) +
+               " validates and leaves through passed/failed; an automatic "
+               "or timed transition from it would race with them");
       if (!t.event.empty() && !m.FindEvent(t.event)) {
         std::vector<std::string> events;
         for (const auto& e : m.events) events.push_back(e.name);
@@ -344,16 +352,18 @@ class PolicyChecker {
       bool used = std::any_of(m.transitions.begin(), m.transitions.end(),
                               [&](const Transition& t) { return t.event == e.name; });
       if (!used)
-        At(diags_, Severity::kWarning, e.at, "event " + Quote(e.name) + " is declared but no transition takes it");
+        At(diags_, Severity::kWarning, e.at,
+           "event " + Quote(e.name) + " is declared but no transition takes it");
       if (e.actors.empty() && request)
         At(diags_, Severity::kError, e.at, "no actor may send event " + Quote(e.name),
            "list who may: actors: [operations], [owner], ...");
       for (const auto& a : e.actors) {
-        static const std::vector<std::string> kActors = {"operations", "seller", "buyer",
-                                                         "owner", "any"};
+        static const std::vector<std::string> kActors = {"operations", "seller", "buyer", "owner",
+                                                         "any"};
         if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
           std::string near = dsl::NearestName(a, kActors);
-          At(diags_, Severity::kError, e.at, "unknown actor " + Quote(a) + " for event " + Quote(e.name),
+          At(diags_, Severity::kError, e.at,
+             "unknown actor " + Quote(a) + " for event " + Quote(e.name),
              near.empty() ? "actors: " + Join(kActors) : "did you mean " + Quote(near) + "?");
         }
       }
@@ -370,7 +380,8 @@ class PolicyChecker {
       equalities.emplace_back();
       if (t.guard.empty()) continue;
       Diagnostics ignored;
-      dsl::TypeEnv env = t.event.empty() ? MachineEnv(policy_, m) : TransitionEnv(policy_, m, t.event);
+      dsl::TypeEnv env =
+          t.event.empty() ? MachineEnv(policy_, m) : TransitionEnv(policy_, m, t.event);
       auto e = dsl::Expression::Compile({"<guard>", t.guard.text}, env, &ignored);
       if (e) equalities.back() = e->Equalities();
     }
@@ -413,7 +424,8 @@ class PolicyChecker {
           continue;
         }
         std::string near = dsl::NearestName(r, all_rules_);
-        At(diags_, Severity::kError, where, "rule " + Quote(r) + " is not defined in the rules files",
+        At(diags_, Severity::kError, where,
+           "rule " + Quote(r) + " is not defined in the rules files",
            near.empty() ? "" : "did you mean " + Quote(near) + "?");
       }
     };
@@ -433,7 +445,8 @@ class PolicyChecker {
     if (local.error_count() > 0) {
       for (const auto& d : local.items()) Emit(d);
       Emit({Severity::kNote, m.source->name, m.at.line, m.at.column,
-            "while checking the rules of " + m.Key() + " against its variables (" + EnvText(env) + ")",
+            "while checking the rules of " + m.Key() + " against its variables (" + EnvText(env) +
+                ")",
             "", ""});
     }
     if (!program) return;
@@ -442,8 +455,9 @@ class PolicyChecker {
     // Inline expressions.
     for (const auto& c : m.context) {
       if (!policy_.FindEntityMachine(c.entity_type))
-        At(diags_, Severity::kError, c.at, "context " + Quote(c.name) + " names entity type " +
-                                               Quote(c.entity_type) + ", which no machine defines");
+        At(diags_, Severity::kError, c.at,
+           "context " + Quote(c.name) + " names entity type " + Quote(c.entity_type) +
+               ", which no machine defines");
       Expect(c.id, env, program.get(), Type::String(), "the context id");
     }
     for (const auto& t : m.transitions) {
@@ -453,7 +467,8 @@ class PolicyChecker {
         if (e) {
           const dsl::Value* v = e->ConstantValue();
           if (v && v->kind == dsl::ValueKind::kBool && !v->b)
-            At(diags_, Severity::kWarning, t.guard.at, "this guard is always false: the transition is never taken");
+            At(diags_, Severity::kWarning, t.guard.at,
+               "this guard is always false: the transition is never taken");
         }
       }
       if (!t.after.empty()) Expect(t.after, tenv, program.get(), Type::Duration(), "'after'");
@@ -471,8 +486,10 @@ class PolicyChecker {
       case Action::Kind::kRemove: {
         if (a.path != "entity.Document" && a.path.rfind("entity.Document.", 0) != 0) {
           At(diags_, Severity::kError, a.at,
-             std::string(ActionKindName(a.kind)) + " writes the entity's document: its path starts "
-             "with entity.Document, not " + Quote(a.path));
+             std::string(ActionKindName(a.kind)) +
+                 " writes the entity's document: its path starts "
+                 "with entity.Document, not " +
+                 Quote(a.path));
           return;
         }
         std::string why;
@@ -489,13 +506,16 @@ class PolicyChecker {
         if (a.kind == Action::Kind::kSet) {
           fits = Fits(*v, *target);
         } else if (a.kind == Action::Kind::kMerge) {
-          fits = target->kind() == dsl::TypeKind::kDyn ||
-                 (target->kind() == dsl::TypeKind::kObject && v->kind() == dsl::TypeKind::kObject &&
-                  std::all_of(v->fields().begin(), v->fields().end(), [&](const dsl::Field& f) {
-                    int i = target->FieldIndex(f.name);
-                    return i >= 0 && Fits(*f.type, *target->fields()[static_cast<size_t>(i)].type);
-                  })) ||
-                 v->kind() == dsl::TypeKind::kDyn;
+          fits =
+              target->kind() == dsl::TypeKind::kDyn ||
+              (target->kind() == dsl::TypeKind::kObject && v->kind() == dsl::TypeKind::kObject &&
+               std::all_of(v->fields().begin(), v->fields().end(),
+                           [&](const dsl::Field& f) {
+                             int i = target->FieldIndex(f.name);
+                             return i >= 0 &&
+                                    Fits(*f.type, *target->fields()[static_cast<size_t>(i)].type);
+                           })) ||
+              v->kind() == dsl::TypeKind::kDyn;
           expected = "an object whose fields all belong to " + target->ToString();
         } else {
           fits = target->kind() == dsl::TypeKind::kDyn ||
@@ -505,22 +525,23 @@ class PolicyChecker {
         }
         if (!fits)
           At(diags_, Severity::kError, a.value.at,
-             std::string("the value of this ") + ActionKindName(a.kind) + " is " + dsl::WithArticle(v->ToString()) +
-                 "; " + a.path + " takes " + expected);
+             std::string("the value of this ") + ActionKindName(a.kind) + " is " +
+                 dsl::WithArticle(v->ToString()) + "; " + a.path + " takes " + expected);
         return;
       }
       case Action::Kind::kCreate: {
         const Machine* target = policy_.FindEntityMachine(a.entity_type);
         if (!target) {
-          At(diags_, Severity::kError, a.at, "create names entity type " + Quote(a.entity_type) +
-                                                 ", which no machine defines");
+          At(diags_, Severity::kError, a.at,
+             "create names entity type " + Quote(a.entity_type) + ", which no machine defines");
         }
         Expect(a.owner, env, program, Type::String(), "the owner");
         auto e = Expect(a.value, env, program, nullptr, "the document");
         if (e && target && !Fits(*e->type(), *target->document.type))
           At(diags_, Severity::kError, a.value.at,
-             "the new " + a.entity_type + " document is " + dsl::WithArticle(e->type()->ToString()) +
-                 "; the entity's document is " + target->document.type->ToString());
+             "the new " + a.entity_type + " document is " +
+                 dsl::WithArticle(e->type()->ToString()) + "; the entity's document is " +
+                 target->document.type->ToString());
         return;
       }
       case Action::Kind::kSend: {
@@ -534,7 +555,8 @@ class PolicyChecker {
           if (e) {
             data = e->type();
             const auto k = data->kind();
-            if (k != dsl::TypeKind::kObject && k != dsl::TypeKind::kMap && k != dsl::TypeKind::kDyn) {
+            if (k != dsl::TypeKind::kObject && k != dsl::TypeKind::kMap &&
+                k != dsl::TypeKind::kDyn) {
               At(diags_, Severity::kError, a.data.at,
                  "the data of a send is " + dsl::WithArticle(data->ToString()) +
                      "; it must be a map or an object (the event's fields)");
@@ -570,7 +592,8 @@ class PolicyChecker {
     NoteConstants(*e);
     if (want && !Type::Assignable(*e->type(), *want))
       At(diags_, Severity::kError, x.at,
-         std::string(what) + " must be " + dsl::WithArticle(want->ToString()) + ", not " + e->type()->ToString());
+         std::string(what) + " must be " + dsl::WithArticle(want->ToString()) + ", not " +
+             e->type()->ToString());
     return e;
   }
 
@@ -599,8 +622,9 @@ class PolicyChecker {
     for (const auto& s : sends_) {
       const Machine* target = policy_.FindEntityMachine(s.entity_type);
       if (!target) {
-        At(diags_, Severity::kError, s.at, "send targets entity type " + Quote(s.entity_type) +
-                                               ", which no entity machine defines");
+        At(diags_, Severity::kError, s.at,
+           "send targets entity type " + Quote(s.entity_type) +
+               ", which no entity machine defines");
         continue;
       }
       bool handled = std::any_of(target->transitions.begin(), target->transitions.end(),
@@ -653,8 +677,8 @@ class PolicyChecker {
   }
 
   void Emit(const dsl::Diagnostic& d) {
-    std::string key = d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ":" +
-                      d.message;
+    std::string key =
+        d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ":" + d.message;
     if (emitted_.insert(key).second) diags_->Append(d);
   }
 

@@ -1,4 +1,5 @@
-// The policy checker: structure of each machine, types of every expression and rule, links between machines.
+// The policy checker: structure of each machine, types of every expression and rule, links between
+// machines.
 #ifndef SELLERFLOW_ENGINE_CHECK_POLICY_H_
 #define SELLERFLOW_ENGINE_CHECK_POLICY_H_
 

@@ -1,4 +1,5 @@
-// Commands read from JSON (the StartChangeSet envelope, checked as the Catalog API does) and DetailsDocument shapes.
+// Commands read from JSON (the StartChangeSet envelope, checked as the Catalog API does) and
+// DetailsDocument shapes.
 #include "engine/command.h"
 
 #include <re2/re2.h>
@@ -11,8 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "dsl/json.h"
 #include "dsl/diagnostics.h"
+#include "dsl/json.h"
 #include "dsl/limits.h"
 #include "dsl/time.h"
 #include "dsl/utf8.h"
@@ -39,7 +40,6 @@ bool IsAsciiWord(char c) {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 
 using Path = dsl::JsonPath;
 using dsl::FieldPath;
@@ -141,13 +141,27 @@ void AppendCanonicalString(std::string_view s, std::string* out) {
     out->append(s.data() + run, i - run);
     run = ++i;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         out->append("\\u00");
         out->push_back(kHex[c >> 4]);
@@ -160,16 +174,21 @@ void AppendCanonicalString(std::string_view s, std::string* out) {
 
 const char* JsonKindWithArticle(od::json_type t) {
   switch (t) {
-    case od::json_type::array: return "an array";
-    case od::json_type::object: return "an object";
-    case od::json_type::number: return "a number";
-    case od::json_type::string: return "a string";
-    case od::json_type::boolean: return "a boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "an array";
+    case od::json_type::object:
+      return "an object";
+    case od::json_type::number:
+      return "a number";
+    case od::json_type::string:
+      return "a string";
+    case od::json_type::boolean:
+      return "a boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "a value";
 }
-
 
 // ---- Violations ----------------------------------------------------------------------------
 
@@ -215,7 +234,8 @@ class JsonInput {
     if (!text.empty()) std::memcpy(buffer_.data(), text.data(), text.size());
     std::memset(buffer_.data() + text.size(), ' ', simdjson::SIMDJSON_PADDING);
     text_ = text;
-    return parser_.iterate(simdjson::padded_string_view(buffer_.data(), text.size(), buffer_.size()))
+    return parser_
+        .iterate(simdjson::padded_string_view(buffer_.data(), text.size(), buffer_.size()))
         .get(*doc);
   }
 
@@ -312,7 +332,8 @@ class Walker {
   // The number's exact text, grammar-checked (simdjson has not looked past its first byte).
   Status Number(od::value& v, std::string_view* raw, dsl::JsonNumber* parts) {
     *raw = TrimJsonSpace(v.raw_json_token());
-    if (!dsl::SplitJsonNumber(*raw, parts)) return SyntaxAt(raw->data(), "invalid number " + Quote(*raw));
+    if (!dsl::SplitJsonNumber(*raw, parts))
+      return SyntaxAt(raw->data(), "invalid number " + Quote(*raw));
     return Status::kOk;
   }
 
@@ -450,7 +471,8 @@ std::string KeepRaw(std::string_view raw) {
   std::string out(raw.size(), '\0');
   size_t length = 0;
   if (simdjson::minify(raw.data(), raw.size(), out.data(), length) != simdjson::SUCCESS) {
-    return std::string(raw);  // Unreachable for text the walker accepted; keep it rather than lose it.
+    return std::string(
+        raw);  // Unreachable for text the walker accepted; keep it rather than lose it.
   }
   out.resize(length);
   return out;
@@ -523,10 +545,23 @@ enum Key {
   kKeyCount,
 };
 
-constexpr std::string_view kKeyNames[kKeyCount] = {
-    "op",        "Actor",      "At",       "To",     "Catalog",    "ChangeSetName",
-    "ClientRequestToken", "Intent", "ChangeSet", "ChangeSetId", "Decision", "Reason",
-    "EntityType", "EntityIdentifier", "State", "Owner", "DetailsDocument"};
+constexpr std::string_view kKeyNames[kKeyCount] = {"op",
+                                                   "Actor",
+                                                   "At",
+                                                   "To",
+                                                   "Catalog",
+                                                   "ChangeSetName",
+                                                   "ClientRequestToken",
+                                                   "Intent",
+                                                   "ChangeSet",
+                                                   "ChangeSetId",
+                                                   "Decision",
+                                                   "Reason",
+                                                   "EntityType",
+                                                   "EntityIdentifier",
+                                                   "State",
+                                                   "Owner",
+                                                   "DetailsDocument"};
 
 int KeyOf(std::string_view key) {
   for (int k = 0; k < kKeyCount; ++k) {
@@ -537,24 +572,30 @@ int KeyOf(std::string_view key) {
 
 // Each operation's keys, in the order ToJsonLine writes them.
 const std::vector<Key>& KeysOf(Op op) {
-  static const std::vector<Key> kStart = {kOpKey, kActor, kAt, kCatalog, kChangeSetName,
-                                          kClientRequestToken, kIntent, kChangeSet};
+  static const std::vector<Key> kStart = {
+      kOpKey, kActor, kAt, kCatalog, kChangeSetName, kClientRequestToken, kIntent, kChangeSet};
   static const std::vector<Key> kReview = {kOpKey, kActor, kAt, kChangeSetId, kDecision, kReason};
   static const std::vector<Key> kCancel = {kOpKey, kActor, kAt, kChangeSetId};
   static const std::vector<Key> kTick = {kOpKey, kTo};
-  static const std::vector<Key> kImport = {kOpKey, kEntityType, kEntityIdentifier, kState, kOwner,
-                                           kDetailsDocument};
+  static const std::vector<Key> kImport = {kOpKey, kEntityType, kEntityIdentifier,
+                                           kState, kOwner,      kDetailsDocument};
   switch (op) {
-    case Op::kStartChangeSet: return kStart;
-    case Op::kReview: return kReview;
-    case Op::kCancelChangeSet: return kCancel;
-    case Op::kTick: return kTick;
-    case Op::kImport: return kImport;
+    case Op::kStartChangeSet:
+      return kStart;
+    case Op::kReview:
+      return kReview;
+    case Op::kCancelChangeSet:
+      return kCancel;
+    case Op::kTick:
+      return kTick;
+    case Op::kImport:
+      return kImport;
   }
   return kStart;
 }
 
-const Op kAllOps[] = {Op::kStartChangeSet, Op::kReview, Op::kCancelChangeSet, Op::kTick, Op::kImport};
+const Op kAllOps[] = {Op::kStartChangeSet, Op::kReview, Op::kCancelChangeSet, Op::kTick,
+                      Op::kImport};
 
 std::string UnknownField(std::string_view key, const std::vector<std::string>& allowed) {
   std::string message = "unknown field " + Quote(key) + "; allowed: " + Join(allowed);
@@ -642,7 +683,8 @@ class CommandReader {
         sink_.Add(std::string(kKeyNames[k]), UnknownField(kKeyNames[k], allowed));
       }
     }
-    for (const std::string& key : unknown_) sink_.Add(FieldPath("", key), UnknownField(key, allowed));
+    for (const std::string& key : unknown_)
+      sink_.Add(FieldPath("", key), UnknownField(key, allowed));
 
     if (op == Op::kTick) {
       out_->at = std::move(to_);
@@ -714,7 +756,8 @@ class CommandReader {
   void CheckTime(const char* key, const std::string& text) {
     if (text.empty() && !(present_ & (1u << KeyOf(key)))) return;
     if (!ParseAt(text, &out_->at_us)) {
-      sink_.Add(key, "must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not " + Quote(text));
+      sink_.Add(key,
+                "must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not " + Quote(text));
     }
   }
 
@@ -746,24 +789,57 @@ class CommandReader {
     Path path(root, kKeyNames[k]);
     std::string* target = nullptr;
     switch (k) {
-      case kOpKey: target = &op_text_; break;
-      case kActor: target = &out_->actor; break;
-      case kAt: target = &out_->at; break;
-      case kTo: target = &to_; break;
-      case kCatalog: target = &out_->catalog; break;
-      case kChangeSetName: target = &out_->change_set_name; break;
-      case kClientRequestToken: target = &out_->client_request_token; break;
-      case kIntent: target = &out_->intent; break;
-      case kChangeSetId: target = &out_->change_set_id; break;
-      case kDecision: target = &out_->decision; break;
-      case kReason: target = &out_->reason; break;
-      case kEntityType: target = &out_->entity_type; break;
-      case kEntityIdentifier: target = &out_->entity_id; break;
-      case kState: target = &out_->state; break;
-      case kOwner: target = &out_->owner; break;
-      case kChangeSet: return ReadChangeSet(v);
-      case kDetailsDocument: return ReadDocument(v);
-      case kKeyCount: return true;
+      case kOpKey:
+        target = &op_text_;
+        break;
+      case kActor:
+        target = &out_->actor;
+        break;
+      case kAt:
+        target = &out_->at;
+        break;
+      case kTo:
+        target = &to_;
+        break;
+      case kCatalog:
+        target = &out_->catalog;
+        break;
+      case kChangeSetName:
+        target = &out_->change_set_name;
+        break;
+      case kClientRequestToken:
+        target = &out_->client_request_token;
+        break;
+      case kIntent:
+        target = &out_->intent;
+        break;
+      case kChangeSetId:
+        target = &out_->change_set_id;
+        break;
+      case kDecision:
+        target = &out_->decision;
+        break;
+      case kReason:
+        target = &out_->reason;
+        break;
+      case kEntityType:
+        target = &out_->entity_type;
+        break;
+      case kEntityIdentifier:
+        target = &out_->entity_id;
+        break;
+      case kState:
+        target = &out_->state;
+        break;
+      case kOwner:
+        target = &out_->owner;
+        break;
+      case kChangeSet:
+        return ReadChangeSet(v);
+      case kDetailsDocument:
+        return ReadDocument(v);
+      case kKeyCount:
+        return true;
     }
     bool present = false;
     bool given = false;
@@ -883,7 +959,7 @@ class CommandReader {
       size_t k = std::find(kChangeKeys.begin(), kChangeKeys.end(), key) - kChangeKeys.begin();
       if (k == kChangeKeys.size() || met[k]) {
         sink_.Add(key_path, k == kChangeKeys.size() ? UnknownField(key, kChangeKeys)
-                                                     : "duplicate field " + Quote(key));
+                                                    : "duplicate field " + Quote(key));
         if (!CheckOnly(field.value(), key_path)) return false;
         continue;
       }
@@ -900,7 +976,8 @@ class CommandReader {
           break;
         case 2:
           if (!ReadString(fv, key_path, &change.change_name, &present)) return false;
-          if (present) CheckText(sink_, key_path, change.change_name, 1, kMaxChangeName, nullptr, nullptr);
+          if (present)
+            CheckText(sink_, key_path, change.change_name, 1, kMaxChangeName, nullptr, nullptr);
           break;
         case 3:
           if (!ReadLegacyDetails(fv, key_path, &change, &extra)) return false;
@@ -952,15 +1029,18 @@ class CommandReader {
       Path key_path(path, key);
       size_t k = key == "Type" ? 0 : key == "Identifier" ? 1 : 2;
       if (k == 2 || seen[k]) {
-        sink_.Add(key_path, k == 2 ? UnknownField(key, kEntityKeys) : "duplicate field " + Quote(key));
+        sink_.Add(key_path,
+                  k == 2 ? UnknownField(key, kEntityKeys) : "duplicate field " + Quote(key));
         if (!CheckOnly(field.value(), key_path)) return false;
         continue;
       }
       bool present = false;
       bool given = false;
       if (k == 0) {
-        if (!ReadString(field.value(), key_path, &change->entity_type, &present, &given)) return false;
-        if (present) CheckText(sink_, key_path, change->entity_type, 1, kMaxEntityType, nullptr, nullptr);
+        if (!ReadString(field.value(), key_path, &change->entity_type, &present, &given))
+          return false;
+        if (present)
+          CheckText(sink_, key_path, change->entity_type, 1, kMaxEntityType, nullptr, nullptr);
       } else {
         std::string id;
         if (!ReadString(field.value(), key_path, &id, &present)) return false;
@@ -981,8 +1061,10 @@ class CommandReader {
         change->reference = std::string(s.substr(
             kReferencePrefix.size(), s.size() - kReferencePrefix.size() - kReferenceSuffix.size()));
       } else {
-        sink_.Add(path, "must be an identifier matching ^[\\w\\-@]+$ or $ChangeName.Entity.Identifier, not " +
-                            Quote(s));
+        sink_.Add(
+            path,
+            "must be an identifier matching ^[\\w\\-@]+$ or $ChangeName.Entity.Identifier, not " +
+                Quote(s));
       }
       return;
     }
@@ -1022,8 +1104,10 @@ class CommandReader {
     extra->has_details = true;
     if (t != od::json_type::string) {
       if (!CheckOnly(v, path)) return false;
-      sink_.Add(path, std::string("must be a string holding a JSON object, not ") + JsonKindWithArticle(t) +
-                          (t == od::json_type::object ? " (DetailsDocument takes the object itself)" : ""));
+      sink_.Add(
+          path,
+          std::string("must be a string holding a JSON object, not ") + JsonKindWithArticle(t) +
+              (t == od::json_type::object ? " (DetailsDocument takes the object itself)" : ""));
       return true;
     }
     std::string_view text;
@@ -1113,7 +1197,8 @@ class CommandReader {
       auto [it, inserted] = names.emplace(name, i);
       if (!inserted) {
         sink_.Add(IndexPath("ChangeSet", i) + ".ChangeName",
-                  Quote(name) + " is already the ChangeName of " + IndexPath("ChangeSet", it->second) +
+                  Quote(name) + " is already the ChangeName of " +
+                      IndexPath("ChangeSet", it->second) +
                       "; ChangeNames must be unique in a change set");
       }
     }
@@ -1123,13 +1208,13 @@ class CommandReader {
       std::string path = IndexPath("ChangeSet", i) + ".Entity.Identifier";
       auto it = names.find(ref);
       if (it == names.end()) {
-        sink_.Add(path, "refers to ChangeName " + Quote(ref) + ", which no change in this change set has");
+        sink_.Add(path, "refers to ChangeName " + Quote(ref) +
+                            ", which no change in this change set has");
       } else if (it->second == i) {
         sink_.Add(path, "refers to its own ChangeName " + Quote(ref));
       }
       // A reference to a later change is fine: the engine runs changes in the order their
       // references need (and refuses a cycle).
-
     }
   }
 
@@ -1237,7 +1322,8 @@ PatternCache& Patterns() {
   return cache;
 }
 
-// A declared field, whether it comes with constraints (FieldSpec) or from a type alone (dsl::Field).
+// A declared field, whether it comes with constraints (FieldSpec) or from a type alone
+// (dsl::Field).
 struct FieldView {
   std::string_view name;
   bool optional;
@@ -1247,18 +1333,29 @@ struct FieldView {
 
 const char* ExpectedKind(dsl::TypeKind kind) {
   switch (kind) {
-    case dsl::TypeKind::kNull: return "null";
-    case dsl::TypeKind::kBool: return "a boolean";
-    case dsl::TypeKind::kInt: return "an integer";
-    case dsl::TypeKind::kDecimal: return "a number";
-    case dsl::TypeKind::kString: return "a string";
-    case dsl::TypeKind::kDate: return "a date string";
-    case dsl::TypeKind::kTimestamp: return "a timestamp string";
-    case dsl::TypeKind::kDuration: return "a duration string";
-    case dsl::TypeKind::kList: return "an array";
+    case dsl::TypeKind::kNull:
+      return "null";
+    case dsl::TypeKind::kBool:
+      return "a boolean";
+    case dsl::TypeKind::kInt:
+      return "an integer";
+    case dsl::TypeKind::kDecimal:
+      return "a number";
+    case dsl::TypeKind::kString:
+      return "a string";
+    case dsl::TypeKind::kDate:
+      return "a date string";
+    case dsl::TypeKind::kTimestamp:
+      return "a timestamp string";
+    case dsl::TypeKind::kDuration:
+      return "a duration string";
+    case dsl::TypeKind::kList:
+      return "an array";
     case dsl::TypeKind::kMap:
-    case dsl::TypeKind::kObject: return "an object";
-    case dsl::TypeKind::kDyn: return "a value";
+    case dsl::TypeKind::kObject:
+      return "an object";
+    case dsl::TypeKind::kDyn:
+      return "a value";
   }
   return "a value";
 }
@@ -1268,8 +1365,7 @@ class ShapeChecker {
   ShapeChecker(Walker& walker, Sink& sink) : w_(walker), sink_(sink) {}
 
   // False once the JSON turned out broken or too deep (reported; the walk stops).
-  bool Object(od::value& v, const std::vector<FieldView>& fields, const Path& path,
-              size_t depth) {
+  bool Object(od::value& v, const std::vector<FieldView>& fields, const Path& path, size_t depth) {
     od::object object;
     if (auto err = v.get_object().get(object)) return Syntax(err);
     std::vector<bool> seen(fields.size(), false);
@@ -1284,8 +1380,9 @@ class ShapeChecker {
       if (slot == fields.size()) {
         std::vector<std::string> names;
         for (const FieldView& f : fields) names.emplace_back(f.name);
-        sink_.Add(key_path, names.empty() ? "unknown field " + Quote(key) + "; no fields are allowed here"
-                                          : UnknownField(key, names));
+        sink_.Add(key_path, names.empty()
+                                ? "unknown field " + Quote(key) + "; no fields are allowed here"
+                                : UnknownField(key, names));
         if (!Skip(field.value(), key_path, depth + 1)) return false;
         continue;
       }
@@ -1380,7 +1477,8 @@ class ShapeChecker {
         return Map(v, *type.elem(), path, depth);
       case dsl::TypeKind::kObject:
         if (t != od::json_type::object) break;
-        if (spec != nullptr && !spec->fields.empty()) return Object(v, Views(spec->fields), path, depth);
+        if (spec != nullptr && !spec->fields.empty())
+          return Object(v, Views(spec->fields), path, depth);
         return Object(v, Views(type.fields()), path, depth);
     }
     if (!Skip(v, path, depth)) return false;
@@ -1394,9 +1492,7 @@ class ShapeChecker {
   bool Syntax(simdjson::error_code err) { return Ok(w_.Syntax(err), Path()); }
 
   // Checks the JSON of a value whose content no schema constrains.
-  bool Skip(od::value& v, const Path& path, size_t depth) {
-    return Ok(w_.Check(v, depth), path);
-  }
+  bool Skip(od::value& v, const Path& path, size_t depth) { return Ok(w_.Check(v, depth), path); }
 
   bool Int(od::value& v, const FieldSpec* spec, const Path& path) {
     std::string_view raw;
@@ -1480,7 +1576,8 @@ class ShapeChecker {
     if (!spec->pattern.empty()) {
       const RE2* re = Patterns().Get(spec->pattern);
       if (re == nullptr) {
-        sink_.Add(path, "cannot be checked: its pattern " + spec->pattern + " is not a valid RE2 expression");
+        sink_.Add(path, "cannot be checked: its pattern " + spec->pattern +
+                            " is not a valid RE2 expression");
       } else if (!RE2::FullMatch(s, *re)) {
         sink_.Add(path, "must match " + spec->pattern);
       }
@@ -1497,11 +1594,13 @@ class ShapeChecker {
     if (!Ok(w_.String(v, &s), path)) return false;
     if (kind == dsl::TypeKind::kDate) {
       int32_t days = 0;
-      if (!dsl::ParseDate(s, &days)) sink_.Add(path, "must be a date such as 2026-01-31, not " + Quote(s));
+      if (!dsl::ParseDate(s, &days))
+        sink_.Add(path, "must be a date such as 2026-01-31, not " + Quote(s));
     } else if (kind == dsl::TypeKind::kTimestamp) {
       int64_t us = 0;
       if (!dsl::ParseTimestamp(s, &us)) {
-        sink_.Add(path, "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, not " + Quote(s));
+        sink_.Add(path,
+                  "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, not " + Quote(s));
       }
     } else {
       dsl::Duration d{0, 0};
@@ -1567,11 +1666,16 @@ class ShapeChecker {
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kStartChangeSet: return "start-change-set";
-    case Op::kReview: return "review";
-    case Op::kCancelChangeSet: return "cancel-change-set";
-    case Op::kTick: return "tick";
-    case Op::kImport: return "import";
+    case Op::kStartChangeSet:
+      return "start-change-set";
+    case Op::kReview:
+      return "review";
+    case Op::kCancelChangeSet:
+      return "cancel-change-set";
+    case Op::kTick:
+      return "tick";
+    case Op::kImport:
+      return "import";
   }
   return "start-change-set";
 }

@@ -1,4 +1,5 @@
-// Commands as the engine receives them: StartChangeSet bodies and the other operations, read from JSON.
+// Commands as the engine receives them: StartChangeSet bodies and the other operations, read from
+// JSON.
 #ifndef SELLERFLOW_ENGINE_COMMAND_H_
 #define SELLERFLOW_ENGINE_COMMAND_H_
 
@@ -22,12 +23,12 @@ struct Violation {
 struct ChangeRequest {
   std::string change_type;
   std::string entity_type;
-  std::string entity_id;       // "" when omitted (a create), the identifier without "@revision".
+  std::string entity_id;  // "" when omitted (a create), the identifier without "@revision".
   std::optional<int64_t> revision;  // From "Identifier@Revision".
-  std::string reference;       // For "$Name.Entity.Identifier": the ChangeName it refers to.
+  std::string reference;            // For "$Name.Entity.Identifier": the ChangeName it refers to.
   std::string change_name;
-  std::string details;         // The DetailsDocument as JSON text; the legacy Details string's
-                               // content when that was given instead. "{}" when neither.
+  std::string details;  // The DetailsDocument as JSON text; the legacy Details string's
+                        // content when that was given instead. "{}" when neither.
 };
 
 enum class Op { kStartChangeSet, kReview, kCancelChangeSet, kTick, kImport };

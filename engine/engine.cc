@@ -51,11 +51,16 @@ bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
 
 const char* ResultName(Result r) {
   switch (r) {
-    case Result::kOk: return "ok";
-    case Result::kRefused: return "refused";
-    case Result::kConflict: return "conflict";
-    case Result::kNotFound: return "not found";
-    case Result::kAccessDenied: return "access denied";
+    case Result::kOk:
+      return "ok";
+    case Result::kRefused:
+      return "refused";
+    case Result::kConflict:
+      return "conflict";
+    case Result::kNotFound:
+      return "not found";
+    case Result::kAccessDenied:
+      return "access denied";
   }
   return "";
 }
@@ -122,7 +127,8 @@ struct EngineImpl {
   std::map<std::string, WorkEntity> work;
   std::vector<HistoryRow> entity_history;
   std::vector<HistoryRow> request_history;
-  std::vector<std::string> entered;  // Entities whose state changed (their timers are due for setting).
+  std::vector<std::string>
+      entered;  // Entities whose state changed (their timers are due for setting).
   std::vector<std::string> retimed;  // Entities whose document changed in the same state.
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
@@ -135,7 +141,8 @@ struct EngineImpl {
   void Compile() {
     for (const auto* src : policy.rule_sources) rule_sources.push_back(*src);
     for (const auto& m : policy.machines) machines[m.get()] = CompileMachine(*m);
-    for (const auto& src : policy.sources) store->PutDefinition(Sha256Hex(src.text), src.name, src.text);
+    for (const auto& src : policy.sources)
+      store->PutDefinition(Sha256Hex(src.text), src.name, src.text);
   }
 
   std::unique_ptr<CompiledMachine> CompileMachine(const Machine& m) {
@@ -150,7 +157,8 @@ struct EngineImpl {
     }
     std::vector<std::string> used;
     for (const auto& st : m.states)
-      if (st.validate) used.insert(used.end(), st.validate->rules.begin(), st.validate->rules.end());
+      if (st.validate)
+        used.insert(used.end(), st.validate->rules.begin(), st.validate->rules.end());
     for (const auto& t : m.transitions) used.insert(used.end(), t.rules.begin(), t.rules.end());
     used.insert(used.end(), m.access.begin(), m.access.end());
     dsl::Diagnostics diags;
@@ -158,8 +166,10 @@ struct EngineImpl {
     options.only_rules = &used;
     options.warn_unused_constants = false;
     cm->rules = dsl::Program::BuildShared(rule_sources, cm->env, &diags, options);
-    if (!cm->rules) throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
-    for (const auto& c : m.context) cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
+    if (!cm->rules)
+      throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
+    for (const auto& c : m.context)
+      cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
     for (const auto& t : m.transitions) {
       CompiledTransition ct;
       ct.t = &t;
@@ -191,12 +201,13 @@ struct EngineImpl {
     auto text = store->GetDefinition(row.machine_hash);
     if (!text) return current;  // Started before definitions were kept: the current one it is.
     Pinned& p = pinned[row.machine_hash];
-    p.source = std::make_unique<dsl::Source>(dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
+    p.source = std::make_unique<dsl::Source>(
+        dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
     dsl::Diagnostics diags;
     p.machine = LoadMachine(*p.source, &diags);
     if (!p.machine)
-      throw std::runtime_error("the definition " + row.machine_hash + " a change set started under no longer loads:\n" +
-                               diags.ToText());
+      throw std::runtime_error("the definition " + row.machine_hash +
+                               " a change set started under no longer loads:\n" + diags.ToText());
     p.machine->content_hash = row.machine_hash;
     p.cm = CompileMachine(*p.machine);
     return p.cm.get();
@@ -209,7 +220,8 @@ struct EngineImpl {
     dsl::Source s{x.at.source ? x.at.source->name : "<policy>", x.text};
     auto e = is_template ? dsl::Expression::CompileTemplate(s, env, &diags, constants)
                          : dsl::Expression::Compile(s, env, &diags, constants);
-    if (!e) throw std::runtime_error("expression does not compile: " + x.text + "\n" + diags.ToText());
+    if (!e)
+      throw std::runtime_error("expression does not compile: " + x.text + "\n" + diags.ToText());
     return e;
   }
 
@@ -231,8 +243,8 @@ struct EngineImpl {
     std::vector<dsl::JsonIssue> issues;
     if (!dsl::JsonToValue(json, type, "Document", arena, &v, &issues)) {
       std::string m = issues.empty() ? "unreadable" : issues[0].path + ": " + issues[0].message;
-      throw Refusal{Result::kRefused, "ValidationException",
-                    "a document does not fit its schema: " + m, {}};
+      throw Refusal{
+          Result::kRefused, "ValidationException", "a document does not fit its schema: " + m, {}};
     }
     documents.emplace(std::move(key), v);
     return v;
@@ -261,7 +273,8 @@ struct EngineImpl {
 
   // The bindings of an expression compiled against `env`, in its slot order.
   dsl::Bindings Bind(const dsl::TypeEnv& env, const CompiledMachine& cm, const std::string& cs_id,
-                     const ChangeRow* change, const WorkEntity* entity, const std::string& event_json) {
+                     const ChangeRow* change, const WorkEntity* entity,
+                     const std::string& event_json) {
     dsl::Bindings b;
     std::map<std::string, Value> named;
     for (const auto& [name, type] : env) {
@@ -282,7 +295,8 @@ struct EngineImpl {
     for (size_t k = 0; k < cm.m->context.size(); ++k) {
       const ContextEntity& c = cm.m->context[k];
       dsl::Bindings inner;
-      for (const auto& [name, type] : cm.env) inner.push_back(named.count(name) ? named[name] : dsl::AbsentSlot());
+      for (const auto& [name, type] : cm.env)
+        inner.push_back(named.count(name) ? named[name] : dsl::AbsentSlot());
       Value id = cm.context_ids[k]->Evaluate(inner, ctx);
       if (id.kind != ValueKind::kString) continue;
       const WorkEntity* ce = Load(std::string(id.str()));
@@ -308,7 +322,9 @@ struct EngineImpl {
   WorkEntity* Create(const std::string& type, const std::string& owner, const std::string& id_hint,
                      const std::string& document) {
     const CompiledMachine* em = EntityMachine(type);
-    if (!em) throw Refusal{Result::kRefused, "ValidationException", "no machine for entity type " + type, {}};
+    if (!em)
+      throw Refusal{
+          Result::kRefused, "ValidationException", "no machine for entity type " + type, {}};
     std::string id = id_hint;
     if (id.empty()) {
       std::string prefix = em->m->id_prefix.empty() ? "ent-" : em->m->id_prefix;
@@ -362,9 +378,13 @@ struct EngineImpl {
       h.actor = cmd->actor;
       h.at = cmd->at;
       entity_history.push_back(h);
-      LogEvent(LogLevel::kDebug, {{"event", "entity transition"}, {"at", cmd->at},
-                                  {"change_set", cs_id}, {"entity", e->row.id}, {"trigger", event},
-                                  {"from", e->row.state}, {"to", t.to}});
+      LogEvent(LogLevel::kDebug, {{"event", "entity transition"},
+                                  {"at", cmd->at},
+                                  {"change_set", cs_id},
+                                  {"entity", e->row.id},
+                                  {"trigger", event},
+                                  {"from", e->row.state},
+                                  {"to", t.to}});
       if (t.to != e->row.state) e->state_changed = true;
       e->row.state = t.to;
       e->changed = true;
@@ -393,7 +413,8 @@ struct EngineImpl {
   Value Coerce(const Value& v, const dsl::Type& type) {
     if (v.kind == ValueKind::kInt && type.kind() == dsl::TypeKind::kDecimal)
       return Value::Dec(dsl::DecimalFromInt(v.i));
-    if (v.kind == ValueKind::kObject && type.kind() == dsl::TypeKind::kObject && v.obj->type != &type) {
+    if (v.kind == ValueKind::kObject && type.kind() == dsl::TypeKind::kObject &&
+        v.obj->type != &type) {
       // Fields by name: an object of another shape (the request's input) moves into the document.
       dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
       const auto& from = v.obj->type->fields();
@@ -417,17 +438,21 @@ struct EngineImpl {
     }
     if (v.kind == ValueKind::kList && type.kind() == dsl::TypeKind::kList) {
       dsl::ListRep* l = dsl::MakeList(arena, v.list->size);
-      for (uint32_t k = 0; k < v.list->size; ++k) l->items[k] = Coerce(v.list->items[k], *type.elem());
+      for (uint32_t k = 0; k < v.list->size; ++k)
+        l->items[k] = Coerce(v.list->items[k], *type.elem());
       return Value::List(l);
     }
     return v;
   }
 
-  Value Combine(const Value& current, const dsl::Type& type, const Value& value, Action::Kind kind) {
+  Value Combine(const Value& current, const dsl::Type& type, const Value& value,
+                Action::Kind kind) {
     switch (kind) {
-      case Action::Kind::kSet: return Coerce(value, type);
+      case Action::Kind::kSet:
+        return Coerce(value, type);
       case Action::Kind::kMerge: {
-        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject) return current;
+        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject)
+          return current;
         dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
         if (current.kind == ValueKind::kObject && current.obj->type == &type)
           std::copy(current.obj->slots, current.obj->slots + type.fields().size(), o->slots);
@@ -435,7 +460,8 @@ struct EngineImpl {
         for (size_t k = 0; k < from.size(); ++k) {
           int slot = type.FieldIndex(from[k].name);
           if (slot >= 0 && !value.obj->slots[k].is_absent())
-            o->slots[slot] = Coerce(value.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
+            o->slots[slot] =
+                Coerce(value.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
         }
         return Value::Obj(o);
       }
@@ -458,9 +484,9 @@ struct EngineImpl {
         } else {
           items.erase(std::remove_if(items.begin(), items.end(),
                                      [&](const Value& x) {
-                                       return std::any_of(given.begin(), given.end(), [&](const Value& g) {
-                                         return dsl::ValuesEqual(x, g);
-                                       });
+                                       return std::any_of(
+                                           given.begin(), given.end(),
+                                           [&](const Value& g) { return dsl::ValuesEqual(x, g); });
                                      }),
                       items.end());
         }
@@ -468,7 +494,8 @@ struct EngineImpl {
         std::copy(items.begin(), items.end(), l->items);
         return Value::List(l);
       }
-      default: return current;
+      default:
+        return current;
     }
   }
 
@@ -520,8 +547,8 @@ struct EngineImpl {
             for (size_t k = 0; k < em->doc_type->fields().size(); ++k) {
               const dsl::Field& f = em->doc_type->fields()[k];
               if (!f.optional && doc.obj->slots[k].is_absent())
-                return "the create action of " + cm.m->Key() + " gives no " + f.name + " for the new " +
-                       a.entity_type;
+                return "the create action of " + cm.m->Key() + " gives no " + f.name +
+                       " for the new " + a.entity_type;
             }
           }
           Create(a.entity_type, owner.kind == ValueKind::kString ? std::string(owner.str()) : "",
@@ -587,9 +614,14 @@ struct EngineImpl {
     request_history.push_back(h);
     if (LogEnabled(LogLevel::kDebug)) {
       std::string index = std::to_string(c.row.index);
-      LogEvent(LogLevel::kDebug, {{"event", "transition"}, {"at", cmd->at}, {"change_set", cs_id},
-                                  {"change", index}, {"entity", c.row.entity_id},
-                                  {"trigger", trigger}, {"from", c.row.state}, {"to", to}});
+      LogEvent(LogLevel::kDebug, {{"event", "transition"},
+                                  {"at", cmd->at},
+                                  {"change_set", cs_id},
+                                  {"change", index},
+                                  {"entity", c.row.entity_id},
+                                  {"trigger", trigger},
+                                  {"from", c.row.state},
+                                  {"to", to}});
     }
     c.row.state = to;
     c.row.entered_at = cmd->at;
@@ -660,8 +692,8 @@ struct EngineImpl {
     if (ct.guard) {
       Value g = ct.guard->Evaluate(b, ctx);
       if (g.is_error()) {
-        c.server_fault = "a guard of " + c.cm->m->Key() + " could not be evaluated: " +
-                         std::string(g.error_message());
+        c.server_fault = "a guard of " + c.cm->m->Key() +
+                         " could not be evaluated: " + std::string(g.error_message());
         return false;
       }
       if (!g.b) return false;
@@ -688,7 +720,8 @@ struct EngineImpl {
       for (const auto& ct : c.cm->transitions) {
         if (ct.t->from != c.row.state || ct.t->event != event) continue;
         if (!ActorMay(spec->actors, cmd->actor, owner))
-          throw Refusal{Result::kAccessDenied, "AccessDeniedException",
+          throw Refusal{Result::kAccessDenied,
+                        "AccessDeniedException",
                         cmd->actor + " may not send '" + event + "' to " + c.cm->m->Key() +
                             " (allowed: " + JoinActors(spec->actors) + ")",
                         {}};
@@ -729,7 +762,8 @@ struct EngineImpl {
     } else if (any_failed) {
       cs.status = "FAILED";
       cs.failure_code = "CLIENT_ERROR";
-      cs.failure_description = "Change set preparation has failed. For details see 'ErrorDetailList'.";
+      cs.failure_description =
+          "Change set preparation has failed. For details see 'ErrorDetailList'.";
     } else if (any_cancelled) {
       cs.status = "CANCELLED";
     } else if (all_done) {
@@ -738,7 +772,8 @@ struct EngineImpl {
       cs.status = any_applying ? "APPLYING" : "PREPARING";
     }
     for (auto& c : changes) c.row.errors = ErrorsJson(c.errors, c.row.errors);
-    const bool ended = cs.status == "SUCCEEDED" || cs.status == "FAILED" || cs.status == "CANCELLED";
+    const bool ended =
+        cs.status == "SUCCEEDED" || cs.status == "FAILED" || cs.status == "CANCELLED";
     if (ended) {
       cs.ended_at = cmd->at;
       for (auto& c : changes) {
@@ -756,7 +791,8 @@ struct EngineImpl {
     std::string out = before.size() > 2 ? before.substr(0, before.size() - 1) + "," : "[";
     for (size_t i = 0; i < errors.size(); ++i) {
       if (i) out += ",";
-      out += "{\"ErrorCode\":" + Json(errors[i].first) + ",\"ErrorMessage\":" + Json(errors[i].second) + "}";
+      out += "{\"ErrorCode\":" + Json(errors[i].first) +
+             ",\"ErrorMessage\":" + Json(errors[i].second) + "}";
     }
     return out + "]";
   }
@@ -836,17 +872,18 @@ struct EngineImpl {
       out += "{\"id\":" + Json(w.row.id) + ",\"type\":" + Json(w.row.type) +
              ",\"owner\":" + Json(w.row.owner) + ",\"state\":" + Json(w.row.state) +
              ",\"revision\":" + std::to_string(w.row.revision) + ",\"document\":" + w.row.document +
-             ",\"created_at\":" + Json(w.row.created_at) + ",\"in_store\":" +
-             (w.in_store ? "true" : "false") + ",\"state_changed\":" +
-             (w.state_changed ? "true" : "false") + "}";
+             ",\"created_at\":" + Json(w.row.created_at) +
+             ",\"in_store\":" + (w.in_store ? "true" : "false") +
+             ",\"state_changed\":" + (w.state_changed ? "true" : "false") + "}";
     }
     out += "],\"history\":[";
     for (size_t i = 0; i < entity_history.size(); ++i) {
       const auto& h = entity_history[i];
       if (i) out += ",";
-      out += "{\"change_index\":" + std::to_string(h.change_index) + ",\"entity\":" + Json(h.entity) +
-             ",\"event\":" + Json(h.event) + ",\"from\":" + Json(h.from_state) + ",\"to\":" +
-             Json(h.to_state) + ",\"actor\":" + Json(h.actor) + ",\"at\":" + Json(h.at) + "}";
+      out += "{\"change_index\":" + std::to_string(h.change_index) +
+             ",\"entity\":" + Json(h.entity) + ",\"event\":" + Json(h.event) +
+             ",\"from\":" + Json(h.from_state) + ",\"to\":" + Json(h.to_state) +
+             ",\"actor\":" + Json(h.actor) + ",\"at\":" + Json(h.at) + "}";
     }
     return out + "]}";
   }
@@ -914,7 +951,8 @@ struct EngineImpl {
   }
 
   // ---- Timers ---------------------------------------------------------------------------------
-  bool DueOf(const CompiledTransition& ct, const dsl::Bindings& b, int64_t entered_us, int64_t* due) {
+  bool DueOf(const CompiledTransition& ct, const dsl::Bindings& b, int64_t entered_us,
+             int64_t* due) {
     if (ct.after) {
       Value d = ct.after->Evaluate(b, ctx);
       if (d.kind != ValueKind::kDuration) return false;
@@ -981,7 +1019,8 @@ struct EngineImpl {
         if (ct.t->from != w->row.state || !ct.at) continue;
         int64_t due = 0, was = 0;
         if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
-        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) && was == due)
+        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) &&
+            was == due)
           continue;
         AddEntityTimer(id, w->row.state, i, due);
       }
@@ -989,7 +1028,8 @@ struct EngineImpl {
     retimed.clear();
   }
 
-  void AddEntityTimer(const std::string& id, const std::string& state, size_t transition, int64_t due) {
+  void AddEntityTimer(const std::string& id, const std::string& state, size_t transition,
+                      int64_t due) {
     TimerRow t;
     t.due_us = due;
     t.due = dsl::FormatTimestamp(due);
@@ -1112,7 +1152,8 @@ struct EngineImpl {
                                std::to_string(cs->command_seq) +
                                " of the log, which is not the StartChangeSet that made it");
     }
-    for (ChangeRow& c : cs->changes) c.details = started.changes[static_cast<size_t>(c.index)].details;
+    for (ChangeRow& c : cs->changes)
+      c.details = started.changes[static_cast<size_t>(c.index)].details;
   }
 
   std::vector<ChangeWork> Resume(const ChangeSetRow& cs) {
@@ -1121,8 +1162,9 @@ struct EngineImpl {
       ChangeWork c;
       c.row = row;
       c.cm = PinnedMachine(row);
-      if (!c.cm) throw std::runtime_error("change set " + cs.id + " runs " + row.change_type +
-                                          " on " + row.entity_type + ", which no machine defines any more");
+      if (!c.cm)
+        throw std::runtime_error("change set " + cs.id + " runs " + row.change_type + " on " +
+                                 row.entity_type + ", which no machine defines any more");
       changes.push_back(std::move(c));
     }
     return changes;
@@ -1154,11 +1196,13 @@ struct EngineImpl {
           o.change_set_id = original->id;
           return o;
         }
-        throw Refusal{Result::kConflict, "ConflictException",
-                      "ClientRequestToken " + c.client_request_token + " was already used for change set " +
-                          original->id +
-                          (original->actor != c.actor ? " by another actor" : " with a different body"),
-                      {}};
+        throw Refusal{
+            Result::kConflict,
+            "ConflictException",
+            "ClientRequestToken " + c.client_request_token + " was already used for change set " +
+                original->id +
+                (original->actor != c.actor ? " by another actor" : " with a different body"),
+            {}};
       }
     }
     // Shape: every change against its machine's input schema; every violation at once.
@@ -1170,8 +1214,8 @@ struct EngineImpl {
       ChangeWork w;
       w.cm = RequestMachine(r.change_type, r.entity_type);
       if (!w.cm) {
-        violations.push_back({path + ".ChangeType", "unknown change type " + r.change_type + " for " +
-                                                        r.entity_type});
+        violations.push_back({path + ".ChangeType",
+                              "unknown change type " + r.change_type + " for " + r.entity_type});
         continue;
       }
       ValidateShape(r.details, w.cm->m->input, path + ".DetailsDocument", &violations);
@@ -1185,8 +1229,8 @@ struct EngineImpl {
     }
     if (!violations.empty())
       throw Refusal{Result::kRefused, "ValidationException",
-                    std::to_string(violations.size()) + " problem" + (violations.size() == 1 ? "" : "s") +
-                        " with the request",
+                    std::to_string(violations.size()) + " problem" +
+                        (violations.size() == 1 ? "" : "s") + " with the request",
                     violations};
 
     ChangeSetRow cs;
@@ -1212,32 +1256,45 @@ struct EngineImpl {
       const Creates creates = w.cm->m->creates;
       if (creates == Creates::kAlways) {
         if (!r.entity_id.empty())
-          throw Refusal{Result::kRefused, "ValidationException",
-                        r.change_type + " creates its entity: give no Entity.Identifier", {}};
+          throw Refusal{Result::kRefused,
+                        "ValidationException",
+                        r.change_type + " creates its entity: give no Entity.Identifier",
+                        {}};
         e = Create(r.entity_type, c.actor, "", "{}");
       } else if (!e && creates == Creates::kIfMissing && !id.empty()) {
         e = Create(r.entity_type, c.actor, id, "{}");
       }
       if (!e)
-        throw Refusal{Result::kNotFound, "ResourceNotFoundException",
-                      "no " + r.entity_type + " with identifier " + (id.empty() ? "(none given)" : id), {}};
+        throw Refusal{
+            Result::kNotFound,
+            "ResourceNotFoundException",
+            "no " + r.entity_type + " with identifier " + (id.empty() ? "(none given)" : id),
+            {}};
       if (e->row.type != r.entity_type)
-        throw Refusal{Result::kRefused, "ValidationException",
-                      id + " is a " + e->row.type + ", not a " + r.entity_type, {}};
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      id + " is a " + e->row.type + ", not a " + r.entity_type,
+                      {}};
       if (!e->row.locked_by.empty()) {
         auto holder = store->GetChangeSet(e->row.locked_by);
         if (holder && (holder->status == "PREPARING" || holder->status == "APPLYING"))
-          throw Refusal{Result::kConflict, "ResourceInUseException",
-                        e->row.id + " is in use by change set " + holder->id + " (" + holder->status + ")", {}};
+          throw Refusal{
+              Result::kConflict,
+              "ResourceInUseException",
+              e->row.id + " is in use by change set " + holder->id + " (" + holder->status + ")",
+              {}};
       }
       if (r.revision && e->in_store && *r.revision != e->row.revision)
-        throw Refusal{Result::kConflict, "ValidationException",
-                      e->row.id + "@" + std::to_string(*r.revision) + " is stale: the latest revision is " +
-                          std::to_string(e->row.revision),
+        throw Refusal{Result::kConflict,
+                      "ValidationException",
+                      e->row.id + "@" + std::to_string(*r.revision) +
+                          " is stale: the latest revision is " + std::to_string(e->row.revision),
                       {}};
       if (!ActorMay(w.cm->m->actors, c.actor, e->row.owner))
-        throw Refusal{Result::kAccessDenied, "AccessDeniedException",
-                      c.actor + " may not run " + r.change_type + " on " + e->row.id, {}};
+        throw Refusal{Result::kAccessDenied,
+                      "AccessDeniedException",
+                      c.actor + " may not run " + r.change_type + " on " + e->row.id,
+                      {}};
       w.row.entity_id = e->row.id;
       if (!r.change_name.empty()) created_ids[r.change_name] = e->row.id;
     }
@@ -1298,8 +1355,10 @@ struct EngineImpl {
         progress = true;
       }
       if (!progress)
-        throw Refusal{Result::kRefused, "ValidationException",
-                      "the changes' $ChangeName references form a cycle", {}};
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      "the changes' $ChangeName references form a cycle",
+                      {}};
     }
     return order;
   }
@@ -1307,28 +1366,39 @@ struct EngineImpl {
   Outcome EventCommand(const Command& c, const std::string& event, const std::string& event_json) {
     auto cs = ReadChangeSet(c.change_set_id);
     if (!cs)
-      throw Refusal{Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};
+      throw Refusal{
+          Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};
     const bool open = cs->status == "PREPARING" || cs->status == "APPLYING";
     if (!open)
-      throw Refusal{Result::kRefused, "ValidationException",
-                    "change set " + cs->id + " has ended (" + cs->status + ")", {}};
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "change set " + cs->id + " has ended (" + cs->status + ")",
+                    {}};
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
     if (event == "cancel") {
       if (cs->status != "PREPARING")
-        throw Refusal{Result::kRefused, "ValidationException",
-                      "change set " + cs->id + " is " + cs->status + ": only a PREPARING change set can be cancelled", {}};
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      "change set " + cs->id + " is " + cs->status +
+                          ": only a PREPARING change set can be cancelled",
+                      {}};
       if (c.actor != cs->actor && c.actor != "operations")
-        throw Refusal{Result::kAccessDenied, "AccessDeniedException",
-                      c.actor + " may not cancel change set " + cs->id, {}};
+        throw Refusal{Result::kAccessDenied,
+                      "AccessDeniedException",
+                      c.actor + " may not cancel change set " + cs->id,
+                      {}};
       // A machine that says what cancelling does gets the event; otherwise every open change ends.
       if (!DeliverToChanges(changes, "cancel", "{}", cs->id, cs->actor)) {
         for (auto& ch : changes)
-          if (ch.row.status == "PREPARING" || ch.row.status == "APPLYING") ch.row.status = "CANCELLED";
+          if (ch.row.status == "PREPARING" || ch.row.status == "APPLYING")
+            ch.row.status = "CANCELLED";
       }
     } else if (!DeliverToChanges(changes, event, event_json, cs->id, cs->actor)) {
-      throw Refusal{Result::kRefused, "ValidationException",
-                    "change set " + cs->id + " is not waiting for '" + event + "'", {}};
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "change set " + cs->id + " is not waiting for '" + event + "'",
+                    {}};
     }
     Settle(*cs, changes);
     if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
@@ -1344,10 +1414,13 @@ struct EngineImpl {
   Outcome Import(const Command& c) {
     const CompiledMachine* em = EntityMachine(c.entity_type);
     if (!em)
-      throw Refusal{Result::kRefused, "ValidationException", "no machine for entity type " + c.entity_type, {}};
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "no machine for entity type " + c.entity_type,
+                    {}};
     if (!em->m->FindState(c.state))
-      throw Refusal{Result::kRefused, "ValidationException",
-                    c.entity_type + " has no state " + c.state, {}};
+      throw Refusal{
+          Result::kRefused, "ValidationException", c.entity_type + " has no state " + c.state, {}};
     if (store->GetEntity(c.entity_id))
       throw Refusal{Result::kConflict, "ConflictException", c.entity_id + " exists already", {}};
     Value doc = Document(c.document, em->doc_type);
@@ -1380,8 +1453,8 @@ struct EngineImpl {
   }
 
   std::string Describe(const ChangeSetRow& cs) {
-    std::string out = "{\"ChangeSetId\":" + Json(cs.id) + ",\"ChangeSetArn\":" +
-                      Json(Arn("AWSMarketplace/ChangeSet", cs.id));
+    std::string out = "{\"ChangeSetId\":" + Json(cs.id) +
+                      ",\"ChangeSetArn\":" + Json(Arn("AWSMarketplace/ChangeSet", cs.id));
     if (!cs.name.empty()) out += ",\"ChangeSetName\":" + Json(cs.name);
     out += ",\"Intent\":" + Json(cs.intent) + ",\"StartTime\":" + Json(cs.started_at);
     if (!cs.ended_at.empty()) out += ",\"EndTime\":" + Json(cs.ended_at);
@@ -1393,7 +1466,8 @@ struct EngineImpl {
     for (size_t i = 0; i < cs.changes.size(); ++i) {
       const ChangeRow& c = cs.changes[i];
       if (i) out += ",";
-      out += "{\"ChangeType\":" + Json(c.change_type) + ",\"Entity\":{\"Type\":" + Json(c.entity_type);
+      out +=
+          "{\"ChangeType\":" + Json(c.change_type) + ",\"Entity\":{\"Type\":" + Json(c.entity_type);
       if (!c.entity_id.empty()) out += ",\"Identifier\":" + Json(c.entity_id);
       out += "}";
       if (!c.change_name.empty()) out += ",\"ChangeName\":" + Json(c.change_name);
@@ -1406,10 +1480,11 @@ struct EngineImpl {
 
   std::string DescribeRow(const EntityRow& e) {
     return "{\"EntityType\":" + Json(e.type) + ",\"EntityIdentifier\":" + Json(e.id) +
-           ",\"EntityArn\":" + Json(Arn("AWSMarketplace/" + e.type.substr(0, e.type.find('@')), e.id)) +
+           ",\"EntityArn\":" +
+           Json(Arn("AWSMarketplace/" + e.type.substr(0, e.type.find('@')), e.id)) +
            ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
-           ",\"Revision\":" + std::to_string(e.revision) + ",\"LastModifiedDate\":" +
-           Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
+           ",\"Revision\":" + std::to_string(e.revision) +
+           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
            (e.locked_by.empty() ? "" : ",\"LockedBy\":" + Json(e.locked_by)) +
            ",\"DetailsDocument\":" + e.document + "}";
   }
@@ -1418,7 +1493,8 @@ struct EngineImpl {
   // the change set itself).
   std::string OutcomeJson(const Outcome& o) {
     std::string out = "{\"Result\":" + Json(ResultName(o.result));
-    if (!o.error_type.empty()) out += ",\"Error\":" + Json(o.error_type) + ",\"Message\":" + Json(o.message);
+    if (!o.error_type.empty())
+      out += ",\"Error\":" + Json(o.error_type) + ",\"Message\":" + Json(o.message);
     if (!o.change_set_id.empty()) out += ",\"ChangeSetId\":" + Json(o.change_set_id);
     if (!o.status.empty()) out += ",\"Status\":" + Json(o.status);
     return out + "}";
@@ -1431,15 +1507,22 @@ struct EngineImpl {
     Outcome o;
     try {
       switch (c.op) {
-        case Op::kStartChangeSet: o = Start(c); break;
-        case Op::kReview:
-          o = EventCommand(c, c.decision, c.decision == "reject"
-                                              ? "{\"Reason\":" + Json(c.reason) + "}"
-                                              : "{}");
+        case Op::kStartChangeSet:
+          o = Start(c);
           break;
-        case Op::kCancelChangeSet: o = EventCommand(c, "cancel", "{}"); break;
-        case Op::kTick: o.body = "{\"Clock\":" + Json(c.at) + "}"; break;
-        case Op::kImport: o = Import(c); break;
+        case Op::kReview:
+          o = EventCommand(c, c.decision,
+                           c.decision == "reject" ? "{\"Reason\":" + Json(c.reason) + "}" : "{}");
+          break;
+        case Op::kCancelChangeSet:
+          o = EventCommand(c, "cancel", "{}");
+          break;
+        case Op::kTick:
+          o.body = "{\"Clock\":" + Json(c.at) + "}";
+          break;
+        case Op::kImport:
+          o = Import(c);
+          break;
       }
     } catch (const Refusal& r) {
       o = Outcome();
@@ -1449,7 +1532,8 @@ struct EngineImpl {
       std::string v;
       for (size_t i = 0; i < r.violations.size(); ++i) {
         if (i) v += ",";
-        v += "{\"Path\":" + Json(r.violations[i].path) + ",\"Message\":" + Json(r.violations[i].message) + "}";
+        v += "{\"Path\":" + Json(r.violations[i].path) +
+             ",\"Message\":" + Json(r.violations[i].message) + "}";
       }
       o.body = "{\"__type\":" + Json(r.type) + ",\"Message\":" + Json(r.message) +
                (r.violations.empty() ? "" : ",\"Violations\":[" + v + "]") + "}";
@@ -1458,7 +1542,8 @@ struct EngineImpl {
   }
 };
 
-Engine::Engine(const Policy& policy, Store* store) : impl_(std::make_unique<EngineImpl>(policy, store)) {
+Engine::Engine(const Policy& policy, Store* store)
+    : impl_(std::make_unique<EngineImpl>(policy, store)) {
   store->Write([&] { impl_->Compile(); });
 }
 
@@ -1492,7 +1577,8 @@ Outcome Engine::Execute(const Command& received) {
       outcome.error_type = "ValidationException";
       outcome.message = "At " + command.at + " is before the store's clock " + clock +
                         ": time only moves forward";
-      outcome.body = "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
+      outcome.body =
+          "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
     } else {
       e.cmd = &command;
       e.FireTimers(command.at_us);
@@ -1509,11 +1595,15 @@ Outcome Engine::Execute(const Command& received) {
       }
     }
     // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
-    LogEvent(LogLevel::kInfo,
-             {{"event", "command"}, {"op", OpName(command.op)}, {"at", command.at},
-              {"actor", command.actor}, {"result", ResultName(outcome.result)},
-              {"change_set", outcome.change_set_id}, {"status", outcome.status},
-              {"error", outcome.error_type}, {"message", outcome.message}});
+    LogEvent(LogLevel::kInfo, {{"event", "command"},
+                               {"op", OpName(command.op)},
+                               {"at", command.at},
+                               {"actor", command.actor},
+                               {"result", ResultName(outcome.result)},
+                               {"change_set", outcome.change_set_id},
+                               {"status", outcome.status},
+                               {"error", outcome.error_type},
+                               {"message", outcome.message}});
     CommandRow row;
     row.command = command.ToJsonLine();
     row.outcome = e.OutcomeJson(outcome);
@@ -1544,8 +1634,7 @@ std::string Engine::ListChangeSets(const std::string& status, const std::string&
     const auto& cs = rows[i];
     if (i) out += ",";
     std::string entities;
-    for (const auto& c : cs.changes)
-      entities += (entities.empty() ? "" : ",") + Json(c.entity_id);
+    for (const auto& c : cs.changes) entities += (entities.empty() ? "" : ",") + Json(c.entity_id);
     out += "{\"ChangeSetId\":" + Json(cs.id) + ",\"Status\":" + Json(cs.status) +
            ",\"StartTime\":" + Json(cs.started_at) +
            (cs.ended_at.empty() ? "" : ",\"EndTime\":" + Json(cs.ended_at)) +
@@ -1561,10 +1650,11 @@ std::string Engine::ListEntities(const std::string& type, const std::string& sta
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& e = rows[i];
     if (i) out += ",";
-    out += "{\"EntityType\":" + Json(e.type) + ",\"EntityId\":" + Json(e.id) + ",\"State\":" +
-           Json(e.state) + ",\"Owner\":" + Json(e.owner) + ",\"Revision\":" +
-           std::to_string(e.revision) + ",\"LastModifiedDate\":" +
-           Json(e.updated_at.empty() ? e.created_at : e.updated_at) + "}";
+    out += "{\"EntityType\":" + Json(e.type) + ",\"EntityId\":" + Json(e.id) +
+           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
+           ",\"Revision\":" + std::to_string(e.revision) +
+           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
+           "}";
   }
   return out + "]}";
 }
@@ -1578,8 +1668,9 @@ std::string Engine::History(const std::string& id) {
     out += "{\"Seq\":" + std::to_string(h.seq) + ",\"At\":" + Json(h.at) +
            (h.change_set.empty() ? "" : ",\"ChangeSetId\":" + Json(h.change_set)) +
            (h.change_index < 0 ? "" : ",\"Change\":" + std::to_string(h.change_index)) +
-           ",\"Entity\":" + Json(h.entity) + ",\"Event\":" + Json(h.event) + ",\"From\":" +
-           Json(h.from_state) + ",\"To\":" + Json(h.to_state) + ",\"Actor\":" + Json(h.actor) + "}";
+           ",\"Entity\":" + Json(h.entity) + ",\"Event\":" + Json(h.event) +
+           ",\"From\":" + Json(h.from_state) + ",\"To\":" + Json(h.to_state) +
+           ",\"Actor\":" + Json(h.actor) + "}";
   }
   return out + "]}";
 }

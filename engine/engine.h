@@ -1,4 +1,5 @@
-// The engine: runs commands (change sets, reviews, cancels, clock ticks, imports) against the store.
+// The engine: runs commands (change sets, reviews, cancels, clock ticks, imports) against the
+// store.
 #ifndef SELLERFLOW_ENGINE_ENGINE_H_
 #define SELLERFLOW_ENGINE_ENGINE_H_
 

@@ -42,14 +42,29 @@ std::string MermaidText(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += '\''; break;
-      case ':': out += "#58;"; break;
-      case ';': out += "#59;"; break;
-      case '{': out += "#123;"; break;
-      case '}': out += "#125;"; break;
-      case '<': out += "#lt;"; break;
-      case '>': out += "#gt;"; break;
-      default: out += c;
+      case '"':
+        out += '\'';
+        break;
+      case ':':
+        out += "#58;";
+        break;
+      case ';':
+        out += "#59;";
+        break;
+      case '{':
+        out += "#123;";
+        break;
+      case '}':
+        out += "#125;";
+        break;
+      case '<':
+        out += "#lt;";
+        break;
+      case '>':
+        out += "#gt;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -98,12 +113,15 @@ std::vector<Edge> Edges(const Machine& m) {
                             : std::to_string(s.validate->rules.size()) + " rules";
     size_t passed = StateIndex(m, s.validate->passed);
     size_t failed = StateIndex(m, s.validate->failed);
-    if (passed < m.states.size()) edges.push_back({i, passed, "validate " + rules + " passed", true});
-    if (failed < m.states.size()) edges.push_back({i, failed, "validate " + rules + " failed", true});
+    if (passed < m.states.size())
+      edges.push_back({i, passed, "validate " + rules + " passed", true});
+    if (failed < m.states.size())
+      edges.push_back({i, failed, "validate " + rules + " failed", true});
   }
   for (const auto& t : m.transitions) {
     size_t from = StateIndex(m, t.from), to = StateIndex(m, t.to);
-    if (from < m.states.size() && to < m.states.size()) edges.push_back({from, to, Label(t), false});
+    if (from < m.states.size() && to < m.states.size())
+      edges.push_back({from, to, Label(t), false});
   }
   return edges;
 }
@@ -134,8 +152,8 @@ void DotStates(const Machine& m, size_t mi, const std::string& indent, std::stri
     }
   }
   for (const auto& e : Edges(m))
-    *out += indent + StateId(mi, e.from) + " -> " + StateId(mi, e.to) + " [label=" +
-            DotText(e.label) + (e.validation ? ", style=bold" : "") + "];\n";
+    *out += indent + StateId(mi, e.from) + " -> " + StateId(mi, e.to) +
+            " [label=" + DotText(e.label) + (e.validation ? ", style=bold" : "") + "];\n";
 }
 
 }  // namespace
@@ -196,7 +214,8 @@ std::string DrawPolicy(const Policy& policy, GraphFormat format) {
       for (size_t i = 0; i < m.states.size(); ++i) {
         const State& s = m.states[i];
         std::string caption = MermaidText(StateCaption(m, s));
-        out += "    " + StateId(mi, i) + (s.final ? "([\"" + caption + "\"])" : "[\"" + caption + "\"]") + "\n";
+        out += "    " + StateId(mi, i) +
+               (s.final ? "([\"" + caption + "\"])" : "[\"" + caption + "\"]") + "\n";
       }
       for (const auto& e : Edges(m)) {
         out += "    " + StateId(mi, e.from) + " -->";
@@ -210,8 +229,9 @@ std::string DrawPolicy(const Policy& policy, GraphFormat format) {
              "\"| " + StateId(l.to_machine, l.to_state) + "\n";
     return out;
   }
-  out += "digraph policy {\n  rankdir=LR;\n  compound=true;\n  node [shape=ellipse, "
-         "fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n";
+  out +=
+      "digraph policy {\n  rankdir=LR;\n  compound=true;\n  node [shape=ellipse, "
+      "fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n";
   for (size_t mi = 0; mi < policy.machines.size(); ++mi) {
     const Machine& m = *policy.machines[mi];
     out += "  subgraph cluster_" + std::to_string(mi) + " {\n    label=" + DotText(m.Key()) + ";\n";
@@ -219,7 +239,8 @@ std::string DrawPolicy(const Policy& policy, GraphFormat format) {
     out += "  }\n";
   }
   for (const auto& l : links)
-    out += "  " + StateId(l.from_machine, l.from_state) + " -> " + StateId(l.to_machine, l.to_state) +
+    out += "  " + StateId(l.from_machine, l.from_state) + " -> " +
+           StateId(l.to_machine, l.to_state) +
            " [style=dashed, label=" + DotText("send " + l.event) + "];\n";
   return out + "}\n";
 }

@@ -8,9 +8,10 @@ namespace sellerflow::engine {
 namespace {
 
 constexpr char kChangeSetPrefix[] = "cs-";
-constexpr size_t kSeqDigits = 7;   // 32^7: 34 billion change sets.
+constexpr size_t kSeqDigits = 7;  // 32^7: 34 billion change sets.
 constexpr size_t kIdLength = 25;  // After the prefix, as the Catalog API's change set ids.
-constexpr char kSorted[] = "234567abcdefghijklmnopqrstuvwxyz";  // MakeId's alphabet, in ASCII order.
+constexpr char kSorted[] =
+    "234567abcdefghijklmnopqrstuvwxyz";  // MakeId's alphabet, in ASCII order.
 
 }  // namespace
 

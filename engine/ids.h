@@ -1,4 +1,5 @@
-// Identifiers in the Catalog API's form, derived from counters: the same commands give the same ids.
+// Identifiers in the Catalog API's form, derived from counters: the same commands give the same
+// ids.
 #ifndef SELLERFLOW_ENGINE_IDS_H_
 #define SELLERFLOW_ENGINE_IDS_H_
 
@@ -15,7 +16,8 @@ std::string MakeId(const std::string& prefix, const std::string& salt, int64_t n
 // arrive and the indexes keyed by them grow at their right edge, as time-ordered ids such as ULIDs
 // do), then 18 hashed characters. n must be in 1 .. 32^7 - 1.
 std::string ChangeSetId(int64_t seq);
-// The seq ChangeSetId made `id` from, or 0 when no seq gives `id`: the store finds a change set by it.
+// The seq ChangeSetId made `id` from, or 0 when no seq gives `id`: the store finds a change set by
+// it.
 int64_t ChangeSetSeq(std::string_view id);
 
 }  // namespace sellerflow::engine

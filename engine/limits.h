@@ -19,7 +19,8 @@ constexpr size_t kMaxWorkflowFiles = 2000;
 constexpr size_t kMaxStates = 200;
 constexpr size_t kMaxTransitions = 1000;
 
-// ---- Commands (engine/command.cc) ----------------------------------------------------------------
+// ---- Commands (engine/command.cc)
+// ----------------------------------------------------------------
 
 // The Catalog API's envelope (marketplace-spec.md §1.1): StartChangeSet refuses a body outside
 // these, whatever the change types; lengths are in characters.
@@ -46,7 +47,8 @@ constexpr size_t kMaxViolations = 100;
 // held whole in memory, parsed, and kept twice (in its change set and in the command log).
 constexpr size_t kMaxCommandBytes = 1 << 20;
 
-// ---- Running (engine/engine.cc) -------------------------------------------------------------------
+// ---- Running (engine/engine.cc)
+// -------------------------------------------------------------------
 
 // Automatic transitions one change may take in one command. `check` refuses circles of unguarded
 // automatic transitions; a guarded circle that keeps holding is stopped here, and the change
@@ -58,7 +60,8 @@ constexpr int kMaxStepsPerRun = 200;
 // bounds the history one command adds to a change set.
 constexpr int kMaxTimerRounds = 10000;
 
-// ---- Store (engine/store.cc) ----------------------------------------------------------------------
+// ---- Store (engine/store.cc)
+// ----------------------------------------------------------------------
 
 // How long a command waits for another process's write lock before it gives up with "store busy,
 // retry" (exit 75). A command holds the lock for about a millisecond, so five seconds is thousands

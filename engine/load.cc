@@ -1,4 +1,5 @@
-// The workflow loader: YAML trees into machines, checking every key, value kind and name on the way.
+// The workflow loader: YAML trees into machines, checking every key, value kind and name on the
+// way.
 #include "engine/load.h"
 
 #include <re2/re2.h>
@@ -23,25 +24,38 @@ using dsl::Source;
 
 const char* RequestStatusName(RequestStatus s) {
   switch (s) {
-    case RequestStatus::kNone: return "";
-    case RequestStatus::kPreparing: return "PREPARING";
-    case RequestStatus::kApplying: return "APPLYING";
-    case RequestStatus::kSucceeded: return "SUCCEEDED";
-    case RequestStatus::kFailed: return "FAILED";
-    case RequestStatus::kCancelled: return "CANCELLED";
+    case RequestStatus::kNone:
+      return "";
+    case RequestStatus::kPreparing:
+      return "PREPARING";
+    case RequestStatus::kApplying:
+      return "APPLYING";
+    case RequestStatus::kSucceeded:
+      return "SUCCEEDED";
+    case RequestStatus::kFailed:
+      return "FAILED";
+    case RequestStatus::kCancelled:
+      return "CANCELLED";
   }
   return "";
 }
 
 const char* ActionKindName(Action::Kind kind) {
   switch (kind) {
-    case Action::Kind::kSet: return "set";
-    case Action::Kind::kMerge: return "merge";
-    case Action::Kind::kAppend: return "append";
-    case Action::Kind::kRemove: return "remove";
-    case Action::Kind::kCreate: return "create";
-    case Action::Kind::kSend: return "send";
-    case Action::Kind::kFail: return "fail";
+    case Action::Kind::kSet:
+      return "set";
+    case Action::Kind::kMerge:
+      return "merge";
+    case Action::Kind::kAppend:
+      return "append";
+    case Action::Kind::kRemove:
+      return "remove";
+    case Action::Kind::kCreate:
+      return "create";
+    case Action::Kind::kSend:
+      return "send";
+    case Action::Kind::kFail:
+      return "fail";
   }
   return "";
 }
@@ -81,8 +95,8 @@ const Machine* Policy::FindEntityMachine(const std::string& entity_type) const {
 const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys() {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> kKeys = {
       {"machine",
-       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access", "creates",
-        "input", "document", "context", "events", "states", "transitions"}},
+       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access",
+        "creates", "input", "document", "context", "events", "states", "transitions"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
         "maximum", "pattern", "one_of", "items", "fields"}},
@@ -156,8 +170,9 @@ class Reader {
       for (size_t j = 0; j < i; ++j) {
         const YamlNode& prev = n.entries[j].first;
         if (prev.is_scalar() && prev.text == k.text) {
-          Error(k, "duplicate key '" + k.text + "' in " + what + " (first at line " +
-                       std::to_string(prev.line) + ")",
+          Error(k,
+                "duplicate key '" + k.text + "' in " + what + " (first at line " +
+                    std::to_string(prev.line) + ")",
                 "YAML keeps only one of them; remove or rename the other");
           break;
         }
@@ -320,9 +335,11 @@ class MachineReader {
       if (kind == "request") r_.Error(*n, "id_prefix belongs to entity machines");
     }
     if (const YamlNode* n = root.Find("actors")) {
-      if (kind == "entity") r_.Error(*n, "actors belong to request machines; events list their own");
+      if (kind == "entity")
+        r_.Error(*n, "actors belong to request machines; events list their own");
       r_.Names(*n, "an actor", &m->actors);
-      static const std::vector<std::string> kActors = {"owner", "seller", "buyer", "operations", "any"};
+      static const std::vector<std::string> kActors = {"owner", "seller", "buyer", "operations",
+                                                       "any"};
       for (const auto& a : m->actors) {
         if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
           std::string near = dsl::NearestName(a, kActors);
@@ -351,8 +368,7 @@ class MachineReader {
         }
       }
     }
-    if (m->actors.empty())
-      m->actors.push_back(m->creates == Creates::kAlways ? "seller" : "owner");
+    if (m->actors.empty()) m->actors.push_back(m->creates == Creates::kAlways ? "seller" : "owner");
     if (const YamlNode* n = root.Find("input")) {
       if (kind == "entity") r_.Error(*n, "an entity machine has no input; use document");
       ReadSchema(*n, "input", &m->input);
@@ -448,14 +464,14 @@ class MachineReader {
     d->source_line = std::string(line_text);
   }
 
-
  private:
   void ReadSchema(const YamlNode& n, const char* what, Schema* schema) {
     if (n.is_sequence() && std::string_view(what) == "input") {
       // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
       if (n.items.size() != 1 || !n.items[0].is_map()) {
-        r_.Error(n, "a list input is a sequence of exactly one map (the fields of each item), not " +
-                        std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
+        r_.Error(n,
+                 "a list input is a sequence of exactly one map (the fields of each item), not " +
+                     std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
         schema->type = dsl::Type::Object({});
         return;
       }
@@ -474,7 +490,9 @@ class MachineReader {
     }
     if (!n.is_map()) {
       r_.Error(n, std::string(what) + " must be a map of field names to types" +
-                      (std::string_view(what) == "input" ? " (or, for a list, a sequence of one such map)" : "") +
+                      (std::string_view(what) == "input"
+                           ? " (or, for a list, a sequence of one such map)"
+                           : "") +
                       ", not " + n.KindName());
       schema->type = dsl::Type::Object({});
       return;
@@ -570,24 +588,23 @@ class MachineReader {
     }
     if (!f->type && f->items && f->items->type) f->type = dsl::Type::List(f->items->type);
     if (!f->type) {
-      r_.Error(v, "field '" + f->name + "' needs a type", "add type: string (or int, decimal, "
-                                                          "bool, date, list<T>, ...)");
+      r_.Error(v, "field '" + f->name + "' needs a type",
+               "add type: string (or int, decimal, "
+               "bool, date, list<T>, ...)");
       return;
     }
     if (f->items && !f->items->type && f->type->kind() == dsl::TypeKind::kList)
       f->items->type = f->type->elem();
     bool is_string = f->type->kind() == dsl::TypeKind::kString;
     bool is_list = f->type->kind() == dsl::TypeKind::kList;
-    if ((f->min_length || f->max_length || !f->pattern.empty() || !f->one_of.empty()) &&
-        !is_string)
+    if ((f->min_length || f->max_length || !f->pattern.empty() || !f->one_of.empty()) && !is_string)
       r_.Error(v, "length, pattern and one_of constraints apply to strings; '" + f->name +
                       "' is a " + f->type->ToString());
     if ((f->min_items || f->max_items || f->items) && !is_list)
-      r_.Error(v, "item constraints apply to lists; '" + f->name + "' is a " +
-                      f->type->ToString());
+      r_.Error(v, "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
     if ((f->minimum || f->maximum) && !f->type->IsNumeric())
-      r_.Error(v, "minimum and maximum apply to numbers; '" + f->name + "' is a " +
-                      f->type->ToString());
+      r_.Error(
+          v, "minimum and maximum apply to numbers; '" + f->name + "' is a " + f->type->ToString());
   }
 
   dsl::TypePtr ParseTypeText(const ExprText& t) {
@@ -682,8 +699,10 @@ class MachineReader {
       return;
     }
     static const std::pair<const char*, RequestStatus> kStatuses[] = {
-        {"PREPARING", RequestStatus::kPreparing}, {"APPLYING", RequestStatus::kApplying},
-        {"SUCCEEDED", RequestStatus::kSucceeded}, {"FAILED", RequestStatus::kFailed},
+        {"PREPARING", RequestStatus::kPreparing},
+        {"APPLYING", RequestStatus::kApplying},
+        {"SUCCEEDED", RequestStatus::kSucceeded},
+        {"FAILED", RequestStatus::kFailed},
         {"CANCELLED", RequestStatus::kCancelled}};
     for (const auto& [name, status] : kStatuses)
       if (v == name) s->status = status;
@@ -722,7 +741,8 @@ class MachineReader {
       std::vector<std::string> froms;
       if (const YamlNode* x = Required(item, "from", "a transition"))
         r_.Names(*x, "a state name", &froms);
-      if (const YamlNode* x = Required(item, "to", "a transition")) r_.Name(*x, "a state name", &t.to);
+      if (const YamlNode* x = Required(item, "to", "a transition"))
+        r_.Name(*x, "a state name", &t.to);
       if (const YamlNode* x = item.Find("on")) r_.Name(*x, "event name", &t.event);
       if (const YamlNode* x = item.Find("after")) r_.Expr(*x, "after", &t.after);
       if (const YamlNode* x = item.Find("at")) r_.Expr(*x, "at", &t.at_time);
@@ -762,8 +782,8 @@ class MachineReader {
       for (const auto& [name, kind] : kKinds) {
         if (item.Find(name)) {
           if (kind_name) {
-            r_.Error(item, std::string("an action does one thing: both '") + kind_name +
-                               "' and '" + name + "' are here");
+            r_.Error(item, std::string("an action does one thing: both '") + kind_name + "' and '" +
+                               name + "' are here");
           }
           kind_name = name;
           a.kind = kind;
@@ -783,7 +803,8 @@ class MachineReader {
         case Action::Kind::kAppend:
         case Action::Kind::kRemove:
           r_.Scalar(main, "a path", &a.path);
-          if (const YamlNode* v = Required(item, "value", "this action")) r_.Expr(*v, "value", &a.value);
+          if (const YamlNode* v = Required(item, "value", "this action"))
+            r_.Expr(*v, "value", &a.value);
           break;
         case Action::Kind::kCreate:
           r_.Name(main, "entity_type", &a.entity_type);
@@ -796,7 +817,8 @@ class MachineReader {
         case Action::Kind::kSend:
           r_.Name(main, "event name", &a.event);
           if (const YamlNode* v = item.Find("to")) r_.Expr(*v, "to", &a.target);
-          if (const YamlNode* v = item.Find("entity_type")) r_.Name(*v, "entity_type", &a.entity_type);
+          if (const YamlNode* v = item.Find("entity_type"))
+            r_.Name(*v, "entity_type", &a.entity_type);
           if (const YamlNode* v = item.Find("data")) r_.Expr(*v, "data", &a.data);
           break;
         case Action::Kind::kFail:
@@ -831,8 +853,8 @@ bool ReadFile(const std::string& path, std::string* text, std::string* error) {
 }
 
 // Files with one of `extensions` under `dir` (recursively), sorted; problems to *diags.
-std::vector<std::string> ListFiles(const std::string& dir, const std::vector<std::string>& extensions,
-                                   Diagnostics* diags) {
+std::vector<std::string> ListFiles(const std::string& dir,
+                                   const std::vector<std::string>& extensions, Diagnostics* diags) {
   std::vector<std::string> files;
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {

@@ -1,4 +1,5 @@
-// Loading a policy: workflow YAML files into machines, and rules files beside them, with every problem reported.
+// Loading a policy: workflow YAML files into machines, and rules files beside them, with every
+// problem reported.
 #ifndef SELLERFLOW_ENGINE_LOAD_H_
 #define SELLERFLOW_ENGINE_LOAD_H_
 

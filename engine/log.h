@@ -1,4 +1,5 @@
-// The engine's log: one line per command (info) and per transition (debug), as text or JSON, on stderr.
+// The engine's log: one line per command (info) and per transition (debug), as text or JSON, on
+// stderr.
 #ifndef SELLERFLOW_ENGINE_LOG_H_
 #define SELLERFLOW_ENGINE_LOG_H_
 

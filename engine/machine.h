@@ -1,4 +1,5 @@
-// The machine model: request and entity lifecycles as read from workflows/*.yaml, ready to check and run.
+// The machine model: request and entity lifecycles as read from workflows/*.yaml, ready to check
+// and run.
 #ifndef SELLERFLOW_ENGINE_MACHINE_H_
 #define SELLERFLOW_ENGINE_MACHINE_H_
 
@@ -77,8 +78,8 @@ struct EventSpec {
 struct Action {
   enum class Kind { kSet, kMerge, kAppend, kRemove, kCreate, kSend, kFail };
   Kind kind = Kind::kSet;
-  std::string path;   // set/merge/append/remove: "entity.Document.Dimensions", "request.Result"
-  ExprText value;     // The value to set, merge, append or remove; create: the new document.
+  std::string path;  // set/merge/append/remove: "entity.Document.Dimensions", "request.Result"
+  ExprText value;    // The value to set, merge, append or remove; create: the new document.
   std::string entity_type;  // create, send
   ExprText target;          // send: the identifier of the entity to send to
   std::string event;        // send
@@ -128,8 +129,8 @@ enum class MachineKind { kRequest, kEntity };
 
 // Whether a request creates the entity it changes.
 enum class Creates {
-  kNever,      // The entity must exist.
-  kAlways,     // The change names no Identifier; a new entity is made in its machine's initial state.
+  kNever,   // The entity must exist.
+  kAlways,  // The change names no Identifier; a new entity is made in its machine's initial state.
   kIfMissing,  // The Identifier names the entity; it is made on first use (a seller's profile).
 };
 
@@ -138,16 +139,17 @@ struct Machine {
   std::string change_type;  // Request machines: the ChangeType they run.
   std::string entity_type;  // The entity type the request changes, or the entity's own type.
   std::string description;
-  std::string id_prefix;    // Entity machines: identifiers look like prefix + 13 characters.
-  std::vector<std::string> actors;  // Request machines: who may start the change (owner, seller, ...).
+  std::string id_prefix;  // Entity machines: identifiers look like prefix + 13 characters.
+  std::vector<std::string>
+      actors;  // Request machines: who may start the change (owner, seller, ...).
   // Request machines: rules on who may send the change that need its data (the product an offer is
   // for, the buyers an offer lists). One that fails refuses the whole request as
   // AccessDeniedException with the rule's message, before any change runs.
   std::vector<std::string> access;
   Where access_at;
   Creates creates = Creates::kNever;
-  Schema input;             // Request machines: the DetailsDocument.
-  Schema document;          // Entity machines: the entity's document.
+  Schema input;     // Request machines: the DetailsDocument.
+  Schema document;  // Entity machines: the entity's document.
   std::vector<ContextEntity> context;
   std::vector<EventSpec> events;
   std::vector<State> states;

@@ -71,7 +71,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) void CompressSha(std::array<uint32_t
   const __m128i kByteSwap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
   // The instructions keep the state as ABEF and CDGH.
   __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[0])), 0xB1);
-  __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4])), 0x1B);
+  __m128i state1 =
+      _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4])), 0x1B);
   __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);
   state1 = _mm_blend_epi16(state1, tmp, 0xF0);
   const __m128i abef = state0, cdgh = state1;
@@ -121,8 +122,8 @@ void Compress(std::array<uint32_t, 8>& h, const unsigned char* block) {
 }  // namespace
 
 Sha256::Sha256()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-             0x5be0cd19},
+    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
       block_{} {}
 
 void Sha256::Update(std::string_view bytes) {

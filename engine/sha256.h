@@ -10,7 +10,8 @@
 
 namespace sellerflow::engine {
 
-// Feed bytes with Update in any number of pieces; HexDigest equals Sha256Hex of their concatenation.
+// Feed bytes with Update in any number of pieces; HexDigest equals Sha256Hex of their
+// concatenation.
 class Sha256 {
  public:
   Sha256();
@@ -21,8 +22,8 @@ class Sha256 {
  private:
   std::array<uint32_t, 8> state_;
   std::array<unsigned char, 64> block_;
-  size_t buffered_ = 0;    // Bytes waiting in block_.
-  uint64_t length_ = 0;    // Bytes fed so far.
+  size_t buffered_ = 0;  // Bytes waiting in block_.
+  uint64_t length_ = 0;  // Bytes fed so far.
 };
 
 // Hex SHA-256 of bytes.

@@ -1,9 +1,10 @@
-// The SQLite store: one WAL database per file, every statement prepared once, errors mapped to StoreError.
+// The SQLite store: one WAL database per file, every statement prepared once, errors mapped to
+// StoreError.
 #include "engine/store.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,8 +27,8 @@
 namespace sellerflow::engine {
 namespace {
 
-// The schema, as ordered migration steps: step i takes user_version i to i + 1. Later versions append
-// steps (never edit a shipped one), so every older file migrates forward on open.
+// The schema, as ordered migration steps: step i takes user_version i to i + 1. Later versions
+// append steps (never edit a shipped one), so every older file migrates forward on open.
 constexpr const char* kMigrations[] = {
     // 1: every table. Columns are NOT NULL with '' for "none" so that reads need no NULL checks and
     // the digest sees one spelling of "absent".
@@ -131,11 +132,12 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 constexpr char kCounterPrefix[] = "counter:";
 
 // Column lists shared by the SELECTs and the row readers below: keep them in step.
-#define SF_ENTITY_COLUMNS "id, type, owner, state, revision, document, locked_by, created_at, updated_at"
-#define SF_CHANGE_SET_COLUMNS                                                                      \
+#define SF_ENTITY_COLUMNS \
+  "id, type, owner, state, revision, document, locked_by, created_at, updated_at"
+#define SF_CHANGE_SET_COLUMNS                                                                   \
   "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
   "started_at, ended_at, working, command"
-#define SF_CHANGE_COLUMNS                                                               \
+#define SF_CHANGE_COLUMNS                                                                        \
   "idx, change_type, entity_type, entity_id, change_name, machine_hash, state, status, errors, " \
   "entered_at"
 #define SF_HISTORY_COLUMNS \
@@ -235,7 +237,8 @@ class SqliteStore : public Store {
   // Every statement, prepared once after the schema is current.
   struct Statements {
     explicit Statements(SQLite::Database& db);
-    SQLite::Statement begin_immediate, begin_read, commit, rollback, savepoint, release, rollback_to;
+    SQLite::Statement begin_immediate, begin_read, commit, rollback, savepoint, release,
+        rollback_to;
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, all_change_sets, changes_of, insert_change, upsert_change, trim_changes,
@@ -308,8 +311,8 @@ class SqliteStore : public Store {
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<Statements> st_;
-  int depth_ = 0;         // Open Write levels, the batch counting as one.
-  bool batch_ = false;    // depth_ level 1 belongs to BeginBatch.
+  int depth_ = 0;                   // Open Write levels, the batch counting as one.
+  bool batch_ = false;              // depth_ level 1 belongs to BeginBatch.
   std::optional<StoreError> lost_;  // Why SQLite rolled back the open batch behind our back.
 };
 
@@ -324,25 +327,29 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       get_entity(db, "SELECT " SF_ENTITY_COLUMNS " FROM entities WHERE id = ?1"),
       insert_entity(db, "INSERT INTO entities (" SF_ENTITY_COLUMNS
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-      update_entity(db,
-                    "UPDATE entities SET type = ?2, owner = ?3, state = ?4, revision = ?5, "
-                    "document = ?6, locked_by = ?7, created_at = ?8, updated_at = ?9 WHERE id = ?1"),
+      update_entity(
+          db,
+          "UPDATE entities SET type = ?2, owner = ?3, state = ?4, revision = ?5, "
+          "document = ?6, locked_by = ?7, created_at = ?8, updated_at = ?9 WHERE id = ?1"),
       list_entities(db, "SELECT " SF_ENTITY_COLUMNS
                         " FROM entities WHERE (?1 = '' OR type = ?1) AND (?2 = '' OR state = ?2) "
                         "ORDER BY id"),
       all_entities(db, "SELECT " SF_ENTITY_COLUMNS " FROM entities ORDER BY id"),
-      get_change_set(db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE seq = ?1 AND id = ?2"),
+      get_change_set(
+          db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE seq = ?1 AND id = ?2"),
       // `token <> ''` lets the planner use the partial index.
-      change_set_by_token(db, "SELECT " SF_CHANGE_SET_COLUMNS
-                              " FROM change_sets WHERE token = ?1 AND token <> ''"),
-      insert_change_set(db, "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
-                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
-      update_change_set(db,
-                        "UPDATE change_sets SET name = ?3, token = ?4, actor = ?5, "
-                        "body_hash = ?6, intent = ?7, status = ?8, failure_code = ?9, "
-                        "failure_description = ?10, started_at = ?11, ended_at = ?12, working = ?13, "
-                        "command = ?14 "
-                        "WHERE seq = ?2 AND id = ?1"),
+      change_set_by_token(
+          db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE token = ?1 AND token <> ''"),
+      insert_change_set(db,
+                        "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+      update_change_set(
+          db,
+          "UPDATE change_sets SET name = ?3, token = ?4, actor = ?5, "
+          "body_hash = ?6, intent = ?7, status = ?8, failure_code = ?9, "
+          "failure_description = ?10, started_at = ?11, ended_at = ?12, working = ?13, "
+          "command = ?14 "
+          "WHERE seq = ?2 AND id = ?1"),
       // The change filters probe the changes primary key (change_set, idx) per change set.
       list_change_sets(db, "SELECT " SF_CHANGE_SET_COLUMNS
                            " FROM change_sets AS cs WHERE (?1 = '' OR status = ?1)"
@@ -356,7 +363,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                       "SELECT id, seq, name, token, actor, body_hash, intent, status, failure_code,"
                       " failure_description, started_at, ended_at, working"
                       " FROM change_sets ORDER BY seq"),
-      changes_of(db, "SELECT " SF_CHANGE_COLUMNS " FROM changes WHERE change_set = ?1 ORDER BY idx"),
+      changes_of(db,
+                 "SELECT " SF_CHANGE_COLUMNS " FROM changes WHERE change_set = ?1 ORDER BY idx"),
       insert_change(db, "INSERT INTO changes (change_set, " SF_CHANGE_COLUMNS
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
       upsert_change(db, "INSERT INTO changes (change_set, " SF_CHANGE_COLUMNS
@@ -377,8 +385,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                    "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
       delete_timer(db, "DELETE FROM timers WHERE id = ?1"),
       // timers_due holds (due_us, id): this is an index range scan in the wanted order.
-      due_timers(db, "SELECT " SF_TIMER_COLUMNS
-                     " FROM timers WHERE due_us <= ?1 ORDER BY due_us, id"),
+      due_timers(db,
+                 "SELECT " SF_TIMER_COLUMNS " FROM timers WHERE due_us <= ?1 ORDER BY due_us, id"),
       put_definition(db,
                      "INSERT INTO definitions (hash, path, text) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (hash) DO NOTHING"),
@@ -418,8 +426,8 @@ void SqliteStore::Fail(int rc, std::string_view op, std::string_view detail) con
                                       "; check that its directory exists and is writable");
     case SQLITE_READONLY:
     case SQLITE_PERM:
-      throw StoreError(Kind::kIo, "cannot write " + path_ + " while " + what + why +
-                                      "; check its permissions");
+      throw StoreError(
+          Kind::kIo, "cannot write " + path_ + " while " + what + why + "; check its permissions");
     case SQLITE_CONSTRAINT:
       // A duplicate key: the caller broke the store's contract; not an infrastructure failure.
       throw std::logic_error("store " + path_ + ": " + what + " violates a constraint" + why);
@@ -447,8 +455,9 @@ SqliteStore::~SqliteStore() {
 
 void SqliteStore::Open(int busy_timeout_ms) {
   try {
-    db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-                                             busy_timeout_ms);
+    db_ = std::make_unique<SQLite::Database>(
+        path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+        busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
     Fail(e, "opening it");
   }
@@ -491,19 +500,20 @@ void SqliteStore::Migrate() {
   // Read again under the write lock: another process may have migrated meanwhile.
   int version = db_->execAndGet("PRAGMA user_version").getInt();
   if (version == 0 &&
-      db_->execAndGet("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").getInt() >
-          0) {
+      db_->execAndGet("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+              .getInt() > 0) {
     db_->exec("ROLLBACK");
     throw StoreError(StoreError::Kind::kNotAStore,
-                     path_ + " is an SQLite database but not a sellerflow store; give another --db "
-                             "path");
+                     path_ +
+                         " is an SQLite database but not a sellerflow store; give another --db "
+                         "path");
   }
   if (version > kSchemaVersion) {
     db_->exec("ROLLBACK");
     throw StoreError(StoreError::Kind::kNewerSchema,
-                     path_ + " was written by a newer sellerflow (schema " + std::to_string(version) +
-                         ", this one knows " + std::to_string(kSchemaVersion) +
-                         "); upgrade sellerflow");
+                     path_ + " was written by a newer sellerflow (schema " +
+                         std::to_string(version) + ", this one knows " +
+                         std::to_string(kSchemaVersion) + "); upgrade sellerflow");
   }
   for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
   db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
@@ -662,7 +672,8 @@ void SqliteStore::UpdateEntity(const EntityRow& e) {
   });
 }
 
-std::vector<EntityRow> SqliteStore::ListEntities(const std::string& type, const std::string& state) {
+std::vector<EntityRow> SqliteStore::ListEntities(const std::string& type,
+                                                 const std::string& state) {
   SQLite::Statement& s = st_->list_entities;
   Use use(s);
   Bind(s, 1, type);

@@ -1,4 +1,5 @@
-// The SQLite store: entities, change sets, the append-only history, timers, definitions and the command log.
+// The SQLite store: entities, change sets, the append-only history, timers, definitions and the
+// command log.
 #ifndef SELLERFLOW_ENGINE_STORE_H_
 #define SELLERFLOW_ENGINE_STORE_H_
 
@@ -26,7 +27,8 @@ class StoreError : public std::runtime_error {
     kNotAStore,    // The file is not an SQLite database.
     kNewerSchema,  // The file was written by a newer sellerflow (user_version too high).
   };
-  StoreError(Kind kind, std::string message) : std::runtime_error(std::move(message)), kind_(kind) {}
+  StoreError(Kind kind, std::string message)
+      : std::runtime_error(std::move(message)), kind_(kind) {}
   Kind kind() const { return kind_; }
 
  private:
@@ -39,9 +41,10 @@ struct EntityRow {
   std::string owner;
   std::string state;
   int64_t revision = 1;
-  std::string document = "{}";  // JSON text, as written by the engine (canonical: keys in schema order).
-  std::string locked_by;        // Id of the open change set that holds the entity, or "".
-  std::string created_at;       // RFC 3339, from the command's clock.
+  std::string document =
+      "{}";                // JSON text, as written by the engine (canonical: keys in schema order).
+  std::string locked_by;   // Id of the open change set that holds the entity, or "".
+  std::string created_at;  // RFC 3339, from the command's clock.
   std::string updated_at;
 };
 
@@ -49,13 +52,13 @@ struct ChangeRow {
   int index = 0;  // Position in the StartChangeSet body.
   std::string change_type;
   std::string entity_type;
-  std::string entity_id;     // Resolved identifier ("" while a created entity has none yet).
+  std::string entity_id;  // Resolved identifier ("" while a created entity has none yet).
   std::string change_name;
-  std::string machine_hash;  // Content hash of the request machine it runs under.
-  std::string state;         // Current state of its request machine.
-  std::string status;        // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
-  std::string details;       // The DetailsDocument, JSON text. Not stored: the engine reads it
-                             // from the change set's command.
+  std::string machine_hash;   // Content hash of the request machine it runs under.
+  std::string state;          // Current state of its request machine.
+  std::string status;         // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
+  std::string details;        // The DetailsDocument, JSON text. Not stored: the engine reads it
+                              // from the change set's command.
   std::string errors = "[]";  // ErrorDetailList, JSON array of {ErrorCode, ErrorMessage}.
   std::string entered_at;     // When it entered `state` (timers count from here).
 };
@@ -63,13 +66,13 @@ struct ChangeRow {
 struct ChangeSetRow {
   std::string id;  // "cs-" + 25 characters, deterministic.
   int64_t seq = 0;
-  std::string name;  // ChangeSetName
+  std::string name;   // ChangeSetName
   std::string token;  // ClientRequestToken, or "".
   std::string actor;
-  std::string body_hash;  // SHA-256 of the canonical body without At, for idempotency.
-  std::string intent;     // APPLY | VALIDATE
-  std::string status;     // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
-  std::string failure_code;         // CLIENT_ERROR | SERVER_FAULT | ""
+  std::string body_hash;     // SHA-256 of the canonical body without At, for idempotency.
+  std::string intent;        // APPLY | VALIDATE
+  std::string status;        // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
+  std::string failure_code;  // CLIENT_ERROR | SERVER_FAULT | ""
   std::string failure_description;
   std::string started_at;
   std::string ended_at;  // "" until terminal.
@@ -80,7 +83,7 @@ struct ChangeSetRow {
 };
 
 struct HistoryRow {
-  int64_t seq = 0;  // Assigned by the store: the append order.
+  int64_t seq = 0;         // Assigned by the store: the append order.
   std::string change_set;  // "" for entity transitions that no change set caused (timers).
   int change_index = -1;
   std::string entity;
@@ -93,14 +96,14 @@ struct HistoryRow {
 };
 
 struct TimerRow {
-  int64_t id = 0;      // Assigned by the store.
-  int64_t due_us = 0;  // Microseconds since the epoch, UTC.
-  std::string due;     // RFC 3339, for people.
+  int64_t id = 0;          // Assigned by the store.
+  int64_t due_us = 0;      // Microseconds since the epoch, UTC.
+  std::string due;         // RFC 3339, for people.
   std::string change_set;  // Set for request-machine timers ...
   int change_index = -1;
-  std::string entity;      // ... or for entity-machine timers.
-  std::string state;       // The state the timer was set in; it is void once that state is left.
-  int transition = -1;     // Index of the timed transition in its machine.
+  std::string entity;   // ... or for entity-machine timers.
+  std::string state;    // The state the timer was set in; it is void once that state is left.
+  int transition = -1;  // Index of the timed transition in its machine.
 };
 
 struct CommandRow {
@@ -133,7 +136,8 @@ class Store {
   virtual void InsertEntity(const EntityRow& e) = 0;
   virtual void UpdateEntity(const EntityRow& e) = 0;  // By id: every column.
   // Filters are ignored when empty; ordered by id.
-  virtual std::vector<EntityRow> ListEntities(const std::string& type, const std::string& state) = 0;
+  virtual std::vector<EntityRow> ListEntities(const std::string& type,
+                                              const std::string& state) = 0;
 
   // Change sets (with their changes).
   virtual std::optional<ChangeSetRow> GetChangeSet(const std::string& id) = 0;

@@ -1,4 +1,5 @@
-// Reads YAML through yaml-cpp's event parser into YamlNode trees, with every position and problem kept.
+// Reads YAML through yaml-cpp's event parser into YamlNode trees, with every position and problem
+// kept.
 #include "engine/yaml_doc.h"
 
 #include <yaml-cpp/eventhandler.h>
@@ -26,7 +27,8 @@ using dsl::Severity;
 
 class TreeBuilder : public YAML::EventHandler {
  public:
-  TreeBuilder(const dsl::Source& source, dsl::Diagnostics* diags) : source_(source), diags_(diags) {}
+  TreeBuilder(const dsl::Source& source, dsl::Diagnostics* diags)
+      : source_(source), diags_(diags) {}
 
   YamlNode root;
   bool ok = true;
@@ -107,10 +109,10 @@ class TreeBuilder : public YAML::EventHandler {
     size_t last = text.find_last_not_of("\r\n");
     diags_->Add(Severity::kError, source_, last == std::string::npos ? 0 : last + 1,
                 "YAML syntax error: end of string not found");
-    diags_->AddAt(Severity::kNote, source_, static_cast<uint32_t>(mark.line + 1),
-                  static_cast<uint32_t>(mark.column + 1),
-                  std::string("the ") + (quote == '"' ? "'\"'" : "\"'\"") +
-                      " opened here is never closed");
+    diags_->AddAt(
+        Severity::kNote, source_, static_cast<uint32_t>(mark.line + 1),
+        static_cast<uint32_t>(mark.column + 1),
+        std::string("the ") + (quote == '"' ? "'\"'" : "\"'\"") + " opened here is never closed");
     ok = false;
     unclosed_quote = true;
   }
@@ -287,18 +289,22 @@ const YamlNode* YamlNode::Find(std::string_view key) const {
 
 const char* YamlNode::KindName() const {
   switch (kind) {
-    case Kind::kNull: return "nothing";
-    case Kind::kScalar: return "a scalar";
-    case Kind::kSequence: return "a list";
-    case Kind::kMap: return "a map";
+    case Kind::kNull:
+      return "nothing";
+    case Kind::kScalar:
+      return "a scalar";
+    case Kind::kSequence:
+      return "a list";
+    case Kind::kMap:
+      return "a map";
   }
   return "?";
 }
 
 bool LooksBoolean(std::string_view s) {
-  static const char* kWords[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-                                 "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
-                                 "ON", "off", "Off", "OFF"};
+  static const char* kWords[] = {"y",  "Y",  "yes",  "Yes",  "YES",  "n",     "N",     "no",
+                                 "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+                                 "on", "On", "ON",   "off",  "Off",  "OFF"};
   for (const char* w : kWords)
     if (s == w) return true;
   return false;

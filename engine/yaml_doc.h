@@ -1,4 +1,5 @@
-// A YAML document read into a tree that keeps what yaml-cpp's nodes lose: positions, quoting, duplicate keys.
+// A YAML document read into a tree that keeps what yaml-cpp's nodes lose: positions, quoting,
+// duplicate keys.
 #ifndef SELLERFLOW_ENGINE_YAML_DOC_H_
 #define SELLERFLOW_ENGINE_YAML_DOC_H_
 
@@ -18,9 +19,9 @@ struct YamlNode {
   Kind kind = Kind::kNull;
   uint32_t line = 0;  // 1-based
   uint32_t column = 0;
-  std::string text;     // kScalar
-  bool plain = false;   // kScalar written without quotes (so YAML 1.1 may read `no` as false)
-  std::vector<YamlNode> items;                        // kSequence
+  std::string text;    // kScalar
+  bool plain = false;  // kScalar written without quotes (so YAML 1.1 may read `no` as false)
+  std::vector<YamlNode> items;                         // kSequence
   std::vector<std::pair<YamlNode, YamlNode>> entries;  // kMap, in file order, duplicates kept
 
   // Out of line (yaml_doc.cc), where YamlNode is complete: clang with libstdc++ refuses to

@@ -1,4 +1,5 @@
-// libFuzzer target: the command reader on StartChangeSet bodies and replay lines, and the replay format's round trip.
+// libFuzzer target: the command reader on StartChangeSet bodies and replay lines, and the replay
+// format's round trip.
 #include <cstddef>
 #include <cstdint>
 #include <optional>

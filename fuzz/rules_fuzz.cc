@@ -1,4 +1,5 @@
-// libFuzzer target: a rules file through the parser, the checker and the compiler, and every rule it defines evaluated and explained.
+// libFuzzer target: a rules file through the parser, the checker and the compiler, and every rule
+// it defines evaluated and explained.
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -30,15 +31,16 @@ struct Inputs {
   Inputs() {
     std::string dir = std::string(SELLERFLOW_SOURCE_DIR) + "/examples/rules/";
     Diagnostics diags;
-    if (!sellerflow::dsl::ParseTypeDeclarations({"every_construct.types", ReadAll(dir + "every_construct.types")},
-                                                &env, &diags))
+    if (!sellerflow::dsl::ParseTypeDeclarations(
+            {"every_construct.types", ReadAll(dir + "every_construct.types")}, &env, &diags))
       __builtin_trap();
     std::vector<sellerflow::dsl::Field> fields;
     for (const auto& [name, t] : env) fields.push_back({name, t, false});
     auto type = sellerflow::dsl::Type::Object(std::move(fields));
     std::vector<sellerflow::dsl::JsonIssue> issues;
     sellerflow::dsl::Value root;
-    if (!sellerflow::dsl::JsonToValue(ReadAll(dir + "every_construct.json"), type, "", arena, &root, &issues))
+    if (!sellerflow::dsl::JsonToValue(ReadAll(dir + "every_construct.json"), type, "", arena, &root,
+                                      &issues))
       __builtin_trap();
     for (const auto& [name, t] : env) bindings.push_back(root.obj->slots[type->FieldIndex(name)]);
   }
@@ -57,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sellerflow::dsl::EvalContext ctx;
   for (size_t i = 0; i < program->rule_count(); ++i) {
     sellerflow::dsl::RuleResult r = program->Evaluate(i, inputs->bindings, ctx);
-    if (r.outcome != sellerflow::dsl::Outcome::kPassed) (void)program->Explain(i, inputs->bindings, ctx).ToText();
+    if (r.outcome != sellerflow::dsl::Outcome::kPassed)
+      (void)program->Explain(i, inputs->bindings, ctx).ToText();
   }
   return 0;
 }

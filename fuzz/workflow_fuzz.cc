@@ -1,7 +1,8 @@
-// libFuzzer target: a workflow file loaded beside the shipped entity machines and rules, and the whole policy checked and drawn.
+// libFuzzer target: a workflow file loaded beside the shipped entity machines and rules, and the
+// whole policy checked and drawn.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,8 +22,10 @@ struct Shipped {
   Shipped() {
     for (const char* dir : {"workflows", "rules"}) {
       std::vector<std::string> paths;
-      for (const auto& e : std::filesystem::directory_iterator(std::string(SELLERFLOW_SOURCE_DIR) + "/" + dir))
-        if (e.path().extension() == ".yaml" || e.path().extension() == ".rules") paths.push_back(e.path());
+      for (const auto& e :
+           std::filesystem::directory_iterator(std::string(SELLERFLOW_SOURCE_DIR) + "/" + dir))
+        if (e.path().extension() == ".yaml" || e.path().extension() == ".rules")
+          paths.push_back(e.path());
       std::sort(paths.begin(), paths.end());
       for (const auto& p : paths) {
         std::ifstream in(p, std::ios::binary);
@@ -49,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       policy.machines.push_back(std::move(m));
   }
   policy.sources.push_back({"fuzz.yaml", std::string(reinterpret_cast<const char*>(data), size)});
-  if (auto m = sellerflow::engine::LoadMachine(policy.sources.back(), &diags)) policy.machines.push_back(std::move(m));
+  if (auto m = sellerflow::engine::LoadMachine(policy.sources.back(), &diags))
+    policy.machines.push_back(std::move(m));
   // The shipped rules only for a machine that names rules: compiling them is most of a run's
   // time, and inline guards and actions are checked without them.
   const bool names_rules = policy.sources.back().text.find("rules") != std::string::npos;

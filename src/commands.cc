@@ -149,8 +149,8 @@ std::function<int()> SetupEval(CLI::App* app) {
       explanation = json ? ex.ToJson() : ex.ToText();
     }
     if (v.is_error()) {
-      std::string where = "<expr>:" + std::to_string(v.err->pos.line) + ":" +
-                          std::to_string(v.err->pos.column);
+      std::string where =
+          "<expr>:" + std::to_string(v.err->pos.line) + ":" + std::to_string(v.err->pos.column);
       if (json) {
         std::printf("{\"error\":%s%s%s}\n", value.c_str(), explain ? ",\"explain\":" : "",
                     explanation.c_str());
@@ -346,7 +346,8 @@ std::function<int()> SetupGraph(CLI::App* app) {
   app->add_option("TYPE", o->name, "a change type, an entity type, or 'ChangeType on EntityType'");
   app->add_flag("--all", o->all, "draw every machine, with the events requests send to entities");
   AddPolicyOptions(app, &o->policy);
-  app->add_option("--format", o->format, "mermaid or dot")->check(CLI::IsMember({"mermaid", "dot"}));
+  app->add_option("--format", o->format, "mermaid or dot")
+      ->check(CLI::IsMember({"mermaid", "dot"}));
   return [o] {
     if (o->all == !o->name.empty())
       throw InputError("graph takes a machine's TYPE or --all (one of them)");
@@ -385,11 +386,11 @@ std::function<int()> SetupGraph(CLI::App* app) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = [] {
     std::vector<Command> commands = {
-      {"eval", "evaluate one expression, optionally against JSON data", SetupEval},
-      {"check-rules", "parse and type-check rules files; report every problem", SetupCheckRules},
-      {"eval-rules", "evaluate every rule of some rules files against JSON data", SetupEvalRules},
-      {"check", "load workflows and rules and report every problem", SetupCheck},
-      {"graph", "draw a machine (or --all) as Mermaid or DOT", SetupGraph},
+        {"eval", "evaluate one expression, optionally against JSON data", SetupEval},
+        {"check-rules", "parse and type-check rules files; report every problem", SetupCheckRules},
+        {"eval-rules", "evaluate every rule of some rules files against JSON data", SetupEvalRules},
+        {"check", "load workflows and rules and report every problem", SetupCheck},
+        {"graph", "draw a machine (or --all) as Mermaid or DOT", SetupGraph},
     };
     AddEngineCommands(&commands);
     return commands;

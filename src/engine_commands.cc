@@ -1,19 +1,20 @@
-// The operator's commands, modelled on `aws marketplace-catalog`: each opens the store, loads the policy and runs the engine.
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+// The operator's commands, modelled on `aws marketplace-catalog`: each opens the store, loads the
+// policy and runs the engine.
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <sstream>
+#include <CLI/CLI.hpp>
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 
 #include "dsl/time.h"
 #include "dsl/utf8.h"
@@ -41,13 +42,16 @@ struct Globals {
 
 void AddGlobals(CLI::App* app, Globals* g) {
   app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
-  app->add_option("--workflows", g->workflows, "workflow folders (default: the shipped workflows/)");
+  app->add_option("--workflows", g->workflows,
+                  "workflow folders (default: the shipped workflows/)");
   app->add_option("--rules", g->rules, "rules folders (default: the shipped rules/)");
   app->add_option("--actor", g->actor, "who acts: seller:<account>, buyer:<account> or operations");
   app->add_option("--at", g->at, "the command's time, RFC 3339 (default: now)");
-  app->add_option("--output", g->output, "json, table or text (default: table on a terminal, else json)")
+  app->add_option("--output", g->output,
+                  "json, table or text (default: table on a terminal, else json)")
       ->check(CLI::IsMember({"json", "table", "text"}));
-  app->add_option("--log-level", g->log_level, "trace, debug (every transition), info (every command), warn, error or off")
+  app->add_option("--log-level", g->log_level,
+                  "trace, debug (every transition), info (every command), warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app->add_option("--log-format", g->log_format, "text, or json for log collectors")
       ->check(CLI::IsMember({"text", "json"}));
@@ -68,8 +72,8 @@ struct Session {
 };
 
 int OpenSession(const Globals& g, Session* s) {
-  engine::ConfigureLog(g.log_level, g.log_format == "json" ? engine::LogFormat::kJson
-                                                           : engine::LogFormat::kText);
+  engine::ConfigureLog(
+      g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
   dsl::Diagnostics diags;
   std::vector<std::string> workflows = g.workflows, rules = g.rules;
   if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
@@ -89,8 +93,9 @@ int OpenSession(const Globals& g, Session* s) {
   std::error_code ec;
   if (std::filesystem::is_directory(db, ec)) {
     // SQLite would say only "unable to open database file".
-    throw engine::StoreError(engine::StoreError::Kind::kIo,
-                             "cannot open " + db + ": it is a directory; give the path of a store file");
+    throw engine::StoreError(
+        engine::StoreError::Kind::kIo,
+        "cannot open " + db + ": it is a directory; give the path of a store file");
   }
   s->store = engine::Store::Open(db);
   s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
@@ -106,11 +111,16 @@ std::string Now() {
 
 int ExitFor(const engine::Outcome& o) {
   switch (o.result) {
-    case Result::kOk: return o.failed ? kExitRefused : kExitOk;
-    case Result::kRefused: return kExitRefused;
-    case Result::kConflict: return kExitConflict;
-    case Result::kNotFound: return kExitNotFound;
-    case Result::kAccessDenied: return kExitAccessDenied;
+    case Result::kOk:
+      return o.failed ? kExitRefused : kExitOk;
+    case Result::kRefused:
+      return kExitRefused;
+    case Result::kConflict:
+      return kExitConflict;
+    case Result::kNotFound:
+      return kExitNotFound;
+    case Result::kAccessDenied:
+      return kExitAccessDenied;
   }
   return kExitInternal;
 }
@@ -153,7 +163,8 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
       out += r[i];
       if (i + 1 < r.size()) out += std::string(width[i] - dsl::CountCodePoints(r[i]) + 2, ' ');
     }
-    while (!out.empty() && out.back() == ' ') out.pop_back();  // An empty last cell leaves no padding.
+    while (!out.empty() && out.back() == ' ')
+      out.pop_back();  // An empty last cell leaves no padding.
     out += "\n";
   }
   return out;
@@ -187,16 +198,20 @@ std::string ForPeople(const std::string& body) {
     return out;
   }
   if (j.contains("ChangeSetSummaryList")) {
-    std::vector<std::vector<std::string>> rows = {{"ChangeSetId", "Status", "Start", "End", "Entities"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"ChangeSetId", "Status", "Start", "End", "Entities"}};
     for (const auto& c : j["ChangeSetSummaryList"]) {
       std::string entities;
-      for (const auto& e : c["EntityIdList"]) entities += (entities.empty() ? "" : ",") + e.get<std::string>();
-      rows.push_back({Str(c, "ChangeSetId"), Str(c, "Status"), Str(c, "StartTime"), Str(c, "EndTime"), entities});
+      for (const auto& e : c["EntityIdList"])
+        entities += (entities.empty() ? "" : ",") + e.get<std::string>();
+      rows.push_back({Str(c, "ChangeSetId"), Str(c, "Status"), Str(c, "StartTime"),
+                      Str(c, "EndTime"), entities});
     }
     return Table(rows);
   }
   if (j.contains("EntitySummaryList")) {
-    std::vector<std::vector<std::string>> rows = {{"EntityId", "Type", "State", "Revision", "Owner"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"EntityId", "Type", "State", "Revision", "Owner"}};
     for (const auto& e : j["EntitySummaryList"])
       rows.push_back({Str(e, "EntityId"), Str(e, "EntityType"), Str(e, "State"),
                       std::to_string(e.value("Revision", 0)), Str(e, "Owner")});
@@ -205,12 +220,14 @@ std::string ForPeople(const std::string& body) {
   if (j.contains("Events")) {
     std::vector<std::vector<std::string>> rows = {{"At", "Entity", "Event", "From", "To", "Actor"}};
     for (const auto& e : j["Events"])
-      rows.push_back({Str(e, "At"), Str(e, "Entity"), Str(e, "Event"), Str(e, "From"), Str(e, "To"), Str(e, "Actor")});
+      rows.push_back({Str(e, "At"), Str(e, "Entity"), Str(e, "Event"), Str(e, "From"), Str(e, "To"),
+                      Str(e, "Actor")});
     return Table(rows);
   }
   if (j.contains("EntityIdentifier")) {
     out += Str(j, "EntityIdentifier") + "  " + Str(j, "EntityType") + "  " + Str(j, "State") +
-           "  revision " + std::to_string(j.value("Revision", 0)) + "  owner " + Str(j, "Owner") + "\n";
+           "  revision " + std::to_string(j.value("Revision", 0)) + "  owner " + Str(j, "Owner") +
+           "\n";
     return out + j["DetailsDocument"].dump(2) + "\n";
   }
   return j.dump(2) + "\n";
@@ -233,7 +250,8 @@ void Print(const Globals& g, const engine::Outcome& o) {
     if (body.is_object() && body.contains("Violations") && body["Violations"].is_array()) {
       for (const auto& v : body["Violations"]) {
         std::string path = Str(v, "Path");
-        std::fprintf(stderr, "  %s: %s\n", path.empty() ? "(body)" : path.c_str(), Str(v, "Message").c_str());
+        std::fprintf(stderr, "  %s: %s\n", path.empty() ? "(body)" : path.c_str(),
+                     Str(v, "Message").c_str());
       }
     }
     if (g.output == "json") std::printf("%s\n", o.body.c_str());
@@ -313,7 +331,8 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
   }
   if (!g.actor.empty() && !engine::ValidActor(g.actor)) {
     *error = "--actor must be seller:<12 digits>, buyer:<12 digits> or operations, not ";
-    dsl::AppendJsonString(g.actor, error);  // Quoted and escaped: no control character reaches the terminal.
+    dsl::AppendJsonString(g.actor,
+                          error);  // Quoted and escaped: no control character reaches the terminal.
     return false;
   }
   if (c->actor.empty() && c->op != engine::Op::kTick && c->op != engine::Op::kImport) {
@@ -434,7 +453,8 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
     static const char* kResults[] = {"Ok", "Refused", "Conflict", "NotFound", "AccessDenied"};
     ++counts[kResults[static_cast<int>(o.result)]];
     if (!o.status.empty()) ++counts[o.status];
-    if (progress && lines % 1000 == 0) std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
+    if (progress && lines % 1000 == 0)
+      std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
   }
   if (logged && logged->Next()) {
     throw UsageError("cannot resume: the store's command log holds more commands than " + path +
@@ -464,8 +484,8 @@ struct Arg {
 
 using ReadFn = std::function<std::string(engine::Engine&, const std::vector<std::string>&)>;
 // How a read command's answer is shown to people, when the generic table is not enough.
-using PeopleFn =
-    std::function<std::string(engine::Engine&, const std::vector<std::string>&, const std::string& body)>;
+using PeopleFn = std::function<std::string(engine::Engine&, const std::vector<std::string>&,
+                                           const std::string& body)>;
 
 // The fields named in --fields ("A,B"), in order.
 std::vector<std::string> FieldList(const std::string& text) {
@@ -500,7 +520,8 @@ nlohmann::json EntityDocument(engine::Engine& e, const std::string& id,
   auto it = cache->find(id);
   if (it != cache->end()) return it->second;
   nlohmann::json j = nlohmann::json::parse(e.DescribeEntity(id), nullptr, false);
-  nlohmann::json doc = j.is_object() && j.contains("DetailsDocument") ? j["DetailsDocument"] : nlohmann::json();
+  nlohmann::json doc =
+      j.is_object() && j.contains("DetailsDocument") ? j["DetailsDocument"] : nlohmann::json();
   (*cache)[id] = doc;
   return doc;
 }
@@ -519,15 +540,18 @@ std::string ChangeSetsForPeople(engine::Engine& e, const std::vector<std::string
   std::vector<std::vector<std::string>> rows = {header};
   std::map<std::string, nlohmann::json> documents;
   for (const auto& summary : j["ChangeSetSummaryList"]) {
-    nlohmann::json cs = nlohmann::json::parse(e.DescribeChangeSet(Str(summary, "ChangeSetId")), nullptr, false);
+    nlohmann::json cs =
+        nlohmann::json::parse(e.DescribeChangeSet(Str(summary, "ChangeSetId")), nullptr, false);
     if (!cs.is_object() || !cs.contains("ChangeSet")) continue;
     for (const auto& c : cs["ChangeSet"]) {
       std::string id = c.contains("Entity") ? Str(c["Entity"], "Identifier") : "";
       std::vector<std::string> row = {Str(cs, "ChangeSetId"), Str(cs, "StartTime"), id};
-      nlohmann::json doc = fields.empty() || id.empty() ? nlohmann::json() : EntityDocument(e, id, &documents);
+      nlohmann::json doc =
+          fields.empty() || id.empty() ? nlohmann::json() : EntityDocument(e, id, &documents);
       for (const auto& f : fields) row.push_back(Cell(doc, f));
       std::string errors;
-      for (const auto& err : c["ErrorDetailList"]) errors += (errors.empty() ? "" : ", ") + Str(err, "ErrorCode");
+      for (const auto& err : c["ErrorDetailList"])
+        errors += (errors.empty() ? "" : ", ") + Str(err, "ErrorCode");
       row.push_back(Str(c, "ChangeType"));
       row.push_back(Str(cs, "Status"));
       row.push_back(errors);
@@ -538,7 +562,8 @@ std::string ChangeSetsForPeople(engine::Engine& e, const std::vector<std::string
 }
 
 // list-entities for people: the generic table, plus a column for each of --fields.
-std::string EntitiesForPeople(engine::Engine& e, const std::vector<std::string>& args, const std::string& body) {
+std::string EntitiesForPeople(engine::Engine& e, const std::vector<std::string>& args,
+                              const std::string& body) {
   std::vector<std::string> fields = FieldList(args.back());
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (fields.empty() || !j.is_object() || !j.contains("EntitySummaryList")) return ForPeople(body);
@@ -558,8 +583,8 @@ std::string EntitiesForPeople(engine::Engine& e, const std::vector<std::string>&
 
 // A command that only reads: it opens the store, asks the engine, and prints the answer (an
 // empty answer means there was nothing by that name: exit 5, saying `what` was not found).
-Command Reader(const char* name, const char* summary, std::vector<Arg> spec, const char* what, ReadFn read,
-               PeopleFn people = nullptr) {
+Command Reader(const char* name, const char* summary, std::vector<Arg> spec, const char* what,
+               ReadFn read, PeopleFn people = nullptr) {
   return {name, summary, [spec, what, read, people](CLI::App* app) {
             auto g = std::make_shared<Globals>();
             auto values = std::make_shared<std::vector<std::string>>(spec.size());
@@ -596,7 +621,8 @@ void AddEngineCommands(std::vector<Command>* commands) {
        [](CLI::App* app) {
          auto g = std::make_shared<Globals>();
          auto file = std::make_shared<std::string>();
-         app->add_option("--change-set", *file, "the StartChangeSet body, a JSON file or - for stdin")
+         app->add_option("--change-set", *file,
+                         "the StartChangeSet body, a JSON file or - for stdin")
              ->required();
          AddGlobals(app, g.get());
          return std::function<int()>([g, file]() -> int {
@@ -619,70 +645,78 @@ void AddEngineCommands(std::vector<Command>* commands) {
            return RunCommand(*g, c);
          });
        }});
-  commands->push_back(Reader("describe-change-set", "show a change set, shaped like DescribeChangeSet",
+  commands->push_back(Reader("describe-change-set",
+                             "show a change set, shaped like DescribeChangeSet",
                              {{"ID", "the ChangeSetId"}}, "change set",
                              [](engine::Engine& e, const std::vector<std::string>& a) {
                                return e.DescribeChangeSet(a[0]);
                              }));
-  commands->push_back(Reader("list-change-sets", "list change sets, oldest first",
-                             {{"--status", "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED",
-                               {"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}},
-                              {"--entity", "an entity identifier"},
-                              {"--type", "a change type"},
-                              {"--fields", "document fields of each change's entity to show as columns (tables only), e.g. ProductTitle"}},
-                             "change sets", [](engine::Engine& e, const std::vector<std::string>& a) {
-                               return e.ListChangeSets(a[0], a[1], a[2]);
-                             }, ChangeSetsForPeople));
-  commands->push_back({"cancel-change-set", "cancel a change set that is still PREPARING",
-                       [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto id = std::make_shared<std::string>();
-                         app->add_option("ID", *id, "the ChangeSetId")->required();
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, id]() -> int {
-                           engine::Command c;
-                           c.op = engine::Op::kCancelChangeSet;
-                           c.change_set_id = *id;
-                           return RunCommand(*g, c);
-                         });
-                       }});
-  commands->push_back({"review", "approve or reject a change set waiting for Seller Operations",
-                       [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto args = std::make_shared<std::array<std::string, 3>>();
-                         app->add_option("ID", (*args)[0], "the ChangeSetId")->required();
-                         app->add_option("DECISION", (*args)[1], "approve or reject")
-                             ->required()
-                             ->check(CLI::IsMember({"approve", "reject"}));
-                         app->add_option("--reason", (*args)[2], "why, when rejecting");
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, args]() -> int {
-                           engine::Command c;
-                           c.op = engine::Op::kReview;
-                           c.change_set_id = (*args)[0];
-                           c.decision = (*args)[1];
-                           c.reason = (*args)[2];
-                           if (g->actor.empty()) g->actor = "operations";
-                           return RunCommand(*g, c);
-                         });
-                       }});
-  commands->push_back(Reader("describe-entity", "show an entity, shaped like DescribeEntity",
-                             {{"ID", "the entity identifier"}}, "entity",
-                             [](engine::Engine& e, const std::vector<std::string>& a) {
-                               return e.DescribeEntity(a[0]);
-                             }));
-  commands->push_back(Reader("list-entities", "list entities by type and state",
-                             {{"--type", "an entity type, e.g. ProfessionalServicesProduct@1.0"},
-                              {"--state", "a state of its machine"},
-                              {"--fields", "document fields to show as columns (tables only), e.g. ProductTitle,Sku"}},
-                             "entities", [](engine::Engine& e, const std::vector<std::string>& a) {
-                               return e.ListEntities(a[0], a[1]);
-                             }, EntitiesForPeople));
-  commands->push_back(Reader("history", "the events of a change set or an entity, in order",
-                             {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
-                             [](engine::Engine& e, const std::vector<std::string>& a) {
-                               return e.History(a[0]);
-                             }));
+  commands->push_back(Reader(
+      "list-change-sets", "list change sets, oldest first",
+      {{"--status",
+        "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED",
+        {"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}},
+       {"--entity", "an entity identifier"},
+       {"--type", "a change type"},
+       {"--fields",
+        "document fields of each change's entity to show as columns (tables only), e.g. "
+        "ProductTitle"}},
+      "change sets",
+      [](engine::Engine& e, const std::vector<std::string>& a) {
+        return e.ListChangeSets(a[0], a[1], a[2]);
+      },
+      ChangeSetsForPeople));
+  commands->push_back(
+      {"cancel-change-set", "cancel a change set that is still PREPARING", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto id = std::make_shared<std::string>();
+         app->add_option("ID", *id, "the ChangeSetId")->required();
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, id]() -> int {
+           engine::Command c;
+           c.op = engine::Op::kCancelChangeSet;
+           c.change_set_id = *id;
+           return RunCommand(*g, c);
+         });
+       }});
+  commands->push_back(
+      {"review", "approve or reject a change set waiting for Seller Operations", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto args = std::make_shared<std::array<std::string, 3>>();
+         app->add_option("ID", (*args)[0], "the ChangeSetId")->required();
+         app->add_option("DECISION", (*args)[1], "approve or reject")
+             ->required()
+             ->check(CLI::IsMember({"approve", "reject"}));
+         app->add_option("--reason", (*args)[2], "why, when rejecting");
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, args]() -> int {
+           engine::Command c;
+           c.op = engine::Op::kReview;
+           c.change_set_id = (*args)[0];
+           c.decision = (*args)[1];
+           c.reason = (*args)[2];
+           if (g->actor.empty()) g->actor = "operations";
+           return RunCommand(*g, c);
+         });
+       }});
+  commands->push_back(Reader(
+      "describe-entity", "show an entity, shaped like DescribeEntity",
+      {{"ID", "the entity identifier"}}, "entity",
+      [](engine::Engine& e, const std::vector<std::string>& a) { return e.DescribeEntity(a[0]); }));
+  commands->push_back(Reader(
+      "list-entities", "list entities by type and state",
+      {{"--type", "an entity type, e.g. ProfessionalServicesProduct@1.0"},
+       {"--state", "a state of its machine"},
+       {"--fields", "document fields to show as columns (tables only), e.g. ProductTitle,Sku"}},
+      "entities",
+      [](engine::Engine& e, const std::vector<std::string>& a) {
+        return e.ListEntities(a[0], a[1]);
+      },
+      EntitiesForPeople));
+  commands->push_back(
+      Reader("history", "the events of a change set or an entity, in order",
+             {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
+             [](engine::Engine& e, const std::vector<std::string>& a) { return e.History(a[0]); }));
   commands->push_back({"tick", "advance the clock, firing every timer due", [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
                          auto to = std::make_shared<std::string>();
@@ -695,68 +729,74 @@ void AddEngineCommands(std::vector<Command>* commands) {
                            return RunCommand(*g, c);
                          });
                        }});
-  commands->push_back({"import", "add existing entities, one JSON object per line", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto file = std::make_shared<std::string>();
-                         app->add_option("FILE", *file, "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument")->required();
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, file]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           return ReplayLines(*g, s, *file, engine::Op::kImport, {});
-                         });
-                       }});
-  commands->push_back({"log", "the command log: `log export` writes it as a replayable log", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto what = std::make_shared<std::string>();
-                         app->add_option("ACTION", *what, "export")->required()->check(CLI::IsMember({"export"}));
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, what]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           int64_t after = 0;
-                           for (;;) {
-                             auto rows = s.store->Commands(after, 1000);
-                             if (rows.empty()) break;
-                             for (const auto& r : rows) std::printf("%s\n", r.command.c_str());
-                             after = rows.back().seq;
-                           }
-                           return kExitOk;
-                         });
-                       }});
-  commands->push_back({"replay", "run a command log; prints a summary and the state digest", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         auto file = std::make_shared<std::string>();
-                         auto commit = std::make_shared<std::string>("each");
-                         auto options = std::make_shared<ReplayOptions>();
-                         app->add_option("FILE", *file, "JSON Lines in the replay format (or -)")->required();
-                         app->add_option("--commit", *commit, "each: a transaction per command; batch: one for all")
-                             ->check(CLI::IsMember({"each", "batch"}));
-                         app->add_flag("--resume", options->resume,
-                                       "skip the commands already in the store's command log (after a crash), "
-                                       "checking that they are this file's first ones");
-                         app->add_flag("--ack", options->ack,
-                                       "print {\"Ack\":LINE} as each command is committed (--commit each)");
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g, file, commit, options]() -> int {
-                           options->batch = *commit == "batch";
-                           if (options->batch && options->ack)
-                             throw UsageError("--ack needs --commit each: a batch commits only at its end");
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           return ReplayLines(*g, s, *file, std::nullopt, *options);
-                         });
-                       }});
-  commands->push_back({"digest", "a hash of every entity, change set and history row", [](CLI::App* app) {
-                         auto g = std::make_shared<Globals>();
-                         AddGlobals(app, g.get());
-                         return std::function<int()>([g]() -> int {
-                           Session s;
-                           if (int rc = OpenSession(*g, &s)) return rc;
-                           std::printf("%s\n", s.store->Digest().c_str());
-                           return kExitOk;
-                         });
-                       }});
+  commands->push_back(
+      {"import", "add existing entities, one JSON object per line", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto file = std::make_shared<std::string>();
+         app->add_option("FILE", *file,
+                         "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument")
+             ->required();
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, file]() -> int {
+           Session s;
+           if (int rc = OpenSession(*g, &s)) return rc;
+           return ReplayLines(*g, s, *file, engine::Op::kImport, {});
+         });
+       }});
+  commands->push_back(
+      {"log", "the command log: `log export` writes it as a replayable log", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto what = std::make_shared<std::string>();
+         app->add_option("ACTION", *what, "export")->required()->check(CLI::IsMember({"export"}));
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, what]() -> int {
+           Session s;
+           if (int rc = OpenSession(*g, &s)) return rc;
+           int64_t after = 0;
+           for (;;) {
+             auto rows = s.store->Commands(after, 1000);
+             if (rows.empty()) break;
+             for (const auto& r : rows) std::printf("%s\n", r.command.c_str());
+             after = rows.back().seq;
+           }
+           return kExitOk;
+         });
+       }});
+  commands->push_back(
+      {"replay", "run a command log; prints a summary and the state digest", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto file = std::make_shared<std::string>();
+         auto commit = std::make_shared<std::string>("each");
+         auto options = std::make_shared<ReplayOptions>();
+         app->add_option("FILE", *file, "JSON Lines in the replay format (or -)")->required();
+         app->add_option("--commit", *commit, "each: a transaction per command; batch: one for all")
+             ->check(CLI::IsMember({"each", "batch"}));
+         app->add_flag("--resume", options->resume,
+                       "skip the commands already in the store's command log (after a crash), "
+                       "checking that they are this file's first ones");
+         app->add_flag("--ack", options->ack,
+                       "print {\"Ack\":LINE} as each command is committed (--commit each)");
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, file, commit, options]() -> int {
+           options->batch = *commit == "batch";
+           if (options->batch && options->ack)
+             throw UsageError("--ack needs --commit each: a batch commits only at its end");
+           Session s;
+           if (int rc = OpenSession(*g, &s)) return rc;
+           return ReplayLines(*g, s, *file, std::nullopt, *options);
+         });
+       }});
+  commands->push_back(
+      {"digest", "a hash of every entity, change set and history row", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         AddGlobals(app, g.get());
+         return std::function<int()>([g]() -> int {
+           Session s;
+           if (int rc = OpenSession(*g, &s)) return rc;
+           std::printf("%s\n", s.store->Digest().c_str());
+           return kExitOk;
+         });
+       }});
 }
 
 }  // namespace sellerflow

@@ -1,4 +1,5 @@
-// sellerflow's entry point: parse the command line, run one subcommand from the table, map failures to exit codes.
+// sellerflow's entry point: parse the command line, run one subcommand from the table, map failures
+// to exit codes.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>

@@ -94,9 +94,12 @@ TEST_CASE("check: built-in functions and macros", "[check]") {
   CHECK(TypeOf("all(d.Tags, t => t != \"\")", kTypes) == "bool");
   CHECK(TypeOf("keys(d.Attrs)", kTypes) == "list<string>");
   CHECK(TypeOf("distinct(d.Tags)", kTypes) == "list<string>");
-  CHECK(TypeOf("has(d.Dims) ? merge(d.Dims, d.Dims) : null", kTypes) == "{Width?: int, Unit: string}");
-  CHECK(TypeOf("merge(d, {\"Count\": 1})", kTypes).find("merge() cannot take") != std::string::npos);
-  CHECK(TypeOf("has(d.Dims) and merge(d, d.Dims) == d", kTypes).find("merge() cannot put field 'Width'") != std::string::npos);
+  CHECK(TypeOf("has(d.Dims) ? merge(d.Dims, d.Dims) : null", kTypes) ==
+        "{Width?: int, Unit: string}");
+  CHECK(TypeOf("merge(d, {\"Count\": 1})", kTypes).find("merge() cannot take") !=
+        std::string::npos);
+  CHECK(TypeOf("has(d.Dims) and merge(d, d.Dims) == d", kTypes)
+            .find("merge() cannot put field 'Width'") != std::string::npos);
   CHECK(TypeOf("max(d.Tags)", kTypes) == "string");
   CHECK(TypeOf("join(d.Tags, \",\")", kTypes) == "string");
   CHECK(TypeOf("string(d.Count)", kTypes) == "string");

@@ -36,7 +36,8 @@ TEST_CASE("decimal: parse and print round-trip keeps the written scale", "[decim
 
 TEST_CASE("decimal: syntax errors", "[decimal]") {
   Decimal d{42, 0};
-  for (const char* text : {"", "-", "+1", "1.", ".5", "1e5", "1,5", " 1", "1 ", "--1", "1.2.3", "abc"}) {
+  for (const char* text :
+       {"", "-", "+1", "1.", ".5", "1e5", "1,5", " 1", "1 ", "--1", "1.2.3", "abc"}) {
     INFO(text);
     CHECK(ParseDecimal(text, &d) == DecimalStatus::kSyntax);
   }
@@ -45,11 +46,13 @@ TEST_CASE("decimal: syntax errors", "[decimal]") {
 
 TEST_CASE("decimal: too many digits", "[decimal]") {
   Decimal d{0, 0};
-  CHECK(ParseDecimal("1234567890123456789", &d) == DecimalStatus::kTooManyDigits);  // 19 digits
+  CHECK(ParseDecimal("1234567890123456789", &d) == DecimalStatus::kTooManyDigits);    // 19 digits
   CHECK(ParseDecimal("0.1234567890123456789", &d) == DecimalStatus::kTooManyDigits);  // scale 19
   CHECK(ParseDecimal("1.00000000000000000", &d) == DecimalStatus::kOk);  // 18 significant
-  CHECK(ParseDecimal("10.00000000000000000", &d) == DecimalStatus::kTooManyDigits);  // 19 significant
-  CHECK(ParseDecimal("0000000000000000000000001", &d) == DecimalStatus::kOk);  // leading zeros are free
+  CHECK(ParseDecimal("10.00000000000000000", &d) ==
+        DecimalStatus::kTooManyDigits);  // 19 significant
+  CHECK(ParseDecimal("0000000000000000000000001", &d) ==
+        DecimalStatus::kOk);  // leading zeros are free
   CHECK(d.coefficient == 1);
 }
 
@@ -96,7 +99,8 @@ TEST_CASE("decimal: overflow is detected, never wrapped", "[decimal]") {
   CHECK(DecimalMul(big, D("10"), &r) == DecimalStatus::kOverflow);
   // Rescaling 1 to scale 18 for the sum does not fit int64 beside a large coefficient.
   CHECK(DecimalAdd(D("100"), D("0.000000000000000001"), &r) == DecimalStatus::kOverflow);
-  CHECK(DecimalNeg(Decimal{std::numeric_limits<int64_t>::min(), 0}, &r) == DecimalStatus::kOverflow);
+  CHECK(DecimalNeg(Decimal{std::numeric_limits<int64_t>::min(), 0}, &r) ==
+        DecimalStatus::kOverflow);
   REQUIRE(DecimalNeg(D("1.50"), &r) == DecimalStatus::kOk);
   CHECK(DecimalToString(r) == "-1.50");
   // A wide product whose zeros can go still fits.
@@ -125,7 +129,8 @@ TEST_CASE("decimal: division", "[decimal]") {
 
 TEST_CASE("decimal: division rounds half to even at the last place", "[decimal]") {
   Decimal r{0, 0};
-  // 0.000000000000000005 / 2 = 2.5e-18 -> 2e-18 (even); 0.000000000000000015 / 2 = 7.5e-18 -> 8e-18.
+  // 0.000000000000000005 / 2 = 2.5e-18 -> 2e-18 (even); 0.000000000000000015 / 2 = 7.5e-18 ->
+  // 8e-18.
   REQUIRE(DecimalDiv(D("0.000000000000000005"), D("2"), &r) == DecimalStatus::kOk);
   CHECK(DecimalToString(r) == "0.000000000000000002");
   REQUIRE(DecimalDiv(D("0.000000000000000015"), D("2"), &r) == DecimalStatus::kOk);
@@ -160,7 +165,8 @@ TEST_CASE("decimal: conversion to int", "[decimal]") {
   CHECK_FALSE(DecimalToInt(D("42.5")).has_value());
   CHECK(DecimalToInt(DecimalFromInt(std::numeric_limits<int64_t>::min())) ==
         std::optional<int64_t>(std::numeric_limits<int64_t>::min()));
-  CHECK(DecimalToString(DecimalFromInt(std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
+  CHECK(DecimalToString(DecimalFromInt(std::numeric_limits<int64_t>::min())) ==
+        "-9223372036854775808");
 }
 
 }  // namespace

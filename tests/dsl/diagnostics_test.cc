@@ -1,4 +1,5 @@
-// Tests of diagnostics: positions, the exact printed format with its caret, JSON output, NearestName.
+// Tests of diagnostics: positions, the exact printed format with its caret, JSON output,
+// NearestName.
 #include "dsl/diagnostics.h"
 
 #include <catch2/catch.hpp>
@@ -10,7 +11,9 @@ namespace {
 
 // The source line is printed as it is, indentation included, and the caret padding follows it.
 TEST_CASE("diagnostics: the printed format with source line, caret and hint", "[diagnostics]") {
-  Source src{"rules/a.rules", "rule title_length {\n  code INVALID_INPUT\n  require len(detials.ProductTitle) <= 72\n}\n"};
+  Source src{
+      "rules/a.rules",
+      "rule title_length {\n  code INVALID_INPUT\n  require len(detials.ProductTitle) <= 72\n}\n"};
   Diagnostics diags;
   size_t offset = src.text.find("detials");
   diags.Add(Severity::kError, src, offset, "unknown name 'detials'", "did you mean 'details'?");
@@ -69,9 +72,10 @@ TEST_CASE("diagnostics: JSON output", "[diagnostics]") {
   Source src{"a \"q\".rules", "abc\n"};
   diags.Add(Severity::kError, src, 1, "bad \"b\"", "try c");
   diags.Add(Severity::kWarning, src, 0, "w");
-  CHECK(diags.ToJson() ==
-        R"([{"file":"a \"q\".rules","line":1,"column":2,"severity":"error","message":"bad \"b\"","hint":"try c"},)"
-        R"({"file":"a \"q\".rules","line":1,"column":1,"severity":"warning","message":"w"}])");
+  CHECK(
+      diags.ToJson() ==
+      R"([{"file":"a \"q\".rules","line":1,"column":2,"severity":"error","message":"bad \"b\"","hint":"try c"},)"
+      R"({"file":"a \"q\".rules","line":1,"column":1,"severity":"warning","message":"w"}])");
 }
 
 TEST_CASE("diagnostics: LocateOffset", "[diagnostics]") {
@@ -96,9 +100,9 @@ TEST_CASE("diagnostics: NearestName", "[diagnostics]") {
   CHECK(NearestName("Details", names) == "details");
   CHECK(NearestName("productTitle", names) == "ProductTitle");
   CHECK(NearestName("ProductTitel", names) == "ProductTitle");
-  CHECK(NearestName("lem", names) == "len");   // Short names allow one edit...
-  CHECK(NearestName("lne", names) == "");      // (a swap is two)
-  CHECK(NearestName("xyz", names) == "");      // ...and nothing farther.
+  CHECK(NearestName("lem", names) == "len");  // Short names allow one edit...
+  CHECK(NearestName("lne", names) == "");     // (a swap is two)
+  CHECK(NearestName("xyz", names) == "");     // ...and nothing farther.
   CHECK(NearestName("completely_different", names) == "");
   CHECK(NearestName("", names) == "");
   CHECK(NearestName("x", {}) == "");
@@ -123,8 +127,8 @@ TEST_CASE("diagnostics: a long line shows as a window around the caret", "[diagn
   // A line of 200 code points is shown whole.
   d.source_line = std::string(200, 'a');
   d.column = 200;
-  CHECK(FormatDiagnostic(d) == "long.rules:1:200: error: here\n  " + std::string(200, 'a') + "\n  " +
-                                   std::string(199, ' ') + "^\n");
+  CHECK(FormatDiagnostic(d) == "long.rules:1:200: error: here\n  " + std::string(200, 'a') +
+                                   "\n  " + std::string(199, ' ') + "^\n");
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ struct Read {
   std::vector<JsonIssue> issues;
 };
 
-Read ReadAs(Arena& arena, std::string_view json, const TypePtr& type, std::string_view root = "details") {
+Read ReadAs(Arena& arena, std::string_view json, const TypePtr& type,
+            std::string_view root = "details") {
   Read r;
   r.ok = JsonToValue(json, type, root, arena, &r.value, &r.issues);
   return r;
@@ -41,7 +42,8 @@ TEST_CASE("json: a well-typed object converts field by field", "[json]") {
   TypePtr t = DetailsType();
   Read r = ReadAs(arena, R"({"ProductTitle": "Mug", "Price": "250000.00", "Stock": 3,
       "Highlights": ["a", "b"], "LaunchDate": "2026-01-01", "Attributes": {"z": "1", "a": "2"},
-      "ShortDescription": null})", t);
+      "ShortDescription": null})",
+                  t);
   INFO(Issues(r.issues));
   REQUIRE(r.ok);
   REQUIRE(r.value.kind == ValueKind::kObject);
@@ -55,7 +57,8 @@ TEST_CASE("json: a well-typed object converts field by field", "[json]") {
 TEST_CASE("json: every issue is collected with its path", "[json]") {
   Arena arena;
   Read r = ReadAs(arena, R"({"ProductTitel": "Mug", "Highlights": ["ok", 2, null], "Stock": "3",
-      "LaunchDate": "2026-02-30"})", DetailsType());
+      "LaunchDate": "2026-02-30"})",
+                  DetailsType());
   CHECK_FALSE(r.ok);
   CHECK(r.value.kind == ValueKind::kNull);
   CHECK(Issues(r.issues) ==
@@ -118,9 +121,11 @@ TEST_CASE("json: numbers too big or too long are refused with a clear message", 
   std::string digits(400, '7');
   Read c = ReadAs(arena, digits, Type::Decimal(), "x");
   CHECK(Issues(c.issues) ==
-        "x: number 777777777777777777777777... (400 characters) has more than 18 significant digits\n");
+        "x: number 777777777777777777777777... (400 characters) has more than 18 significant "
+        "digits\n");
   Read d = ReadAs(arena, digits, Type::Int(), "x");
-  CHECK(Issues(d.issues) == "x: integer 777777777777777777777777... (400 characters) is outside the 64-bit range\n");
+  CHECK(Issues(d.issues) ==
+        "x: integer 777777777777777777777777... (400 characters) is outside the 64-bit range\n");
   Read e = ReadAs(arena, "1e400", Type::Dyn(), "x");
   CHECK_FALSE(e.ok);
   REQUIRE(e.issues.size() == 1);
@@ -128,7 +133,8 @@ TEST_CASE("json: numbers too big or too long are refused with a clear message", 
   CHECK_FALSE(f.ok);
   Read g = ReadAs(arena, R"("12345678901234567890")", Type::Decimal(), "x");
   CHECK(Issues(g.issues) ==
-        "x: decimal \"12345678901234567890\" has more than 18 significant digits or 18 decimal places\n");
+        "x: decimal \"12345678901234567890\" has more than 18 significant digits or 18 decimal "
+        "places\n");
 }
 
 TEST_CASE("json: integers", "[json]") {
@@ -148,12 +154,16 @@ TEST_CASE("json: times, maps and paths of odd keys", "[json]") {
                             {"within", Type::Duration(), false},
                             {"prices", Type::Map(Type::Decimal()), false}});
   Read r = ReadAs(arena, R"({"at":"2026-01-31T12:00:00+02:00","within":"PT24H",
-      "prices":{"weird key":"x","ok":1,"b":2}})", t, "");
+      "prices":{"weird key":"x","ok":1,"b":2}})",
+                  t, "");
   CHECK_FALSE(r.ok);
   CHECK(Issues(r.issues) == "prices[\"weird key\"]: expected decimal, found string \"x\"\n");
-  Read s = ReadAs(arena, R"({"at":"2026-01-31T12:00:00+02:00","within":"24h","prices":{"b":2,"a":1.50}})", t, "");
+  Read s = ReadAs(arena,
+                  R"({"at":"2026-01-31T12:00:00+02:00","within":"24h","prices":{"b":2,"a":1.50}})",
+                  t, "");
   REQUIRE(s.ok);
-  CHECK(ToJson(s.value) == R"({"at":"2026-01-31T10:00:00Z","within":"PT24H","prices":{"a":1.50,"b":2}})");
+  CHECK(ToJson(s.value) ==
+        R"({"at":"2026-01-31T10:00:00Z","within":"PT24H","prices":{"a":1.50,"b":2}})");
   Read u = ReadAs(arena, R"({"at":"yesterday","within":"P1X","prices":{}})", t, "e");
   CHECK(u.issues.size() == 2);
   CHECK(u.issues[0].path == "e.at");

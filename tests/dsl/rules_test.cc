@@ -148,7 +148,8 @@ TEST_CASE("rules: an empty program", "[rules]") {
 
 TEST_CASE("rules: BuildShared builds once per files, variables and options", "[rules]") {
   const std::vector<Source> files = {
-      {"shared.rules", "rule short {\n  code X\n  require len(details.T) <= 3\n  message \"m\"\n}\n"}};
+      {"shared.rules",
+       "rule short {\n  code X\n  require len(details.T) <= 3\n  message \"m\"\n}\n"}};
   TypeEnv strings = {{"details", Type::Object({{"T", Type::String(), false}})}};
   TypeEnv lists = {{"details", Type::Object({{"T", Type::List(Type::Int()), false}})}};
   Diagnostics a, b, c;
@@ -160,7 +161,8 @@ TEST_CASE("rules: BuildShared builds once per files, variables and options", "[r
   CHECK(first != other);
   CHECK(other->env().at("details")->ToString() != first->env().at("details")->ToString());
   // A broken build is remembered with its diagnostics, which every caller receives.
-  const std::vector<Source> broken = {{"broken.rules", "rule r {\n  code X\n  require nope\n  message \"m\"\n}\n"}};
+  const std::vector<Source> broken = {
+      {"broken.rules", "rule r {\n  code X\n  require nope\n  message \"m\"\n}\n"}};
   Diagnostics d1, d2;
   CHECK(Program::BuildShared(broken, {}, &d1) == nullptr);
   CHECK(Program::BuildShared(broken, {}, &d2) == nullptr);

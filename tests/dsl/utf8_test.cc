@@ -13,7 +13,7 @@ TEST_CASE("utf8: validation finds the first bad byte", "[utf8]") {
   CHECK(ValidUtf8(""));
   CHECK(ValidUtf8("plain ascii"));
   CHECK(ValidUtf8("é日本😀"));
-  CHECK(ValidUtf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  CHECK(ValidUtf8("\xF4\x8F\xBF\xBF"));       // U+10FFFF
   CHECK_FALSE(ValidUtf8("ab\xC0\xAF", &at));  // Overlong '/'.
   CHECK(at == 2);
   CHECK_FALSE(ValidUtf8("\xE0\x80\xAF", &at));  // Overlong three-byte.
@@ -64,7 +64,10 @@ TEST_CASE("utf8: case mapping", "[utf8]") {
   CHECK(Utf8Upper("ı") == "I");
   CHECK(Utf8Upper("µ") == "Μ");
   CHECK(Utf8Upper("日本 123 ×÷") == "日本 123 ×÷");
-  CHECK(Utf8Lower("A\xFF" "B") == "a\xFF" "b");  // Bad bytes pass through.
+  CHECK(Utf8Lower("A\xFF"
+                  "B") ==
+        "a\xFF"
+        "b");  // Bad bytes pass through.
 }
 
 TEST_CASE("utf8: trim strips Unicode white space", "[utf8]") {
@@ -90,9 +93,12 @@ TEST_CASE("utf8: JSON strings", "[utf8]") {
 TEST_CASE("utf8: JSON strings escape a character wherever it falls in an 8-byte step", "[utf8]") {
   // Plain runs are copied 8 bytes at a time: put each kind of byte at every offset of a long text.
   const std::pair<std::string, std::string> kCases[] = {
-      {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"},       {std::string(1, '\x01'), "\\u0001"},
-      {"\x1f", "\\u001f"}, {"\x7f", "\x7f"},  {"é", "é"},            {"\xFF", "\xEF\xBF\xBD"},
-      {" ", " "},         {"~", "~"},        {"\xE2\x82\xAC", "€"}};
+      {"\"", "\\\""},       {"\\", "\\\\"},
+      {"\n", "\\n"},        {std::string(1, '\x01'), "\\u0001"},
+      {"\x1f", "\\u001f"},  {"\x7f", "\x7f"},
+      {"é", "é"},           {"\xFF", "\xEF\xBF\xBD"},
+      {" ", " "},           {"~", "~"},
+      {"\xE2\x82\xAC", "€"}};
   for (const auto& [in, escaped] : kCases) {
     for (size_t at = 0; at < 20; ++at) {
       std::string text = std::string(at, 'a') + in + std::string(19 - at, 'b');

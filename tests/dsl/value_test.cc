@@ -120,7 +120,8 @@ TEST_CASE("value: ordering", "[value]") {
   CHECK(CompareValues(Dec("2.0"), Value::Int(2), &ok) == 0);
   Arena arena;
   CHECK(CompareValues(StringValue(arena, "apple"), StringValue(arena, "banana"), &ok) == -1);
-  CHECK(CompareValues(StringValue(arena, "é"), StringValue(arena, "z"), &ok) == 1);  // Code point order.
+  CHECK(CompareValues(StringValue(arena, "é"), StringValue(arena, "z"), &ok) ==
+        1);  // Code point order.
   CHECK(CompareValues(Value::Date(5), Value::Date(4), &ok) == 1);
   CHECK(CompareValues(Value::Timestamp(-1), Value::Timestamp(0), &ok) == -1);
   CHECK(CompareValues(Value::Dur(Duration{0, 1}), Value::Dur(Duration{0, 2}), &ok) == -1);
@@ -131,7 +132,8 @@ TEST_CASE("value: ordering", "[value]") {
   CHECK_FALSE(ok);
   CompareValues(Value::Date(1), Value::Timestamp(1), &ok);
   CHECK_FALSE(ok);
-  CompareValues(ErrorValue(arena, ErrorKind::kType, {}, "x"), ErrorValue(arena, ErrorKind::kType, {}, "x"), &ok);
+  CompareValues(ErrorValue(arena, ErrorKind::kType, {}, "x"),
+                ErrorValue(arena, ErrorKind::kType, {}, "x"), &ok);
   CHECK_FALSE(ok);
   ListRep* a = MakeList(arena, 2);
   a->items[0] = Value::Int(1);
@@ -172,7 +174,8 @@ TEST_CASE("value: JSON text of every kind", "[value]") {
   ObjectRep* o = MakeObject(arena, t.get());
   o->slots[1] = Dec("19.90");
   o->slots[0] = StringValue(arena, "Mug");
-  CHECK(ToJson(Value::Obj(o)) == R"({"Title":"Mug","Price":19.90})");  // Declared order; Tags absent.
+  CHECK(ToJson(Value::Obj(o)) ==
+        R"({"Title":"Mug","Price":19.90})");  // Declared order; Tags absent.
   Value err = ErrorValue(arena, ErrorKind::kDivision, SourcePos{3, 15}, "division by zero");
   CHECK(ToJson(err) == R"({"error":"division by zero","line":3,"column":15})");
 }

@@ -1,4 +1,5 @@
-// Tests of engine/command.h: the StartChangeSet envelope, the replay operations, body hashes, replay lines and shapes.
+// Tests of engine/command.h: the StartChangeSet envelope, the replay operations, body hashes,
+// replay lines and shapes.
 #include "engine/command.h"
 
 #include <catch2/catch.hpp>
@@ -126,11 +127,13 @@ TEST_CASE("a replay line as gen_workload.py writes it reads in full", "[command]
   REQUIRE_FALSE(r.revision.has_value());
   REQUIRE(r.reference.empty());
   // The raw text, whitespace and number spelling included.
-  REQUIRE(r.details == R"({"ProductTitle": "Cloud Review", "Highlights": ["a b", "c d"], "Price": 12.50})");
+  REQUIRE(r.details ==
+          R"({"ProductTitle": "Cloud Review", "Highlights": ["a b", "c d"], "Price": 12.50})");
   REQUIRE(c.body_hash.size() == 64);
 }
 
-TEST_CASE("a bare StartChangeSet body takes the default op; Actor and At may be absent", "[command]") {
+TEST_CASE("a bare StartChangeSet body takes the default op; Actor and At may be absent",
+          "[command]") {
   Parsed p = Parse(Body(Change(), R"(,"ChangeSetName":"Q3 update: v2.1","Intent":"VALIDATE")"));
   REQUIRE(p.ok);
   REQUIRE(p.command.actor.empty());
@@ -161,23 +164,27 @@ TEST_CASE("ChangeName is 1 to 72 characters, counted in code points", "[command]
   for (int i = 0; i < 72; ++i) name72 += "\xC3\xA9";  // 'é': two bytes, one character.
   REQUIRE(Parse(Body(Change("prod-a", R"(,"ChangeName":")" + name72 + "\""))).ok);
   REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":")" + name72 + "x\""))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].ChangeName: has 73 characters; at most 72 are allowed"});
+          std::vector<std::string>{
+              "ChangeSet[0].ChangeName: has 73 characters; at most 72 are allowed"});
   REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":"")"))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].ChangeName: has 0 characters; at least 1 is required"});
+          std::vector<std::string>{
+              "ChangeSet[0].ChangeName: has 0 characters; at least 1 is required"});
 }
 
 TEST_CASE("ClientRequestToken is 1 to 64 printable ASCII characters", "[command]") {
   std::string token64(64, 'k');
   REQUIRE(Parse(Body(Change(), R"(,"ClientRequestToken":")" + token64 + "\"")).ok);
-  REQUIRE(Lines(Parse(Body(Change(), R"(,"ClientRequestToken":")" + token64 + "k\"")).violations) ==
-          std::vector<std::string>{"ClientRequestToken: has 65 characters; at most 64 are allowed"});
+  REQUIRE(
+      Lines(Parse(Body(Change(), R"(,"ClientRequestToken":")" + token64 + "k\"")).violations) ==
+      std::vector<std::string>{"ClientRequestToken: has 65 characters; at most 64 are allowed"});
   REQUIRE(Lines(Parse(Body(Change(), R"(,"ClientRequestToken":"a b")")).violations) ==
           std::vector<std::string>{"ClientRequestToken: must match ^[!-~]+$"});
 }
 
 TEST_CASE("Catalog matches ^[a-zA-Z]+$", "[command]") {
-  REQUIRE(Lines(Parse(R"({"Catalog":"AWS Marketplace","ChangeSet":[)" + Change() + "]}").violations) ==
-          std::vector<std::string>{"Catalog: must match ^[a-zA-Z]+$"});
+  REQUIRE(
+      Lines(Parse(R"({"Catalog":"AWS Marketplace","ChangeSet":[)" + Change() + "]}").violations) ==
+      std::vector<std::string>{"Catalog: must match ^[a-zA-Z]+$"});
   REQUIRE(Lines(Parse(R"({"Catalog":"","ChangeSet":[)" + Change() + "]}").violations) ==
           std::vector<std::string>{"Catalog: has 0 characters; at least 1 is required"});
   REQUIRE(Lines(Parse(R"({"Catalog":7,"ChangeSet":[)" + Change() + "]}").violations) ==
@@ -190,23 +197,26 @@ TEST_CASE("ChangeSetName, Intent, ChangeType and Entity are checked", "[command]
   REQUIRE(Lines(Parse(Body(Change(), R"(,"ChangeSetName":"a/b","Intent":"apply")")).violations) ==
           std::vector<std::string>{"ChangeSetName: must match ^[\\w\\s+=.:@-]+$",
                                    "Intent: must be one of APPLY, VALIDATE"});
-  REQUIRE(Lines(Parse(Body(
-                          R"({"ChangeType":"updateInformation","Entity":{"Type":"","Identifier":"a b"}},)"
-                          R"({"Entity":"prod-a"},{"ChangeType":"X","Entity":{}},7)"))
-                    .violations) ==
-          std::vector<std::string>{
-              "ChangeSet[0].ChangeType: must match ^[A-Z]\\w*$",
-              "ChangeSet[0].Entity.Type: has 0 characters; at least 1 is required",
-              "ChangeSet[0].Entity.Identifier: must match ^[\\w\\-@]+$",
-              "ChangeSet[1].Entity: must be an object, not a string",
-              "ChangeSet[1].ChangeType: is required",
-              "ChangeSet[2].Entity.Type: is required",
-              "ChangeSet[3]: must be an object, not a number",
-          });
+  REQUIRE(
+      Lines(
+          Parse(
+              Body(R"({"ChangeType":"updateInformation","Entity":{"Type":"","Identifier":"a b"}},)"
+                   R"({"Entity":"prod-a"},{"ChangeType":"X","Entity":{}},7)"))
+              .violations) ==
+      std::vector<std::string>{
+          "ChangeSet[0].ChangeType: must match ^[A-Z]\\w*$",
+          "ChangeSet[0].Entity.Type: has 0 characters; at least 1 is required",
+          "ChangeSet[0].Entity.Identifier: must match ^[\\w\\-@]+$",
+          "ChangeSet[1].Entity: must be an object, not a string",
+          "ChangeSet[1].ChangeType: is required",
+          "ChangeSet[2].Entity.Type: is required",
+          "ChangeSet[3]: must be an object, not a number",
+      });
 }
 
 TEST_CASE("an omitted Identifier is a create; Identifier@Revision is split", "[command]") {
-  Parsed create = Parse(Body(R"({"ChangeType":"CreateProduct","Entity":{"Type":"ProfessionalServicesProduct@1.0"}})"));
+  Parsed create = Parse(Body(
+      R"({"ChangeType":"CreateProduct","Entity":{"Type":"ProfessionalServicesProduct@1.0"}})"));
   REQUIRE(create.ok);
   REQUIRE(create.command.changes[0].entity_id.empty());
   REQUIRE(create.command.changes[0].details == "{}");
@@ -217,11 +227,13 @@ TEST_CASE("an omitted Identifier is a create; Identifier@Revision is split", "[c
   REQUIRE(revised.command.changes[0].revision == 42);
 
   REQUIRE(Lines(Parse(Body(Change("prod-a@v2"))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Entity.Identifier: has revision 'v2' after '@'; a revision "
-                                   "is a whole number (Identifier@Revision)"});
+          std::vector<std::string>{
+              "ChangeSet[0].Entity.Identifier: has revision 'v2' after '@'; a revision "
+              "is a whole number (Identifier@Revision)"});
   REQUIRE(Lines(Parse(Body(Change("prod-a@"))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Entity.Identifier: has revision '' after '@'; a revision "
-                                   "is a whole number (Identifier@Revision)"});
+          std::vector<std::string>{
+              "ChangeSet[0].Entity.Identifier: has revision '' after '@'; a revision "
+              "is a whole number (Identifier@Revision)"});
   REQUIRE(Lines(Parse(Body(Change("@3"))).violations) ==
           std::vector<std::string>{"ChangeSet[0].Entity.Identifier: has no identifier before '@'"});
 }
@@ -235,8 +247,9 @@ TEST_CASE("$Name.Entity.Identifier names another change of the set", "[command]"
   REQUIRE(ok.command.changes[1].entity_id.empty());
 
   REQUIRE(Lines(Parse(Body(Change("$Nowhere.Entity.Identifier"))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Entity.Identifier: refers to ChangeName 'Nowhere', which no "
-                                   "change in this change set has"});
+          std::vector<std::string>{
+              "ChangeSet[0].Entity.Identifier: refers to ChangeName 'Nowhere', which no "
+              "change in this change set has"});
   // A later change may be named: the engine orders the changes by their references.
   Parsed later = Parse(Body(Change("$NewProduct.Entity.Identifier") + "," + create));
   REQUIRE(later.ok);
@@ -244,41 +257,53 @@ TEST_CASE("$Name.Entity.Identifier names another change of the set", "[command]"
   std::string self =
       R"({"ChangeType":"UpdateInformation","ChangeName":"Me","Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":"$Me.Entity.Identifier"}})";
   REQUIRE(Lines(Parse(Body(self)).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Entity.Identifier: refers to its own ChangeName 'Me'"});
+          std::vector<std::string>{
+              "ChangeSet[0].Entity.Identifier: refers to its own ChangeName 'Me'"});
   REQUIRE(Lines(Parse(Body(Change("$NewProduct.Entity.Id"))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Entity.Identifier: must be an identifier matching "
-                                   "^[\\w\\-@]+$ or $ChangeName.Entity.Identifier, not '$NewProduct.Entity.Id'"});
+          std::vector<std::string>{
+              "ChangeSet[0].Entity.Identifier: must be an identifier matching "
+              "^[\\w\\-@]+$ or $ChangeName.Entity.Identifier, not '$NewProduct.Entity.Id'"});
 }
 
 TEST_CASE("ChangeName is unique in a change set", "[command]") {
   std::string named = Change("prod-a", R"(,"ChangeName":"Same")");
   REQUIRE(Lines(Parse(Body(named + "," + Change() + "," + named)).violations) ==
-          std::vector<std::string>{"ChangeSet[2].ChangeName: 'Same' is already the ChangeName of ChangeSet[0]; "
-                                   "ChangeNames must be unique in a change set"});
+          std::vector<std::string>{
+              "ChangeSet[2].ChangeName: 'Same' is already the ChangeName of ChangeSet[0]; "
+              "ChangeNames must be unique in a change set"});
 }
 
-TEST_CASE("Details XOR DetailsDocument; legacy Details is a string holding an object", "[command]") {
-  std::string entity = R"("ChangeType":"UpdateInformation","Entity":{"Type":"T@1.0","Identifier":"prod-a"})";
-  Parsed legacy = Parse(Body("{" + entity + R"(,"Details":"{\"ProductTitle\": \"T\", \"N\": 1.50}"})"));
+TEST_CASE("Details XOR DetailsDocument; legacy Details is a string holding an object",
+          "[command]") {
+  std::string entity =
+      R"("ChangeType":"UpdateInformation","Entity":{"Type":"T@1.0","Identifier":"prod-a"})";
+  Parsed legacy =
+      Parse(Body("{" + entity + R"(,"Details":"{\"ProductTitle\": \"T\", \"N\": 1.50}"})"));
   REQUIRE(legacy.ok);
   REQUIRE(legacy.command.changes[0].details == R"({"ProductTitle": "T", "N": 1.50})");
 
-  REQUIRE(Lines(Parse(Body("{" + entity + R"(,"Details":"{}","DetailsDocument":{}})")).violations) ==
-          std::vector<std::string>{"ChangeSet[0]: has both Details and DetailsDocument; give only one of them"});
+  REQUIRE(
+      Lines(Parse(Body("{" + entity + R"(,"Details":"{}","DetailsDocument":{}})")).violations) ==
+      std::vector<std::string>{
+          "ChangeSet[0]: has both Details and DetailsDocument; give only one of them"});
   REQUIRE(Lines(Parse(Body("{" + entity + R"(,"Details":{"A":1}})")).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Details: must be a string holding a JSON object, not an object "
-                                   "(DetailsDocument takes the object itself)"});
+          std::vector<std::string>{
+              "ChangeSet[0].Details: must be a string holding a JSON object, not an object "
+              "(DetailsDocument takes the object itself)"});
   REQUIRE(Lines(Parse(Body("{" + entity + R"(,"Details":"[1, 2]"})")).violations) ==
           std::vector<std::string>{"ChangeSet[0].Details: must hold a JSON object, not an array"});
-  REQUIRE(Lines(Parse(Body("{" + entity + R"(,"Details":"{"})")).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Details: has 1 character; at least 2 are required"});
+  REQUIRE(
+      Lines(Parse(Body("{" + entity + R"(,"Details":"{"})")).violations) ==
+      std::vector<std::string>{"ChangeSet[0].Details: has 1 character; at least 2 are required"});
   Parsed broken = Parse(Body("{" + entity + R"(,"Details":"{\"A\" 1}"})"));
   REQUIRE(broken.violations.size() == 1);
   REQUIRE(broken.violations[0].path == "ChangeSet[0].Details");
-  REQUIRE_THAT(broken.violations[0].message, Catch::StartsWith("must hold a JSON object, but its text is not"));
+  REQUIRE_THAT(broken.violations[0].message,
+               Catch::StartsWith("must hold a JSON object, but its text is not"));
   std::string huge = "{\\\"A\\\":\\\"" + std::string(16400, 'x') + "\\\"}";
   REQUIRE(Lines(Parse(Body("{" + entity + R"(,"Details":")" + huge + "\"}")).violations) ==
-          std::vector<std::string>{"ChangeSet[0].Details: has 16408 characters; at most 16384 are allowed"});
+          std::vector<std::string>{
+              "ChangeSet[0].Details: has 16408 characters; at most 16384 are allowed"});
   // A DetailsDocument may be any JSON value (AddDimensions takes an array).
   Parsed array = Parse(Body("{" + entity + R"(,"DetailsDocument":[{"Key":"k"}]})"));
   REQUIRE(array.ok);
@@ -286,25 +311,30 @@ TEST_CASE("Details XOR DetailsDocument; legacy Details is a string holding an ob
 }
 
 TEST_CASE("unknown keys are refused with the allowed ones and a suggestion", "[command]") {
-  REQUIRE(Lines(Parse(Body(Change(), R"(,"ClientRequestTokn":"x")")).violations) ==
-          std::vector<std::string>{
-              "ClientRequestTokn: unknown field 'ClientRequestTokn'; allowed: op, Actor, At, Catalog, "
-              "ChangeSetName, ClientRequestToken, Intent, ChangeSet (did you mean 'ClientRequestToken'?)"});
+  REQUIRE(
+      Lines(Parse(Body(Change(), R"(,"ClientRequestTokn":"x")")).violations) ==
+      std::vector<std::string>{
+          "ClientRequestTokn: unknown field 'ClientRequestTokn'; allowed: op, Actor, At, Catalog, "
+          "ChangeSetName, ClientRequestToken, Intent, ChangeSet (did you mean "
+          "'ClientRequestToken'?)"});
   REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeNme":"x","Tags":[])"))).violations) ==
-          std::vector<std::string>{
-              "ChangeSet[0].ChangeNme: unknown field 'ChangeNme'; allowed: ChangeType, Entity, ChangeName, "
-              "Details, DetailsDocument (did you mean 'ChangeName'?)",
-              "ChangeSet[0].Tags: unknown field 'Tags'; allowed: ChangeType, Entity, ChangeName, Details, "
-              "DetailsDocument"});
+          std::vector<std::string>{"ChangeSet[0].ChangeNme: unknown field 'ChangeNme'; allowed: "
+                                   "ChangeType, Entity, ChangeName, "
+                                   "Details, DetailsDocument (did you mean 'ChangeName'?)",
+                                   "ChangeSet[0].Tags: unknown field 'Tags'; allowed: ChangeType, "
+                                   "Entity, ChangeName, Details, "
+                                   "DetailsDocument"});
   // A key of another operation is unknown to this one.
   REQUIRE(Lines(Parse(Body(Change(), R"(,"To":"2026-01-01T00:00:00Z")")).violations) ==
-          std::vector<std::string>{"To: unknown field 'To'; allowed: op, Actor, At, Catalog, ChangeSetName, "
-                                   "ClientRequestToken, Intent, ChangeSet"});
+          std::vector<std::string>{
+              "To: unknown field 'To'; allowed: op, Actor, At, Catalog, ChangeSetName, "
+              "ClientRequestToken, Intent, ChangeSet"});
   REQUIRE(Lines(Parse(Body(Change(), R"(,"Catalog":"Again")")).violations) ==
           std::vector<std::string>{"Catalog: duplicate field 'Catalog'"});
   REQUIRE(Lines(Parse(R"({"op":"start-chage-set"})").violations) ==
-          std::vector<std::string>{"op: unknown op 'start-chage-set'; allowed: start-change-set, review, "
-                                   "cancel-change-set, tick, import (did you mean 'start-change-set'?)"});
+          std::vector<std::string>{
+              "op: unknown op 'start-chage-set'; allowed: start-change-set, review, "
+              "cancel-change-set, tick, import (did you mean 'start-change-set'?)"});
 }
 
 TEST_CASE("Actor and At are checked", "[command]") {
@@ -312,14 +342,17 @@ TEST_CASE("Actor and At are checked", "[command]") {
   for (const char* actor : {"buyer:444455556666", "operations"}) {
     REQUIRE(Parse(Body(Change(), std::string(R"(,"Actor":")") + actor + "\"")).ok);
   }
-  for (const char* actor : {"seller:11112222333", "seller:1111222233334", "admin", "seller:11112222333x", ""}) {
+  for (const char* actor :
+       {"seller:11112222333", "seller:1111222233334", "admin", "seller:11112222333x", ""}) {
     INFO(actor);
     REQUIRE(Lines(Parse(Body(Change(), std::string(R"(,"Actor":")") + actor + "\"")).violations) ==
-            std::vector<std::string>{std::string("Actor: must be seller:<12 digits>, buyer:<12 digits> or "
-                                                 "operations, not '") +
-                                     actor + "'"});
+            std::vector<std::string>{
+                std::string("Actor: must be seller:<12 digits>, buyer:<12 digits> or "
+                            "operations, not '") +
+                actor + "'"});
   }
-  for (const char* at : {"2026-01-01", "2026-02-30T00:00:00Z", "yesterday", "2026-01-01T00:00:00"}) {
+  for (const char* at :
+       {"2026-01-01", "2026-02-30T00:00:00Z", "yesterday", "2026-01-01T00:00:00"}) {
     INFO(at);
     REQUIRE(Lines(Parse(Body(Change(), std::string(R"(,"At":")") + at + "\"")).violations) ==
             std::vector<std::string>{std::string("At: must be an RFC 3339 timestamp such as "
@@ -357,7 +390,8 @@ TEST_CASE("every violation of a body is reported at once, with its path", "[comm
               "ClientRequestToken, Intent, ChangeSet",
               "At: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'soon'",
               "Actor: must be seller:<12 digits>, buyer:<12 digits> or operations, not 'seller:1'",
-              "ChangeSet[1].ChangeName: 'A' is already the ChangeName of ChangeSet[0]; ChangeNames must be "
+              "ChangeSet[1].ChangeName: 'A' is already the ChangeName of ChangeSet[0]; ChangeNames "
+              "must be "
               "unique in a change set",
           });
 }
@@ -365,8 +399,9 @@ TEST_CASE("every violation of a body is reported at once, with its path", "[comm
 // ---- The other operations ------------------------------------------------------------------
 
 TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
-  Parsed review = Parse(R"({"op":"review","ChangeSetId":"cs-abc","Decision":"reject","Reason":"no",)"
-                        R"("Actor":"operations","At":"2026-01-02T00:00:00Z"})");
+  Parsed review =
+      Parse(R"({"op":"review","ChangeSetId":"cs-abc","Decision":"reject","Reason":"no",)"
+            R"("Actor":"operations","At":"2026-01-02T00:00:00Z"})");
   REQUIRE(review.ok);
   REQUIRE(review.command.op == Op::kReview);
   REQUIRE(review.command.change_set_id == "cs-abc");
@@ -377,12 +412,15 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(Lines(Parse(R"({"op":"review"})").violations) ==
           std::vector<std::string>{"ChangeSetId: is required", "Decision: is required"});
 
-  Parsed cancel = Parse(R"({"op":"cancel-change-set","ChangeSetId":"cs-abc","Actor":"seller:111122223333"})");
+  Parsed cancel =
+      Parse(R"({"op":"cancel-change-set","ChangeSetId":"cs-abc","Actor":"seller:111122223333"})");
   REQUIRE(cancel.ok);
   REQUIRE(cancel.command.op == Op::kCancelChangeSet);
-  REQUIRE(Lines(Parse(R"({"op":"cancel-change-set","ChangeSetId":"cs/1","Reason":"x"})").violations) ==
-          std::vector<std::string>{"ChangeSetId: must match ^[\\w\\-]+$",
-                                   "Reason: unknown field 'Reason'; allowed: op, Actor, At, ChangeSetId"});
+  REQUIRE(
+      Lines(Parse(R"({"op":"cancel-change-set","ChangeSetId":"cs/1","Reason":"x"})").violations) ==
+      std::vector<std::string>{
+          "ChangeSetId: must match ^[\\w\\-]+$",
+          "Reason: unknown field 'Reason'; allowed: op, Actor, At, ChangeSetId"});
 
   Parsed tick = Parse(R"({"op":"tick","To":"2026-02-01T00:00:00Z"})");
   REQUIRE(tick.ok);
@@ -392,11 +430,13 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(Lines(Parse(R"({"op":"tick","At":"2026-02-01T00:00:00Z"})").violations) ==
           std::vector<std::string>{"At: unknown field 'At'; allowed: op, To", "To: is required"});
   REQUIRE(Lines(Parse(R"({"op":"tick","To":"later"})").violations) ==
-          std::vector<std::string>{"To: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'later'"});
+          std::vector<std::string>{
+              "To: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'later'"});
 
   // entities.jsonl's line, with or without op.
-  std::string entity = R"("EntityType": "ProfessionalServicesProduct@1.0", "EntityIdentifier": "prod-aaaaaaaaaaaaa", )"
-                       R"("State": "Limited", "Owner": "seller:111122223333", "DetailsDocument": {"ProductTitle": "T", "N": 1.0}})";
+  std::string entity =
+      R"("EntityType": "ProfessionalServicesProduct@1.0", "EntityIdentifier": "prod-aaaaaaaaaaaaa", )"
+      R"("State": "Limited", "Owner": "seller:111122223333", "DetailsDocument": {"ProductTitle": "T", "N": 1.0}})";
   Parsed import = Parse("{" + entity, Op::kImport);
   REQUIRE(import.ok);
   REQUIRE(import.command.op == Op::kImport);
@@ -407,38 +447,49 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(import.command.document == R"({"ProductTitle": "T", "N": 1.0})");
   REQUIRE(Parse(R"({"op": "import", )" + entity, std::nullopt).ok);
   REQUIRE(Lines(Parse(R"({"op":"import","EntityType":"T","DetailsDocument":[]})").violations) ==
-          std::vector<std::string>{"DetailsDocument: must be an object, not an array", "EntityIdentifier: is required",
-                                   "State: is required", "Owner: is required"});
+          std::vector<std::string>{"DetailsDocument: must be an object, not an array",
+                                   "EntityIdentifier: is required", "State: is required",
+                                   "Owner: is required"});
 }
 
-TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads back the same", "[command]") {
+TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads back the same",
+          "[command]") {
   RequireRoundTrip(Line(Change() + "," + Change("prod-b@7", R"(,"ChangeName":"Second")"),
                         R"(,"ChangeSetName":"n","Intent":"VALIDATE")"));
-  RequireRoundTrip(Body(R"({"ChangeType":"CreateProduct","ChangeName":"P","Entity":{"Type":"T@1.0"}},)" +
-                        Change("$P.Entity.Identifier")),
-                   Op::kStartChangeSet);
+  RequireRoundTrip(
+      Body(R"({"ChangeType":"CreateProduct","ChangeName":"P","Entity":{"Type":"T@1.0"}},)" +
+           Change("$P.Entity.Identifier")),
+      Op::kStartChangeSet);
   // Legacy Details come back as the DetailsDocument they hold; pretty-printed text as one line.
-  RequireRoundTrip(Body(R"({"ChangeType":"U","Entity":{"Type":"T"},"Details":"{\"A\": [1, 2.50]}"})"),
-                   Op::kStartChangeSet);
-  RequireRoundTrip("{\n  \"Catalog\": \"AWSMarketplace\",\n  \"ChangeSet\": [{\"ChangeType\": \"U\", \"Entity\": "
-                   "{\"Type\": \"T\"},\n  \"DetailsDocument\": {\n    \"A\": \"x\\ny\",\n    \"B\": 1e2\n  }}]\n}",
-                   Op::kStartChangeSet);
-  RequireRoundTrip(R"({"op":"review","Actor":"operations","At":"2026-01-02T00:00:00Z","ChangeSetId":"cs-1",)"
-                   R"("Decision":"reject","Reason":"Logo \"missing\"\n"})");
+  RequireRoundTrip(
+      Body(R"({"ChangeType":"U","Entity":{"Type":"T"},"Details":"{\"A\": [1, 2.50]}"})"),
+      Op::kStartChangeSet);
+  RequireRoundTrip(
+      "{\n  \"Catalog\": \"AWSMarketplace\",\n  \"ChangeSet\": [{\"ChangeType\": \"U\", "
+      "\"Entity\": "
+      "{\"Type\": \"T\"},\n  \"DetailsDocument\": {\n    \"A\": \"x\\ny\",\n    \"B\": 1e2\n  "
+      "}}]\n}",
+      Op::kStartChangeSet);
+  RequireRoundTrip(
+      R"({"op":"review","Actor":"operations","At":"2026-01-02T00:00:00Z","ChangeSetId":"cs-1",)"
+      R"("Decision":"reject","Reason":"Logo \"missing\"\n"})");
   RequireRoundTrip(R"({"op":"review","ChangeSetId":"cs-1","Decision":"approve"})");
-  RequireRoundTrip(R"({"op":"cancel-change-set","Actor":"seller:111122223333","At":"2026-01-02T00:00:00Z",)"
-                   R"("ChangeSetId":"cs-1"})");
+  RequireRoundTrip(
+      R"({"op":"cancel-change-set","Actor":"seller:111122223333","At":"2026-01-02T00:00:00Z",)"
+      R"("ChangeSetId":"cs-1"})");
   RequireRoundTrip(R"({"op":"tick","To":"2026-03-01T00:00:00Z"})");
-  RequireRoundTrip(R"({"EntityType":"ProfessionalServicesProduct@1.0","EntityIdentifier":"prod-a","State":"Limited",)"
-                   R"("Owner":"seller:111122223333","DetailsDocument":{"Highlights":["a","b"],"Price":"1.50"}})",
-                   Op::kImport);
+  RequireRoundTrip(
+      R"({"EntityType":"ProfessionalServicesProduct@1.0","EntityIdentifier":"prod-a","State":"Limited",)"
+      R"("Owner":"seller:111122223333","DetailsDocument":{"Highlights":["a","b"],"Price":"1.50"}})",
+      Op::kImport);
 
   Parsed p = Parse(Line(Change()));
-  REQUIRE(p.command.ToJsonLine() ==
-          R"({"op":"start-change-set","Actor":"seller:111122223333","At":"2026-01-01T00:00:00Z",)"
-          R"("Catalog":"AWSMarketplace","ClientRequestToken":"t-1","ChangeSet":[{"ChangeType":"UpdateInformation",)"
-          R"("Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":"prod-aaaaaaaaaaaaa"},)"
-          R"("DetailsDocument":{"ProductTitle":"Title"}}]})");
+  REQUIRE(
+      p.command.ToJsonLine() ==
+      R"({"op":"start-change-set","Actor":"seller:111122223333","At":"2026-01-01T00:00:00Z",)"
+      R"("Catalog":"AWSMarketplace","ClientRequestToken":"t-1","ChangeSet":[{"ChangeType":"UpdateInformation",)"
+      R"("Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":"prod-aaaaaaaaaaaaa"},)"
+      R"("DetailsDocument":{"ProductTitle":"Title"}}]})");
   REQUIRE(std::string(OpName(Op::kCancelChangeSet)) == "cancel-change-set");
 }
 
@@ -455,9 +506,10 @@ TEST_CASE("body_hash: the same body hashes the same however it is written", "[co
       R"("Actor" : "buyer:999988887777", "Intent" : "APPLY" })";
   REQUIRE(Parse(same).command.body_hash == hash);
   // Legacy Details holding the same object.
-  std::string legacy = R"({"Catalog":"AWSMarketplace","ClientRequestToken":"t-1","ChangeSet":[{"ChangeType":)"
-                       R"("UpdateInformation","Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":)"
-                       R"("prod-aaaaaaaaaaaaa"},"Details":"{\"ProductTitle\":\"Title\"}"}]})";
+  std::string legacy =
+      R"({"Catalog":"AWSMarketplace","ClientRequestToken":"t-1","ChangeSet":[{"ChangeType":)"
+      R"("UpdateInformation","Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":)"
+      R"("prod-aaaaaaaaaaaaa"},"Details":"{\"ProductTitle\":\"Title\"}"}]})";
   REQUIRE(Parse(legacy).command.body_hash == hash);
 
   // Anything else changes it.
@@ -470,25 +522,29 @@ TEST_CASE("body_hash: the same body hashes the same however it is written", "[co
   REQUIRE(Parse(Line(title2)).command.body_hash != hash);
   // Numbers are compared as written: 1.50 is not 1.5.
   auto with_price = [](const char* price) {
-    return Parse(Body(R"({"ChangeType":"U","Entity":{"Type":"T"},"DetailsDocument":{"P":)" + std::string(price) + "}}"))
+    return Parse(Body(R"({"ChangeType":"U","Entity":{"Type":"T"},"DetailsDocument":{"P":)" +
+                      std::string(price) + "}}"))
         .command.body_hash;
   };
   REQUIRE(with_price("1.50") != with_price("1.5"));
   REQUIRE(with_price("1.50") == with_price("1.50"));
   // Nested objects are sorted too; list order matters.
   auto with_details = [](const std::string& d) {
-    return Parse(Body(R"({"ChangeType":"U","Entity":{"Type":"T"},"DetailsDocument":)" + d + "}")).command.body_hash;
+    return Parse(Body(R"({"ChangeType":"U","Entity":{"Type":"T"},"DetailsDocument":)" + d + "}"))
+        .command.body_hash;
   };
   REQUIRE(with_details(R"({"a":{"y":1,"x":[true,null]},"b":2})") ==
           with_details(R"({"b":2,"a":{"x":[true,null],"y":1}})"));
   REQUIRE(with_details(R"({"a":[1,2]})") != with_details(R"({"a":[2,1]})"));
-  REQUIRE(with_details("{}") == Parse(Body(R"({"ChangeType":"U","Entity":{"Type":"T"}})")).command.body_hash);
+  REQUIRE(with_details("{}") ==
+          Parse(Body(R"({"ChangeType":"U","Entity":{"Type":"T"}})")).command.body_hash);
 }
 
 // ---- Hostile input -------------------------------------------------------------------------
 
 TEST_CASE("hostile input gives a violation, never a crash or a hang", "[command]") {
-  std::string head = R"({"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"U","Entity":{"Type":"T"},"DetailsDocument":)";
+  std::string head =
+      R"({"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"U","Entity":{"Type":"T"},"DetailsDocument":)";
   auto single = [](const std::string& json) {
     Parsed p = Parse(json);
     REQUIRE_FALSE(p.ok);
@@ -522,8 +578,10 @@ TEST_CASE("hostile input gives a violation, never a crash or a hang", "[command]
     REQUIRE_THAT(v.message, Catch::StartsWith("invalid JSON"));
   }
   // NUL bytes: raw in a string or outside one is malformed; escaped it is text.
-  REQUIRE_THAT(single(head + std::string("{\"A\":\"a\0b\"}}]}", 13)).message, Catch::StartsWith("invalid JSON"));
-  REQUIRE_THAT(single(std::string("{\"Catalog\":\"A\"}\0", 16)).message, Catch::StartsWith("invalid JSON"));
+  REQUIRE_THAT(single(head + std::string("{\"A\":\"a\0b\"}}]}", 13)).message,
+               Catch::StartsWith("invalid JSON"));
+  REQUIRE_THAT(single(std::string("{\"Catalog\":\"A\"}\0", 16)).message,
+               Catch::StartsWith("invalid JSON"));
   Parsed nul = Parse(head + R"({"A":"a\u0000b"}}]})");
   REQUIRE(nul.ok);
   REQUIRE(Lines(Parse(R"({"Catalog":"AWS\u0000","ChangeSet":[)" + Change() + "]}").violations) ==
@@ -532,16 +590,19 @@ TEST_CASE("hostile input gives a violation, never a crash or a hang", "[command]
   // is refused before it is parsed.
   std::string longer(512 << 10, 'x');
   REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":")" + longer + "\""))).violations) ==
-          std::vector<std::string>{"ChangeSet[0].ChangeName: has 524288 characters; at most 72 are allowed"});
+          std::vector<std::string>{
+              "ChangeSet[0].ChangeName: has 524288 characters; at most 72 are allowed"});
   std::string huge(4 << 20, 'x');
   std::string huge_body = Body(Change("prod-a", R"(,"ChangeName":")" + huge + "\""));
   REQUIRE(Lines(Parse(huge_body).violations) ==
-          std::vector<std::string>{": has " + std::to_string(huge_body.size()) + " bytes; at most 1048576 are allowed"});
+          std::vector<std::string>{": has " + std::to_string(huge_body.size()) +
+                                   " bytes; at most 1048576 are allowed"});
   // Broken structure of every kind.
-  for (std::string bad : {head + "{}}]", head + "{}}]}}", head + "{}}]} x", head + R"({"A" 1}}]})",
-                          head + R"({"A":"x)", head + R"({"A":"\q"}}]})", head + R"({"A":"\ud800"}}]})",
-                          std::string(R"({"Catalog":"A",})"), std::string(R"({"Catalog" "A"})"),
-                          std::string("{"), std::string("}"), std::string(R"({"\ud800":1})")}) {
+  for (std::string bad :
+       {head + "{}}]", head + "{}}]}}", head + "{}}]} x", head + R"({"A" 1}}]})",
+        head + R"({"A":"x)", head + R"({"A":"\q"}}]})", head + R"({"A":"\ud800"}}]})",
+        std::string(R"({"Catalog":"A",})"), std::string(R"({"Catalog" "A"})"), std::string("{"),
+        std::string("}"), std::string(R"({"\ud800":1})")}) {
     INFO(bad);
     Violation v = single(bad);
     REQUIRE(v.path.empty());
@@ -554,7 +615,8 @@ TEST_CASE("hostile input gives a violation, never a crash or a hang", "[command]
   REQUIRE(single("7").message == "must be a JSON object, not a number");
   // A flood of problems is cut short.
   std::string many = "{";
-  for (int i = 0; i < 500; ++i) many += (i > 0 ? "," : "") + std::string("\"k") + std::to_string(i) + "\":1";
+  for (int i = 0; i < 500; ++i)
+    many += (i > 0 ? "," : "") + std::string("\"k") + std::to_string(i) + "\":1";
   many += "}";
   Parsed flood = Parse(many);
   REQUIRE(flood.violations.size() == 101);
@@ -627,14 +689,17 @@ Schema HandBuiltSchema() {
   types.items = std::make_unique<FieldSpec>(Field("Types[]", Type::String()));
   types.items->one_of = {"Entitled", "ExternallyMetered"};
   dimension.fields.push_back(std::move(types));
-  dimension.type = Type::Object({{"Key", Type::String(), false}, {"Types", Type::List(Type::String()), true}});
+  dimension.type =
+      Type::Object({{"Key", Type::String(), false}, {"Types", Type::List(Type::String()), true}});
   FieldSpec dimensions = Field("Dimensions", Type::List(dimension.type), true);
   dimensions.max_items = 2;
   dimensions.items = std::make_unique<FieldSpec>(std::move(dimension));
   s.fields.push_back(std::move(dimensions));
 
   // An object typed only by its dsl type, without specs.
-  s.fields.push_back(Field("Support", Type::Object({{"Email", Type::String(), false}, {"Phone", Type::String(), true}}), true));
+  s.fields.push_back(Field(
+      "Support", Type::Object({{"Email", Type::String(), false}, {"Phone", Type::String(), true}}),
+      true));
 
   std::vector<dsl::Field> fields;
   for (const FieldSpec& f : s.fields) fields.push_back({f.name, f.type, f.optional});
@@ -651,55 +716,70 @@ std::vector<std::string> Shape(const std::string& json, const Schema& schema,
 
 TEST_CASE("ValidateShape accepts a document that fits every constraint", "[command][shape]") {
   Schema s = HandBuiltSchema();
-  REQUIRE(Shape(R"({"ProductTitle":"Cloud","LogoUrl":"https://x/l.png","Visibility":"Public",)"
-                R"("Highlights":["a","bcdé\u00e9"],"Quantity":100,"Price":"9999.99","Public":true,)"
-                R"("Starts":"2026-02-28","At":"2026-01-01T00:00:00Z","Term":"P12M","Labels":{"a":1},)"
-                R"("Anything":[{"x":null}],"Dimensions":[{"Key":"users","Types":["Entitled"]}],)"
-                R"("Support":{"Email":"a@b"},"Quantity":null})",
-                s) == std::vector<std::string>{"ChangeSet[0].DetailsDocument.Quantity: duplicate field 'Quantity'"});
-  REQUIRE(Shape(R"({"ProductTitle":"Cloud","Price":0.01,"Quantity":1,"Highlights":["abcde"],"LogoUrl":null})", s)
-              .empty());
+  REQUIRE(
+      Shape(R"({"ProductTitle":"Cloud","LogoUrl":"https://x/l.png","Visibility":"Public",)"
+            R"("Highlights":["a","bcdé\u00e9"],"Quantity":100,"Price":"9999.99","Public":true,)"
+            R"("Starts":"2026-02-28","At":"2026-01-01T00:00:00Z","Term":"P12M","Labels":{"a":1},)"
+            R"("Anything":[{"x":null}],"Dimensions":[{"Key":"users","Types":["Entitled"]}],)"
+            R"("Support":{"Email":"a@b"},"Quantity":null})",
+            s) == std::vector<std::string>{
+                      "ChangeSet[0].DetailsDocument.Quantity: duplicate field 'Quantity'"});
+  REQUIRE(
+      Shape(
+          R"({"ProductTitle":"Cloud","Price":0.01,"Quantity":1,"Highlights":["abcde"],"LogoUrl":null})",
+          s)
+          .empty());
   REQUIRE(Shape(R"({"ProductTitle":"Cloud","Price":1e1})", s).empty());
 }
 
 TEST_CASE("ValidateShape reports every problem with AWS's wording", "[command][shape]") {
   Schema s = HandBuiltSchema();
   std::string title80(80, 't');
-  REQUIRE(Shape(R"({"ProductTitle":")" + title80 +
-                    R"(","LogoUrl":"http://x","Visibility":"Hidden","Highlights":["a","b","toolong","d"],)"
-                    R"("Quantity":0,"Price":10000,"Public":"yes","Starts":"2026-02-30","At":"noon","Term":"forever",)"
-                    R"("Labels":{"a":"1","a":2},"Dimensions":[{"Key":"Users1","Types":["Metered"],"Name":"x"},{},7],)"
-                    R"("Support":{"Phone":1},"Colour":"red"})",
-                s) ==
-          std::vector<std::string>{
-              "ChangeSet[0].DetailsDocument.ProductTitle: has 80 characters; at most 72 are allowed",
-              "ChangeSet[0].DetailsDocument.LogoUrl: must match ^https://.*",
-              "ChangeSet[0].DetailsDocument.Visibility: must be one of Public, Limited, Restricted",
-              "ChangeSet[0].DetailsDocument.Highlights[2]: has 7 characters; at most 5 are allowed",
-              "ChangeSet[0].DetailsDocument.Highlights: has 4 items; at most 3 are allowed",
-              "ChangeSet[0].DetailsDocument.Quantity: must be at least 1, not 0",
-              "ChangeSet[0].DetailsDocument.Price: must be at most 9999.99, not 10000",
-              "ChangeSet[0].DetailsDocument.Public: must be a boolean, not a string",
-              "ChangeSet[0].DetailsDocument.Starts: must be a date such as 2026-01-31, not '2026-02-30'",
-              "ChangeSet[0].DetailsDocument.At: must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, not 'noon'",
-              "ChangeSet[0].DetailsDocument.Term: must be an ISO 8601 duration such as P30D or PT24H, not 'forever'",
-              "ChangeSet[0].DetailsDocument.Labels.a: must be an integer, not a string",
-              "ChangeSet[0].DetailsDocument.Labels.a: duplicate key 'a'",
-              "ChangeSet[0].DetailsDocument.Dimensions[0].Key: must match [a-z]+",
-              "ChangeSet[0].DetailsDocument.Dimensions[0].Types[0]: must be one of Entitled, ExternallyMetered",
-              "ChangeSet[0].DetailsDocument.Dimensions[0].Name: unknown field 'Name'; allowed: Key, Types",
-              "ChangeSet[0].DetailsDocument.Dimensions[1].Key: is required",
-              "ChangeSet[0].DetailsDocument.Dimensions[2]: must be an object, not a number",
-              "ChangeSet[0].DetailsDocument.Dimensions: has 3 items; at most 2 are allowed",
-              "ChangeSet[0].DetailsDocument.Support.Phone: must be a string, not a number",
-              "ChangeSet[0].DetailsDocument.Support.Email: is required",
-              "ChangeSet[0].DetailsDocument.Colour: unknown field 'Colour'; allowed: ProductTitle, LogoUrl, "
-              "Visibility, Highlights, Quantity, Price, Public, Starts, At, Term, Labels, Anything, Dimensions, "
-              "Support",
-          });
+  REQUIRE(
+      Shape(
+          R"({"ProductTitle":")" + title80 +
+              R"(","LogoUrl":"http://x","Visibility":"Hidden","Highlights":["a","b","toolong","d"],)"
+              R"("Quantity":0,"Price":10000,"Public":"yes","Starts":"2026-02-30","At":"noon","Term":"forever",)"
+              R"("Labels":{"a":"1","a":2},"Dimensions":[{"Key":"Users1","Types":["Metered"],"Name":"x"},{},7],)"
+              R"("Support":{"Phone":1},"Colour":"red"})",
+          s) ==
+      std::vector<std::string>{
+          "ChangeSet[0].DetailsDocument.ProductTitle: has 80 characters; at most 72 are allowed",
+          "ChangeSet[0].DetailsDocument.LogoUrl: must match ^https://.*",
+          "ChangeSet[0].DetailsDocument.Visibility: must be one of Public, Limited, Restricted",
+          "ChangeSet[0].DetailsDocument.Highlights[2]: has 7 characters; at most 5 are allowed",
+          "ChangeSet[0].DetailsDocument.Highlights: has 4 items; at most 3 are allowed",
+          "ChangeSet[0].DetailsDocument.Quantity: must be at least 1, not 0",
+          "ChangeSet[0].DetailsDocument.Price: must be at most 9999.99, not 10000",
+          "ChangeSet[0].DetailsDocument.Public: must be a boolean, not a string",
+          "ChangeSet[0].DetailsDocument.Starts: must be a date such as 2026-01-31, not "
+          "'2026-02-30'",
+          "ChangeSet[0].DetailsDocument.At: must be an RFC 3339 timestamp such as "
+          "2026-01-31T12:00:00Z, not 'noon'",
+          "ChangeSet[0].DetailsDocument.Term: must be an ISO 8601 duration such as P30D or PT24H, "
+          "not 'forever'",
+          "ChangeSet[0].DetailsDocument.Labels.a: must be an integer, not a string",
+          "ChangeSet[0].DetailsDocument.Labels.a: duplicate key 'a'",
+          "ChangeSet[0].DetailsDocument.Dimensions[0].Key: must match [a-z]+",
+          "ChangeSet[0].DetailsDocument.Dimensions[0].Types[0]: must be one of Entitled, "
+          "ExternallyMetered",
+          "ChangeSet[0].DetailsDocument.Dimensions[0].Name: unknown field 'Name'; allowed: Key, "
+          "Types",
+          "ChangeSet[0].DetailsDocument.Dimensions[1].Key: is required",
+          "ChangeSet[0].DetailsDocument.Dimensions[2]: must be an object, not a number",
+          "ChangeSet[0].DetailsDocument.Dimensions: has 3 items; at most 2 are allowed",
+          "ChangeSet[0].DetailsDocument.Support.Phone: must be a string, not a number",
+          "ChangeSet[0].DetailsDocument.Support.Email: is required",
+          "ChangeSet[0].DetailsDocument.Colour: unknown field 'Colour'; allowed: ProductTitle, "
+          "LogoUrl, "
+          "Visibility, Highlights, Quantity, Price, Public, Starts, At, Term, Labels, Anything, "
+          "Dimensions, "
+          "Support",
+      });
 }
 
-TEST_CASE("ValidateShape: a list document checks each item against the item fields", "[command][shape]") {
+TEST_CASE("ValidateShape: a list document checks each item against the item fields",
+          "[command][shape]") {
   using dsl::Type;
   Schema s;
   auto items = std::make_unique<FieldSpec>();
@@ -720,42 +800,58 @@ TEST_CASE("ValidateShape: a list document checks each item against the item fiel
               "ChangeSet[0].DetailsDocument[1].Key: is required",
               "ChangeSet[0].DetailsDocument[2].Colour: unknown field 'Colour'; allowed: Key, Name",
           });
-  REQUIRE(Shape(R"({"Key":"abc"})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an array, not an object"});
+  REQUIRE(
+      Shape(R"({"Key":"abc"})", s) ==
+      std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an array, not an object"});
 }
 
 TEST_CASE("ValidateShape: required fields, nulls, kinds and numbers", "[command][shape]") {
   Schema s = HandBuiltSchema();
-  REQUIRE(Shape("{}", s) == std::vector<std::string>{"ChangeSet[0].DetailsDocument.ProductTitle: is required"});
+  REQUIRE(Shape("{}", s) ==
+          std::vector<std::string>{"ChangeSet[0].DetailsDocument.ProductTitle: is required"});
   REQUIRE(Shape(R"({"ProductTitle":null})", s) ==
           std::vector<std::string>{"ChangeSet[0].DetailsDocument.ProductTitle: is required"});
-  REQUIRE(Shape(R"({"ProductTitle":""})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.ProductTitle: has 0 characters; at least 1 is required"});
+  REQUIRE(
+      Shape(R"({"ProductTitle":""})", s) ==
+      std::vector<std::string>{
+          "ChangeSet[0].DetailsDocument.ProductTitle: has 0 characters; at least 1 is required"});
   REQUIRE(Shape(R"({"ProductTitle":7})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.ProductTitle: must be a string, not a number"});
-  REQUIRE(Shape(R"({"ProductTitle":"t","Highlights":[]})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.Highlights: has 0 items; at least 1 is required"});
-  REQUIRE(Shape(R"({"ProductTitle":"t","Highlights":"a"})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.Highlights: must be an array, not a string"});
-  REQUIRE(Shape(R"({"ProductTitle":"t","Quantity":2.5,"Price":"abc"})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.Quantity: must be an integer, not 2.5",
-                                   "ChangeSet[0].DetailsDocument.Price: must be a number or a numeric string, not 'abc'"});
-  REQUIRE(Shape(R"({"ProductTitle":"t","Quantity":99999999999999999999,"Price":true})", s) ==
           std::vector<std::string>{
-              "ChangeSet[0].DetailsDocument.Quantity: must be an integer within 64 bits, not '99999999999999999999'",
-              "ChangeSet[0].DetailsDocument.Price: must be a number or a numeric string, not a boolean"});
+              "ChangeSet[0].DetailsDocument.ProductTitle: must be a string, not a number"});
+  REQUIRE(Shape(R"({"ProductTitle":"t","Highlights":[]})", s) ==
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument.Highlights: has 0 items; at least 1 is required"});
+  REQUIRE(Shape(R"({"ProductTitle":"t","Highlights":"a"})", s) ==
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument.Highlights: must be an array, not a string"});
+  REQUIRE(
+      Shape(R"({"ProductTitle":"t","Quantity":2.5,"Price":"abc"})", s) ==
+      std::vector<std::string>{
+          "ChangeSet[0].DetailsDocument.Quantity: must be an integer, not 2.5",
+          "ChangeSet[0].DetailsDocument.Price: must be a number or a numeric string, not 'abc'"});
+  REQUIRE(Shape(R"({"ProductTitle":"t","Quantity":99999999999999999999,"Price":true})", s) ==
+          std::vector<std::string>{"ChangeSet[0].DetailsDocument.Quantity: must be an integer "
+                                   "within 64 bits, not '99999999999999999999'",
+                                   "ChangeSet[0].DetailsDocument.Price: must be a number or a "
+                                   "numeric string, not a boolean"});
   REQUIRE(Shape(R"({"ProductTitle":"t","Price":0.0000000000000000001})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.Price: must be a number of at most 18 significant "
-                                   "digits and 18 decimal places, not '0.0000000000000000001'"});
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument.Price: must be a number of at most 18 significant "
+              "digits and 18 decimal places, not '0.0000000000000000001'"});
   REQUIRE(Shape(R"({"ProductTitle":"t","Price":"0.001"})", s) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.Price: must be at least 0.01, not 0.001"});
-  REQUIRE(Shape("[]", s) == std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an object, not an array"});
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument.Price: must be at least 0.01, not 0.001"});
+  REQUIRE(Shape("[]", s) == std::vector<std::string>{
+                                "ChangeSet[0].DetailsDocument: must be an object, not an array"});
   REQUIRE(Shape(R"({"ProductTitle":"t"} x)", s).size() == 1);
   std::vector<std::string> broken = Shape(R"({"ProductTitle":"t","Anything":[1 2]})", s);
   REQUIRE(broken.size() == 1);
   REQUIRE_THAT(broken[0], Catch::StartsWith("ChangeSet[0].DetailsDocument: invalid JSON"));
-  std::string deep = R"({"ProductTitle":"t","Anything":)" + std::string(10000, '[') + std::string(10000, ']') + "}";
-  REQUIRE(Shape(deep, s) == std::vector<std::string>{"ChangeSet[0].DetailsDocument.Anything: is nested deeper than 64 levels"});
+  std::string deep = R"({"ProductTitle":"t","Anything":)" + std::string(10000, '[') +
+                     std::string(10000, ']') + "}";
+  REQUIRE(Shape(deep, s) ==
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument.Anything: is nested deeper than 64 levels"});
   REQUIRE_THAT(Shape("{\"ProductTitle\":\"\xff\"}", s).at(0), Catch::Contains("invalid JSON"));
   // A field's own pattern is compiled once and reused across calls; a broken one is reported.
   for (int i = 0; i < 3; ++i) {
@@ -766,22 +862,27 @@ TEST_CASE("ValidateShape: required fields, nulls, kinds and numbers", "[command]
   f.pattern = "(";
   bad.fields.push_back(std::move(f));
   REQUIRE(Shape(R"({"A":"x"})", bad, "") ==
-          std::vector<std::string>{"A: cannot be checked: its pattern ( is not a valid RE2 expression"});
+          std::vector<std::string>{
+              "A: cannot be checked: its pattern ( is not a valid RE2 expression"});
 }
 
 TEST_CASE("ValidateShape without declared fields", "[command][shape]") {
   Schema none;  // No `input:` at all: any object.
   REQUIRE(Shape(R"({"A":[1,{"b":null}]})", none).empty());
-  REQUIRE(Shape("[]", none) == std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an object, not an array"});
+  REQUIRE(
+      Shape("[]", none) ==
+      std::vector<std::string>{"ChangeSet[0].DetailsDocument: must be an object, not an array"});
   Schema empty;
   empty.type = dsl::Type::Object({});
   REQUIRE(Shape("{}", empty).empty());
   REQUIRE(Shape(R"({"A":1})", empty) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.A: unknown field 'A'; no fields are allowed here"});
+          std::vector<std::string>{
+              "ChangeSet[0].DetailsDocument.A: unknown field 'A'; no fields are allowed here"});
   Schema typed;  // Fields from the type alone.
   typed.type = dsl::Type::Object({{"N", dsl::Type::Int(), false}});
-  REQUIRE(Shape(R"({"N":"1"})", typed) ==
-          std::vector<std::string>{"ChangeSet[0].DetailsDocument.N: must be an integer, not a string"});
+  REQUIRE(
+      Shape(R"({"N":"1"})", typed) ==
+      std::vector<std::string>{"ChangeSet[0].DetailsDocument.N: must be an integer, not a string"});
 }
 
 }  // namespace

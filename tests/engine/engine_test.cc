@@ -1,4 +1,5 @@
-// Tests of engine::Engine driven directly: small test workflows in a temp dir and a real SQLite store.
+// Tests of engine::Engine driven directly: small test workflows in a temp dir and a real SQLite
+// store.
 #include "engine/engine.h"
 
 #include <stdlib.h>
@@ -86,8 +87,8 @@ transitions:
 // A request machine with one action on the widget; `input` and `action` fill it in.
 std::string Updater(const std::string& change_type, const std::string& input,
                     const std::string& action) {
-  return "machine: request\nchange_type: " + change_type +
-         "\nentity_type: Widget@1.0\ninput:\n" + input +
+  return "machine: request\nchange_type: " + change_type + "\nentity_type: Widget@1.0\ninput:\n" +
+         input +
          "states:\n  Submitted: {initial: true, status: PREPARING}\n"
          "  Succeeded: {final: true, status: SUCCEEDED}\n"
          "transitions:\n  - from: Submitted\n    to: Succeeded\n    actions:\n      - " +
@@ -99,14 +100,14 @@ class Fixture {
   Fixture() {
     dir_.Write("wf/widget.yaml", kWidget);
     dir_.Write("wf/create.yaml", kCreate);
-    dir_.Write("wf/set_name.yaml",
-               Updater("SetName", "  Name: string\n", "{set: entity.Document.Name, value: details.Name}"));
+    dir_.Write("wf/set_name.yaml", Updater("SetName", "  Name: string\n",
+                                           "{set: entity.Document.Name, value: details.Name}"));
     dir_.Write("wf/merge_meta.yaml", Updater("MergeMeta", "  Color?: string\n  Size?: int\n",
                                              "{merge: entity.Document.Meta, value: details}"));
     dir_.Write("wf/add_tag.yaml", Updater("AddTag", "  Tags: list<string>\n",
                                           "{append: entity.Document.Tags, value: details.Tags}"));
-    dir_.Write("wf/remove_tag.yaml",
-               Updater("RemoveTag", "  Tag: string\n", "{remove: entity.Document.Tags, value: details.Tag}"));
+    dir_.Write("wf/remove_tag.yaml", Updater("RemoveTag", "  Tag: string\n",
+                                             "{remove: entity.Document.Tags, value: details.Tag}"));
     dir_.Write("wf/activate.yaml",
                "machine: request\nchange_type: Activate\nentity_type: Widget@1.0\ninput:\n"
                "  ExpiresAt: timestamp\nstates:\n  Submitted: {initial: true, status: PREPARING}\n"
@@ -114,14 +115,15 @@ class Fixture {
                "transitions:\n  - from: Submitted\n    to: Succeeded\n    actions:\n"
                "      - {set: entity.Document.ExpiresAt, value: details.ExpiresAt}\n"
                "      - {send: activate}\n");
-    dir_.Write("wf/set_expiry.yaml", Updater("SetExpiry", "  ExpiresAt: timestamp\n",
-                                             "{set: entity.Document.ExpiresAt, value: details.ExpiresAt}"));
-    dir_.Write("wf/note.yaml",
-               Updater("Note", "  Why?: string\n", "{send: noted, data: '{\"By\": request.Actor}'}"));
-    dir_.Write("wf/clone.yaml",
-               Updater("Clone", "  Name: string\n",
-                       "{create: Widget@1.0, owner: entity.Owner, "
-                       "document: '{\"Name\": details.Name, \"ExpiresAt\": request.At + duration(\"P1D\")}'}"));
+    dir_.Write("wf/set_expiry.yaml",
+               Updater("SetExpiry", "  ExpiresAt: timestamp\n",
+                       "{set: entity.Document.ExpiresAt, value: details.ExpiresAt}"));
+    dir_.Write("wf/note.yaml", Updater("Note", "  Why?: string\n",
+                                       "{send: noted, data: '{\"By\": request.Actor}'}"));
+    dir_.Write("wf/clone.yaml", Updater("Clone", "  Name: string\n",
+                                        "{create: Widget@1.0, owner: entity.Owner, "
+                                        "document: '{\"Name\": details.Name, \"ExpiresAt\": "
+                                        "request.At + duration(\"P1D\")}'}"));
     dir_.Write("rules/none.rules", "const UNUSED = 1\n");
     dsl::Diagnostics diags;
     policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
@@ -229,9 +231,10 @@ std::string CreateWidget(Engine& engine, const std::string& at, const std::strin
 TEST_CASE("engine: a change may name the entity an earlier change creates", "[engine]") {
   Fixture f;
   auto r = f.Open("s.db");
-  Outcome o = Exec(*r.engine, Start("2026-01-01T00:00:00Z",
-                                    Change("CreateWidget", "", R"({"Name":"first"})", "make") + "," +
-                                        Change("SetName", "$make.Entity.Identifier", R"({"Name":"second"})")));
+  Outcome o = Exec(*r.engine,
+                   Start("2026-01-01T00:00:00Z",
+                         Change("CreateWidget", "", R"({"Name":"first"})", "make") + "," +
+                             Change("SetName", "$make.Entity.Identifier", R"({"Name":"second"})")));
   INFO(o.body);
   REQUIRE(o.result == Result::kOk);
   CHECK(o.status == "SUCCEEDED");
@@ -247,9 +250,9 @@ TEST_CASE("engine: a change may name the entity an earlier change creates", "[en
 TEST_CASE("engine: a reference to a change later in the body runs after it", "[engine]") {
   Fixture f;
   auto r = f.Open("s.db");
-  Outcome o = r.engine->Execute(Direct("2026-01-01T00:00:00Z",
-                                       {Req("SetName", "make", "", R"({"Name":"second"})"),
-                                        Req("CreateWidget", "", "make", R"({"Name":"first"})")}));
+  Outcome o = r.engine->Execute(
+      Direct("2026-01-01T00:00:00Z", {Req("SetName", "make", "", R"({"Name":"second"})"),
+                                      Req("CreateWidget", "", "make", R"({"Name":"first"})")}));
   INFO(o.body);
   REQUIRE(o.result == Result::kOk);
   CHECK(o.status == "SUCCEEDED");
@@ -266,9 +269,9 @@ TEST_CASE("engine: references that form a cycle are refused and write nothing", 
   auto r = f.Open("s.db");
   std::string w = CreateWidget(*r.engine, "2026-01-01T00:00:00Z", "w");
   std::string before = r.store->Digest();
-  Outcome o = r.engine->Execute(Direct("2026-01-01T00:01:00Z",
-                                       {Req("SetName", "b", "a", R"({"Name":"a"})"),
-                                        Req("SetName", "a", "b", R"({"Name":"b"})")}));
+  Outcome o = r.engine->Execute(Direct(
+      "2026-01-01T00:01:00Z",
+      {Req("SetName", "b", "a", R"({"Name":"a"})"), Req("SetName", "a", "b", R"({"Name":"b"})")}));
   CHECK(o.result == Result::kRefused);
   CHECK(o.error_type == "ValidationException");
   CHECK(o.message.find("cycle") != std::string::npos);
@@ -300,7 +303,8 @@ TEST_CASE("engine: set, merge, append and remove on the document", "[engine]") {
   ok("2026-01-01T00:07:00Z", Change("RemoveTag", w, R"({"Tag":"a"})"));
   ok("2026-01-01T00:08:00Z", Change("RemoveTag", w, R"({"Tag":"zzz"})"));
   std::string final_entity = e.DescribeEntity(w);
-  CHECK(Document(final_entity) == R"({"Name":"renamed","Tags":["b","c"],"Meta":{"Color":"blue","Size":3}})");
+  CHECK(Document(final_entity) ==
+        R"({"Name":"renamed","Tags":["b","c"],"Meta":{"Color":"blue","Size":3}})");
   CHECK(Field(final_entity, "Revision") == "9");  // Created at 1, then 8 changes.
 }
 
@@ -309,7 +313,8 @@ TEST_CASE("engine: an entity's at: timer fires on a later command, at its due ti
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
   std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  Outcome o = Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")));
+  Outcome o = Exec(e, Start("2026-01-01T00:01:00Z",
+                            Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")));
   INFO(o.body);
   REQUIRE(o.status == "SUCCEEDED");
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
@@ -330,17 +335,20 @@ TEST_CASE("engine: an entity's at: timer fires on a later command, at its due ti
   CHECK(timer < history.find("2026-01-09T00:00:00Z"));
 }
 
-TEST_CASE("engine: a send that its entity has no transition for fails the change with INVALID_STATE",
-          "[engine]") {
+TEST_CASE(
+    "engine: a send that its entity has no transition for fails the change with INVALID_STATE",
+    "[engine]") {
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
   std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                        Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
               .status == "SUCCEEDED");
   std::string before = e.DescribeEntity(w);
   // Active has no transition on activate.
-  Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-07-01T00:00:00Z"})")));
+  Outcome o = Exec(e, Start("2026-01-01T00:02:00Z",
+                            Change("Activate", w, R"({"ExpiresAt":"2026-07-01T00:00:00Z"})")));
   INFO(o.body);
   CHECK(o.result == Result::kOk);
   CHECK(o.failed);
@@ -352,13 +360,16 @@ TEST_CASE("engine: a send that its entity has no transition for fails the change
   CHECK(e.DescribeEntity(w) == before);
 }
 
-TEST_CASE("engine: the same commands on two fresh stores give the same ids and digest", "[engine]") {
+TEST_CASE("engine: the same commands on two fresh stores give the same ids and digest",
+          "[engine]") {
   Fixture f;
   auto run = [&](const std::string& name) {
     auto r = f.Open(name);
     std::vector<std::string> ids;
-    for (int i = 0; i < 3; ++i) ids.push_back(CreateWidget(*r.engine, "2026-01-01T00:0" + std::to_string(i) + ":00Z", "w"));
-    Outcome o = Exec(*r.engine, Start("2026-01-01T00:05:00Z", Change("SetName", ids[1], R"({"Name":"x"})")));
+    for (int i = 0; i < 3; ++i)
+      ids.push_back(CreateWidget(*r.engine, "2026-01-01T00:0" + std::to_string(i) + ":00Z", "w"));
+    Outcome o = Exec(*r.engine,
+                     Start("2026-01-01T00:05:00Z", Change("SetName", ids[1], R"({"Name":"x"})")));
     ids.push_back(Field(o.body, "ChangeSetId"));
     ids.push_back(r.store->Digest());
     return ids;
@@ -371,16 +382,18 @@ TEST_CASE("engine: the same commands on two fresh stores give the same ids and d
   CHECK(a[0].size() == 17);
 }
 
-
-TEST_CASE("engine: an at: timer follows its document when the entity stays in its state", "[engine]") {
+TEST_CASE("engine: an at: timer follows its document when the entity stays in its state",
+          "[engine]") {
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
   std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                        Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
               .status == "SUCCEEDED");
   // Moved later: the timer set for the 5th is stale and does not fire.
-  REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z", Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-10T00:00:00Z"})")))
+  REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
+                        Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-10T00:00:00Z"})")))
               .status == "SUCCEEDED");
   REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-09T23:59:59Z"})").result == Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
@@ -398,9 +411,11 @@ TEST_CASE("engine: an at: timer moved earlier fires at the earlier time", "[engi
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
   std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                        Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
               .status == "SUCCEEDED");
-  REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z", Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-03T00:00:00Z"})")))
+  REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
+                        Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-03T00:00:00Z"})")))
               .status == "SUCCEEDED");
   REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-02T23:59:59Z"})").result == Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
@@ -413,7 +428,8 @@ TEST_CASE("engine: a send carries data that the target's transition reads as eve
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
   std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                        Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
               .status == "SUCCEEDED");
   Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("Note", w, "{}")));
   INFO(o.body);
@@ -435,7 +451,8 @@ TEST_CASE("engine: a create action builds the new document from a map literal", 
   REQUIRE(second != std::string::npos);
   std::string clone = Field(list, "EntityId", second - 1);
   if (clone == w) clone = Field(list, "EntityId");
-  CHECK(Document(e.DescribeEntity(clone)) == R"({"Name":"copy","ExpiresAt":"2026-01-02T00:02:00Z"})");
+  CHECK(Document(e.DescribeEntity(clone)) ==
+        R"({"Name":"copy","ExpiresAt":"2026-01-02T00:02:00Z"})");
 }
 
 TEST_CASE("engine: removing from a list that is absent leaves it absent", "[engine]") {
@@ -443,7 +460,8 @@ TEST_CASE("engine: removing from a list that is absent leaves it absent", "[engi
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
   std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("RemoveTag", w, R"({"Tag":"a"})"))).status == "SUCCEEDED");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("RemoveTag", w, R"({"Tag":"a"})"))).status ==
+          "SUCCEEDED");
   CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"w"})");
 }
 

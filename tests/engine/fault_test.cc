@@ -1,4 +1,5 @@
-// Storage faults: a SQLite VFS and allocator that fail the Nth write, sync or allocation, swept across whole commands.
+// Storage faults: a SQLite VFS and allocator that fail the Nth write, sync or allocation, swept
+// across whole commands.
 //
 // For each command of a short session on the shipped policy, and each kind of fault, N runs from 1
 // until the command no longer reaches its Nth operation. Every attempt must either commit whole or
@@ -6,7 +7,6 @@
 // store and the operation (disk full as disk full), and leave a file that reopens with
 // integrity_check ok. Its own binary: the allocator can only be swapped before SQLite starts.
 #include <sqlite3.h>
-
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -85,15 +85,21 @@ int FaultTruncate(sqlite3_file* f, sqlite3_int64 size) {
 int FaultFileSize(sqlite3_file* f, sqlite3_int64* size) {
   return AsFault(f)->real()->pMethods->xFileSize(AsFault(f)->real(), size);
 }
-int FaultLock(sqlite3_file* f, int l) { return AsFault(f)->real()->pMethods->xLock(AsFault(f)->real(), l); }
-int FaultUnlock(sqlite3_file* f, int l) { return AsFault(f)->real()->pMethods->xUnlock(AsFault(f)->real(), l); }
+int FaultLock(sqlite3_file* f, int l) {
+  return AsFault(f)->real()->pMethods->xLock(AsFault(f)->real(), l);
+}
+int FaultUnlock(sqlite3_file* f, int l) {
+  return AsFault(f)->real()->pMethods->xUnlock(AsFault(f)->real(), l);
+}
 int FaultCheckReserved(sqlite3_file* f, int* out) {
   return AsFault(f)->real()->pMethods->xCheckReservedLock(AsFault(f)->real(), out);
 }
 int FaultControl(sqlite3_file* f, int op, void* arg) {
   return AsFault(f)->real()->pMethods->xFileControl(AsFault(f)->real(), op, arg);
 }
-int FaultSectorSize(sqlite3_file* f) { return AsFault(f)->real()->pMethods->xSectorSize(AsFault(f)->real()); }
+int FaultSectorSize(sqlite3_file* f) {
+  return AsFault(f)->real()->pMethods->xSectorSize(AsFault(f)->real());
+}
 int FaultDevice(sqlite3_file* f) {
   return AsFault(f)->real()->pMethods->xDeviceCharacteristics(AsFault(f)->real());
 }
@@ -103,16 +109,32 @@ int FaultShmMap(sqlite3_file* f, int page, int size, int extend, void volatile**
 int FaultShmLock(sqlite3_file* f, int offset, int n, int flags) {
   return AsFault(f)->real()->pMethods->xShmLock(AsFault(f)->real(), offset, n, flags);
 }
-void FaultShmBarrier(sqlite3_file* f) { AsFault(f)->real()->pMethods->xShmBarrier(AsFault(f)->real()); }
+void FaultShmBarrier(sqlite3_file* f) {
+  AsFault(f)->real()->pMethods->xShmBarrier(AsFault(f)->real());
+}
 int FaultShmUnmap(sqlite3_file* f, int del) {
   return AsFault(f)->real()->pMethods->xShmUnmap(AsFault(f)->real(), del);
 }
 
-const sqlite3_io_methods kFaultMethods = {
-    2,           FaultClose,       FaultRead,    FaultWrite,     FaultTruncate, FaultSync,
-    FaultFileSize, FaultLock,      FaultUnlock,  FaultCheckReserved, FaultControl, FaultSectorSize,
-    FaultDevice, FaultShmMap,      FaultShmLock, FaultShmBarrier, FaultShmUnmap, nullptr,
-    nullptr};
+const sqlite3_io_methods kFaultMethods = {2,
+                                          FaultClose,
+                                          FaultRead,
+                                          FaultWrite,
+                                          FaultTruncate,
+                                          FaultSync,
+                                          FaultFileSize,
+                                          FaultLock,
+                                          FaultUnlock,
+                                          FaultCheckReserved,
+                                          FaultControl,
+                                          FaultSectorSize,
+                                          FaultDevice,
+                                          FaultShmMap,
+                                          FaultShmLock,
+                                          FaultShmBarrier,
+                                          FaultShmUnmap,
+                                          nullptr,
+                                          nullptr};
 
 int FaultOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   auto* ff = AsFault(f);
@@ -127,7 +149,9 @@ sqlite3_vfs g_fault_vfs;
 // The allocator: SQLite's own, failing the Nth allocation when armed.
 sqlite3_mem_methods g_real_mem;
 void* FaultMalloc(int n) { return g_faults.Hit(Fault::kAlloc) ? nullptr : g_real_mem.xMalloc(n); }
-void* FaultRealloc(void* p, int n) { return g_faults.Hit(Fault::kAlloc) ? nullptr : g_real_mem.xRealloc(p, n); }
+void* FaultRealloc(void* p, int n) {
+  return g_faults.Hit(Fault::kAlloc) ? nullptr : g_real_mem.xRealloc(p, n);
+}
 
 // Installs the VFS (as the default) and the allocator, once, before SQLite is used.
 void Install() {
@@ -149,7 +173,8 @@ void Install() {
   sqlite3_vfs_register(&g_fault_vfs, 1);
 }
 
-// ---- The session ----------------------------------------------------------------------------------
+// ---- The session
+// ----------------------------------------------------------------------------------
 
 const char* kSeller = "seller:111122223333";
 const char* kPt = "ProfessionalServicesProduct@1.0";
@@ -167,7 +192,8 @@ std::string Start(const std::string& at, const std::string& changes) {
 }
 std::string Ui(const std::string& id, const std::string& title) {
   return std::string(R"({"ChangeType":"UpdateInformation","Entity":{"Type":")") + kPt +
-         R"(","Identifier":")" + id + R"("},"DetailsDocument":{"ProductTitle":")" + title + R"("}})";
+         R"(","Identifier":")" + id + R"("},"DetailsDocument":{"ProductTitle":")" + title +
+         R"("}})";
 }
 
 struct Snapshot {
@@ -185,24 +211,32 @@ Snapshot Look(const std::string& path) {
 void Copy(const std::string& from, const std::string& to) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::filesystem::remove(to + suffix);
-    if (std::filesystem::exists(from + suffix)) std::filesystem::copy_file(from + suffix, to + suffix);
+    if (std::filesystem::exists(from + suffix))
+      std::filesystem::copy_file(from + suffix, to + suffix);
   }
 }
 
 const char* FaultName(Fault f) {
   switch (f) {
-    case Fault::kWrite: return "write";
-    case Fault::kDiskFull: return "write (disk full)";
-    case Fault::kSync: return "sync";
-    case Fault::kAlloc: return "allocation";
-    case Fault::kNone: break;
+    case Fault::kWrite:
+      return "write";
+    case Fault::kDiskFull:
+      return "write (disk full)";
+    case Fault::kSync:
+      return "sync";
+    case Fault::kAlloc:
+      return "allocation";
+    case Fault::kNone:
+      break;
   }
   return "none";
 }
 
-TEST_CASE("a failed write, sync or allocation leaves a command whole or not at all", "[store][faults]") {
+TEST_CASE("a failed write, sync or allocation leaves a command whole or not at all",
+          "[store][faults]") {
   Install();
-  auto dir = std::filesystem::temp_directory_path() / ("sellerflow-faults-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("sellerflow-faults-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string base = (dir / "base.db").string(), trial = (dir / "trial.db").string();
   dsl::Diagnostics diags;
@@ -216,10 +250,14 @@ TEST_CASE("a failed write, sync or allocation leaves a command whole or not at a
       R"({"op":"import","EntityType":"Seller@1.0","EntityIdentifier":"111122223333","State":"Active","Owner":"seller:111122223333","DetailsDocument":{"PublicProfile":true}})",
       std::string(R"({"op":"import","EntityType":")") + kPt +
           R"(","EntityIdentifier":"prod-aaaaaaaaaaaaa","State":"Limited","Owner":"seller:111122223333","DetailsDocument":{"ProductTitle":"A"}})",
-      Start("2026-01-01T00:00:00Z", Ui("prod-aaaaaaaaaaaaa", "Renamed") + "," +
-                                        R"({"ChangeType":"UpdateSellerProfile","Entity":{"Type":"Seller@1.0","Identifier":"111122223333"},"DetailsDocument":{"TaxQuestionnaireComplete":true}})"),
-      Start("2026-01-01T00:01:00Z", std::string(R"({"ChangeType":"UpdateVisibility","Entity":{"Type":")") + kPt +
-                                        R"(","Identifier":"prod-aaaaaaaaaaaaa"},"DetailsDocument":{"TargetVisibility":"Public"}})"),
+      Start(
+          "2026-01-01T00:00:00Z",
+          Ui("prod-aaaaaaaaaaaaa", "Renamed") + "," +
+              R"({"ChangeType":"UpdateSellerProfile","Entity":{"Type":"Seller@1.0","Identifier":"111122223333"},"DetailsDocument":{"TaxQuestionnaireComplete":true}})"),
+      Start(
+          "2026-01-01T00:01:00Z",
+          std::string(R"({"ChangeType":"UpdateVisibility","Entity":{"Type":")") + kPt +
+              R"(","Identifier":"prod-aaaaaaaaaaaaa"},"DetailsDocument":{"TargetVisibility":"Public"}})"),
   };
   {
     auto store = Store::Open(base);
@@ -293,9 +331,10 @@ TEST_CASE("a failed write, sync or allocation leaves a command whole or not at a
     REQUIRE(Look(base) == after);
   }
   WARN(attempts << " attempts; faults that fired (and refused the command): write "
-                << fired_by_kind[Fault::kWrite] << " (" << threw_by_kind[Fault::kWrite] << "), disk full "
-                << fired_by_kind[Fault::kDiskFull] << " (" << threw_by_kind[Fault::kDiskFull] << "), sync "
-                << fired_by_kind[Fault::kSync] << " (" << threw_by_kind[Fault::kSync] << "), allocation "
+                << fired_by_kind[Fault::kWrite] << " (" << threw_by_kind[Fault::kWrite]
+                << "), disk full " << fired_by_kind[Fault::kDiskFull] << " ("
+                << threw_by_kind[Fault::kDiskFull] << "), sync " << fired_by_kind[Fault::kSync]
+                << " (" << threw_by_kind[Fault::kSync] << "), allocation "
                 << fired_by_kind[Fault::kAlloc] << " (" << threw_by_kind[Fault::kAlloc] << ")");
   REQUIRE(failed_whole > 0);
   std::filesystem::remove_all(dir);

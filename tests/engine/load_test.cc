@@ -1,14 +1,13 @@
 // Tests of the workflow loader: Sha256Hex, a small machine read in full, and content hashes.
 #include "engine/load.h"
 
-#include "engine/sha256.h"
-
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "dsl/decimal.h"
+#include "engine/sha256.h"
 
 namespace sellerflow::engine {
 namespace {

@@ -1,4 +1,5 @@
-// Tests that workflows/schema.json accepts exactly the keys the workflow loader accepts, kind by kind.
+// Tests that workflows/schema.json accepts exactly the keys the workflow loader accepts, kind by
+// kind.
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -33,7 +34,8 @@ void CollectObjectSchemas(const json& node, const std::string& pointer,
                           std::vector<std::pair<std::string, const json*>>* out) {
   if (node.is_object()) {
     if (node.contains("properties")) out->push_back({pointer, &node});
-    for (const auto& [key, value] : node.items()) CollectObjectSchemas(value, pointer + "/" + key, out);
+    for (const auto& [key, value] : node.items())
+      CollectObjectSchemas(value, pointer + "/" + key, out);
   } else if (node.is_array()) {
     for (size_t i = 0; i < node.size(); ++i)
       CollectObjectSchemas(node[i], pointer + "/" + std::to_string(i), out);

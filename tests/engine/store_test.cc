@@ -1,5 +1,4 @@
 // Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
-#include "engine/ids.h"
 #include "engine/store.h"
 
 #include <sqlite3.h>
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ids.h"
 #include "engine/load.h"
 #include "engine/sha256.h"
 
@@ -41,7 +41,9 @@ class TempDir {
 // A second connection through the plain C API, as another process would hold the file.
 class RawDb {
  public:
-  explicit RawDb(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK); }
+  explicit RawDb(const std::string& path) {
+    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+  }
   ~RawDb() { sqlite3_close(db_); }
   int Exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
 
@@ -169,7 +171,8 @@ TEST_CASE("store: Sha256 fed in pieces equals the one-shot hash", "[store]") {
   for (int i = 0; i < 1000; ++i) data += static_cast<char>('a' + i % 26);
   for (size_t piece : {1, 7, 55, 63, 64, 65, 200}) {
     Sha256 h;
-    for (size_t at = 0; at < data.size(); at += piece) h.Update(std::string_view(data).substr(at, piece));
+    for (size_t at = 0; at < data.size(); at += piece)
+      h.Update(std::string_view(data).substr(at, piece));
     CHECK(h.HexDigest() == Sha256Hex(data));
   }
   Sha256 empty;
@@ -203,7 +206,8 @@ TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
     for (const auto& r : rows) out.push_back(r.id);
     return out;
   };
-  CHECK(ids(store->ListEntities("", "")) == std::vector<std::string>{"offer-1", "prod-1", "prod-2"});
+  CHECK(ids(store->ListEntities("", "")) ==
+        std::vector<std::string>{"offer-1", "prod-1", "prod-2"});
   CHECK(ids(store->ListEntities("Product", "")) == std::vector<std::string>{"prod-1", "prod-2"});
   CHECK(ids(store->ListEntities("", "DRAFT")) == std::vector<std::string>{"offer-1", "prod-2"});
   CHECK(ids(store->ListEntities("Product", "DRAFT")) == std::vector<std::string>{"prod-2"});
@@ -223,8 +227,9 @@ TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[s
   CHECK(ChangeSetId(1) == "cs-2222223bbcmluz7nna5xcdayj");  // Ids in logs and docs stay valid.
   std::string forged = ChangeSetId(5);
   forged.back() = forged.back() == 'a' ? 'b' : 'a';  // The right number, the wrong hash.
-  for (const std::string& bad : {std::string("cs-a"), std::string(""), forged, std::string("cs-") + std::string(25, '2'),
-                                 std::string("xx-2222223bbcmluz7nna5xcdayj")})
+  for (const std::string& bad :
+       {std::string("cs-a"), std::string(""), forged, std::string("cs-") + std::string(25, '2'),
+        std::string("xx-2222223bbcmluz7nna5xcdayj")})
     CHECK(ChangeSetSeq(bad) == 0);
   TempDir dir;
   auto store = Store::Open(dir.File("s.db"));
@@ -234,7 +239,8 @@ TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[s
   CHECK_FALSE(store->GetChangeSet(forged));
 }
 
-TEST_CASE("store: change sets round trip with their changes; token lookup; list filters", "[store]") {
+TEST_CASE("store: change sets round trip with their changes; token lookup; list filters",
+          "[store]") {
   TempDir dir;
   auto store = Store::Open(dir.File("s.db"));
   ChangeSetRow a = ChangeSet("cs-a", 1, "tok-a");
@@ -286,12 +292,16 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
     for (const auto& r : rows) out.push_back(r.id);
     return out;
   };
-  CHECK(ids(store->ListChangeSets("", "", "")) == std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
-  CHECK(ids(store->ListChangeSets("PREPARING", "", "")) == std::vector<std::string>{ChangeSetId(2), ChangeSetId(3)});
-  CHECK(ids(store->ListChangeSets("", "prod-cs-b-1", "")) == std::vector<std::string>{ChangeSetId(2)});
+  CHECK(ids(store->ListChangeSets("", "", "")) ==
+        std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("PREPARING", "", "")) ==
+        std::vector<std::string>{ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("", "prod-cs-b-1", "")) ==
+        std::vector<std::string>{ChangeSetId(2)});
   CHECK(ids(store->ListChangeSets("", "prod-new", "")) == std::vector<std::string>{ChangeSetId(1)});
   // cs-a's changes are both CreateProduct now; cs-c has only its first change.
-  CHECK(ids(store->ListChangeSets("", "", "UpdateInformation")) == std::vector<std::string>{ChangeSetId(2)});
+  CHECK(ids(store->ListChangeSets("", "", "UpdateInformation")) ==
+        std::vector<std::string>{ChangeSetId(2)});
   CHECK(ids(store->ListChangeSets("", "", "CreateProduct")) ==
         std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
   CHECK(ids(store->ListChangeSets("PREPARING", "", "CreateProduct")) ==
@@ -305,10 +315,9 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
 TEST_CASE("store: history appends in order and is found by change set or entity", "[store]") {
   TempDir dir;
   auto store = Store::Open(dir.File("s.db"));
-  std::vector<HistoryRow> rows = {History("cs-1", "prod-1", "Submitted"),
-                                  History("cs-2", "prod-2", "Submitted"),
-                                  History("", "prod-1", "TimerFired"),
-                                  History("cs-1", "prod-1", "Applied")};
+  std::vector<HistoryRow> rows = {
+      History("cs-1", "prod-1", "Submitted"), History("cs-2", "prod-2", "Submitted"),
+      History("", "prod-1", "TimerFired"), History("cs-1", "prod-1", "Applied")};
   store->Write([&] {
     for (auto& r : rows) store->AppendHistory(&r);
   });
@@ -617,7 +626,8 @@ TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
   std::ofstream(path) << "hello";
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNotAStore);
-  CHECK(message == path + " is not a sellerflow store (not an SQLite database); give another --db path");
+  CHECK(message ==
+        path + " is not a sellerflow store (not an SQLite database); give another --db path");
   // Left untouched.
   std::ifstream in(path);
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

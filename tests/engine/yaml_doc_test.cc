@@ -83,7 +83,8 @@ TEST_CASE("yaml_doc: plain and quoted scalars, nulls and kinds", "[yaml_doc]") {
 }
 
 TEST_CASE("yaml_doc: LooksBoolean knows YAML 1.1's booleans", "[yaml_doc]") {
-  for (const char* s : {"y", "Y", "yes", "No", "ON", "off", "true", "False"}) CHECK(LooksBoolean(s));
+  for (const char* s : {"y", "Y", "yes", "No", "ON", "off", "true", "False"})
+    CHECK(LooksBoolean(s));
   for (const char* s : {"", "yep", "nope", "0", "1", "onn", "Off_"}) CHECK_FALSE(LooksBoolean(s));
 }
 
