@@ -880,20 +880,27 @@ class CommandReader {
     return true;
   }
 
+  // How a top-level member turned out: broken JSON (reported), not of the kind wanted (reported
+  // unless null, which counts as absent, and skipped), or of the kind wanted, to be read.
+  enum class Member { kBroken, kSkipped, kWanted };
+  Member MemberOfKind(od::value& v, Key key, const Path& path, od::json_type want,
+                      const char* want_name) {
+    od::json_type t = od::json_type::null;
+    if (!Go(walker_.Kind(v, &t), path)) return Member::kBroken;
+    if (t != od::json_type::null) given_ |= 1u << key;
+    if (t == want) return Member::kWanted;
+    if (!CheckOnly(v, path)) return Member::kBroken;
+    if (t != od::json_type::null)
+      sink_.Add(path, std::string("must be ") + want_name + ", not " + JsonKindWithArticle(t));
+    return Member::kSkipped;
+  }
+
   // import: the entity's document, an object, kept as its JSON text.
   bool ReadDocument(od::value& v) {
     Path root;
     Path path(root, "DetailsDocument");
-    od::json_type t = od::json_type::null;
-    if (!Go(walker_.Kind(v, &t), path)) return false;
-    if (t != od::json_type::null) given_ |= 1u << kDetailsDocument;
-    if (t != od::json_type::object) {
-      if (!CheckOnly(v, path)) return false;
-      if (t != od::json_type::null) {
-        sink_.Add(path, std::string("must be an object, not ") + JsonKindWithArticle(t));
-      }
-      return true;
-    }
+    Member m = MemberOfKind(v, kDetailsDocument, path, od::json_type::object, "an object");
+    if (m != Member::kWanted) return m == Member::kSkipped;
     const char* begin = v.raw_json_token().data();
     if (!CheckOnly(v, path)) return false;
     out_->document = KeepRaw(input_.Slice(begin, walker_.Location()));
@@ -904,16 +911,8 @@ class CommandReader {
   bool ReadChangeSet(od::value& v) {
     Path root;
     Path path(root, "ChangeSet");
-    od::json_type t = od::json_type::null;
-    if (!Go(walker_.Kind(v, &t), path)) return false;
-    if (t != od::json_type::null) given_ |= 1u << kChangeSet;
-    if (t != od::json_type::array) {
-      if (!CheckOnly(v, path)) return false;
-      if (t != od::json_type::null) {
-        sink_.Add(path, std::string("must be an array, not ") + JsonKindWithArticle(t));
-      }
-      return true;
-    }
+    Member m = MemberOfKind(v, kChangeSet, path, od::json_type::array, "an array");
+    if (m != Member::kWanted) return m == Member::kSkipped;
     present_ |= 1u << kChangeSet;
     od::array array;
     if (auto err = v.get_array().get(array)) return Syntax(err);
