@@ -1553,66 +1553,79 @@ void Engine::set_respond(bool respond) { impl_->respond = respond; }
 
 Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
+  // A refused command (and a VALIDATE) keeps nothing but its log entry and the timers that fell
+  // due before it. Rather than a savepoint around every command, which copies each page it changes,
+  // the command runs at the top of its transaction; when it is refused, that transaction is rolled
+  // back and a second one fires the same timers and logs the refusal.
+  struct Rerun {
+    Outcome outcome;
+  };
+  std::optional<Outcome> refused;
   Outcome outcome;
-  e.store->Write([&] {
-    // Numbered before it runs, so that a change set can name the command that made it; the log
-    // entry is written last (it carries the outcome).
-    e.command_seq = e.store->LastCommandSeq() + 1;
-    std::string clock = e.store->Clock();
-    int64_t clock_us = 0;
-    if (!clock.empty()) ParseAt(clock, &clock_us);
-    // A command without a time (an import line) happens at the store's clock. An import line
-    // carries neither Actor nor At (command.h), so it runs without them: its replay agrees.
-    Command command = received;
-    if (command.op == Op::kImport) {
-      command.actor.clear();
-      command.at.clear();
-    }
-    if (command.at.empty()) {
-      command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
-      command.at_us = clock_us;
-    }
-    if (!clock.empty() && command.at_us < clock_us) {
-      outcome.result = Result::kRefused;
-      outcome.error_type = "ValidationException";
-      outcome.message = "At " + command.at + " is before the store's clock " + clock +
-                        ": time only moves forward";
-      outcome.body =
-          "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
-    } else {
-      e.cmd = &command;
-      e.FireTimers(command.at_us);
-      // A refused command writes nothing but its log entry: run it inside its own savepoint.
-      // VALIDATE runs everything and then takes it all back: only the log entry remains.
-      const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
-      try {
-        e.store->Write([&] {
-          outcome = e.Run(command);
-          if (outcome.result != Result::kOk || validate) throw outcome;
-        });
-      } catch (const Outcome& refused) {
-        outcome = refused;
+  const auto attempt = [&] {
+    e.store->Write([&] {
+      // Numbered before it runs, so that a change set can name the command that made it; the log
+      // entry is written last (it carries the outcome).
+      e.command_seq = e.store->LastCommandSeq() + 1;
+      std::string clock = e.store->Clock();
+      int64_t clock_us = 0;
+      if (!clock.empty()) ParseAt(clock, &clock_us);
+      // A command without a time (an import line) happens at the store's clock. An import line
+      // carries neither Actor nor At (command.h), so it runs without them: its replay agrees.
+      Command command = received;
+      if (command.op == Op::kImport) {
+        command.actor.clear();
+        command.at.clear();
       }
-    }
-    // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
-    LogEvent(LogLevel::kInfo, {{"event", "command"},
-                               {"op", OpName(command.op)},
-                               {"at", command.at},
-                               {"actor", command.actor},
-                               {"result", ResultName(outcome.result)},
-                               {"change_set", outcome.change_set_id},
-                               {"status", outcome.status},
-                               {"error", outcome.error_type},
-                               {"message", outcome.message}});
-    CommandRow row;
-    row.command = command.ToJsonLine();
-    row.outcome = e.OutcomeJson(outcome);
-    row.at = clock.empty() || command.at_us > clock_us ? command.at : clock;
-    e.store->AppendCommand(&row);
-    if (row.seq != e.command_seq)
-      throw std::logic_error("command logged as " + std::to_string(row.seq) + ", expected " +
-                             std::to_string(e.command_seq));
-  });
+      if (command.at.empty()) {
+        command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
+        command.at_us = clock_us;
+      }
+      if (!clock.empty() && command.at_us < clock_us) {
+        outcome = Outcome();
+        outcome.result = Result::kRefused;
+        outcome.error_type = "ValidationException";
+        outcome.message = "At " + command.at + " is before the store's clock " + clock +
+                          ": time only moves forward";
+        outcome.body =
+            "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
+      } else {
+        e.cmd = &command;
+        e.FireTimers(command.at_us);
+        if (refused) {
+          outcome = *refused;
+        } else {
+          outcome = e.Run(command);
+          const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
+          if (outcome.result != Result::kOk || validate) throw Rerun{std::move(outcome)};
+        }
+      }
+      // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
+      LogEvent(LogLevel::kInfo, {{"event", "command"},
+                                 {"op", OpName(command.op)},
+                                 {"at", command.at},
+                                 {"actor", command.actor},
+                                 {"result", ResultName(outcome.result)},
+                                 {"change_set", outcome.change_set_id},
+                                 {"status", outcome.status},
+                                 {"error", outcome.error_type},
+                                 {"message", outcome.message}});
+      CommandRow row;
+      row.command = command.ToJsonLine();
+      row.outcome = e.OutcomeJson(outcome);
+      row.at = clock.empty() || command.at_us > clock_us ? command.at : clock;
+      e.store->AppendCommand(&row);
+      if (row.seq != e.command_seq)
+        throw std::logic_error("command logged as " + std::to_string(row.seq) + ", expected " +
+                               std::to_string(e.command_seq));
+    });
+  };
+  try {
+    attempt();
+  } catch (Rerun& r) {
+    refused = std::move(r.outcome);
+    attempt();
+  }
   return outcome;
 }
 

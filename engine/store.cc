@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -238,7 +239,7 @@ class SqliteStore : public Store {
   struct Statements {
     explicit Statements(SQLite::Database& db);
     SQLite::Statement begin_immediate, begin_read, commit, rollback, savepoint, release,
-        rollback_to;
+        rollback_to, data_version;
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, all_change_sets, changes_of, insert_change, upsert_change, trim_changes,
@@ -314,6 +315,23 @@ class SqliteStore : public Store {
   int depth_ = 0;                   // Open Write levels, the batch counting as one.
   bool batch_ = false;              // depth_ level 1 belongs to BeginBatch.
   std::optional<StoreError> lost_;  // Why SQLite rolled back the open batch behind our back.
+
+  // What every command reads before it runs (the last command and change set, the clock, whether a
+  // timer is due), kept between write transactions so that a command does not query them again.
+  // Valid only inside a write transaction, and only while `PRAGMA data_version` says no other
+  // connection has committed since (it ignores this connection's own commits); any rollback forgets
+  // it, since the rolled-back writes may have moved it.
+  struct Known {
+    std::optional<int64_t> last_command;
+    std::optional<int64_t> last_change_set;
+    std::optional<std::string> clock;
+    // No timer is due before this time (a lower bound on the earliest deadline).
+    std::optional<int64_t> no_timer_before;
+  };
+  Known known_;
+  int64_t data_version_ = -1;
+  // Called once the write lock is held: forgets what another connection may have changed.
+  void CheckDataVersion();
 };
 
 SqliteStore::Statements::Statements(SQLite::Database& db)
@@ -324,6 +342,7 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       savepoint(db, "SAVEPOINT w"),
       release(db, "RELEASE w"),
       rollback_to(db, "ROLLBACK TO w"),
+      data_version(db, "PRAGMA data_version"),
       get_entity(db, "SELECT " SF_ENTITY_COLUMNS " FROM entities WHERE id = ?1"),
       insert_entity(db, "INSERT INTO entities (" SF_ENTITY_COLUMNS
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
@@ -384,9 +403,9 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                    "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
                    "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
       delete_timer(db, "DELETE FROM timers WHERE id = ?1"),
-      // timers_due holds (due_us, id): this is an index range scan in the wanted order.
-      due_timers(db,
-                 "SELECT " SF_TIMER_COLUMNS " FROM timers WHERE due_us <= ?1 ORDER BY due_us, id"),
+      // timers_due holds (due_us, id): an index scan in the wanted order. The reader stops at the
+      // first timer not yet due, whose deadline it keeps.
+      due_timers(db, "SELECT " SF_TIMER_COLUMNS " FROM timers ORDER BY due_us, id"),
       put_definition(db,
                      "INSERT INTO definitions (hash, path, text) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (hash) DO NOTHING"),
@@ -525,7 +544,19 @@ void SqliteStore::Migrate() {
   db_->exec("COMMIT");
 }
 
+void SqliteStore::CheckDataVersion() {
+  int64_t version = 0;
+  {
+    Use use(st_->data_version);
+    Step(st_->data_version, "reading the data version");
+    version = Int(st_->data_version, 0);
+  }
+  if (version != data_version_) known_ = Known();
+  data_version_ = version;
+}
+
 void SqliteStore::Unwind(bool savepoint) noexcept {
+  known_ = Known();
   if (!InTransaction()) {
     // SQLite already rolled everything back (disk full, I/O error): nothing left to undo here, and
     // a batch around us is gone too.
@@ -573,6 +604,7 @@ void SqliteStore::Write(const std::function<void()>& fn) {
   Run(st_->begin_immediate, "starting a write");
   depth_ = 1;
   try {
+    CheckDataVersion();
     fn();
     Run(st_->commit, "committing");
   } catch (...) {
@@ -589,6 +621,14 @@ void SqliteStore::BeginBatch() {
   depth_ = 1;
   batch_ = true;
   lost_.reset();
+  try {
+    CheckDataVersion();
+  } catch (...) {
+    depth_ = 0;
+    batch_ = false;
+    Unwind(/*savepoint=*/false);
+    throw;
+  }
 }
 
 void SqliteStore::CommitBatch() {
@@ -810,6 +850,7 @@ void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
     BindChangeSet(st_->insert_change_set, cs);
     Run(st_->insert_change_set, "inserting change set ", cs.id);
     WriteChanges(cs, /*replace=*/false);
+    if (cs.seq > known_.last_change_set.value_or(0)) known_.last_change_set = cs.seq;
   });
 }
 
@@ -904,6 +945,8 @@ void SqliteStore::AddTimer(TimerRow* t) {
     Bind(s, 7, t->transition);
     Run(s, "adding a timer");
     t->id = db_->getLastInsertRowid();
+    if (known_.no_timer_before && t->due_us < *known_.no_timer_before)
+      known_.no_timer_before = t->due_us;
   });
 }
 
@@ -915,11 +958,19 @@ void SqliteStore::DeleteTimer(int64_t id) {
 }
 
 std::vector<TimerRow> SqliteStore::DueTimers(int64_t until_us) {
+  std::vector<TimerRow> out;
+  if (depth_ > 0 && known_.no_timer_before && until_us < *known_.no_timer_before) return out;
   SQLite::Statement& s = st_->due_timers;
   Use use(s);
-  Bind(s, 1, until_us);
-  std::vector<TimerRow> out;
-  while (Step(s, "reading due timers")) out.push_back(ReadTimer(s));
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  while (Step(s, "reading due timers")) {
+    TimerRow t = ReadTimer(s);
+    if (out.empty()) earliest = t.due_us;
+    if (t.due_us > until_us) break;
+    out.push_back(std::move(t));
+  }
+  // Deleting a timer only moves the earliest deadline later, so this stays a lower bound.
+  if (depth_ > 0) known_.no_timer_before = earliest;
   return out;
 }
 
@@ -950,6 +1001,8 @@ void SqliteStore::AppendCommand(CommandRow* row) {
     Bind(s, 3, row->at);
     Run(s, "logging a command");
     row->seq = db_->getLastInsertRowid();
+    known_.last_command = row->seq;
+    known_.clock = row->at;
   });
 }
 
@@ -971,10 +1024,13 @@ std::vector<CommandRow> SqliteStore::Commands(int64_t after_seq, int64_t limit) 
 }
 
 int64_t SqliteStore::LastCommandSeq() {
+  if (depth_ > 0 && known_.last_command) return *known_.last_command;
   SQLite::Statement& s = st_->last_command;
   Use use(s);
   Step(s, "reading the command log");
-  return Int(s, 0);
+  const int64_t seq = Int(s, 0);
+  if (depth_ > 0) known_.last_command = seq;
+  return seq;
 }
 
 int64_t SqliteStore::NextCounter(const std::string& name) {
@@ -991,17 +1047,22 @@ int64_t SqliteStore::NextCounter(const std::string& name) {
 }
 
 int64_t SqliteStore::LastChangeSetSeq() {
+  if (depth_ > 0 && known_.last_change_set) return *known_.last_change_set;
   SQLite::Statement& s = st_->last_change_set;
   Use use(s);
   Step(s, "reading the change sets");
-  return Int(s, 0);
+  const int64_t seq = Int(s, 0);
+  if (depth_ > 0) known_.last_change_set = seq;
+  return seq;
 }
 
 std::string SqliteStore::Clock() {
+  if (depth_ > 0 && known_.clock) return *known_.clock;
   SQLite::Statement& s = st_->clock;
   Use use(s);
-  if (!Step(s, "reading the clock")) return "";
-  return Text(s, 0);
+  std::string clock = Step(s, "reading the clock") ? Text(s, 0) : "";
+  if (depth_ > 0) known_.clock = clock;
+  return clock;
 }
 
 // Feeds rows to SHA-256 as tagged, length-prefixed fields, so that no two different row sequences

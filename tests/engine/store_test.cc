@@ -745,5 +745,61 @@ TEST_CASE("store: two stores on one file see each other's writes", "[store]") {
   CHECK(a->Digest() == b->Digest());
 }
 
+// A store remembers, between its own write transactions, the last command and change set, the
+// clock and the earliest timer; a write by another connection or a rollback must make it read them
+// again.
+TEST_CASE("store: what a write remembers is read again after another store writes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto a = Store::Open(path, 1000);
+  auto b = Store::Open(path, 1000);
+  auto log = [](Store& s, const std::string& at) {
+    s.Write([&] {
+      CommandRow row{0, "cmd", "{}", at};
+      s.AppendCommand(&row);
+    });
+  };
+  auto inside = [](Store& s, auto&& read) {
+    decltype(read()) value{};
+    s.Write([&] { value = read(); });
+    return value;
+  };
+  log(*a, "2024-05-01T00:00:00Z");
+  CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 1);
+  log(*b, "2024-05-02T00:00:00Z");
+  CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 2);
+  CHECK(inside(*a, [&] { return a->Clock(); }) == "2024-05-02T00:00:00Z");
+
+  CHECK(inside(*a, [&] { return a->LastChangeSetSeq(); }) == 0);
+  b->Write([&] { b->InsertChangeSet(ChangeSet(ChangeSetId(1), 1)); });
+  CHECK(inside(*a, [&] { return a->LastChangeSetSeq(); }) == 1);
+
+  CHECK(inside(*a, [&] { return a->DueTimers(1000).size(); }) == 0);
+  TimerRow t;
+  t.due_us = 500;
+  t.entity = "e";
+  b->AddTimer(&t);
+  CHECK(inside(*a, [&] { return a->DueTimers(1000).size(); }) == 1);
+  // An earlier timer added by this store is seen at once.
+  a->Write([&] {
+    TimerRow early;
+    early.due_us = 10;
+    early.entity = "f";
+    a->AddTimer(&early);
+    CHECK(a->DueTimers(20).size() == 1);
+  });
+
+  // A rolled-back write forgets what it saw.
+  CHECK_THROWS_AS(a->Write([&] {
+    CommandRow row{0, "cmd", "{}", "2024-05-03T00:00:00Z"};
+    a->AppendCommand(&row);
+    CHECK(a->LastCommandSeq() == 3);
+    throw std::runtime_error("abandon");
+  }),
+                  std::runtime_error);
+  CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 2);
+  CHECK(inside(*a, [&] { return a->Clock(); }) == "2024-05-02T00:00:00Z");
+}
+
 }  // namespace
 }  // namespace sellerflow::engine
