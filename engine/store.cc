@@ -3,6 +3,7 @@
 #include "engine/store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <simdjson.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "dsl/utf8.h"
 #include "engine/ids.h"
 #include "engine/sha256.h"
 
@@ -127,6 +129,24 @@ CREATE TABLE meta (
   value  -- No type: a counter is an integer.
 ) WITHOUT ROWID;
 )sql",
+    // 2: a change set's changes move into its row, as a JSON array of arrays (the columns of
+    // SF_CHANGE_FIELDS, errors as a JSON string): they are always read and written with it, and a
+    // table of their own cost every request another b-tree page to write.
+    R"sql(
+ALTER TABLE change_sets ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';
+UPDATE change_sets SET changes = (
+  SELECT json_group_array(json_array(idx, change_type, entity_type, entity_id, change_name,
+                                     machine_hash, state, status, errors, entered_at))
+  FROM (SELECT * FROM changes WHERE change_set = change_sets.id ORDER BY idx));
+DROP TABLE changes;
+-- For people reading the file with SQL: the changes, one row each, as the table had them.
+CREATE VIEW changes AS
+SELECT cs.id AS change_set, c.value ->> 0 AS idx, c.value ->> 1 AS change_type,
+       c.value ->> 2 AS entity_type, c.value ->> 3 AS entity_id, c.value ->> 4 AS change_name,
+       c.value ->> 5 AS machine_hash, c.value ->> 6 AS state, c.value ->> 7 AS status,
+       c.value ->> 8 AS errors, c.value ->> 9 AS entered_at
+FROM change_sets AS cs, json_each(cs.changes) AS c;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -137,10 +157,7 @@ constexpr char kCounterPrefix[] = "counter:";
   "id, type, owner, state, revision, document, locked_by, created_at, updated_at"
 #define SF_CHANGE_SET_COLUMNS                                                                   \
   "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
-  "started_at, ended_at, working, command"
-#define SF_CHANGE_COLUMNS                                                                        \
-  "idx, change_type, entity_type, entity_id, change_name, machine_hash, state, status, errors, " \
-  "entered_at"
+  "started_at, ended_at, working, command, changes"
 #define SF_HISTORY_COLUMNS \
   "seq, change_set, change_index, entity, event, from_state, to_state, actor, at, data"
 #define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
@@ -242,8 +259,7 @@ class SqliteStore : public Store {
         rollback_to, data_version;
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
-        list_change_sets, all_change_sets, changes_of, insert_change, upsert_change, trim_changes,
-        delete_changes;
+        list_change_sets, all_change_sets;
     SQLite::Statement insert_history, history_of, all_history;
     SQLite::Statement insert_timer, delete_timer, due_timers;
     SQLite::Statement put_definition, get_definition;
@@ -306,8 +322,10 @@ class SqliteStore : public Store {
   TimerRow ReadTimer(const SQLite::Statement& s) const;
   void BindEntity(SQLite::Statement& s, const EntityRow& e);
   void BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs);
-  void BindChange(SQLite::Statement& s, const std::string& change_set, const ChangeRow& c);
-  void WriteChanges(const ChangeSetRow& cs, bool replace);
+  static std::string EncodeChanges(const std::vector<ChangeRow>& changes);
+  // Throws StoreError kCorrupt when `text` is not what EncodeChanges writes.
+  std::vector<ChangeRow> DecodeChanges(const std::string& text, const std::string& change_set);
+  simdjson::dom::parser json_;  // Reads the changes column.
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
@@ -359,40 +377,29 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       // `token <> ''` lets the planner use the partial index.
       change_set_by_token(
           db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE token = ?1 AND token <> ''"),
-      insert_change_set(db,
-                        "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+      insert_change_set(
+          db, "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
+              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
       update_change_set(
           db,
           "UPDATE change_sets SET name = ?3, token = ?4, actor = ?5, "
           "body_hash = ?6, intent = ?7, status = ?8, failure_code = ?9, "
           "failure_description = ?10, started_at = ?11, ended_at = ?12, working = ?13, "
-          "command = ?14 "
+          "command = ?14, changes = ?15 "
           "WHERE seq = ?2 AND id = ?1"),
       // The change filters probe the changes primary key (change_set, idx) per change set.
       list_change_sets(db, "SELECT " SF_CHANGE_SET_COLUMNS
                            " FROM change_sets AS cs WHERE (?1 = '' OR status = ?1)"
-                           " AND (?2 = '' OR EXISTS (SELECT 1 FROM changes AS c"
-                           " WHERE c.change_set = cs.id AND c.entity_id = ?2))"
-                           " AND (?3 = '' OR EXISTS (SELECT 1 FROM changes AS c"
-                           " WHERE c.change_set = cs.id AND c.change_type = ?3))"
+                           " AND (?2 = '' OR EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
+                           " WHERE json_extract(c.value, '$[3]') = ?2))"
+                           " AND (?3 = '' OR EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
+                           " WHERE json_extract(c.value, '$[1]') = ?3))"
                            " ORDER BY seq"),
       // The digest is of state: `command` (where the body is kept) stays out, as the log does.
       all_change_sets(db,
                       "SELECT id, seq, name, token, actor, body_hash, intent, status, failure_code,"
-                      " failure_description, started_at, ended_at, working"
+                      " failure_description, started_at, ended_at, working, changes"
                       " FROM change_sets ORDER BY seq"),
-      changes_of(db,
-                 "SELECT " SF_CHANGE_COLUMNS " FROM changes WHERE change_set = ?1 ORDER BY idx"),
-      insert_change(db, "INSERT INTO changes (change_set, " SF_CHANGE_COLUMNS
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-      upsert_change(db, "INSERT INTO changes (change_set, " SF_CHANGE_COLUMNS
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                        " ON CONFLICT (change_set, idx) DO UPDATE SET change_type = ?3,"
-                        " entity_type = ?4, entity_id = ?5, change_name = ?6, machine_hash = ?7,"
-                        " state = ?8, status = ?9, errors = ?10, entered_at = ?11"),
-      trim_changes(db, "DELETE FROM changes WHERE change_set = ?1 AND idx >= ?2"),
-      delete_changes(db, "DELETE FROM changes WHERE change_set = ?1"),
       insert_history(db,
                      "INSERT INTO history (change_set, change_index, entity, event, from_state, "
                      "to_state, actor, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
@@ -744,24 +751,59 @@ ChangeSetRow SqliteStore::ReadChangeSet(SQLite::Statement& s) {
   cs.ended_at = Text(s, 11);
   cs.working = Text(s, 12);
   cs.command_seq = Int(s, 13);
-  SQLite::Statement& c = st_->changes_of;
-  Use use(c);
-  Bind(c, 1, cs.id);
-  while (Step(c, "reading the changes of ", cs.id)) {
-    ChangeRow row;
-    row.index = static_cast<int>(Int(c, 0));
-    row.change_type = Text(c, 1);
-    row.entity_type = Text(c, 2);
-    row.entity_id = Text(c, 3);
-    row.change_name = Text(c, 4);
-    row.machine_hash = Text(c, 5);
-    row.state = Text(c, 6);
-    row.status = Text(c, 7);
-    row.errors = Text(c, 8);
-    row.entered_at = Text(c, 9);
-    cs.changes.push_back(std::move(row));
-  }
+  cs.changes = DecodeChanges(Text(s, 14), cs.id);
   return cs;
+}
+
+// The changes column: [[index, change_type, entity_type, entity_id, change_name, machine_hash,
+// state, status, errors, entered_at], ...], errors being the ErrorDetailList's JSON text as a
+// string so that it reads back byte for byte.
+std::string SqliteStore::EncodeChanges(const std::vector<ChangeRow>& changes) {
+  std::string out = "[";
+  for (const ChangeRow& c : changes) {
+    if (out.size() > 1) out += ',';
+    out += '[';
+    out += std::to_string(c.index);
+    for (const std::string* field :
+         {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name, &c.machine_hash, &c.state,
+          &c.status, &c.errors, &c.entered_at}) {
+      out += ',';
+      dsl::AppendJsonString(*field, &out);
+    }
+    out += ']';
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<ChangeRow> SqliteStore::DecodeChanges(const std::string& text,
+                                                  const std::string& change_set) {
+  const auto corrupt = [&] {
+    return StoreError(StoreError::Kind::kCorrupt, "store " + path_ +
+                                                      ": the changes of change set " + change_set +
+                                                      " are not in the form sellerflow writes");
+  };
+  simdjson::dom::array changes;
+  if (json_.parse(text).get(changes) != simdjson::SUCCESS) throw corrupt();
+  std::vector<ChangeRow> out;
+  for (simdjson::dom::element item : changes) {
+    simdjson::dom::array a;
+    int64_t index = 0;
+    if (item.get(a) != simdjson::SUCCESS || a.size() != 10 ||
+        a.at(0).get(index) != simdjson::SUCCESS)
+      throw corrupt();
+    ChangeRow c;
+    c.index = static_cast<int>(index);
+    size_t i = 1;
+    for (std::string* field : {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name,
+                               &c.machine_hash, &c.state, &c.status, &c.errors, &c.entered_at}) {
+      std::string_view v;
+      if (a.at(i++).get(v) != simdjson::SUCCESS) throw corrupt();
+      field->assign(v);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 void SqliteStore::BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs) {
@@ -779,43 +821,6 @@ void SqliteStore::BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs) {
   Bind(s, 12, cs.ended_at);
   Bind(s, 13, cs.working);
   Bind(s, 14, cs.command_seq);
-}
-
-void SqliteStore::BindChange(SQLite::Statement& s, const std::string& change_set,
-                             const ChangeRow& c) {
-  Bind(s, 1, change_set);
-  Bind(s, 2, c.index);
-  Bind(s, 3, c.change_type);
-  Bind(s, 4, c.entity_type);
-  Bind(s, 5, c.entity_id);
-  Bind(s, 6, c.change_name);
-  Bind(s, 7, c.machine_hash);
-  Bind(s, 8, c.state);
-  Bind(s, 9, c.status);
-  Bind(s, 10, c.errors);
-  Bind(s, 11, c.entered_at);
-}
-
-// `replace`: the change set exists. Its changes are keyed by index; when the indexes are 0..n-1 (as
-// the engine writes them) they are updated in place and any beyond n dropped, else rewritten.
-void SqliteStore::WriteChanges(const ChangeSetRow& cs, bool replace) {
-  bool dense = true;
-  for (size_t i = 0; i < cs.changes.size(); ++i)
-    dense = dense && cs.changes[i].index == static_cast<int>(i);
-  if (replace && !dense) {
-    Bind(st_->delete_changes, 1, cs.id);
-    Run(st_->delete_changes, "rewriting the changes of ", cs.id);
-  }
-  SQLite::Statement& s = replace && dense ? st_->upsert_change : st_->insert_change;
-  for (const ChangeRow& c : cs.changes) {
-    BindChange(s, cs.id, c);
-    Run(s, "writing the changes of ", cs.id);
-  }
-  if (replace && dense) {
-    Bind(st_->trim_changes, 1, cs.id);
-    Bind(st_->trim_changes, 2, static_cast<int64_t>(cs.changes.size()));
-    Run(st_->trim_changes, "writing the changes of ", cs.id);
-  }
 }
 
 std::optional<ChangeSetRow> SqliteStore::GetChangeSet(const std::string& id) {
@@ -847,20 +852,22 @@ void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
     throw std::logic_error("store " + path_ + ": change set " + cs.id + " is not ChangeSetId(" +
                            std::to_string(cs.seq) + ")");
   Mutate([&] {
+    const std::string changes = EncodeChanges(cs.changes);
     BindChangeSet(st_->insert_change_set, cs);
+    Bind(st_->insert_change_set, 15, changes);
     Run(st_->insert_change_set, "inserting change set ", cs.id);
-    WriteChanges(cs, /*replace=*/false);
     if (cs.seq > known_.last_change_set.value_or(0)) known_.last_change_set = cs.seq;
   });
 }
 
 void SqliteStore::UpdateChangeSet(const ChangeSetRow& cs) {
   Mutate([&] {
+    const std::string changes = EncodeChanges(cs.changes);
     BindChangeSet(st_->update_change_set, cs);
+    Bind(st_->update_change_set, 15, changes);
     Run(st_->update_change_set, "updating change set ", cs.id);
     if (db_->getChanges() == 0)
       throw std::logic_error("store " + path_ + ": no change set " + cs.id + " to update");
-    WriteChanges(cs, /*replace=*/true);
   });
 }
 
@@ -1104,14 +1111,7 @@ std::string SqliteStore::Digest() {
     {
       SQLite::Statement& cs = st_->all_change_sets;
       Use use(cs);
-      while (Step(cs, "digesting change sets")) {
-        digest.Row('S', cs);
-        SQLite::Statement& c = st_->changes_of;
-        std::string id = Text(cs, 0);
-        Use use_changes(c);
-        Bind(c, 1, id);
-        while (Step(c, "digesting changes")) digest.Row('C', c);
-      }
+      while (Step(cs, "digesting change sets")) digest.Row('S', cs);
     }
     {
       Use use(st_->all_history);

@@ -611,13 +611,146 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 1);
+  CHECK(sqlite3_column_int(stmt, 0) == 2);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
   CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "wal");
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+// A file as schema 1 left it (the schema as shipped, frozen here): opening it migrates it forward
+// and keeps every change set with its changes.
+constexpr const char kSchemaOne[] = R"sql(
+CREATE TABLE entities (
+  id TEXT PRIMARY KEY NOT NULL,
+  type TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  state TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  locked_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE change_sets (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  command INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  token TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  status TEXT NOT NULL,
+  failure_code TEXT NOT NULL,
+  failure_description TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  working TEXT NOT NULL
+);
+CREATE UNIQUE INDEX change_sets_token ON change_sets (token) WHERE token <> '';
+CREATE TABLE changes (
+  change_set TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  change_type TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  change_name TEXT NOT NULL,
+  machine_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  entered_at TEXT NOT NULL,
+  PRIMARY KEY (change_set, idx)
+) WITHOUT ROWID;
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  change_set TEXT NOT NULL,
+  change_index INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  event TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX history_change_set ON history (change_set);
+CREATE INDEX history_entity ON history (entity);
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  due_us INTEGER NOT NULL,
+  due TEXT NOT NULL,
+  change_set TEXT NOT NULL,
+  change_index INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  transition INTEGER NOT NULL
+);
+CREATE INDEX timers_due ON timers (due_us);
+CREATE TABLE definitions (
+  hash TEXT PRIMARY KEY NOT NULL,
+  path TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE TABLE command_log (
+  seq INTEGER PRIMARY KEY,
+  command TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value  -- No type: a counter is an integer.
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql";
+
+TEST_CASE("store: a schema 1 file migrates forward with its changes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("old.db");
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec(kSchemaOne) == SQLITE_OK);
+    const std::string id1 = ChangeSetId(1), id2 = ChangeSetId(2);
+    const std::string rows =
+        "INSERT INTO change_sets VALUES (1, '" + id1 +
+        "', 1, 'n', '', 'seller', 'h', 'APPLY', 'SUCCEEDED', '', '', 't0', 't1', '');"
+        "INSERT INTO change_sets VALUES (2, '" +
+        id2 +
+        "', 2, '', 'tok', 'seller', 'h', 'APPLY', 'FAILED', 'CLIENT_ERROR', 'd', 't1', 't2', '');"
+        "INSERT INTO changes VALUES ('" +
+        id1 +
+        "', 1, 'UpdateInformation', 'P@1.0', 'prod-b', 'second', 'hash', 'Succeeded', "
+        "'SUCCEEDED', '[]', 't0');"
+        "INSERT INTO changes VALUES ('" +
+        id1 +
+        "', 0, 'CreateProduct', 'P@1.0', 'prod-a', 'first', 'hash', 'Succeeded', 'SUCCEEDED', "
+        "'[{\"ErrorCode\":\"X\",\"ErrorMessage\":\"caf\u00e9 \\\"q\\\"\"}]', 't0');";
+    REQUIRE(raw.Exec(rows.c_str()) == SQLITE_OK);
+  }
+  auto store = Store::Open(path);
+  auto cs = store->GetChangeSet(ChangeSetId(1));
+  REQUIRE(cs);
+  REQUIRE(cs->changes.size() == 2);
+  CHECK(cs->changes[0].index == 0);
+  CHECK(cs->changes[0].change_type == "CreateProduct");
+  CHECK(cs->changes[0].entity_id == "prod-a");
+  CHECK(cs->changes[0].change_name == "first");
+  CHECK(cs->changes[0].errors ==
+        "[{\"ErrorCode\":\"X\",\"ErrorMessage\":\"caf\u00e9 \\\"q\\\"\"}]");
+  CHECK(cs->changes[1].index == 1);
+  CHECK(cs->changes[1].entity_id == "prod-b");
+  CHECK(cs->changes[1].entered_at == "t0");
+  auto other = store->FindChangeSetByToken("tok");
+  REQUIRE(other);
+  CHECK(other->changes.empty());
+  CHECK(store->ListChangeSets("", "prod-b", "").size() == 1);
+  CHECK(store->ListChangeSets("", "", "CreateProduct").size() == 1);
+  CHECK(store->ListChangeSets("", "prod-c", "").empty());
+  CHECK(store->IntegrityOk());
 }
 
 TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
@@ -659,7 +792,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 1); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 2); upgrade "
                        "sellerflow");
 }
 
