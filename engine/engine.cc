@@ -810,11 +810,23 @@ struct EngineImpl {
       cs.working.clear();
     }
     if (!persist) return;
-    if (insert)
-      store->InsertChangeSet(cs);
-    else
-      store->UpdateChangeSet(cs);
-    for (auto& h : request_history) store->AppendHistory(&h);
+    // The set's row is written after its history, so that it can keep the range of seqs that
+    // History(id) reads.
+    const auto append = [&](std::vector<HistoryRow>& rows) {
+      for (auto& h : rows) {
+        store->AppendHistory(&h);
+        if (h.change_set != cs.id) continue;
+        if (cs.history_from == 0) cs.history_from = h.seq;
+        cs.history_to = h.seq;
+      }
+    };
+    const auto write_set = [&] {
+      if (insert)
+        store->InsertChangeSet(cs);
+      else
+        store->UpdateChangeSet(cs);
+    };
+    append(request_history);
     if (applied) {
       for (auto& [id, w] : work) {
         if (!w.changed) {
@@ -836,7 +848,8 @@ struct EngineImpl {
         else if (w.in_store && w.row.document != w.stored_document)
           retimed.push_back(id);
       }
-      for (auto& h : entity_history) store->AppendHistory(&h);
+      append(entity_history);
+      write_set();
       for (const auto& id : touched) {
         if (work.count(id)) continue;  // Written above, its lock released there.
         auto row = store->GetEntity(id);
@@ -847,6 +860,7 @@ struct EngineImpl {
       }
       ScheduleEntityTimers();
     } else {
+      write_set();
       // Not applied (yet): the entities stay as they were, held while the set is open.
       for (const auto& id : touched) {
         auto row = store->GetEntity(id);

@@ -147,6 +147,16 @@ SELECT cs.id AS change_set, c.value ->> 0 AS idx, c.value ->> 1 AS change_type,
        c.value ->> 8 AS errors, c.value ->> 9 AS entered_at
 FROM change_sets AS cs, json_each(cs.changes) AS c;
 )sql",
+    // 3: a change set's history is found through the range of history seqs it keeps, not through
+    // an index on history.change_set that every event row paid for.
+    R"sql(
+ALTER TABLE change_sets ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE change_sets ADD COLUMN history_to INTEGER NOT NULL DEFAULT 0;
+UPDATE change_sets SET
+  history_from = coalesce((SELECT min(seq) FROM history WHERE change_set = change_sets.id), 0),
+  history_to = coalesce((SELECT max(seq) FROM history WHERE change_set = change_sets.id), 0);
+DROP INDEX history_change_set;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -157,7 +167,7 @@ constexpr char kCounterPrefix[] = "counter:";
   "id, type, owner, state, revision, document, locked_by, created_at, updated_at"
 #define SF_CHANGE_SET_COLUMNS                                                                   \
   "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
-  "started_at, ended_at, working, command, changes"
+  "started_at, ended_at, working, command, changes, history_from, history_to"
 #define SF_HISTORY_COLUMNS \
   "seq, change_set, change_index, entity, event, from_state, to_state, actor, at, data"
 #define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
@@ -378,14 +388,15 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       change_set_by_token(
           db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE token = ?1 AND token <> ''"),
       insert_change_set(
-          db, "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
-              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+          db,
+          "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
+          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
       update_change_set(
           db,
           "UPDATE change_sets SET name = ?3, token = ?4, actor = ?5, "
           "body_hash = ?6, intent = ?7, status = ?8, failure_code = ?9, "
           "failure_description = ?10, started_at = ?11, ended_at = ?12, working = ?13, "
-          "command = ?14, changes = ?15 "
+          "command = ?14, changes = ?15, history_from = ?16, history_to = ?17 "
           "WHERE seq = ?2 AND id = ?1"),
       // The change filters probe the changes primary key (change_set, idx) per change set.
       list_change_sets(db, "SELECT " SF_CHANGE_SET_COLUMNS
@@ -403,8 +414,15 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       insert_history(db,
                      "INSERT INTO history (change_set, change_index, entity, event, from_state, "
                      "to_state, actor, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+      // An entity's rows through history_entity; a change set's (?2 its seq, 0 for other ids)
+      // through the range of seqs its row keeps.
       history_of(db, "SELECT " SF_HISTORY_COLUMNS
-                     " FROM history WHERE change_set = ?1 OR entity = ?1 ORDER BY seq"),
+                     " FROM history WHERE entity = ?1"
+                     " UNION ALL SELECT " SF_HISTORY_COLUMNS
+                     " FROM history WHERE seq BETWEEN"
+                     " (SELECT history_from FROM change_sets WHERE seq = ?2 AND id = ?1) AND"
+                     " (SELECT history_to FROM change_sets WHERE seq = ?2 AND id = ?1)"
+                     " AND change_set = ?1 AND entity <> ?1 ORDER BY seq"),
       all_history(db, "SELECT " SF_HISTORY_COLUMNS " FROM history ORDER BY seq"),
       insert_timer(db,
                    "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
@@ -752,6 +770,8 @@ ChangeSetRow SqliteStore::ReadChangeSet(SQLite::Statement& s) {
   cs.working = Text(s, 12);
   cs.command_seq = Int(s, 13);
   cs.changes = DecodeChanges(Text(s, 14), cs.id);
+  cs.history_from = Int(s, 15);
+  cs.history_to = Int(s, 16);
   return cs;
 }
 
@@ -821,6 +841,8 @@ void SqliteStore::BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs) {
   Bind(s, 12, cs.ended_at);
   Bind(s, 13, cs.working);
   Bind(s, 14, cs.command_seq);
+  Bind(s, 16, cs.history_from);
+  Bind(s, 17, cs.history_to);
 }
 
 std::optional<ChangeSetRow> SqliteStore::GetChangeSet(const std::string& id) {
@@ -922,6 +944,7 @@ std::vector<HistoryRow> SqliteStore::History(const std::string& id) {
   SQLite::Statement& s = st_->history_of;
   Use use(s);
   Bind(s, 1, id);
+  Bind(s, 2, ChangeSetSeq(id));
   std::vector<HistoryRow> out;
   while (Step(s, "reading the history of ", id)) out.push_back(ReadHistory(s));
   return out;

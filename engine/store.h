@@ -80,6 +80,10 @@ struct ChangeSetRow {
                          // are applied only when every change succeeds).
   int64_t command_seq = 0;  // The command_log row of the StartChangeSet that made it.
   std::vector<ChangeRow> changes;
+  // The first and last history seq of its rows (0: none yet): History(id) reads this range instead
+  // of an index on history.change_set. Whoever appends its history keeps them (engine Commit).
+  int64_t history_from = 0;
+  int64_t history_to = 0;
 };
 
 struct HistoryRow {

@@ -255,6 +255,8 @@ test_restricted_timer() {
   eq "removed (no active agreements)" "$(j 'd["State"]')" Removed
   eq "lock released" "$(j '"LockedBy" in d')" false
   sf history "$cs"
+  eq "the set's events from its three commands" "$(j '[(e["Event"], e["Actor"]) for e in d["Events"]]')" \
+    '[["start", "seller:111122223333"], ["validation passed", "seller:111122223333"], ["automatic", "seller:111122223333"], ["timer", "timer"], ["approve", "operations"], ["restrict", "operations"]]'
   eq "timer event at its due time" "$(j '[(e["Event"], e["At"], e["Actor"]) for e in d["Events"] if e["Event"] == "timer"]')" \
     '[["timer", "2026-01-02T10:00:00Z", "timer"]]'
   end

@@ -315,20 +315,35 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
 TEST_CASE("store: history appends in order and is found by change set or entity", "[store]") {
   TempDir dir;
   auto store = Store::Open(dir.File("s.db"));
+  const std::string cs1 = ChangeSetId(1), cs2 = ChangeSetId(2);
   std::vector<HistoryRow> rows = {
-      History("cs-1", "prod-1", "Submitted"), History("cs-2", "prod-2", "Submitted"),
-      History("", "prod-1", "TimerFired"), History("cs-1", "prod-1", "Applied")};
+      History(cs1, "prod-1", "Submitted"), History(cs2, "prod-2", "Submitted"),
+      History("", "prod-1", "TimerFired"), History(cs1, "prod-1", "Applied")};
   store->Write([&] {
     for (auto& r : rows) store->AppendHistory(&r);
+    // A change set finds its rows through the range of seqs its row keeps.
+    ChangeSetRow a = ChangeSet(cs1, 1);
+    a.history_from = rows[0].seq;
+    a.history_to = rows[3].seq;
+    store->InsertChangeSet(a);
+    ChangeSetRow b = ChangeSet(cs2, 2);
+    b.history_from = b.history_to = rows[1].seq;
+    store->InsertChangeSet(b);
   });
   CHECK(rows[0].seq == 1);
   CHECK(rows[1].seq == 2);
   CHECK(rows[3].seq == 4);
-  auto of_cs = store->History("cs-1");
+  auto of_cs = store->History(cs1);
   REQUIRE(of_cs.size() == 2);
   CHECK(of_cs[0].event == "Submitted");
   CHECK(of_cs[1].event == "Applied");
   CHECK(of_cs[1].seq == 4);
+  REQUIRE(store->History(cs2).size() == 1);
+  CHECK(store->History(cs2)[0].entity == "prod-2");
+  auto read = store->GetChangeSet(cs1);
+  REQUIRE(read);
+  CHECK(read->history_from == 1);
+  CHECK(read->history_to == 4);
   auto of_entity = store->History("prod-1");
   REQUIRE(of_entity.size() == 3);
   CHECK(of_entity[1].event == "TimerFired");
@@ -340,6 +355,7 @@ TEST_CASE("store: history appends in order and is found by change set or entity"
   CHECK(of_entity[1].at == "2024-01-02T00:00:00Z");
   CHECK(of_entity[1].data == R"({"k":1})");
   CHECK(store->History("nothing").empty());
+  CHECK(store->History(ChangeSetId(3)).empty());
 }
 
 TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", "[store]") {
@@ -611,7 +627,7 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 2);
+  CHECK(sqlite3_column_int(stmt, 0) == 3);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -708,7 +724,7 @@ CREATE TABLE meta (
 PRAGMA user_version = 1;
 )sql";
 
-TEST_CASE("store: a schema 1 file migrates forward with its changes", "[store]") {
+TEST_CASE("store: a schema 1 file migrates forward with its changes and history", "[store]") {
   TempDir dir;
   std::string path = dir.File("old.db");
   {
@@ -730,8 +746,25 @@ TEST_CASE("store: a schema 1 file migrates forward with its changes", "[store]")
         "', 0, 'CreateProduct', 'P@1.0', 'prod-a', 'first', 'hash', 'Succeeded', 'SUCCEEDED', "
         "'[{\"ErrorCode\":\"X\",\"ErrorMessage\":\"caf\u00e9 \\\"q\\\"\"}]', 't0');";
     REQUIRE(raw.Exec(rows.c_str()) == SQLITE_OK);
+    const std::string history =
+        "INSERT INTO history (change_set, change_index, entity, event, from_state, to_state, "
+        "actor, at, data) VALUES ('', -1, 'prod-a', 'import', '', 'Draft', '', 't0', '{}'),"
+        "('" +
+        id1 +
+        "', 0, 'prod-a', 'start', '', 'Preparing', 'seller', 't0', '{}'),"
+        "('" +
+        id2 +
+        "', 0, 'prod-b', 'start', '', 'Preparing', 'seller', 't1', '{}'),"
+        "('" +
+        id1 + "', 0, 'prod-a', 'apply', 'Preparing', 'Succeeded', 'seller', 't1', '{}');";
+    REQUIRE(raw.Exec(history.c_str()) == SQLITE_OK);
   }
   auto store = Store::Open(path);
+  auto of_first = store->History(ChangeSetId(1));
+  REQUIRE(of_first.size() == 2);
+  CHECK(of_first[0].event == "start");
+  CHECK(of_first[1].event == "apply");
+  CHECK(store->History(ChangeSetId(2)).size() == 1);
   auto cs = store->GetChangeSet(ChangeSetId(1));
   REQUIRE(cs);
   REQUIRE(cs->changes.size() == 2);
@@ -792,7 +825,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 2); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 3); upgrade "
                        "sellerflow");
 }
 
