@@ -307,6 +307,21 @@ struct EngineImpl {
   }
 
   // ---- Entities -------------------------------------------------------------------------------
+  // Refuses the command when another open change set (not `cs_id`) holds the entity. With
+  // `if_changed`, only when the holder's working copy has changed it (a send may still reach an
+  // entity whose request waits without having changed it yet, such as an agreement counted on a
+  // product whose restriction waits: the restriction applies to the product as it then is).
+  void RefuseIfHeld(const WorkEntity& e, const std::string& cs_id, bool if_changed) {
+    if (e.row.locked_by.empty() || e.row.locked_by == cs_id) return;
+    auto holder = store->GetChangeSet(e.row.locked_by);
+    if (!holder || (holder->status != "PREPARING" && holder->status != "APPLYING")) return;
+    if (if_changed && !WorkingChanges(*holder, e.row.id)) return;
+    throw Refusal{Result::kConflict,
+                  "ResourceInUseException",
+                  e.row.id + " is in use by change set " + holder->id + " (" + holder->status + ")",
+                  {}};
+  }
+
   WorkEntity* Load(const std::string& id) {
     auto it = work.find(id);
     if (it != work.end()) return &it->second;
@@ -562,6 +577,9 @@ struct EngineImpl {
             if (auto m = eval(ca.target, &id); !m.empty()) return m;
             target = id.kind == ValueKind::kString ? Load(std::string(id.str())) : nullptr;
             if (!target) return "send " + a.event + ": no entity " + dsl::ToDisplay(id);
+            // A change set changes only entities no other open set holds (timers, which run in
+            // no set, are not refused here).
+            if (!cs_id.empty()) RefuseIfHeld(*target, cs_id, /*if_changed=*/true);
           }
           if (!target) return "send " + a.event + ": no entity to send to";
           std::string data = "{}";
@@ -861,15 +879,17 @@ struct EngineImpl {
       ScheduleEntityTimers();
     } else {
       write_set();
-      // Not applied (yet): the entities stay as they were, held while the set is open.
+      // Not applied (yet): the entities stay as they were, held while the set is open: those
+      // of its changes and those its working copy changed (sent to), so that no other set can
+      // change what this one will write when it applies.
+      for (const auto& [id, w] : work)
+        if (w.changed && w.in_store) touched.insert(id);
       for (const auto& id : touched) {
         auto row = store->GetEntity(id);
         if (!row) continue;
-        std::string holder = open ? cs.id : "";
-        if (row->locked_by != holder) {
-          row->locked_by = holder;
-          store->UpdateEntity(*row);
-        }
+        if (open ? row->locked_by == cs.id : row->locked_by != cs.id) continue;
+        row->locked_by = open ? cs.id : "";
+        store->UpdateEntity(*row);
       }
       if (open) ScheduleChangeTimers(cs, changes);
     }
@@ -902,30 +922,47 @@ struct EngineImpl {
     return out + "]}";
   }
 
-  void RestoreWorking(const ChangeSetRow& cs) {
-    if (cs.working.empty()) return;
-    dsl::TypePtr entity_type = dsl::Type::Object({{"id", dsl::Type::String(), false},
-                                                  {"type", dsl::Type::String(), false},
-                                                  {"owner", dsl::Type::String(), false},
-                                                  {"state", dsl::Type::String(), false},
-                                                  {"revision", dsl::Type::Int(), false},
-                                                  {"document", dsl::Type::Dyn(), false},
-                                                  {"created_at", dsl::Type::String(), false},
-                                                  {"in_store", dsl::Type::Bool(), false},
-                                                  {"state_changed", dsl::Type::Bool(), false}});
-    dsl::TypePtr history_type = dsl::Type::Object({{"change_index", dsl::Type::Int(), false},
-                                                   {"entity", dsl::Type::String(), false},
-                                                   {"event", dsl::Type::String(), false},
-                                                   {"from", dsl::Type::String(), false},
-                                                   {"to", dsl::Type::String(), false},
-                                                   {"actor", dsl::Type::String(), false},
-                                                   {"at", dsl::Type::String(), false}});
-    dsl::TypePtr type = dsl::Type::Object({{"entities", dsl::Type::List(entity_type), false},
-                                           {"history", dsl::Type::List(history_type), false}});
+  // The working state of an open change set as a value: {entities: [...], history: [...]}.
+  Value ReadWorking(const ChangeSetRow& cs) {
+    static const dsl::TypePtr type = [] {
+      dsl::TypePtr entity_type = dsl::Type::Object({{"id", dsl::Type::String(), false},
+                                                    {"type", dsl::Type::String(), false},
+                                                    {"owner", dsl::Type::String(), false},
+                                                    {"state", dsl::Type::String(), false},
+                                                    {"revision", dsl::Type::Int(), false},
+                                                    {"document", dsl::Type::Dyn(), false},
+                                                    {"created_at", dsl::Type::String(), false},
+                                                    {"in_store", dsl::Type::Bool(), false},
+                                                    {"state_changed", dsl::Type::Bool(), false}});
+      dsl::TypePtr history_type = dsl::Type::Object({{"change_index", dsl::Type::Int(), false},
+                                                     {"entity", dsl::Type::String(), false},
+                                                     {"event", dsl::Type::String(), false},
+                                                     {"from", dsl::Type::String(), false},
+                                                     {"to", dsl::Type::String(), false},
+                                                     {"actor", dsl::Type::String(), false},
+                                                     {"at", dsl::Type::String(), false}});
+      return dsl::Type::Object({{"entities", dsl::Type::List(entity_type), false},
+                                {"history", dsl::Type::List(history_type), false}});
+    }();
     Value v;
     std::vector<dsl::JsonIssue> issues;
     if (!dsl::JsonToValue(cs.working, type, "working", arena, &v, &issues))
       throw std::runtime_error("change set " + cs.id + " has an unreadable working state");
+    return v;
+  }
+
+  // Whether the open change set's working copy has changed entity `id`.
+  bool WorkingChanges(const ChangeSetRow& cs, const std::string& id) {
+    if (cs.working.empty()) return false;
+    const dsl::ListRep* entities = ReadWorking(cs).obj->slots[0].list;
+    for (uint32_t i = 0; i < entities->size; ++i)
+      if (entities->items[i].obj->slots[0].str() == id) return true;
+    return false;
+  }
+
+  void RestoreWorking(const ChangeSetRow& cs) {
+    if (cs.working.empty()) return;
+    const Value v = ReadWorking(cs);
     const dsl::ListRep* es = v.obj->slots[0].list;
     for (uint32_t i = 0; i < es->size; ++i) {
       const dsl::ObjectRep* e = es->items[i].obj;
@@ -1289,15 +1326,7 @@ struct EngineImpl {
                       "ValidationException",
                       id + " is a " + e->row.type + ", not a " + r.entity_type,
                       {}};
-      if (!e->row.locked_by.empty()) {
-        auto holder = store->GetChangeSet(e->row.locked_by);
-        if (holder && (holder->status == "PREPARING" || holder->status == "APPLYING"))
-          throw Refusal{
-              Result::kConflict,
-              "ResourceInUseException",
-              e->row.id + " is in use by change set " + holder->id + " (" + holder->status + ")",
-              {}};
-      }
+      RefuseIfHeld(*e, "", /*if_changed=*/false);
       if (r.revision && e->in_store && *r.revision != e->row.revision)
         throw Refusal{Result::kConflict,
                       "ValidationException",

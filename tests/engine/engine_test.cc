@@ -124,6 +124,16 @@ class Fixture {
                                         "{create: Widget@1.0, owner: entity.Owner, "
                                         "document: '{\"Name\": details.Name, \"ExpiresAt\": "
                                         "request.At + duration(\"P1D\")}'}"));
+    // Waits for a review after sending to another widget: the other widget is then held too.
+    dir_.Write("wf/note_other.yaml",
+               "machine: request\nchange_type: NoteOther\nentity_type: Widget@1.0\ninput:\n"
+               "  Other: string\nevents:\n  approve: [operations]\nstates:\n"
+               "  Submitted: {initial: true, status: PREPARING}\n"
+               "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+               "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
+               "      - {send: noted, entity_type: Widget@1.0, to: details.Other,"
+               " data: '{\"By\": request.Actor}'}\n"
+               "  - {from: InReview, to: Succeeded, on: approve}\n");
     dir_.Write("rules/none.rules", "const UNUSED = 1\n");
     dsl::Diagnostics diags;
     policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
@@ -463,6 +473,44 @@ TEST_CASE("engine: removing from a list that is absent leaves it absent", "[engi
   REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z", Change("RemoveTag", w, R"({"Tag":"a"})"))).status ==
           "SUCCEEDED");
   CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"w"})");
+}
+
+// Regression: a waiting change set held only its own change's entity, so a second set could change
+// an entity the first had sent to, and the first, once approved, wrote its stale copy over it.
+TEST_CASE("engine: a waiting change set holds the entities it sent to", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string a = CreateWidget(e, "2026-01-01T00:00:00Z", "a");
+  std::string b = CreateWidget(e, "2026-01-01T00:00:01Z", "b");
+  for (const std::string& w : {a, b}) {
+    REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                          Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+                .status == "SUCCEEDED");
+  }
+  Outcome waiting = Exec(e, Start("2026-01-01T00:02:00Z",
+                                  Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
+  INFO(waiting.body);
+  REQUIRE(waiting.status == "APPLYING");
+  CHECK(Field(e.DescribeEntity(b), "LockedBy") == waiting.change_set_id);
+
+  Outcome other = Exec(e, Start("2026-01-01T00:03:00Z", Change("Note", b, "{}")));
+  INFO(other.body);
+  CHECK(other.result == Result::kConflict);
+  CHECK(other.error_type == "ResourceInUseException");
+  CHECK(other.message.find(waiting.change_set_id) != std::string::npos);
+
+  Outcome approved =
+      Exec(e, R"({"op":"review","ChangeSetId":")" + waiting.change_set_id +
+                  R"(","Decision":"approve","Actor":"operations","At":"2026-01-01T00:04:00Z"})");
+  INFO(approved.body);
+  REQUIRE(approved.status == "SUCCEEDED");
+  const std::string after = e.DescribeEntity(b);
+  CHECK(Field(after, "LockedBy").empty());
+  // One note, the waiting set's: the refused one changed nothing.
+  CHECK(Document(after).find(R"("Tags":["seller:111122223333"])") != std::string::npos);
+  // Released: the widget takes changes again.
+  CHECK(Exec(e, Start("2026-01-01T00:05:00Z", Change("Note", b, "{}"))).status == "SUCCEEDED");
 }
 
 }  // namespace
