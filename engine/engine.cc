@@ -905,8 +905,8 @@ struct EngineImpl {
       first = false;
       out += "{\"id\":" + Json(w.row.id) + ",\"type\":" + Json(w.row.type) +
              ",\"owner\":" + Json(w.row.owner) + ",\"state\":" + Json(w.row.state) +
-             ",\"revision\":" + std::to_string(w.row.revision) + ",\"document\":" + w.row.document +
-             ",\"created_at\":" + Json(w.row.created_at) +
+             ",\"revision\":" + std::to_string(w.row.revision) +
+             ",\"document\":" + Json(w.row.document) + ",\"created_at\":" + Json(w.row.created_at) +
              ",\"in_store\":" + (w.in_store ? "true" : "false") +
              ",\"state_changed\":" + (w.state_changed ? "true" : "false") + "}";
     }
@@ -972,7 +972,10 @@ struct EngineImpl {
       w.row.owner = std::string(e->slots[2].str());
       w.row.state = std::string(e->slots[3].str());
       w.row.revision = e->slots[4].i;
-      w.row.document = dsl::ToJson(e->slots[5]);
+      // The document's text, kept as a string so that it comes back byte for byte (a working
+      // copy written before kept it as an object, read back with its keys in sorted order).
+      w.row.document = e->slots[5].kind == ValueKind::kString ? std::string(e->slots[5].str())
+                                                              : dsl::ToJson(e->slots[5]);
       w.row.created_at = std::string(e->slots[6].str());
       w.in_store = e->slots[7].b;
       w.state_changed = e->slots[8].b;

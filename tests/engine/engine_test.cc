@@ -134,6 +134,15 @@ class Fixture {
                "      - {send: noted, entity_type: Widget@1.0, to: details.Other,"
                " data: '{\"By\": request.Actor}'}\n"
                "  - {from: InReview, to: Succeeded, on: approve}\n");
+    // Changes its widget, then waits for a review: the change is kept in the working copy.
+    dir_.Write("wf/rename_reviewed.yaml",
+               "machine: request\nchange_type: RenameReviewed\nentity_type: Widget@1.0\ninput:\n"
+               "  Name: string\nevents:\n  approve: [operations]\nstates:\n"
+               "  Submitted: {initial: true, status: PREPARING}\n"
+               "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+               "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
+               "      - {set: entity.Document.Name, value: details.Name}\n"
+               "  - {from: InReview, to: Succeeded, on: approve}\n");
     dir_.Write("rules/none.rules", "const UNUSED = 1\n");
     dsl::Diagnostics diags;
     policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
@@ -488,8 +497,8 @@ TEST_CASE("engine: a waiting change set holds the entities it sent to", "[engine
                           Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
                 .status == "SUCCEEDED");
   }
-  Outcome waiting = Exec(e, Start("2026-01-01T00:02:00Z",
-                                  Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
+  Outcome waiting =
+      Exec(e, Start("2026-01-01T00:02:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
   INFO(waiting.body);
   REQUIRE(waiting.status == "APPLYING");
   CHECK(Field(e.DescribeEntity(b), "LockedBy") == waiting.change_set_id);
@@ -511,6 +520,29 @@ TEST_CASE("engine: a waiting change set holds the entities it sent to", "[engine
   CHECK(Document(after).find(R"("Tags":["seller:111122223333"])") != std::string::npos);
   // Released: the widget takes changes again.
   CHECK(Exec(e, Start("2026-01-01T00:05:00Z", Change("Note", b, "{}"))).status == "SUCCEEDED");
+}
+
+// Regression: a document kept in a waiting set's working copy came back with its keys sorted.
+TEST_CASE("engine: a document changed before a wait keeps its field order", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                        Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+              .status == "SUCCEEDED");
+  const std::string before = Document(e.DescribeEntity(w));
+  CHECK(before == R"({"Name":"w","ExpiresAt":"2026-06-01T00:00:00Z"})");
+  Outcome waiting =
+      Exec(e, Start("2026-01-01T00:02:00Z", Change("RenameReviewed", w, R"({"Name":"v"})")));
+  INFO(waiting.body);
+  REQUIRE(waiting.status == "APPLYING");
+  Outcome approved =
+      Exec(e, R"({"op":"review","ChangeSetId":")" + waiting.change_set_id +
+                  R"(","Decision":"approve","Actor":"operations","At":"2026-01-01T00:03:00Z"})");
+  INFO(approved.body);
+  REQUIRE(approved.status == "SUCCEEDED");
+  CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"v","ExpiresAt":"2026-06-01T00:00:00Z"})");
 }
 
 }  // namespace
