@@ -125,15 +125,18 @@ class Fixture {
                                         "document: '{\"Name\": details.Name, \"ExpiresAt\": "
                                         "request.At + duration(\"P1D\")}'}"));
     // Waits for a review after sending to another widget: the other widget is then held too.
-    dir_.Write("wf/note_other.yaml",
-               "machine: request\nchange_type: NoteOther\nentity_type: Widget@1.0\ninput:\n"
-               "  Other: string\nevents:\n  approve: [operations]\nstates:\n"
-               "  Submitted: {initial: true, status: PREPARING}\n"
-               "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
-               "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
-               "      - {send: noted, entity_type: Widget@1.0, to: details.Other,"
-               " data: '{\"By\": request.Actor}'}\n"
-               "  - {from: InReview, to: Succeeded, on: approve}\n");
+    dir_.Write(
+        "wf/note_other.yaml",
+        "machine: request\nchange_type: NoteOther\nentity_type: Widget@1.0\ninput:\n"
+        "  Other: string\nevents:\n  approve: [operations]\n  reject: {actors: [operations], data: {Reason: string}}\nstates:\n"
+        "  Submitted: {initial: true, status: PREPARING}\n"
+        "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+        "  Failed: {final: true, status: FAILED}\n"
+        "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
+        "      - {send: noted, entity_type: Widget@1.0, to: details.Other,"
+        " data: '{\"By\": request.Actor}'}\n"
+        "  - {from: InReview, to: Succeeded, on: approve}\n"
+        "  - {from: InReview, to: Failed, on: reject}\n");
     // Changes its widget, then waits for a review: the change is kept in the working copy.
     dir_.Write("wf/rename_reviewed.yaml",
                "machine: request\nchange_type: RenameReviewed\nentity_type: Widget@1.0\ninput:\n"
@@ -543,6 +546,33 @@ TEST_CASE("engine: a document changed before a wait keeps its field order", "[en
   INFO(approved.body);
   REQUIRE(approved.status == "SUCCEEDED");
   CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"v","ExpiresAt":"2026-06-01T00:00:00Z"})");
+}
+
+TEST_CASE("engine: a rejected waiting set releases the entities it sent to, unchanged",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string a = CreateWidget(e, "2026-01-01T00:00:00Z", "a");
+  std::string b = CreateWidget(e, "2026-01-01T00:00:01Z", "b");
+  for (const std::string& w : {a, b}) {
+    REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
+                          Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
+                .status == "SUCCEEDED");
+  }
+  const std::string before = e.DescribeEntity(b);
+  Outcome waiting =
+      Exec(e, Start("2026-01-01T00:02:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
+  REQUIRE(waiting.status == "APPLYING");
+  REQUIRE(Field(e.DescribeEntity(b), "LockedBy") == waiting.change_set_id);
+  Outcome rejected = Exec(
+      e,
+      R"({"op":"review","ChangeSetId":")" + waiting.change_set_id +
+          R"(","Decision":"reject","Reason":"no","Actor":"operations","At":"2026-01-01T00:03:00Z"})");
+  INFO(rejected.body);
+  REQUIRE(rejected.status == "FAILED");
+  CHECK(e.DescribeEntity(b) == before);
+  CHECK(Field(e.DescribeEntity(a), "LockedBy").empty());
 }
 
 }  // namespace
