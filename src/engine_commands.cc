@@ -218,10 +218,15 @@ std::string ForPeople(const std::string& body) {
     return Table(rows);
   }
   if (j.contains("Events")) {
-    std::vector<std::vector<std::string>> rows = {{"At", "Entity", "Event", "From", "To", "Actor"}};
-    for (const auto& e : j["Events"])
-      rows.push_back({Str(e, "At"), Str(e, "Entity"), Str(e, "Event"), Str(e, "From"), Str(e, "To"),
+    // The change set and change columns tell apart the same events of a set's several changes.
+    std::vector<std::vector<std::string>> rows = {
+        {"At", "ChangeSetId", "Change", "Entity", "Event", "From", "To", "Actor"}};
+    for (const auto& e : j["Events"]) {
+      const int change = e.value("Change", -1);
+      rows.push_back({Str(e, "At"), Str(e, "ChangeSetId"), change < 0 ? "" : std::to_string(change),
+                      Str(e, "Entity"), Str(e, "Event"), Str(e, "From"), Str(e, "To"),
                       Str(e, "Actor")});
+    }
     return Table(rows);
   }
   if (j.contains("EntityIdentifier")) {
