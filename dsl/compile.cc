@@ -433,6 +433,59 @@ class CompareIntConstNode : public Node {
   int64_t c_;
 };
 
+// `len(x) > 0` and its equivalents: whether x is (not) empty, found at x's first element or
+// present field rather than by counting them all. Errors are len()'s, at the len() call.
+class EmptyNode : public Node {
+ public:
+  EmptyNode(const Expr& len_call, SourcePos p, NodePtr a, bool want_empty)
+      : Node(len_call, p), a_(std::move(a)), want_empty_(want_empty) {}
+  Value Eval(const Value* vars, EvalContext& ctx) const override {
+    Value v = a_.Get(vars, ctx);
+    bool empty = true;
+    switch (v.kind) {
+      case ValueKind::kString:
+        empty = v.s->bytes == 0;
+        break;
+      case ValueKind::kList:
+        empty = v.list->size == 0;
+        break;
+      case ValueKind::kMap:
+        empty = v.map->size == 0;
+        break;
+      case ValueKind::kObject: {
+        const size_t n = v.obj->type->fields().size();
+        for (size_t i = 0; i < n && empty; ++i) empty = v.obj->slots[i].is_absent();
+        break;
+      }
+      case ValueKind::kError:
+        return v;
+      default:
+        return Fail(ctx, ErrorKind::kType, std::string("len() cannot take ") + KindOf(v));
+    }
+    return Value::Bool(empty == want_empty_);
+  }
+
+ private:
+  Operand a_;
+  bool want_empty_;
+};
+
+// When `e` compares len(x) with 0 or 1 so that it only asks whether x is empty: 1 for "is
+// empty", 0 for "is not empty", -1 otherwise.
+int EmptinessTest(const Expr& e) {
+  const Expr& l = *e.args[0];
+  const Expr& r = *e.args[1];
+  if (l.kind != ExprKind::kCall || l.text != "len" || l.args.size() != 1) return -1;
+  if (l.args[0]->kind == ExprKind::kCall && l.args[0]->text == "join") return -1;
+  if (r.kind != ExprKind::kInt) return -1;
+  const int64_t c = r.int_value;
+  if ((e.op == Op::kGt && c == 0) || (e.op == Op::kNe && c == 0) || (e.op == Op::kGe && c == 1))
+    return 0;
+  if ((e.op == Op::kEq && c == 0) || (e.op == Op::kLe && c == 0) || (e.op == Op::kLt && c == 1))
+    return 1;
+  return -1;
+}
+
 class InNode : public Node {
  public:
   InNode(const Expr& e, SourcePos p, NodePtr a, NodePtr b, bool negate)
@@ -720,6 +773,12 @@ NodePtr Compiler::CompileNoFold(const Expr& e) {
     case ExprKind::kLambda:
       break;
     case ExprKind::kBinary: {
+      if (!traced_) {
+        if (const int empty = EmptinessTest(e); empty >= 0) {
+          const Expr& len = *e.args[0];
+          return std::make_unique<EmptyNode>(len, PosOf(len), Compile(*len.args[0]), empty == 1);
+        }
+      }
       NodePtr a = Compile(*e.args[0]);
       NodePtr b = Compile(*e.args[1]);
       switch (e.op) {

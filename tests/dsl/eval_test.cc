@@ -237,6 +237,40 @@ TEST_CASE("eval: lists, maps and membership", "[eval]") {
              R"({"x": {"m": 1, "s": "a"}, "y": {"s": "b"}})") == "\"b\"");
 }
 
+// `len(x) > 0` and its kin compile to an emptiness test that stops at the first element or present
+// field; each must agree with the same comparison written the other way round (counted in full).
+TEST_CASE("eval: len() compared with 0 or 1 agrees with the full count", "[eval]") {
+  const char* types = "x: {A?: string, B?: list<int>, C?: int}, d: dyn";
+  const char* data =
+      R"({"x": {"C": 3}, "d": {"s": "", "t": "é", "l": [], "m": [1], "e": {}, "f": {"k": 1}, "n": 5}})";
+  const std::vector<std::pair<const char*, const char*>> forms = {
+      {"len(@) > 0", "0 < len(@)"},   {"len(@) != 0", "0 != len(@)"},
+      {"len(@) >= 1", "1 <= len(@)"}, {"len(@) == 0", "0 == len(@)"},
+      {"len(@) <= 0", "0 >= len(@)"}, {"len(@) < 1", "1 > len(@)"}};
+  for (const char* operand : {"x", "d.s", "d.t", "d.l", "d.m", "d.e", "d.f", "d.n", "d.Missing"}) {
+    for (const auto& [fast, slow] : forms) {
+      std::string a = fast, b = slow;
+      a.replace(a.find('@'), 1, operand);
+      b.replace(b.find('@'), 1, operand);
+      INFO(a << " vs " << b);
+      const std::string fast_value = Eval(a, types, data);
+      const std::string slow_value = Eval(b, types, data);
+      if (fast_value.find("error") == std::string::npos) {
+        CHECK(fast_value == slow_value);
+      } else {
+        // Same message; the position is the len() call's in both.
+        CHECK(fast_value.substr(0, fast_value.find("\"line\"")) ==
+              slow_value.substr(0, slow_value.find("\"line\"")));
+      }
+    }
+  }
+  CHECK(Eval("len(x) > 0", types, R"({"x": {}, "d": 1})") == "false");
+  CHECK(Eval("len(d.n) > 0", types, data) ==
+        R"js({"error":"len() cannot take an int","line":1,"column":1})js");
+  CHECK(Eval("len(d.Missing) == 0", types, data) ==
+        R"js({"error":"d.Missing is absent","line":1,"column":5})js");
+}
+
 TEST_CASE("eval: dates, timestamps and durations", "[eval]") {
   CheckCases({
       {"date(\"2026-01-31\")", "\"2026-01-31\""},
