@@ -125,18 +125,18 @@ class Fixture {
                                         "document: '{\"Name\": details.Name, \"ExpiresAt\": "
                                         "request.At + duration(\"P1D\")}'}"));
     // Waits for a review after sending to another widget: the other widget is then held too.
-    dir_.Write(
-        "wf/note_other.yaml",
-        "machine: request\nchange_type: NoteOther\nentity_type: Widget@1.0\ninput:\n"
-        "  Other: string\nevents:\n  approve: [operations]\n  reject: {actors: [operations], data: {Reason: string}}\nstates:\n"
-        "  Submitted: {initial: true, status: PREPARING}\n"
-        "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
-        "  Failed: {final: true, status: FAILED}\n"
-        "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
-        "      - {send: noted, entity_type: Widget@1.0, to: details.Other,"
-        " data: '{\"By\": request.Actor}'}\n"
-        "  - {from: InReview, to: Succeeded, on: approve}\n"
-        "  - {from: InReview, to: Failed, on: reject}\n");
+    dir_.Write("wf/note_other.yaml",
+               "machine: request\nchange_type: NoteOther\nentity_type: Widget@1.0\ninput:\n"
+               "  Other: string\nevents:\n  approve: [operations]\n  reject: {actors: "
+               "[operations], data: {Reason: string}}\nstates:\n"
+               "  Submitted: {initial: true, status: PREPARING}\n"
+               "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+               "  Failed: {final: true, status: FAILED}\n"
+               "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
+               "      - {send: noted, entity_type: Widget@1.0, to: details.Other,"
+               " data: '{\"By\": request.Actor}'}\n"
+               "  - {from: InReview, to: Succeeded, on: approve}\n"
+               "  - {from: InReview, to: Failed, on: reject}\n");
     // Changes its widget, then waits for a review: the change is kept in the working copy.
     dir_.Write("wf/rename_reviewed.yaml",
                "machine: request\nchange_type: RenameReviewed\nentity_type: Widget@1.0\ninput:\n"
@@ -247,6 +247,17 @@ std::string CreateWidget(Engine& engine, const std::string& at, const std::strin
   REQUIRE(o.status == "SUCCEEDED");
   std::string id = Field(o.body, "Identifier");
   REQUIRE(id.rfind("wid-", 0) == 0);
+  return id;
+}
+
+// Creates a widget at `created` and activates it at `activated`, expiring at `expires`.
+std::string ActiveWidget(Engine& engine, const std::string& created, const std::string& activated,
+                         const std::string& name, const std::string& expires) {
+  std::string id = CreateWidget(engine, created, name);
+  Outcome o =
+      Exec(engine, Start(activated, Change("Activate", id, R"({"ExpiresAt":")" + expires + "\"}")));
+  INFO(o.body);
+  REQUIRE(o.status == "SUCCEEDED");
   return id;
 }
 
@@ -363,10 +374,8 @@ TEST_CASE(
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                        Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
-              .status == "SUCCEEDED");
+  std::string w =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "w", "2026-06-01T00:00:00Z");
   std::string before = e.DescribeEntity(w);
   // Active has no transition on activate.
   Outcome o = Exec(e, Start("2026-01-01T00:02:00Z",
@@ -409,10 +418,8 @@ TEST_CASE("engine: an at: timer follows its document when the entity stays in it
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                        Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
-              .status == "SUCCEEDED");
+  std::string w =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "w", "2026-01-05T00:00:00Z");
   // Moved later: the timer set for the 5th is stale and does not fire.
   REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
                         Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-10T00:00:00Z"})")))
@@ -432,10 +439,8 @@ TEST_CASE("engine: an at: timer moved earlier fires at the earlier time", "[engi
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                        Change("Activate", w, R"({"ExpiresAt":"2026-01-05T00:00:00Z"})")))
-              .status == "SUCCEEDED");
+  std::string w =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "w", "2026-01-05T00:00:00Z");
   REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
                         Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-03T00:00:00Z"})")))
               .status == "SUCCEEDED");
@@ -449,10 +454,8 @@ TEST_CASE("engine: a send carries data that the target's transition reads as eve
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                        Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
-              .status == "SUCCEEDED");
+  std::string w =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "w", "2026-06-01T00:00:00Z");
   Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("Note", w, "{}")));
   INFO(o.body);
   REQUIRE(o.status == "SUCCEEDED");
@@ -493,13 +496,10 @@ TEST_CASE("engine: a waiting change set holds the entities it sent to", "[engine
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string a = CreateWidget(e, "2026-01-01T00:00:00Z", "a");
-  std::string b = CreateWidget(e, "2026-01-01T00:00:01Z", "b");
-  for (const std::string& w : {a, b}) {
-    REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                          Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
-                .status == "SUCCEEDED");
-  }
+  std::string a =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "a", "2026-06-01T00:00:00Z");
+  std::string b =
+      ActiveWidget(e, "2026-01-01T00:01:01Z", "2026-01-01T00:01:02Z", "b", "2026-06-01T00:00:00Z");
   Outcome waiting =
       Exec(e, Start("2026-01-01T00:02:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
   INFO(waiting.body);
@@ -530,10 +530,8 @@ TEST_CASE("engine: a document changed before a wait keeps its field order", "[en
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
-  REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                        Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
-              .status == "SUCCEEDED");
+  std::string w =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "w", "2026-06-01T00:00:00Z");
   const std::string before = Document(e.DescribeEntity(w));
   CHECK(before == R"({"Name":"w","ExpiresAt":"2026-06-01T00:00:00Z"})");
   Outcome waiting =
@@ -553,13 +551,10 @@ TEST_CASE("engine: a rejected waiting set releases the entities it sent to, unch
   Fixture f;
   auto r = f.Open("s.db");
   Engine& e = *r.engine;
-  std::string a = CreateWidget(e, "2026-01-01T00:00:00Z", "a");
-  std::string b = CreateWidget(e, "2026-01-01T00:00:01Z", "b");
-  for (const std::string& w : {a, b}) {
-    REQUIRE(Exec(e, Start("2026-01-01T00:01:00Z",
-                          Change("Activate", w, R"({"ExpiresAt":"2026-06-01T00:00:00Z"})")))
-                .status == "SUCCEEDED");
-  }
+  std::string a =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "a", "2026-06-01T00:00:00Z");
+  std::string b =
+      ActiveWidget(e, "2026-01-01T00:01:01Z", "2026-01-01T00:01:02Z", "b", "2026-06-01T00:00:00Z");
   const std::string before = e.DescribeEntity(b);
   Outcome waiting =
       Exec(e, Start("2026-01-01T00:02:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
