@@ -261,6 +261,14 @@ std::string ActiveWidget(Engine& engine, const std::string& created, const std::
   return id;
 }
 
+// Seller Operations' decision on change set `id` at `at` ("approve", or "reject" with a reason).
+Outcome Review(Engine& engine, const std::string& id, const std::string& decision,
+               const std::string& at) {
+  const std::string reason = decision == "reject" ? R"(,"Reason":"no")" : "";
+  return Exec(engine, R"({"op":"review","ChangeSetId":")" + id + R"(","Decision":")" + decision +
+                          "\"" + reason + R"(,"Actor":"operations","At":")" + at + "\"}");
+}
+
 TEST_CASE("engine: a change may name the entity an earlier change creates", "[engine]") {
   Fixture f;
   auto r = f.Open("s.db");
@@ -512,9 +520,7 @@ TEST_CASE("engine: a waiting change set holds the entities it sent to", "[engine
   CHECK(other.error_type == "ResourceInUseException");
   CHECK(other.message.find(waiting.change_set_id) != std::string::npos);
 
-  Outcome approved =
-      Exec(e, R"({"op":"review","ChangeSetId":")" + waiting.change_set_id +
-                  R"(","Decision":"approve","Actor":"operations","At":"2026-01-01T00:04:00Z"})");
+  Outcome approved = Review(e, waiting.change_set_id, "approve", "2026-01-01T00:04:00Z");
   INFO(approved.body);
   REQUIRE(approved.status == "SUCCEEDED");
   const std::string after = e.DescribeEntity(b);
@@ -538,9 +544,7 @@ TEST_CASE("engine: a document changed before a wait keeps its field order", "[en
       Exec(e, Start("2026-01-01T00:02:00Z", Change("RenameReviewed", w, R"({"Name":"v"})")));
   INFO(waiting.body);
   REQUIRE(waiting.status == "APPLYING");
-  Outcome approved =
-      Exec(e, R"({"op":"review","ChangeSetId":")" + waiting.change_set_id +
-                  R"(","Decision":"approve","Actor":"operations","At":"2026-01-01T00:03:00Z"})");
+  Outcome approved = Review(e, waiting.change_set_id, "approve", "2026-01-01T00:03:00Z");
   INFO(approved.body);
   REQUIRE(approved.status == "SUCCEEDED");
   CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"v","ExpiresAt":"2026-06-01T00:00:00Z"})");
@@ -560,10 +564,7 @@ TEST_CASE("engine: a rejected waiting set releases the entities it sent to, unch
       Exec(e, Start("2026-01-01T00:02:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
   REQUIRE(waiting.status == "APPLYING");
   REQUIRE(Field(e.DescribeEntity(b), "LockedBy") == waiting.change_set_id);
-  Outcome rejected = Exec(
-      e,
-      R"({"op":"review","ChangeSetId":")" + waiting.change_set_id +
-          R"(","Decision":"reject","Reason":"no","Actor":"operations","At":"2026-01-01T00:03:00Z"})");
+  Outcome rejected = Review(e, waiting.change_set_id, "reject", "2026-01-01T00:03:00Z");
   INFO(rejected.body);
   REQUIRE(rejected.status == "FAILED");
   CHECK(e.DescribeEntity(b) == before);
