@@ -13,8 +13,8 @@
 #include <string>
 
 #include "dsl/diagnostics.h"
-#include "engine/check_policy.h"
-#include "engine/load.h"
+#include "engine/check/check_policy.h"
+#include "engine/model/load.h"
 
 namespace {
 

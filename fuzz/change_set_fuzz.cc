@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/command.h"
+#include "engine/read/command.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using sellerflow::engine::Command;

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/check_policy.h"
-#include "engine/graph.h"
-#include "engine/load.h"
+#include "engine/check/check_policy.h"
+#include "engine/check/graph.h"
+#include "engine/model/load.h"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include "dsl/json.h"
 #include "dsl/program.h"
 #include "dsl/utf8.h"
-#include "engine/check_policy.h"
-#include "engine/graph.h"
-#include "engine/load.h"
+#include "engine/check/check_policy.h"
+#include "engine/check/graph.h"
+#include "engine/model/load.h"
 
 namespace sellerflow {
 namespace {

@@ -18,11 +18,11 @@
 
 #include "dsl/time.h"
 #include "dsl/utf8.h"
-#include "engine/check_policy.h"
-#include "engine/engine.h"
-#include "engine/limits.h"
-#include "engine/log.h"
-#include "engine/store.h"
+#include "engine/check/check_policy.h"
+#include "engine/run/engine.h"
+#include "engine/base/limits.h"
+#include "engine/base/log.h"
+#include "engine/store/store.h"
 #include "src/commands.h"
 
 namespace sellerflow {

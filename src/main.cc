@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <exception>
 
-#include "engine/store.h"
+#include "engine/store/store.h"
 #include "src/commands.h"
 
 int main(int argc, char** argv) {

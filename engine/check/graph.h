@@ -1,0 +1,28 @@
+// Pictures of machines: Mermaid (readable in Markdown viewers) and Graphviz DOT (for dot -Tsvg).
+#ifndef SELLERFLOW_ENGINE_CHECK_GRAPH_H_
+#define SELLERFLOW_ENGINE_CHECK_GRAPH_H_
+
+#include <string>
+#include <vector>
+
+#include "engine/model/load.h"
+
+namespace sellerflow::engine {
+
+enum class GraphFormat { kMermaid, kDot };
+
+// One machine: states, transitions labelled with their event, guard (rule names or a short form
+// of the expression), timer and validation outcome.
+std::string DrawMachine(const Machine& machine, GraphFormat format);
+
+// Every machine of the policy, each in its own box, with dashed links from the request
+// transitions that send events to the entity transitions those events take.
+std::string DrawPolicy(const Policy& policy, GraphFormat format);
+
+// Machines whose change type, entity type or key is `name` (several request machines may share a
+// change type), in file order.
+std::vector<const Machine*> FindMachines(const Policy& policy, const std::string& name);
+
+}  // namespace sellerflow::engine
+
+#endif  // SELLERFLOW_ENGINE_CHECK_GRAPH_H_

@@ -1,0 +1,939 @@
+// The workflow loader: YAML trees into machines, checking every key, value kind and name on the
+// way.
+#include "engine/model/load.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "dsl/program.h"
+#include "engine/base/limits.h"
+#include "engine/base/sha256.h"
+#include "engine/model/yaml_doc.h"
+
+namespace sellerflow::engine {
+
+using dsl::Diagnostics;
+using dsl::Severity;
+using dsl::Source;
+
+const char* RequestStatusName(RequestStatus s) {
+  switch (s) {
+    case RequestStatus::kNone:
+      return "";
+    case RequestStatus::kPreparing:
+      return "PREPARING";
+    case RequestStatus::kApplying:
+      return "APPLYING";
+    case RequestStatus::kSucceeded:
+      return "SUCCEEDED";
+    case RequestStatus::kFailed:
+      return "FAILED";
+    case RequestStatus::kCancelled:
+      return "CANCELLED";
+  }
+  return "";
+}
+
+const char* ActionKindName(Action::Kind kind) {
+  switch (kind) {
+    case Action::Kind::kSet:
+      return "set";
+    case Action::Kind::kMerge:
+      return "merge";
+    case Action::Kind::kAppend:
+      return "append";
+    case Action::Kind::kRemove:
+      return "remove";
+    case Action::Kind::kCreate:
+      return "create";
+    case Action::Kind::kSend:
+      return "send";
+    case Action::Kind::kFail:
+      return "fail";
+  }
+  return "";
+}
+
+std::string Machine::Key() const {
+  if (kind == MachineKind::kEntity) return entity_type;
+  return change_type + " on " + entity_type;
+}
+
+const State* Machine::FindState(const std::string& name) const {
+  for (const auto& s : states)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+const EventSpec* Machine::FindEvent(const std::string& name) const {
+  for (const auto& e : events)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+const Machine* Policy::FindRequestMachine(const std::string& change_type,
+                                          const std::string& entity_type) const {
+  for (const auto& m : machines)
+    if (m->kind == MachineKind::kRequest && m->change_type == change_type &&
+        m->entity_type == entity_type)
+      return m.get();
+  return nullptr;
+}
+
+const Machine* Policy::FindEntityMachine(const std::string& entity_type) const {
+  for (const auto& m : machines)
+    if (m->kind == MachineKind::kEntity && m->entity_type == entity_type) return m.get();
+  return nullptr;
+}
+
+const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kKeys = {
+      {"machine",
+       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access",
+        "creates", "input", "document", "context", "events", "states", "transitions"}},
+      {"field",
+       {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
+        "maximum", "pattern", "one_of", "items", "fields"}},
+      {"context", {"entity_type", "id", "description"}},
+      {"event", {"actors", "data", "description"}},
+      {"state", {"initial", "final", "status", "validate", "description"}},
+      {"validate", {"rules", "passed", "failed"}},
+      {"transition", {"from", "to", "on", "after", "at", "rules", "if", "actions", "description"}},
+      {"set", {"set", "value"}},
+      {"merge", {"merge", "value"}},
+      {"append", {"append", "value"}},
+      {"remove", {"remove", "value"}},
+      {"create", {"create", "owner", "document", "bind"}},
+      {"send", {"send", "to", "entity_type", "data"}},
+      {"fail", {"fail", "message"}},
+  };
+  return kKeys;
+}
+
+namespace {
+
+const std::vector<std::string>& Keys(const std::string& kind) {
+  for (const auto& [k, keys] : AllowedKeys())
+    if (k == kind) return keys;
+  static const std::vector<std::string> kNone;
+  return kNone;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Reads YAML values into model fields, reporting each problem at the node it concerns.
+class Reader {
+ public:
+  Reader(const Source& source, Diagnostics* diags) : source_(source), diags_(diags) {}
+
+  bool ok() const { return errors_ == 0; }
+  void CountError() { ++errors_; }
+  const Source& source() const { return source_; }
+
+  void Error(const YamlNode& at, std::string message, std::string hint = {}) {
+    ++errors_;
+    diags_->AddAt(Severity::kError, source_, at.line, at.column, std::move(message),
+                  std::move(hint));
+  }
+
+  Where At(const YamlNode& n) const { return {&source_, n.line, n.column}; }
+
+  // A map whose keys are all in `kind`'s allowed list, each once.
+  bool CheckMap(const YamlNode& n, const std::string& kind, const char* what) {
+    if (!n.is_map()) {
+      Error(n, std::string(what) + " must be a map, not " + n.KindName());
+      return false;
+    }
+    const auto& allowed = Keys(kind);
+    CheckKeys(n, what, &allowed);
+    return true;
+  }
+
+  // Keys of a map: scalars, each once; with `allowed`, each one of those.
+  void CheckKeys(const YamlNode& n, const char* what, const std::vector<std::string>* allowed) {
+    for (size_t i = 0; i < n.entries.size(); ++i) {
+      const YamlNode& k = n.entries[i].first;
+      if (!k.is_scalar()) {
+        Error(k, std::string("keys of ") + what + " must be names, not " + k.KindName());
+        continue;
+      }
+      for (size_t j = 0; j < i; ++j) {
+        const YamlNode& prev = n.entries[j].first;
+        if (prev.is_scalar() && prev.text == k.text) {
+          Error(k,
+                "duplicate key '" + k.text + "' in " + what + " (first at line " +
+                    std::to_string(prev.line) + ")",
+                "YAML keeps only one of them; remove or rename the other");
+          break;
+        }
+      }
+      if (allowed && std::find(allowed->begin(), allowed->end(), k.text) == allowed->end()) {
+        std::string near = dsl::NearestName(k.text, *allowed);
+        Error(k, "unknown key '" + k.text + "' in " + what,
+              (near.empty() ? std::string() : "did you mean '" + near + "'? ") +
+                  "allowed: " + JoinNames(*allowed));
+      }
+    }
+  }
+
+  bool Scalar(const YamlNode& n, const char* what, std::string* out) {
+    if (!n.is_scalar()) {
+      Error(n, std::string(what) + " must be a single value, not " + n.KindName());
+      return false;
+    }
+    *out = n.text;
+    return true;
+  }
+
+  // A name (state, event, rule, field): a scalar that YAML 1.1 tools would not read as a bool.
+  bool Name(const YamlNode& n, const char* what, std::string* out) {
+    if (!Scalar(n, what, out)) return false;
+    if (n.plain && LooksBoolean(n.text)) {
+      Error(n, std::string(what) + " '" + n.text + "' reads as a boolean in YAML",
+            "quote it (\"" + n.text + "\") or choose another name");
+      return false;
+    }
+    if (out->empty()) {
+      Error(n, std::string(what) + " is empty");
+      return false;
+    }
+    return true;
+  }
+
+  bool Bool(const YamlNode& n, const char* what, bool* out) {
+    std::string s;
+    if (!Scalar(n, what, &s)) return false;
+    if (n.plain && (s == "true" || s == "false")) {
+      *out = s == "true";
+      return true;
+    }
+    if (!n.plain && (s == "true" || s == "false")) {
+      Error(n, std::string(what) + " must be true or false, not the string '" + s + "'",
+            "write it without quotes");
+      return false;
+    }
+    Error(n, std::string(what) + " must be true or false, not '" + s + "'",
+          LooksBoolean(s) ? "write true or false: yes, no, on and off mean different things "
+                            "to different YAML readers"
+                          : "");
+    return false;
+  }
+
+  bool Int(const YamlNode& n, const char* what, int64_t* out) {
+    std::string s;
+    if (!Scalar(n, what, &s)) return false;
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end || errno || !n.plain || v < 0) {
+      Error(n, std::string(what) + " must be a whole number of at least 0, not '" + s + "'");
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  // A list of names; a single name is accepted as a list of one.
+  bool Names(const YamlNode& n, const char* what, std::vector<std::string>* out) {
+    if (n.is_scalar()) {
+      std::string s;
+      if (!Name(n, what, &s)) return false;
+      out->push_back(s);
+      return true;
+    }
+    if (!n.is_sequence()) {
+      Error(n, std::string(what) + " must be a list of names, not " + n.KindName());
+      return false;
+    }
+    bool good = true;
+    for (const auto& item : n.items) {
+      std::string s;
+      if (Name(item, what, &s))
+        out->push_back(s);
+      else
+        good = false;
+    }
+    return good;
+  }
+
+  // An expression: a scalar, with the position of its first character (inside quotes).
+  bool Expr(const YamlNode& n, const char* what, ExprText* out) {
+    if (!Scalar(n, what, &out->text)) return false;
+    out->at = At(n);
+    if (!n.plain && n.column > 0) {
+      // A quoted scalar's mark is its opening quote.
+      const std::string& text = source_.text;
+      size_t offset = OffsetOf(n.line, n.column);
+      if (offset < text.size() && (text[offset] == '"' || text[offset] == '\'')) ++out->at.column;
+    }
+    if (out->text.empty()) {
+      Error(n, std::string(what) + " is empty");
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  size_t OffsetOf(uint32_t line, uint32_t column) const {
+    size_t offset = 0;
+    for (uint32_t l = 1; l < line && offset < source_.text.size(); ++l) {
+      offset = source_.text.find('\n', offset);
+      if (offset == std::string::npos) return source_.text.size();
+      ++offset;
+    }
+    return offset + column - 1;
+  }
+
+  const Source& source_;
+  Diagnostics* diags_;
+  int errors_ = 0;
+};
+
+class MachineReader {
+ public:
+  MachineReader(const Source& source, Diagnostics* diags) : r_(source, diags), diags_(diags) {}
+
+  std::unique_ptr<Machine> Read(const YamlNode& root) {
+    if (!r_.CheckMap(root, "machine", "a workflow file")) return nullptr;
+    auto m = std::make_unique<Machine>();
+    m->source = &r_.source();
+    m->at = r_.At(root);
+    std::string kind;
+    if (const YamlNode* n = Required(root, "machine", "a workflow file")) {
+      if (r_.Scalar(*n, "machine", &kind)) {
+        if (kind == "request") {
+          m->kind = MachineKind::kRequest;
+        } else if (kind == "entity") {
+          m->kind = MachineKind::kEntity;
+        } else {
+          r_.Error(*n, "machine must be 'request' or 'entity', not '" + kind + "'");
+          return nullptr;  // What else is allowed depends on the kind: nothing more to say.
+        }
+      }
+    }
+    if (const YamlNode* n = Required(root, "entity_type", "a workflow file"))
+      r_.Name(*n, "entity_type", &m->entity_type);
+    if (const YamlNode* n = root.Find("change_type")) {
+      r_.Name(*n, "change_type", &m->change_type);
+      if (kind == "entity") r_.Error(*n, "an entity machine has no change_type");
+    } else if (kind == "request") {
+      r_.Error(root, "a request machine needs 'change_type' (the ChangeType it runs)");
+    }
+    if (const YamlNode* n = root.Find("description")) r_.Scalar(*n, "description", &m->description);
+    if (const YamlNode* n = root.Find("id_prefix")) {
+      r_.Scalar(*n, "id_prefix", &m->id_prefix);
+      if (kind == "request") r_.Error(*n, "id_prefix belongs to entity machines");
+    }
+    if (const YamlNode* n = root.Find("actors")) {
+      if (kind == "entity")
+        r_.Error(*n, "actors belong to request machines; events list their own");
+      r_.Names(*n, "an actor", &m->actors);
+      static const std::vector<std::string> kActors = {"owner", "seller", "buyer", "operations",
+                                                       "any"};
+      for (const auto& a : m->actors) {
+        if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
+          std::string near = dsl::NearestName(a, kActors);
+          r_.Error(*n, "unknown actor '" + a + "'",
+                   near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
+        }
+      }
+    }
+    if (const YamlNode* n = root.Find("access")) {
+      if (kind == "entity") r_.Error(*n, "access belongs to request machines");
+      m->access_at = r_.At(*n);
+      r_.Names(*n, "a rule name", &m->access);
+    }
+    if (const YamlNode* n = root.Find("creates")) {
+      std::string v;
+      if (kind == "entity") r_.Error(*n, "creates belongs to request machines");
+      if (r_.Scalar(*n, "creates", &v)) {
+        if (v == "never") {
+          m->creates = Creates::kNever;
+        } else if (v == "always") {
+          m->creates = Creates::kAlways;
+        } else if (v == "if_missing") {
+          m->creates = Creates::kIfMissing;
+        } else {
+          r_.Error(*n, "creates must be never, always or if_missing, not '" + v + "'");
+        }
+      }
+    }
+    if (m->actors.empty()) m->actors.push_back(m->creates == Creates::kAlways ? "seller" : "owner");
+    if (const YamlNode* n = root.Find("input")) {
+      if (kind == "entity") r_.Error(*n, "an entity machine has no input; use document");
+      ReadSchema(*n, "input", &m->input);
+    } else {
+      m->input.type = dsl::Type::Object({});
+    }
+    if (const YamlNode* n = root.Find("document")) {
+      if (kind == "request") r_.Error(*n, "a request machine has no document; use input");
+      ReadSchema(*n, "document", &m->document);
+    } else {
+      m->document.type = dsl::Type::Object({});
+    }
+    if (const YamlNode* n = root.Find("context")) ReadContext(*n, m.get());
+    if (const YamlNode* n = root.Find("events")) ReadEvents(*n, m.get());
+    if (const YamlNode* n = Required(root, "states", "a workflow file")) ReadStates(*n, m.get());
+    if (const YamlNode* n = root.Find("transitions")) ReadTransitions(*n, m.get());
+    if (!r_.ok()) return nullptr;
+    m->content_hash = Sha256Hex(r_.source().text);
+    return m;
+  }
+
+ private:
+  const YamlNode* Required(const YamlNode& map, const char* key, const char* what) {
+    const YamlNode* n = map.Find(key);
+    if (!n) r_.Error(map, std::string(what) + " needs '" + key + "'");
+    return n;
+  }
+
+  // Parses a fragment of the file (an expression or a type) with the rule language and moves its
+  // diagnostics to where the fragment stands in the file.
+  template <typename Parse>
+  auto ParseFragment(const ExprText& fragment, Parse parse) {
+    Diagnostics local;
+    Source src{r_.source().name, fragment.text};
+    auto result = parse(src, &local);
+    for (dsl::Diagnostic d : local.items()) {
+      RelocateDiagnostic(fragment, &d);
+      if (d.severity == Severity::kError) r_.CountError();
+      diags_->Append(std::move(d));
+    }
+    return result;
+  }
+
+ public:
+  // Moves a diagnostic about `fragment` (positions counted from the fragment's start) to the
+  // file's line and column, with the file's line as its source line.
+  static void RelocateDiagnostic(const ExprText& fragment, dsl::Diagnostic* d) {
+    if (!fragment.at.source) return;
+    const std::string& text = fragment.at.source->text;
+    const std::string& frag = fragment.text;
+    // The diagnostic's byte offset in the fragment (its column counts code points).
+    size_t target = 0;
+    for (uint32_t l = 1; l < d->line && target < frag.size(); ++l) {
+      size_t newline = frag.find('\n', target);
+      target = newline == std::string::npos ? frag.size() : newline + 1;
+    }
+    for (uint32_t c = 1; c < d->column && target < frag.size() && frag[target] != '\n'; ++c) {
+      ++target;
+      while (target < frag.size() && (static_cast<unsigned char>(frag[target]) & 0xC0) == 0x80)
+        ++target;
+    }
+    // Where the fragment starts in the file; a block scalar's (| or >) text starts a line below.
+    size_t start = 0;
+    for (uint32_t l = 1; l < fragment.at.line && start < text.size(); ++l) {
+      size_t newline = text.find('\n', start);
+      start = newline == std::string::npos ? text.size() : newline + 1;
+    }
+    start = std::min(text.size(), start + (fragment.at.column > 0 ? fragment.at.column - 1 : 0));
+    if (start < text.size() && (text[start] == '|' || text[start] == '>')) {
+      start = std::min(text.size(), text.find('\n', start) + 1);
+      while (start < text.size() && text[start] == ' ') ++start;
+    }
+    // Walk the fragment and the file together: YAML folds line breaks and indentation of
+    // multi-line scalars into spaces and turns escapes ('' or \") into one character, so where
+    // they differ, whitespace matches whitespace and other file characters are skipped.
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    size_t i = 0, j = start;
+    while (i < target && j < text.size()) {
+      if (frag[i] == text[j]) {
+        ++i;
+        ++j;
+      } else if (blank(frag[i]) && blank(text[j])) {
+        while (i < target && blank(frag[i])) ++i;
+        while (j < text.size() && blank(text[j])) ++j;
+      } else if (blank(frag[i])) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    std::string_view line_text;
+    dsl::LocateOffset(text, j, &d->line, &d->column, &line_text);
+    d->source_line = std::string(line_text);
+  }
+
+ private:
+  void ReadSchema(const YamlNode& n, const char* what, Schema* schema) {
+    if (n.is_sequence() && std::string_view(what) == "input") {
+      // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
+      if (n.items.size() != 1 || !n.items[0].is_map()) {
+        r_.Error(n,
+                 "a list input is a sequence of exactly one map (the fields of each item), not " +
+                     std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
+        schema->type = dsl::Type::Object({});
+        return;
+      }
+      ReadSchema(n.items[0], what, schema);
+      auto items = std::make_unique<FieldSpec>();
+      items->type = schema->type;
+      items->fields = std::move(schema->fields);
+      items->at = r_.At(n.items[0]);
+      schema->fields.clear();
+      schema->list = std::make_unique<FieldSpec>();
+      schema->list->type = dsl::Type::List(items->type);
+      schema->list->at = r_.At(n);
+      schema->list->items = std::move(items);
+      schema->type = schema->list->type;
+      return;
+    }
+    if (!n.is_map()) {
+      r_.Error(n, std::string(what) + " must be a map of field names to types" +
+                      (std::string_view(what) == "input"
+                           ? " (or, for a list, a sequence of one such map)"
+                           : "") +
+                      ", not " + n.KindName());
+      schema->type = dsl::Type::Object({});
+      return;
+    }
+    r_.CheckKeys(n, what, nullptr);
+    std::vector<dsl::Field> fields;
+    for (const auto& [k, v] : n.entries) {
+      if (!k.is_scalar()) continue;
+      FieldSpec f;
+      f.name = k.text;
+      if (!f.name.empty() && f.name.back() == '?') {
+        f.optional = true;
+        f.name.pop_back();
+      }
+      f.at = r_.At(k);
+      if (f.name.empty()) {
+        r_.Error(k, "a field needs a name");
+        continue;
+      }
+      ReadField(v, &f);
+      if (!f.type) f.type = dsl::Type::Dyn();
+      fields.push_back({f.name, f.type, f.optional});
+      schema->fields.push_back(std::move(f));
+    }
+    schema->type = dsl::Type::Object(std::move(fields));
+  }
+
+  // A field's type: "string", "list<string>", or {type: ..., max_length: ..., ...}.
+  void ReadField(const YamlNode& v, FieldSpec* f) {
+    if (v.is_scalar()) {
+      ExprText t;
+      if (r_.Expr(v, "a type", &t)) f->type = ParseTypeText(t);
+      return;
+    }
+    if (!r_.CheckMap(v, "field", ("field '" + f->name + "'").c_str())) return;
+    if (const YamlNode* t = v.Find("type")) {
+      ExprText text;
+      if (r_.Expr(*t, "type", &text)) f->type = ParseTypeText(text);
+    }
+    auto int_key = [&](const char* key, std::optional<int64_t>* out) {
+      if (const YamlNode* n = v.Find(key)) {
+        int64_t x = 0;
+        if (r_.Int(*n, key, &x)) *out = x;
+      }
+    };
+    int_key("min_length", &f->min_length);
+    int_key("max_length", &f->max_length);
+    int_key("min_items", &f->min_items);
+    int_key("max_items", &f->max_items);
+    auto dec_key = [&](const char* key, std::optional<dsl::Decimal>* out) {
+      if (const YamlNode* n = v.Find(key)) {
+        std::string s;
+        dsl::Decimal d{0, 0};
+        if (r_.Scalar(*n, key, &s) && dsl::ParseDecimal(s, &d) == dsl::DecimalStatus::kOk)
+          *out = d;
+        else if (n->is_scalar())
+          r_.Error(*n, std::string(key) + " must be a number, not '" + s + "'");
+      }
+    };
+    dec_key("minimum", &f->minimum);
+    dec_key("maximum", &f->maximum);
+    if (const YamlNode* n = v.Find("pattern")) {
+      if (r_.Scalar(*n, "pattern", &f->pattern)) {
+        RE2::Options options;
+        options.set_log_errors(false);
+        RE2 re(f->pattern, options);
+        if (!re.ok()) r_.Error(*n, "invalid regular expression: " + re.error());
+      }
+    }
+    if (const YamlNode* n = v.Find("one_of")) {
+      if (!n->is_sequence()) {
+        r_.Error(*n, "one_of must be a list of values");
+      } else {
+        for (const auto& item : n->items) {
+          std::string s;
+          if (r_.Scalar(item, "a one_of value", &s)) f->one_of.push_back(s);
+        }
+      }
+    }
+    if (const YamlNode* n = v.Find("items")) {
+      f->items = std::make_unique<FieldSpec>();
+      f->items->name = f->name + "[]";
+      f->items->at = r_.At(*n);
+      // The elements' type comes from the list's unless the items say otherwise.
+      if (f->type && f->type->kind() == dsl::TypeKind::kList) f->items->type = f->type->elem();
+      ReadField(*n, f->items.get());
+    }
+    if (const YamlNode* n = v.Find("fields")) {
+      Schema nested;
+      ReadSchema(*n, "fields", &nested);
+      f->fields = std::move(nested.fields);
+      if (!f->type) f->type = nested.type;
+    }
+    if (!f->type && f->items && f->items->type) f->type = dsl::Type::List(f->items->type);
+    if (!f->type) {
+      r_.Error(v, "field '" + f->name + "' needs a type",
+               "add type: string (or int, decimal, "
+               "bool, date, list<T>, ...)");
+      return;
+    }
+    if (f->items && !f->items->type && f->type->kind() == dsl::TypeKind::kList)
+      f->items->type = f->type->elem();
+    bool is_string = f->type->kind() == dsl::TypeKind::kString;
+    bool is_list = f->type->kind() == dsl::TypeKind::kList;
+    if ((f->min_length || f->max_length || !f->pattern.empty() || !f->one_of.empty()) && !is_string)
+      r_.Error(v, "length, pattern and one_of constraints apply to strings; '" + f->name +
+                      "' is a " + f->type->ToString());
+    if ((f->min_items || f->max_items || f->items) && !is_list)
+      r_.Error(v, "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
+    if ((f->minimum || f->maximum) && !f->type->IsNumeric())
+      r_.Error(
+          v, "minimum and maximum apply to numbers; '" + f->name + "' is a " + f->type->ToString());
+  }
+
+  dsl::TypePtr ParseTypeText(const ExprText& t) {
+    dsl::TypePtr type = ParseFragment(t, [](const Source& s, Diagnostics* d) {
+      dsl::TypeEnv env;
+      Source decl{s.name, "x: " + s.text};
+      Diagnostics local;
+      bool ok = dsl::ParseTypeDeclarations(decl, &env, &local);
+      // Positions inside "x: " are three columns right of the fragment's.
+      for (dsl::Diagnostic diag : local.items()) {
+        if (diag.line == 1 && diag.column > 3) diag.column -= 3;
+        diag.source_line = s.text;
+        d->Append(std::move(diag));
+      }
+      return ok && env.count("x") ? env["x"] : nullptr;
+    });
+    return type ? type : dsl::Type::Dyn();
+  }
+
+  void ReadContext(const YamlNode& n, Machine* m) {
+    if (!n.is_map()) {
+      r_.Error(n, "context must be a map of names to entities, not " + std::string(n.KindName()));
+      return;
+    }
+    r_.CheckKeys(n, "context", nullptr);
+    for (const auto& [k, v] : n.entries) {
+      ContextEntity c;
+      if (!r_.Name(k, "a context name", &c.name)) continue;
+      c.at = r_.At(k);
+      if (!r_.CheckMap(v, "context", ("context '" + c.name + "'").c_str())) continue;
+      if (const YamlNode* t = Required(v, "entity_type", "a context entity"))
+        r_.Name(*t, "entity_type", &c.entity_type);
+      if (const YamlNode* id = Required(v, "id", "a context entity")) r_.Expr(*id, "id", &c.id);
+      m->context.push_back(std::move(c));
+    }
+  }
+
+  void ReadEvents(const YamlNode& n, Machine* m) {
+    if (!n.is_map()) {
+      r_.Error(n, "events must be a map of event names, not " + std::string(n.KindName()));
+      return;
+    }
+    r_.CheckKeys(n, "events", nullptr);
+    for (const auto& [k, v] : n.entries) {
+      EventSpec e;
+      if (!r_.Name(k, "event name", &e.name)) continue;
+      e.at = r_.At(k);
+      if (v.is_sequence() || v.is_scalar()) {
+        r_.Names(v, "an actor", &e.actors);  // Short form: the actors alone.
+      } else if (r_.CheckMap(v, "event", ("event '" + e.name + "'").c_str())) {
+        if (const YamlNode* a = v.Find("actors")) r_.Names(*a, "an actor", &e.actors);
+        if (const YamlNode* d = v.Find("data")) ReadSchema(*d, "data", &e.data);
+      }
+      if (!e.data.type) e.data.type = dsl::Type::Object({});
+      m->events.push_back(std::move(e));
+    }
+  }
+
+  void ReadStates(const YamlNode& n, Machine* m) {
+    if (!n.is_map()) {
+      r_.Error(n, "states must be a map of state names, not " + std::string(n.KindName()));
+      return;
+    }
+    r_.CheckKeys(n, "states", nullptr);
+    if (n.entries.size() > kMaxStates)
+      r_.Error(n, "a machine has at most " + std::to_string(kMaxStates) + " states");
+    for (const auto& [k, v] : n.entries) {
+      State s;
+      if (!r_.Name(k, "state name", &s.name)) continue;
+      s.at = r_.At(k);
+      if (!v.is_null() && r_.CheckMap(v, "state", ("state '" + s.name + "'").c_str())) {
+        if (const YamlNode* x = v.Find("initial")) r_.Bool(*x, "initial", &s.initial);
+        if (const YamlNode* x = v.Find("final")) r_.Bool(*x, "final", &s.final);
+        if (const YamlNode* x = v.Find("description")) r_.Scalar(*x, "description", &s.description);
+        if (const YamlNode* x = v.Find("status")) ReadStatus(*x, m, &s);
+        if (const YamlNode* x = v.Find("validate")) ReadValidation(*x, &s);
+      }
+      // An unknown status was reported where it stands; saying it is missing too would mislead.
+      if (m->kind == MachineKind::kRequest && s.status == RequestStatus::kNone &&
+          !(v.is_map() && v.Find("status")))
+        r_.Error(k, "state '" + s.name + "' of a request machine needs a status",
+                 "status: PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED");
+      m->states.push_back(std::move(s));
+    }
+  }
+
+  void ReadStatus(const YamlNode& x, Machine* m, State* s) {
+    std::string v;
+    if (!r_.Scalar(x, "status", &v)) return;
+    if (m->kind == MachineKind::kEntity) {
+      r_.Error(x, "entity states have no request status");
+      return;
+    }
+    static const std::pair<const char*, RequestStatus> kStatuses[] = {
+        {"PREPARING", RequestStatus::kPreparing},
+        {"APPLYING", RequestStatus::kApplying},
+        {"SUCCEEDED", RequestStatus::kSucceeded},
+        {"FAILED", RequestStatus::kFailed},
+        {"CANCELLED", RequestStatus::kCancelled}};
+    for (const auto& [name, status] : kStatuses)
+      if (v == name) s->status = status;
+    if (s->status == RequestStatus::kNone) {
+      std::vector<std::string> names;
+      for (const auto& [name, status] : kStatuses) names.push_back(name);
+      std::string near = dsl::NearestName(v, names);
+      r_.Error(x, "unknown status '" + v + "'",
+               near.empty() ? "statuses: " + JoinNames(names) : "did you mean '" + near + "'?");
+    }
+  }
+
+  void ReadValidation(const YamlNode& x, State* s) {
+    if (!r_.CheckMap(x, "validate", "validate")) return;
+    Validation v;
+    v.at = r_.At(x);
+    if (const YamlNode* n = Required(x, "rules", "validate")) r_.Names(*n, "a rule name", &v.rules);
+    if (const YamlNode* n = Required(x, "passed", "validate"))
+      r_.Name(*n, "the state after passing", &v.passed);
+    if (const YamlNode* n = Required(x, "failed", "validate"))
+      r_.Name(*n, "the state after failing", &v.failed);
+    s->validate = std::move(v);
+  }
+
+  void ReadTransitions(const YamlNode& n, Machine* m) {
+    if (!n.is_sequence()) {
+      r_.Error(n, "transitions must be a list, not " + std::string(n.KindName()));
+      return;
+    }
+    if (n.items.size() > kMaxTransitions)
+      r_.Error(n, "a machine has at most " + std::to_string(kMaxTransitions) + " transitions");
+    for (const auto& item : n.items) {
+      if (!r_.CheckMap(item, "transition", "a transition")) continue;
+      Transition t;
+      t.at = r_.At(item);
+      std::vector<std::string> froms;
+      if (const YamlNode* x = Required(item, "from", "a transition"))
+        r_.Names(*x, "a state name", &froms);
+      if (const YamlNode* x = Required(item, "to", "a transition"))
+        r_.Name(*x, "a state name", &t.to);
+      if (const YamlNode* x = item.Find("on")) r_.Name(*x, "event name", &t.event);
+      if (const YamlNode* x = item.Find("after")) r_.Expr(*x, "after", &t.after);
+      if (const YamlNode* x = item.Find("at")) r_.Expr(*x, "at", &t.at_time);
+      if (const YamlNode* x = item.Find("rules")) r_.Names(*x, "a rule name", &t.rules);
+      if (const YamlNode* x = item.Find("if")) r_.Expr(*x, "if", &t.guard);
+      if (!t.event.empty() && t.is_timer())
+        r_.Error(item, "a transition is taken on an event or on a timer, not both");
+      if (!t.after.empty() && !t.at_time.empty())
+        r_.Error(item, "a timer is either 'after' a duration or 'at' a time, not both");
+      if (const YamlNode* x = item.Find("actions")) ReadActions(*x, &t.actions);
+      for (const auto& from : froms) {
+        Transition copy = t;
+        copy.from = from;
+        m->transitions.push_back(std::move(copy));
+      }
+    }
+  }
+
+  void ReadActions(const YamlNode& n, std::vector<Action>* out) {
+    if (!n.is_sequence()) {
+      r_.Error(n, "actions must be a list, not " + std::string(n.KindName()));
+      return;
+    }
+    static const std::pair<const char*, Action::Kind> kKinds[] = {
+        {"set", Action::Kind::kSet},       {"merge", Action::Kind::kMerge},
+        {"append", Action::Kind::kAppend}, {"remove", Action::Kind::kRemove},
+        {"create", Action::Kind::kCreate}, {"send", Action::Kind::kSend},
+        {"fail", Action::Kind::kFail}};
+    for (const auto& item : n.items) {
+      if (!item.is_map()) {
+        r_.Error(item, "an action must be a map such as {set: entity.Document.X, value: ...}");
+        continue;
+      }
+      const char* kind_name = nullptr;
+      Action a;
+      a.at = r_.At(item);
+      for (const auto& [name, kind] : kKinds) {
+        if (item.Find(name)) {
+          if (kind_name) {
+            r_.Error(item, std::string("an action does one thing: both '") + kind_name + "' and '" +
+                               name + "' are here");
+          }
+          kind_name = name;
+          a.kind = kind;
+        }
+      }
+      if (!kind_name) {
+        std::vector<std::string> names;
+        for (const auto& [name, kind] : kKinds) names.push_back(name);
+        r_.Error(item, "an action needs one of: " + JoinNames(names));
+        continue;
+      }
+      r_.CheckMap(item, kind_name, (std::string("a '") + kind_name + "' action").c_str());
+      const YamlNode& main = *item.Find(kind_name);
+      switch (a.kind) {
+        case Action::Kind::kSet:
+        case Action::Kind::kMerge:
+        case Action::Kind::kAppend:
+        case Action::Kind::kRemove:
+          r_.Scalar(main, "a path", &a.path);
+          if (const YamlNode* v = Required(item, "value", "this action"))
+            r_.Expr(*v, "value", &a.value);
+          break;
+        case Action::Kind::kCreate:
+          r_.Name(main, "entity_type", &a.entity_type);
+          if (const YamlNode* v = Required(item, "owner", "a create action"))
+            r_.Expr(*v, "owner", &a.owner);
+          if (const YamlNode* v = Required(item, "document", "a create action"))
+            r_.Expr(*v, "document", &a.value);
+          if (const YamlNode* v = item.Find("bind")) r_.Name(*v, "bind", &a.bind);
+          break;
+        case Action::Kind::kSend:
+          r_.Name(main, "event name", &a.event);
+          if (const YamlNode* v = item.Find("to")) r_.Expr(*v, "to", &a.target);
+          if (const YamlNode* v = item.Find("entity_type"))
+            r_.Name(*v, "entity_type", &a.entity_type);
+          if (const YamlNode* v = item.Find("data")) r_.Expr(*v, "data", &a.data);
+          break;
+        case Action::Kind::kFail:
+          r_.Name(main, "an error code", &a.code);
+          if (const YamlNode* v = Required(item, "message", "a fail action"))
+            r_.Expr(*v, "message", &a.message);
+          break;
+      }
+      out->push_back(std::move(a));
+    }
+  }
+
+  Reader r_;
+  Diagnostics* diags_;
+};
+
+bool ReadFile(const std::string& path, std::string* text, std::string* error) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    *error = "is a directory";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  *text = s.str();
+  return true;
+}
+
+// Files with one of `extensions` under `dir` (recursively), sorted; problems to *diags.
+std::vector<std::string> ListFiles(const std::string& dir,
+                                   const std::vector<std::string>& extensions, Diagnostics* diags) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    diags->AddFile(Severity::kError, dir, "no such folder");
+    return files;
+  }
+  if (!std::filesystem::is_directory(dir, ec)) {
+    diags->AddFile(Severity::kError, dir, "not a folder");
+    return files;
+  }
+  auto it = std::filesystem::recursive_directory_iterator(
+      dir, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::string ext = it->path().extension().string();
+    const bool wanted = std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
+    std::error_code link_ec;
+    if (wanted && it->is_symlink(link_ec) && !std::filesystem::exists(it->path(), link_ec)) {
+      // A definition the author meant to load must not vanish without a word.
+      diags->AddFile(Severity::kError, it->path().lexically_normal().string(),
+                     "broken symbolic link (to " +
+                         std::filesystem::read_symlink(it->path(), link_ec).string() + ")");
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    if (wanted) files.push_back(it->path().lexically_normal().string());
+    if (files.size() > kMaxWorkflowFiles) {
+      diags->AddFile(Severity::kError, dir,
+                     "holds more than " + std::to_string(kMaxWorkflowFiles) + " definition files");
+      break;
+    }
+  }
+  if (ec) diags->AddFile(Severity::kError, dir, "cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+void RelocateFragmentDiagnostic(const ExprText& fragment, dsl::Diagnostic* d) {
+  MachineReader::RelocateDiagnostic(fragment, d);
+}
+
+std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags) {
+  YamlNode root;
+  if (!ReadYaml(source, &root, diags)) return nullptr;
+  return MachineReader(source, diags).Read(root);
+}
+
+std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
+                                   const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
+  auto policy = std::make_unique<Policy>();
+  auto add = [&](const std::string& path) -> const Source* {
+    std::string text, error;
+    if (!ReadFile(path, &text, &error)) {
+      diags->AddFile(Severity::kError, path, "cannot read: " + error);
+      return nullptr;
+    }
+    policy->sources.push_back({path, std::move(text)});
+    return &policy->sources.back();
+  };
+  for (const auto& dir : workflow_dirs) {
+    for (const auto& path : ListFiles(dir, {".yaml", ".yml"}, diags)) {
+      const Source* s = add(path);
+      if (!s) {
+        ++policy->failed_files;
+        continue;
+      }
+      if (auto m = LoadMachine(*s, diags))
+        policy->machines.push_back(std::move(m));
+      else
+        ++policy->failed_files;
+    }
+  }
+  for (const auto& dir : rule_dirs) {
+    for (const auto& path : ListFiles(dir, {".rules"}, diags)) {
+      if (const Source* s = add(path)) policy->rule_sources.push_back(s);
+    }
+  }
+  return policy;
+}
+
+}  // namespace sellerflow::engine

@@ -1,0 +1,50 @@
+// Loading a policy: workflow YAML files into machines, and rules files beside them, with every
+// problem reported.
+#ifndef SELLERFLOW_ENGINE_MODEL_LOAD_H_
+#define SELLERFLOW_ENGINE_MODEL_LOAD_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsl/diagnostics.h"
+#include "engine/model/machine.h"
+
+namespace sellerflow::engine {
+
+// Everything a policy is made of. Owns the sources; machines point into them.
+struct Policy {
+  std::deque<dsl::Source> sources;
+  std::vector<const dsl::Source*> rule_sources;
+  std::vector<std::unique_ptr<Machine>> machines;
+  size_t failed_files = 0;  // Workflow files that had errors and contribute no machine.
+
+  const Machine* FindRequestMachine(const std::string& change_type,
+                                    const std::string& entity_type) const;
+  const Machine* FindEntityMachine(const std::string& entity_type) const;
+};
+
+// Reads every *.yaml and *.yml file of the workflow folders and every *.rules file of the rules
+// folders (sorted by path, so the order never depends on the file system). Unreadable paths,
+// YAML errors and schema errors (unknown keys, wrong value kinds, duplicate keys, boolean-looking
+// names) go to *diags; a file with errors contributes no machine. Never throws for bad input.
+std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
+                                   const std::vector<std::string>& rule_dirs,
+                                   dsl::Diagnostics* diags);
+
+// Reads one machine from one YAML source already in `policy->sources`. Returns nullptr on errors.
+std::unique_ptr<Machine> LoadMachine(const dsl::Source& source, dsl::Diagnostics* diags);
+
+// The keys the loader accepts, per kind of YAML object ("machine", "state", "transition", ...):
+// the JSON Schema of workflows/schema.json must accept exactly these.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys();
+
+// Moves a diagnostic about a fragment of a workflow file (an expression or a type, whose
+// positions count from the fragment's start) to the fragment's line and column in the file, with
+// the file's line as its source line.
+void RelocateFragmentDiagnostic(const ExprText& fragment, dsl::Diagnostic* d);
+
+}  // namespace sellerflow::engine
+
+#endif  // SELLERFLOW_ENGINE_MODEL_LOAD_H_

@@ -1,0 +1,99 @@
+// Commands as the engine receives them: StartChangeSet bodies and the other operations, read from
+// JSON.
+#ifndef SELLERFLOW_ENGINE_READ_COMMAND_H_
+#define SELLERFLOW_ENGINE_READ_COMMAND_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/model/machine.h"
+
+namespace sellerflow::engine {
+
+// One problem with a command's shape, at a field path such as
+// "ChangeSet[0].DetailsDocument.ProductTitle" (the path is "" for the body as a whole).
+struct Violation {
+  std::string path;
+  std::string message;  // "has 80 characters; at most 72 are allowed"
+};
+
+struct ChangeRequest {
+  std::string change_type;
+  std::string entity_type;
+  std::string entity_id;  // "" when omitted (a create), the identifier without "@revision".
+  std::optional<int64_t> revision;  // From "Identifier@Revision".
+  std::string reference;            // For "$Name.Entity.Identifier": the ChangeName it refers to.
+  std::string change_name;
+  std::string details;  // The DetailsDocument as JSON text; the legacy Details string's
+                        // content when that was given instead. "{}" when neither.
+};
+
+enum class Op { kStartChangeSet, kReview, kCancelChangeSet, kTick, kImport };
+const char* OpName(Op op);  // "start-change-set", "review", "cancel-change-set", "tick", "import"
+
+struct Command {
+  Op op = Op::kStartChangeSet;
+  std::string actor;  // "seller:111122223333", "buyer:...", "operations"; "" when not given.
+  std::string at;     // RFC 3339 as given ("" when not given), and in microseconds:
+  int64_t at_us = 0;
+
+  // start-change-set
+  std::string catalog;
+  std::string change_set_name;
+  std::string client_request_token;
+  std::string intent = "APPLY";
+  std::vector<ChangeRequest> changes;
+  // SHA-256 of the body without Actor and At (keys sorted, whitespace dropped): a retry with the
+  // same token and the same body is the same request.
+  std::string body_hash;
+
+  // review, cancel-change-set
+  std::string change_set_id;
+  std::string decision;  // review: "approve" | "reject"
+  std::string reason;    // review: the reason of a rejection
+
+  // tick: `at` is the time to advance to ("To" in JSON).
+
+  // import
+  std::string entity_type, entity_id, state, owner;
+  std::string document;  // JSON text
+
+  // The command as one JSON line in the replay format (what `log export` writes): `op` first, then
+  // the fields above that were given, in a fixed order.
+  std::string ToJsonLine() const;
+};
+
+// Reads one command from JSON: a replay line ({"op": ..., ...}) or, with `default_op`, a bare
+// StartChangeSet body (the `start-change-set --change-set FILE` input, where "op" is absent).
+// Checks the envelope as the Catalog API does (marketplace-spec.md §1.1): Catalog `^[a-zA-Z]+$`,
+// 1–20 changes, ChangeType `^[A-Z]\w*$`, Entity.Type 1–255, Entity.Identifier `^[\w\-@]+$` or
+// `$Name.Entity.Identifier` naming another change's ChangeName, Details XOR DetailsDocument
+// (Details a JSON string 2–16384 chars holding an object), ChangeName 1–72 and unique in the set,
+// ChangeSetName 1–100 `^[\w\s+=.:@-]+$`, ClientRequestToken 1–64 `^[!-~]+$`, Intent APPLY|VALIDATE,
+// At RFC 3339, Actor seller:<12 digits> | buyer:<12 digits> | operations. Unknown top-level keys
+// are violations too. Every violation is appended (not just the first); returns false when there
+// was any, or when the text is not a JSON object (a violation at path "" says where it broke).
+bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* out,
+                  std::vector<Violation>* violations);
+
+// Checks a DetailsDocument (JSON text) against a request machine's input schema: the JSON kinds of
+// the declared types, required fields, unknown fields, and every FieldSpec constraint (lengths in
+// code points, item counts, patterns as RE2 full matches, one_of, minimum/maximum, nested items
+// and fields). Appends one Violation per problem with paths under `path`
+// ("ChangeSet[0].DetailsDocument").
+void ValidateShape(std::string_view details, const Schema& schema, const std::string& path,
+                   std::vector<Violation>* violations);
+
+// Whether `actor` is seller:<12 digits>, buyer:<12 digits> or operations (the CLI checks --actor
+// with it, as ParseCommand checks Actor).
+bool ValidActor(std::string_view actor);
+
+// "2026-01-01T00:00:00Z" -> microseconds; false when not RFC 3339.
+bool ParseAt(std::string_view at, int64_t* us);
+
+}  // namespace sellerflow::engine
+
+#endif  // SELLERFLOW_ENGINE_READ_COMMAND_H_

@@ -1,0 +1,1737 @@
+// The engine: change sets run through their request machines, effects land on entities through
+// entity machines, and every step is recorded, all inside one store transaction per command.
+#include "engine/run/engine.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "dsl/json.h"
+#include "dsl/program.h"
+#include "dsl/time.h"
+#include "dsl/utf8.h"
+#include "engine/check/check_policy.h"
+#include "engine/base/ids.h"
+#include "engine/base/limits.h"
+#include "engine/base/log.h"
+#include "engine/base/sha256.h"
+
+namespace sellerflow::engine {
+namespace {
+
+using dsl::Value;
+using dsl::ValueKind;
+
+// A request that cannot go on: thrown inside a command, turned into its Outcome, and everything
+// the command wrote is rolled back with it (only the command log entry stays).
+struct Refusal {
+  Result result;
+  std::string type;
+  std::string message;
+  std::vector<Violation> violations;
+};
+
+std::string Json(std::string_view s) {
+  std::string out;
+  dsl::AppendJsonString(s, &out);
+  return out;
+}
+
+bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
+              const std::string& owner) {
+  for (const auto& a : actors) {
+    if (a == "any") return true;
+    if (a == "operations" && actor == "operations") return true;
+    if (a == "seller" && actor.rfind("seller:", 0) == 0) return true;
+    if (a == "buyer" && actor.rfind("buyer:", 0) == 0) return true;
+    if (a == "owner" && !owner.empty() && actor == owner) return true;
+  }
+  return false;
+}
+
+const char* ResultName(Result r) {
+  switch (r) {
+    case Result::kOk:
+      return "ok";
+    case Result::kRefused:
+      return "refused";
+    case Result::kConflict:
+      return "conflict";
+    case Result::kNotFound:
+      return "not found";
+    case Result::kAccessDenied:
+      return "access denied";
+  }
+  return "";
+}
+
+struct CompiledAction {
+  const Action* action;
+  std::unique_ptr<dsl::Expression> value, target, owner, message, data;
+};
+
+struct CompiledTransition {
+  const Transition* t = nullptr;
+  const dsl::TypeEnv* env = nullptr;
+  std::unique_ptr<dsl::Expression> guard, after, at;
+  std::vector<CompiledAction> actions;
+};
+
+struct CompiledMachine {
+  const Machine* m = nullptr;
+  dsl::TypeEnv env;
+  std::vector<std::unique_ptr<dsl::Expression>> context_ids;  // Parallel to m->context.
+  std::map<std::string, dsl::TypeEnv> event_envs;
+  std::shared_ptr<const dsl::Program> rules;
+  std::vector<CompiledTransition> transitions;
+  dsl::TypePtr doc_type;  // The entity's document type, as `env` holds it.
+};
+
+// An entity as the running command sees it: loaded once, changed in memory, written at the end.
+struct WorkEntity {
+  EntityRow row;
+  std::string stored_document;  // The document as the store has it (to see an `at` timer move).
+  bool in_store = false;
+  bool changed = false;
+  bool state_changed = false;
+};
+
+struct ChangeWork {
+  ChangeRow row;
+  const CompiledMachine* cm = nullptr;
+  std::vector<std::pair<std::string, std::string>> errors;  // ErrorCode, ErrorMessage
+  std::string server_fault;                                 // A guard that could not be evaluated.
+  bool failed = false;  // A send found no transition: the change fails where it stands.
+};
+
+}  // namespace
+
+struct EngineImpl {
+  const Policy& policy;
+  Store* store;
+  std::map<const Machine*, std::unique_ptr<CompiledMachine>> machines;
+  std::vector<dsl::Source> rule_sources;
+  // Earlier definitions that open change sets started under, by content hash.
+  struct Pinned {
+    std::unique_ptr<dsl::Source> source;
+    std::unique_ptr<Machine> machine;
+    std::unique_ptr<CompiledMachine> cm;
+  };
+  std::map<std::string, Pinned> pinned;
+  dsl::Arena arena;
+  dsl::EvalContext ctx;
+
+  // State of the command being run.
+  const Command* cmd = nullptr;
+  int64_t command_seq = 0;  // The command_log seq of the command running now.
+  std::map<std::string, WorkEntity> work;
+  std::vector<HistoryRow> entity_history;
+  std::vector<HistoryRow> request_history;
+  std::vector<std::string>
+      entered;  // Entities whose state changed (their timers are due for setting).
+  std::vector<std::string> retimed;  // Entities whose document changed in the same state.
+  bool persist = true;               // false for Intent VALIDATE.
+  bool respond = true;               // Build response bodies (a replay reads only the outcome).
+  // Documents read in this command, by type and text; their values live in `arena`.
+  std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
+
+  EngineImpl(const Policy& p, Store* s) : policy(p), store(s) {}
+
+  // ---- Compilation ----------------------------------------------------------------------------
+  void Compile() {
+    for (const auto* src : policy.rule_sources) rule_sources.push_back(*src);
+    for (const auto& m : policy.machines) machines[m.get()] = CompileMachine(*m);
+    for (const auto& src : policy.sources)
+      store->PutDefinition(Sha256Hex(src.text), src.name, src.text);
+  }
+
+  std::unique_ptr<CompiledMachine> CompileMachine(const Machine& m) {
+    auto cm = std::make_unique<CompiledMachine>();
+    cm->m = &m;
+    cm->env = MachineEnv(policy, m);
+    cm->doc_type = cm->env["entity"]->fields()[4].type;
+    for (const auto& e : m.events) {
+      dsl::TypeEnv env = cm->env;
+      env["event"] = e.data.type;
+      cm->event_envs[e.name] = std::move(env);
+    }
+    std::vector<std::string> used;
+    for (const auto& st : m.states)
+      if (st.validate)
+        used.insert(used.end(), st.validate->rules.begin(), st.validate->rules.end());
+    for (const auto& t : m.transitions) used.insert(used.end(), t.rules.begin(), t.rules.end());
+    used.insert(used.end(), m.access.begin(), m.access.end());
+    dsl::Diagnostics diags;
+    dsl::BuildOptions options;
+    options.only_rules = &used;
+    options.warn_unused_constants = false;
+    cm->rules = dsl::Program::BuildShared(rule_sources, cm->env, &diags, options);
+    if (!cm->rules)
+      throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
+    for (const auto& c : m.context)
+      cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
+    for (const auto& t : m.transitions) {
+      CompiledTransition ct;
+      ct.t = &t;
+      ct.env = t.event.empty() ? &cm->env : &cm->event_envs[t.event];
+      ct.guard = Expr(t.guard, *ct.env, cm->rules.get(), false);
+      ct.after = Expr(t.after, *ct.env, cm->rules.get(), false);
+      ct.at = Expr(t.at_time, *ct.env, cm->rules.get(), false);
+      for (const auto& a : t.actions) {
+        CompiledAction ca;
+        ca.action = &a;
+        ca.value = Expr(a.value, *ct.env, cm->rules.get(), false);
+        ca.target = Expr(a.target, *ct.env, cm->rules.get(), false);
+        ca.owner = Expr(a.owner, *ct.env, cm->rules.get(), false);
+        ca.message = Expr(a.message, *ct.env, cm->rules.get(), true);
+        ca.data = Expr(a.data, *ct.env, cm->rules.get(), false);
+        ct.actions.push_back(std::move(ca));
+      }
+      cm->transitions.push_back(std::move(ct));
+    }
+    return cm;
+  }
+
+  // The request machine a change started under: the current one when its file is unchanged,
+  // else the earlier definition, read back from the store by its content hash.
+  const CompiledMachine* PinnedMachine(const ChangeRow& row) {
+    const CompiledMachine* current = RequestMachine(row.change_type, row.entity_type);
+    if (current && current->m->content_hash == row.machine_hash) return current;
+    if (auto it = pinned.find(row.machine_hash); it != pinned.end()) return it->second.cm.get();
+    auto text = store->GetDefinition(row.machine_hash);
+    if (!text) return current;  // Started before definitions were kept: the current one it is.
+    Pinned& p = pinned[row.machine_hash];
+    p.source = std::make_unique<dsl::Source>(
+        dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
+    dsl::Diagnostics diags;
+    p.machine = LoadMachine(*p.source, &diags);
+    if (!p.machine)
+      throw std::runtime_error("the definition " + row.machine_hash +
+                               " a change set started under no longer loads:\n" + diags.ToText());
+    p.machine->content_hash = row.machine_hash;
+    p.cm = CompileMachine(*p.machine);
+    return p.cm.get();
+  }
+
+  std::unique_ptr<dsl::Expression> Expr(const ExprText& x, const dsl::TypeEnv& env,
+                                        const dsl::Program* constants, bool is_template) {
+    if (x.empty()) return nullptr;
+    dsl::Diagnostics diags;
+    dsl::Source s{x.at.source ? x.at.source->name : "<policy>", x.text};
+    auto e = is_template ? dsl::Expression::CompileTemplate(s, env, &diags, constants)
+                         : dsl::Expression::Compile(s, env, &diags, constants);
+    if (!e)
+      throw std::runtime_error("expression does not compile: " + x.text + "\n" + diags.ToText());
+    return e;
+  }
+
+  const CompiledMachine* RequestMachine(const std::string& change_type, const std::string& type) {
+    const Machine* m = policy.FindRequestMachine(change_type, type);
+    return m ? machines[m].get() : nullptr;
+  }
+  const CompiledMachine* EntityMachine(const std::string& type) {
+    const Machine* m = policy.FindEntityMachine(type);
+    return m ? machines[m].get() : nullptr;
+  }
+
+  // ---- Values for expressions -----------------------------------------------------------------
+  Value Document(const std::string& json, const dsl::TypePtr& type) {
+    // The same documents are read for every guard and rule of a command: read each once.
+    auto key = std::make_pair(type.get(), json);
+    if (auto it = documents.find(key); it != documents.end()) return it->second;
+    Value v;
+    std::vector<dsl::JsonIssue> issues;
+    if (!dsl::JsonToValue(json, type, "Document", arena, &v, &issues)) {
+      std::string m = issues.empty() ? "unreadable" : issues[0].path + ": " + issues[0].message;
+      throw Refusal{
+          Result::kRefused, "ValidationException", "a document does not fit its schema: " + m, {}};
+    }
+    documents.emplace(std::move(key), v);
+    return v;
+  }
+
+  Value EntityView(const EntityRow& row, const dsl::TypePtr& view) {
+    dsl::ObjectRep* o = dsl::MakeObject(arena, view.get());
+    o->slots[0] = dsl::StringValue(arena, row.id);
+    o->slots[1] = dsl::StringValue(arena, row.state);
+    o->slots[2] = dsl::StringValue(arena, row.owner);
+    o->slots[3] = Value::Int(row.revision);
+    o->slots[4] = Document(row.document, view->fields()[4].type);
+    return Value::Obj(o);
+  }
+
+  Value RequestValue(const dsl::TypePtr& type, const std::string& cs_id, const ChangeRow& c) {
+    dsl::ObjectRep* o = dsl::MakeObject(arena, type.get());
+    o->slots[0] = dsl::StringValue(arena, cs_id);
+    o->slots[1] = dsl::StringValue(arena, c.change_type);
+    if (!c.change_name.empty()) o->slots[2] = dsl::StringValue(arena, c.change_name);
+    o->slots[3] = dsl::StringValue(arena, cmd->intent.empty() ? "APPLY" : cmd->intent);
+    o->slots[4] = dsl::StringValue(arena, cmd->actor);
+    o->slots[5] = Value::Timestamp(cmd->at_us);
+    return Value::Obj(o);
+  }
+
+  // The bindings of an expression compiled against `env`, in its slot order.
+  dsl::Bindings Bind(const dsl::TypeEnv& env, const CompiledMachine& cm, const std::string& cs_id,
+                     const ChangeRow* change, const WorkEntity* entity,
+                     const std::string& event_json) {
+    dsl::Bindings b;
+    std::map<std::string, Value> named;
+    for (const auto& [name, type] : env) {
+      Value v = dsl::AbsentSlot();
+      if (name == "details" && change) {
+        v = Document(change->details, type);
+      } else if (name == "entity" && entity) {
+        v = EntityView(entity->row, type);
+      } else if (name == "request" && change) {
+        v = RequestValue(type, cs_id, *change);
+      } else if (name == "event") {
+        v = Document(event_json.empty() ? "{}" : event_json, type);
+      }
+      named[name] = v;
+    }
+    // Context entities: their ids are expressions over the others (compiled against the
+    // machine's own variables, so bound in that order).
+    for (size_t k = 0; k < cm.m->context.size(); ++k) {
+      const ContextEntity& c = cm.m->context[k];
+      dsl::Bindings inner;
+      for (const auto& [name, type] : cm.env)
+        inner.push_back(named.count(name) ? named[name] : dsl::AbsentSlot());
+      Value id = cm.context_ids[k]->Evaluate(inner, ctx);
+      if (id.kind != ValueKind::kString) continue;
+      const WorkEntity* ce = Load(std::string(id.str()));
+      if (ce) named[c.name] = EntityView(ce->row, env.at(c.name));
+    }
+    for (const auto& [name, type] : env) b.push_back(named[name]);
+    return b;
+  }
+
+  // ---- Entities -------------------------------------------------------------------------------
+  // Refuses the command when another open change set (not `cs_id`) holds the entity. With
+  // `if_changed`, only when the holder's working copy has changed it (a send may still reach an
+  // entity whose request waits without having changed it yet, such as an agreement counted on a
+  // product whose restriction waits: the restriction applies to the product as it then is).
+  void RefuseIfHeld(const WorkEntity& e, const std::string& cs_id, bool if_changed) {
+    if (e.row.locked_by.empty() || e.row.locked_by == cs_id) return;
+    auto holder = store->GetChangeSet(e.row.locked_by);
+    if (!holder || (holder->status != "PREPARING" && holder->status != "APPLYING")) return;
+    if (if_changed && !WorkingChanges(*holder, e.row.id)) return;
+    throw Refusal{Result::kConflict,
+                  "ResourceInUseException",
+                  e.row.id + " is in use by change set " + holder->id + " (" + holder->status + ")",
+                  {}};
+  }
+
+  WorkEntity* Load(const std::string& id) {
+    auto it = work.find(id);
+    if (it != work.end()) return &it->second;
+    auto row = store->GetEntity(id);
+    if (!row) return nullptr;
+    WorkEntity& w = work[id];
+    w.row = *row;
+    w.stored_document = row->document;
+    w.in_store = true;
+    return &w;
+  }
+
+  WorkEntity* Create(const std::string& type, const std::string& owner, const std::string& id_hint,
+                     const std::string& document) {
+    const CompiledMachine* em = EntityMachine(type);
+    if (!em)
+      throw Refusal{
+          Result::kRefused, "ValidationException", "no machine for entity type " + type, {}};
+    std::string id = id_hint;
+    if (id.empty()) {
+      std::string prefix = em->m->id_prefix.empty() ? "ent-" : em->m->id_prefix;
+      do {
+        id = MakeId(prefix, type, store->NextCounter("entity:" + type), 13);
+      } while (work.count(id) || store->GetEntity(id));
+    }
+    const State* initial = nullptr;
+    for (const auto& s : em->m->states)
+      if (s.initial) initial = &s;
+    WorkEntity& w = work[id];
+    w.row.id = id;
+    w.row.type = type;
+    w.row.owner = owner;
+    w.row.state = initial ? initial->name : "";
+    w.row.revision = 0;
+    w.row.document = document;
+    w.row.created_at = cmd->at;
+    w.changed = true;
+    w.state_changed = true;
+    return &w;
+  }
+
+  // Delivers `event` to an entity's machine: the first transition from its state on that event
+  // whose guard holds. Returns an error message when none applies.
+  std::string Deliver(const std::string& event, WorkEntity* e, const std::string& cs_id,
+                      int change_index, ChangeWork* change, const std::string& event_json = "{}") {
+    const CompiledMachine* em = EntityMachine(e->row.type);
+    if (!em) return "no machine for entity type " + e->row.type;
+    for (const auto& ct : em->transitions) {
+      const Transition& t = *ct.t;
+      if (t.from != e->row.state || t.event != event) continue;
+      dsl::Bindings b = Bind(*ct.env, *em, cs_id, nullptr, e, event_json);
+      if (ct.guard) {
+        Value g = ct.guard->Evaluate(b, ctx);
+        if (g.is_error()) {
+          return "the guard of " + em->m->Key() + "'s transition on '" + event +
+                 "' could not be evaluated: " + std::string(g.error_message());
+        }
+        if (!g.b) continue;
+      }
+      std::string failure = RunActions(ct, *em, cs_id, nullptr, e, b, change);
+      if (!failure.empty()) return failure;
+      HistoryRow h;
+      h.change_set = cs_id;
+      h.change_index = change_index;
+      h.entity = e->row.id;
+      h.event = event;
+      h.from_state = e->row.state;
+      h.to_state = t.to;
+      h.actor = cmd->actor;
+      h.at = cmd->at;
+      entity_history.push_back(h);
+      LogEvent(LogLevel::kDebug, {{"event", "entity transition"},
+                                  {"at", cmd->at},
+                                  {"change_set", cs_id},
+                                  {"entity", e->row.id},
+                                  {"trigger", event},
+                                  {"from", e->row.state},
+                                  {"to", t.to}});
+      if (t.to != e->row.state) e->state_changed = true;
+      e->row.state = t.to;
+      e->changed = true;
+      return "";
+    }
+    return e->row.type + " " + e->row.id + " is " + e->row.state + ": it has no transition on '" +
+           event + "' that applies";
+  }
+
+  // ---- Actions --------------------------------------------------------------------------------
+  // Writes `value` at `path` (field names under the document) in `doc`, returning the new document.
+  Value SetPath(Value doc, const dsl::Type& type, const std::vector<std::string>& path, size_t i,
+                const Value& value, Action::Kind kind) {
+    if (i == path.size()) return Combine(doc, type, value, kind);
+    if (type.kind() != dsl::TypeKind::kObject) return doc;
+    int slot = type.FieldIndex(path[i]);
+    if (slot < 0) return doc;
+    dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
+    if (doc.kind == ValueKind::kObject && doc.obj->type == &type)
+      std::copy(doc.obj->slots, doc.obj->slots + type.fields().size(), o->slots);
+    const dsl::Field& f = type.fields()[static_cast<size_t>(slot)];
+    o->slots[slot] = SetPath(o->slots[slot], *f.type, path, i + 1, value, kind);
+    return Value::Obj(o);
+  }
+
+  Value Coerce(const Value& v, const dsl::Type& type) {
+    if (v.kind == ValueKind::kInt && type.kind() == dsl::TypeKind::kDecimal)
+      return Value::Dec(dsl::DecimalFromInt(v.i));
+    if (v.kind == ValueKind::kObject && type.kind() == dsl::TypeKind::kObject &&
+        v.obj->type != &type) {
+      // Fields by name: an object of another shape (the request's input) moves into the document.
+      dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
+      const auto& from = v.obj->type->fields();
+      for (size_t k = 0; k < from.size(); ++k) {
+        int slot = type.FieldIndex(from[k].name);
+        if (slot >= 0 && !v.obj->slots[k].is_absent())
+          o->slots[slot] = Coerce(v.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
+      }
+      return Value::Obj(o);
+    }
+    if (v.kind == ValueKind::kMap && type.kind() == dsl::TypeKind::kObject) {
+      // A map literal builds an object: its keys name the fields (others are dropped).
+      dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
+      for (uint32_t k = 0; k < v.map->size; ++k) {
+        const dsl::MapEntry& entry = v.map->entries[k];
+        int slot = type.FieldIndex(std::string(entry.key.str()));
+        if (slot >= 0 && !entry.value.is_absent())
+          o->slots[slot] = Coerce(entry.value, *type.fields()[static_cast<size_t>(slot)].type);
+      }
+      return Value::Obj(o);
+    }
+    if (v.kind == ValueKind::kList && type.kind() == dsl::TypeKind::kList) {
+      dsl::ListRep* l = dsl::MakeList(arena, v.list->size);
+      for (uint32_t k = 0; k < v.list->size; ++k)
+        l->items[k] = Coerce(v.list->items[k], *type.elem());
+      return Value::List(l);
+    }
+    return v;
+  }
+
+  Value Combine(const Value& current, const dsl::Type& type, const Value& value,
+                Action::Kind kind) {
+    switch (kind) {
+      case Action::Kind::kSet:
+        return Coerce(value, type);
+      case Action::Kind::kMerge: {
+        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject)
+          return current;
+        dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
+        if (current.kind == ValueKind::kObject && current.obj->type == &type)
+          std::copy(current.obj->slots, current.obj->slots + type.fields().size(), o->slots);
+        const auto& from = value.obj->type->fields();
+        for (size_t k = 0; k < from.size(); ++k) {
+          int slot = type.FieldIndex(from[k].name);
+          if (slot >= 0 && !value.obj->slots[k].is_absent())
+            o->slots[slot] =
+                Coerce(value.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
+        }
+        return Value::Obj(o);
+      }
+      case Action::Kind::kAppend:
+      case Action::Kind::kRemove: {
+        if (type.kind() != dsl::TypeKind::kList) return current;
+        // Nothing to remove from a list that is not there: it stays absent.
+        if (kind == Action::Kind::kRemove && current.kind != ValueKind::kList) return current;
+        std::vector<Value> items;
+        if (current.kind == ValueKind::kList)
+          items.assign(current.list->items, current.list->items + current.list->size);
+        std::vector<Value> given;
+        bool many = value.kind == ValueKind::kList && type.elem()->kind() != dsl::TypeKind::kList;
+        if (many)
+          given.assign(value.list->items, value.list->items + value.list->size);
+        else
+          given.push_back(value);
+        if (kind == Action::Kind::kAppend) {
+          for (const auto& g : given) items.push_back(Coerce(g, *type.elem()));
+        } else {
+          items.erase(std::remove_if(items.begin(), items.end(),
+                                     [&](const Value& x) {
+                                       return std::any_of(
+                                           given.begin(), given.end(),
+                                           [&](const Value& g) { return dsl::ValuesEqual(x, g); });
+                                     }),
+                      items.end());
+        }
+        dsl::ListRep* l = dsl::MakeList(arena, static_cast<uint32_t>(items.size()));
+        std::copy(items.begin(), items.end(), l->items);
+        return Value::List(l);
+      }
+      default:
+        return current;
+    }
+  }
+
+  // Runs a transition's actions. Returns a message when an action could not run (a server fault).
+  std::string RunActions(const CompiledTransition& ct, const CompiledMachine& cm,
+                         const std::string& cs_id, ChangeWork* change, WorkEntity* entity,
+                         const dsl::Bindings& b, ChangeWork* owner_change) {
+    ChangeWork* errors_to = change ? change : owner_change;
+    for (const auto& ca : ct.actions) {
+      const Action& a = *ca.action;
+      auto eval = [&](const std::unique_ptr<dsl::Expression>& e, Value* out) -> std::string {
+        *out = e->Evaluate(b, ctx);
+        if (out->is_error())
+          return "the " + std::string(ActionKindName(a.kind)) + " action of " + cm.m->Key() +
+                 " could not be evaluated: " + std::string(out->error_message());
+        return "";
+      };
+      switch (a.kind) {
+        case Action::Kind::kSet:
+        case Action::Kind::kMerge:
+        case Action::Kind::kAppend:
+        case Action::Kind::kRemove: {
+          if (!entity) return "no entity for " + std::string(ActionKindName(a.kind));
+          Value v;
+          if (auto m = eval(ca.value, &v); !m.empty()) return m;
+          std::vector<std::string> path;
+          std::string rest = a.path.substr(std::string("entity.Document").size());
+          for (size_t p = 0; p < rest.size();) {
+            size_t next = rest.find('.', p + 1);
+            path.push_back(rest.substr(p + 1, next == std::string::npos ? next : next - p - 1));
+            p = next == std::string::npos ? rest.size() : next;
+          }
+          const CompiledMachine* em = EntityMachine(entity->row.type);
+          const dsl::TypePtr& doc_type = em ? em->doc_type : cm.doc_type;
+          Value doc = Document(entity->row.document, doc_type);
+          Value updated = SetPath(doc, *doc_type, path, 0, v, a.kind);
+          entity->row.document = dsl::ToJson(updated);
+          entity->changed = true;
+          break;
+        }
+        case Action::Kind::kCreate: {
+          Value owner, document;
+          if (auto m = eval(ca.owner, &owner); !m.empty()) return m;
+          if (auto m = eval(ca.value, &document); !m.empty()) return m;
+          const CompiledMachine* em = EntityMachine(a.entity_type);
+          if (!em) return "no machine for entity type " + a.entity_type;
+          Value doc = Coerce(document, *em->doc_type);
+          if (doc.kind == ValueKind::kObject) {
+            for (size_t k = 0; k < em->doc_type->fields().size(); ++k) {
+              const dsl::Field& f = em->doc_type->fields()[k];
+              if (!f.optional && doc.obj->slots[k].is_absent())
+                return "the create action of " + cm.m->Key() + " gives no " + f.name +
+                       " for the new " + a.entity_type;
+            }
+          }
+          Create(a.entity_type, owner.kind == ValueKind::kString ? std::string(owner.str()) : "",
+                 "", dsl::ToJson(doc));
+          break;
+        }
+        case Action::Kind::kSend: {
+          WorkEntity* target = entity;
+          if (ca.target) {
+            Value id;
+            if (auto m = eval(ca.target, &id); !m.empty()) return m;
+            target = id.kind == ValueKind::kString ? Load(std::string(id.str())) : nullptr;
+            if (!target) return "send " + a.event + ": no entity " + dsl::ToDisplay(id);
+            // A change set changes only entities no other open set holds (timers, which run in
+            // no set, are not refused here).
+            if (!cs_id.empty()) RefuseIfHeld(*target, cs_id, /*if_changed=*/true);
+          }
+          if (!target) return "send " + a.event + ": no entity to send to";
+          std::string data = "{}";
+          if (ca.data) {
+            Value d;
+            if (auto m = eval(ca.data, &d); !m.empty()) return m;
+            data = dsl::ToJson(d);
+          }
+          std::string failure =
+              Deliver(a.event, target, cs_id, change ? change->row.index : -1, errors_to, data);
+          if (!failure.empty()) {
+            if (errors_to) {
+              errors_to->errors.push_back({"INVALID_STATE", failure});
+              errors_to->failed = true;
+              return "";
+            }
+            return failure;
+          }
+          break;
+        }
+        case Action::Kind::kFail: {
+          Value m = ca.message->Evaluate(b, ctx);
+          std::string text = m.kind == ValueKind::kString ? std::string(m.str())
+                                                          : "(message could not be evaluated)";
+          if (errors_to) errors_to->errors.push_back({a.code, text});
+          break;
+        }
+      }
+    }
+    return "";
+  }
+
+  // ---- Request machines -----------------------------------------------------------------------
+  RequestStatus StatusOf(const ChangeWork& c) {
+    const State* s = c.cm->m->FindState(c.row.state);
+    return s ? s->status : RequestStatus::kNone;
+  }
+
+  void Enter(ChangeWork& c, const std::string& to, const std::string& trigger,
+             const std::string& cs_id) {
+    HistoryRow h;
+    h.change_set = cs_id;
+    h.change_index = c.row.index;
+    h.entity = c.row.entity_id;
+    h.event = trigger;
+    h.from_state = c.row.state;
+    h.to_state = to;
+    h.actor = cmd->actor;
+    h.at = cmd->at;
+    request_history.push_back(h);
+    if (LogEnabled(LogLevel::kDebug)) {
+      std::string index = std::to_string(c.row.index);
+      LogEvent(LogLevel::kDebug, {{"event", "transition"},
+                                  {"at", cmd->at},
+                                  {"change_set", cs_id},
+                                  {"change", index},
+                                  {"entity", c.row.entity_id},
+                                  {"trigger", trigger},
+                                  {"from", c.row.state},
+                                  {"to", to}});
+    }
+    c.row.state = to;
+    c.row.entered_at = cmd->at;
+    const State* s = c.cm->m->FindState(to);
+    c.row.status = s ? RequestStatusName(s->status) : "";
+  }
+
+  // Takes one transition of a change: its actions, then the move.
+  void Take(ChangeWork& c, const CompiledTransition& ct, const std::string& trigger,
+            const std::string& cs_id, const dsl::Bindings& b) {
+    WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+    std::string fault = RunActions(ct, *c.cm, cs_id, &c, entity, b, nullptr);
+    if (!fault.empty()) {
+      c.server_fault = fault;
+      return;
+    }
+    if (c.failed) {
+      c.row.status = "FAILED";
+      return;
+    }
+    Enter(c, ct.t->to, trigger, cs_id);
+  }
+
+  // Runs a change until it waits (for an event or a timer) or ends.
+  void Advance(ChangeWork& c, const std::string& cs_id) {
+    for (int step = 0; step < kMaxStepsPerRun; ++step) {
+      if (!c.server_fault.empty() || c.failed) return;
+      const State* s = c.cm->m->FindState(c.row.state);
+      if (!s || s->final) return;
+      WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+      if (s->validate) {
+        dsl::Bindings b = Bind(c.cm->env, *c.cm, cs_id, &c.row, entity, "");
+        bool passed = true;
+        for (const auto& name : s->validate->rules) {
+          int i = c.cm->rules->FindRule(name);
+          if (i < 0) continue;
+          dsl::RuleResult r = c.cm->rules->Evaluate(static_cast<size_t>(i), b, ctx);
+          if (r.outcome == dsl::Outcome::kFailed || r.outcome == dsl::Outcome::kError) {
+            passed = false;
+            c.errors.push_back({c.cm->rules->rule(static_cast<size_t>(i)).code, r.message});
+          }
+        }
+        Enter(c, passed ? s->validate->passed : s->validate->failed,
+              passed ? "validation passed" : "validation failed", cs_id);
+        continue;
+      }
+      bool moved = false;
+      for (const auto& ct : c.cm->transitions) {
+        const Transition& t = *ct.t;
+        if (t.from != c.row.state || !t.is_automatic()) continue;
+        dsl::Bindings b = Bind(*ct.env, *c.cm, cs_id, &c.row, entity, "");
+        if (!Holds(c, ct, b)) {
+          if (!c.server_fault.empty()) return;
+          continue;
+        }
+        Take(c, ct, "automatic", cs_id, b);
+        moved = true;
+        break;
+      }
+      if (!moved) return;  // Waits for an event or a timer.
+    }
+    c.server_fault = c.cm->m->Key() + " took more than " + std::to_string(kMaxStepsPerRun) +
+                     " automatic steps in one go: its machine loops";
+  }
+
+  // A transition's guard: its inline condition and its named rules.
+  bool Holds(ChangeWork& c, const CompiledTransition& ct, const dsl::Bindings& b) {
+    if (ct.guard) {
+      Value g = ct.guard->Evaluate(b, ctx);
+      if (g.is_error()) {
+        c.server_fault = "a guard of " + c.cm->m->Key() +
+                         " could not be evaluated: " + std::string(g.error_message());
+        return false;
+      }
+      if (!g.b) return false;
+    }
+    for (const auto& name : ct.t->rules) {
+      int i = c.cm->rules->FindRule(name);
+      if (i < 0) return false;
+      dsl::Outcome o = c.cm->rules->Test(static_cast<size_t>(i), b, ctx);
+      if (o == dsl::Outcome::kFailed || o == dsl::Outcome::kError) return false;
+    }
+    return true;
+  }
+
+  // Delivers an event from outside (a review, a cancel) to the changes waiting for it.
+  bool DeliverToChanges(std::vector<ChangeWork>& changes, const std::string& event,
+                        const std::string& event_json, const std::string& cs_id,
+                        const std::string& submitter) {
+    bool delivered = false;
+    for (auto& c : changes) {
+      const EventSpec* spec = c.cm->m->FindEvent(event);
+      if (!spec) continue;
+      WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+      const std::string owner = entity ? entity->row.owner : submitter;
+      for (const auto& ct : c.cm->transitions) {
+        if (ct.t->from != c.row.state || ct.t->event != event) continue;
+        if (!ActorMay(spec->actors, cmd->actor, owner))
+          throw Refusal{Result::kAccessDenied,
+                        "AccessDeniedException",
+                        cmd->actor + " may not send '" + event + "' to " + c.cm->m->Key() +
+                            " (allowed: " + JoinActors(spec->actors) + ")",
+                        {}};
+        dsl::Bindings b = Bind(*ct.env, *c.cm, cs_id, &c.row, entity, event_json);
+        if (!Holds(c, ct, b)) continue;
+        Take(c, ct, event, cs_id, b);
+        delivered = true;
+        Advance(c, cs_id);
+        break;
+      }
+    }
+    return delivered;
+  }
+
+  static std::string JoinActors(const std::vector<std::string>& actors) {
+    std::string out;
+    for (const auto& a : actors) out += (out.empty() ? "" : ", ") + a;
+    return out;
+  }
+
+  // ---- Change sets ----------------------------------------------------------------------------
+  // The set's status from its changes' statuses, and, when it has ended, the outcome.
+  void Settle(ChangeSetRow& cs, std::vector<ChangeWork>& changes) {
+    bool any_failed = false, all_done = true, any_applying = false, any_cancelled = false;
+    std::string fault;
+    for (auto& c : changes) {
+      if (!c.server_fault.empty()) fault = c.server_fault;
+      std::string st = c.row.status;
+      any_failed = any_failed || st == "FAILED";
+      any_cancelled = any_cancelled || st == "CANCELLED";
+      any_applying = any_applying || st == "APPLYING";
+      all_done = all_done && st == "SUCCEEDED";
+    }
+    if (!fault.empty()) {
+      cs.status = "FAILED";
+      cs.failure_code = "SERVER_FAULT";
+      cs.failure_description = fault;
+    } else if (any_failed) {
+      cs.status = "FAILED";
+      cs.failure_code = "CLIENT_ERROR";
+      cs.failure_description =
+          "Change set preparation has failed. For details see 'ErrorDetailList'.";
+    } else if (any_cancelled) {
+      cs.status = "CANCELLED";
+    } else if (all_done) {
+      cs.status = "SUCCEEDED";
+    } else {
+      cs.status = any_applying ? "APPLYING" : "PREPARING";
+    }
+    for (auto& c : changes) c.row.errors = ErrorsJson(c.errors, c.row.errors);
+    const bool ended =
+        cs.status == "SUCCEEDED" || cs.status == "FAILED" || cs.status == "CANCELLED";
+    if (ended) {
+      cs.ended_at = cmd->at;
+      for (auto& c : changes) {
+        if (c.row.status == "PREPARING" || c.row.status == "APPLYING")
+          c.row.status = cs.status == "SUCCEEDED" ? "SUCCEEDED" : cs.status;
+      }
+    }
+    cs.changes.clear();
+    for (auto& c : changes) cs.changes.push_back(c.row);
+  }
+
+  static std::string ErrorsJson(const std::vector<std::pair<std::string, std::string>>& errors,
+                                const std::string& before) {
+    if (errors.empty()) return before.empty() ? "[]" : before;
+    std::string out = before.size() > 2 ? before.substr(0, before.size() - 1) + "," : "[";
+    for (size_t i = 0; i < errors.size(); ++i) {
+      if (i) out += ",";
+      out += "{\"ErrorCode\":" + Json(errors[i].first) +
+             ",\"ErrorMessage\":" + Json(errors[i].second) + "}";
+    }
+    return out + "]";
+  }
+
+  // Writes what a command did: the set, its history, and, when it succeeded, its effects.
+  void Commit(ChangeSetRow& cs, bool insert, std::vector<ChangeWork>& changes) {
+    const bool open = cs.status == "PREPARING" || cs.status == "APPLYING";
+    const bool applied = cs.status == "SUCCEEDED";
+    std::set<std::string> touched;
+    for (auto& c : changes)
+      if (!c.row.entity_id.empty()) touched.insert(c.row.entity_id);
+    if (open) {
+      cs.working = WorkingJson();
+    } else {
+      cs.working.clear();
+    }
+    if (!persist) return;
+    // The set's row is written after its history, so that it can keep the range of seqs that
+    // History(id) reads.
+    const auto append = [&](std::vector<HistoryRow>& rows) {
+      for (auto& h : rows) {
+        store->AppendHistory(&h);
+        if (h.change_set != cs.id) continue;
+        if (cs.history_from == 0) cs.history_from = h.seq;
+        cs.history_to = h.seq;
+      }
+    };
+    const auto write_set = [&] {
+      if (insert)
+        store->InsertChangeSet(cs);
+      else
+        store->UpdateChangeSet(cs);
+    };
+    append(request_history);
+    if (applied) {
+      for (auto& [id, w] : work) {
+        if (!w.changed) {
+          if (w.in_store && w.row.locked_by == cs.id) {
+            w.row.locked_by.clear();
+            store->UpdateEntity(w.row);
+          }
+          continue;
+        }
+        w.row.locked_by.clear();
+        w.row.revision += 1;
+        w.row.updated_at = cmd->at;
+        if (w.in_store)
+          store->UpdateEntity(w.row);
+        else
+          store->InsertEntity(w.row);
+        if (w.state_changed)
+          entered.push_back(id);
+        else if (w.in_store && w.row.document != w.stored_document)
+          retimed.push_back(id);
+      }
+      append(entity_history);
+      write_set();
+      for (const auto& id : touched) {
+        if (work.count(id)) continue;  // Written above, its lock released there.
+        auto row = store->GetEntity(id);
+        if (row && row->locked_by == cs.id) {
+          row->locked_by.clear();
+          store->UpdateEntity(*row);
+        }
+      }
+      ScheduleEntityTimers();
+    } else {
+      write_set();
+      // Not applied (yet): the entities stay as they were, held while the set is open: those
+      // of its changes and those its working copy changed (sent to), so that no other set can
+      // change what this one will write when it applies.
+      for (const auto& [id, w] : work)
+        if (w.changed && w.in_store) touched.insert(id);
+      for (const auto& id : touched) {
+        auto row = store->GetEntity(id);
+        if (!row) continue;
+        if (open ? row->locked_by == cs.id : row->locked_by != cs.id) continue;
+        row->locked_by = open ? cs.id : "";
+        store->UpdateEntity(*row);
+      }
+      if (open) ScheduleChangeTimers(cs, changes);
+    }
+  }
+
+  // The entities an open set would change, kept with it until it resumes.
+  std::string WorkingJson() {
+    std::string out = "{\"entities\":[";
+    bool first = true;
+    for (const auto& [id, w] : work) {
+      if (!w.changed) continue;
+      if (!first) out += ",";
+      first = false;
+      out += "{\"id\":" + Json(w.row.id) + ",\"type\":" + Json(w.row.type) +
+             ",\"owner\":" + Json(w.row.owner) + ",\"state\":" + Json(w.row.state) +
+             ",\"revision\":" + std::to_string(w.row.revision) +
+             ",\"document\":" + Json(w.row.document) + ",\"created_at\":" + Json(w.row.created_at) +
+             ",\"in_store\":" + (w.in_store ? "true" : "false") +
+             ",\"state_changed\":" + (w.state_changed ? "true" : "false") + "}";
+    }
+    out += "],\"history\":[";
+    for (size_t i = 0; i < entity_history.size(); ++i) {
+      const auto& h = entity_history[i];
+      if (i) out += ",";
+      out += "{\"change_index\":" + std::to_string(h.change_index) +
+             ",\"entity\":" + Json(h.entity) + ",\"event\":" + Json(h.event) +
+             ",\"from\":" + Json(h.from_state) + ",\"to\":" + Json(h.to_state) +
+             ",\"actor\":" + Json(h.actor) + ",\"at\":" + Json(h.at) + "}";
+    }
+    return out + "]}";
+  }
+
+  // The working state of an open change set as a value: {entities: [...], history: [...]}.
+  Value ReadWorking(const ChangeSetRow& cs) {
+    static const dsl::TypePtr type = [] {
+      dsl::TypePtr entity_type = dsl::Type::Object({{"id", dsl::Type::String(), false},
+                                                    {"type", dsl::Type::String(), false},
+                                                    {"owner", dsl::Type::String(), false},
+                                                    {"state", dsl::Type::String(), false},
+                                                    {"revision", dsl::Type::Int(), false},
+                                                    {"document", dsl::Type::Dyn(), false},
+                                                    {"created_at", dsl::Type::String(), false},
+                                                    {"in_store", dsl::Type::Bool(), false},
+                                                    {"state_changed", dsl::Type::Bool(), false}});
+      dsl::TypePtr history_type = dsl::Type::Object({{"change_index", dsl::Type::Int(), false},
+                                                     {"entity", dsl::Type::String(), false},
+                                                     {"event", dsl::Type::String(), false},
+                                                     {"from", dsl::Type::String(), false},
+                                                     {"to", dsl::Type::String(), false},
+                                                     {"actor", dsl::Type::String(), false},
+                                                     {"at", dsl::Type::String(), false}});
+      return dsl::Type::Object({{"entities", dsl::Type::List(entity_type), false},
+                                {"history", dsl::Type::List(history_type), false}});
+    }();
+    Value v;
+    std::vector<dsl::JsonIssue> issues;
+    if (!dsl::JsonToValue(cs.working, type, "working", arena, &v, &issues))
+      throw std::runtime_error("change set " + cs.id + " has an unreadable working state");
+    return v;
+  }
+
+  // Whether the open change set's working copy has changed entity `id`.
+  bool WorkingChanges(const ChangeSetRow& cs, const std::string& id) {
+    if (cs.working.empty()) return false;
+    const dsl::ListRep* entities = ReadWorking(cs).obj->slots[0].list;
+    for (uint32_t i = 0; i < entities->size; ++i)
+      if (entities->items[i].obj->slots[0].str() == id) return true;
+    return false;
+  }
+
+  void RestoreWorking(const ChangeSetRow& cs) {
+    if (cs.working.empty()) return;
+    const Value v = ReadWorking(cs);
+    const dsl::ListRep* es = v.obj->slots[0].list;
+    for (uint32_t i = 0; i < es->size; ++i) {
+      const dsl::ObjectRep* e = es->items[i].obj;
+      WorkEntity& w = work[std::string(e->slots[0].str())];
+      w.row.id = std::string(e->slots[0].str());
+      w.row.type = std::string(e->slots[1].str());
+      w.row.owner = std::string(e->slots[2].str());
+      w.row.state = std::string(e->slots[3].str());
+      w.row.revision = e->slots[4].i;
+      // The document's text, kept as a string so that it comes back byte for byte (a working
+      // copy written before kept it as an object, read back with its keys in sorted order).
+      w.row.document = e->slots[5].kind == ValueKind::kString ? std::string(e->slots[5].str())
+                                                              : dsl::ToJson(e->slots[5]);
+      w.row.created_at = std::string(e->slots[6].str());
+      w.in_store = e->slots[7].b;
+      w.state_changed = e->slots[8].b;
+      w.changed = true;
+      if (w.in_store) {
+        auto stored = store->GetEntity(w.row.id);
+        if (stored) {
+          w.row.locked_by = stored->locked_by;
+          w.stored_document = stored->document;
+        }
+      }
+    }
+    const dsl::ListRep* hs = v.obj->slots[1].list;
+    for (uint32_t i = 0; i < hs->size; ++i) {
+      const dsl::ObjectRep* h = hs->items[i].obj;
+      HistoryRow row;
+      row.change_set = cs.id;
+      row.change_index = static_cast<int>(h->slots[0].i);
+      row.entity = std::string(h->slots[1].str());
+      row.event = std::string(h->slots[2].str());
+      row.from_state = std::string(h->slots[3].str());
+      row.to_state = std::string(h->slots[4].str());
+      row.actor = std::string(h->slots[5].str());
+      row.at = std::string(h->slots[6].str());
+      entity_history.push_back(row);
+    }
+  }
+
+  // ---- Timers ---------------------------------------------------------------------------------
+  bool DueOf(const CompiledTransition& ct, const dsl::Bindings& b, int64_t entered_us,
+             int64_t* due) {
+    if (ct.after) {
+      Value d = ct.after->Evaluate(b, ctx);
+      if (d.kind != ValueKind::kDuration) return false;
+      return dsl::AddDurationToTimestamp(entered_us, d.dur(), due);
+    }
+    if (ct.at) {
+      Value t = ct.at->Evaluate(b, ctx);
+      if (t.kind != ValueKind::kTimestamp) return false;
+      *due = t.ts;
+      return true;
+    }
+    return false;
+  }
+
+  void ScheduleChangeTimers(const ChangeSetRow& cs, std::vector<ChangeWork>& changes) {
+    for (auto& c : changes) {
+      for (size_t i = 0; i < c.cm->transitions.size(); ++i) {
+        const auto& ct = c.cm->transitions[i];
+        if (ct.t->from != c.row.state || !ct.t->is_timer()) continue;
+        if (c.row.entered_at != cmd->at) continue;  // Set when the state was entered, once.
+        WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+        dsl::Bindings b = Bind(*ct.env, *c.cm, cs.id, &c.row, entity, "");
+        int64_t due = 0;
+        if (!DueOf(ct, b, cmd->at_us, &due)) continue;
+        TimerRow t;
+        t.due_us = due;
+        t.due = dsl::FormatTimestamp(due);
+        t.change_set = cs.id;
+        t.change_index = c.row.index;
+        t.state = c.row.state;
+        t.transition = static_cast<int>(i);
+        store->AddTimer(&t);
+      }
+    }
+  }
+
+  void ScheduleEntityTimers() {
+    for (const auto& id : entered) {
+      WorkEntity* w = Load(id);
+      if (!w) continue;
+      const CompiledMachine* em = EntityMachine(w->row.type);
+      if (!em) continue;
+      for (size_t i = 0; i < em->transitions.size(); ++i) {
+        const auto& ct = em->transitions[i];
+        if (ct.t->from != w->row.state || !ct.t->is_timer()) continue;
+        dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
+        int64_t due = 0;
+        if (!DueOf(ct, b, cmd->at_us, &due)) continue;
+        AddEntityTimer(id, w->row.state, i, due);
+      }
+    }
+    entered.clear();
+    // An entity that stayed in its state but whose document moved an `at` deadline (an offer's
+    // end date, extended): a timer at the new time. The one set before is found stale when due.
+    for (const auto& id : retimed) {
+      WorkEntity* w = Load(id);
+      if (!w) continue;
+      const CompiledMachine* em = EntityMachine(w->row.type);
+      if (!em) continue;
+      WorkEntity before = *w;
+      before.row.document = w->stored_document;
+      for (size_t i = 0; i < em->transitions.size(); ++i) {
+        const auto& ct = em->transitions[i];
+        if (ct.t->from != w->row.state || !ct.at) continue;
+        int64_t due = 0, was = 0;
+        if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
+        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) &&
+            was == due)
+          continue;
+        AddEntityTimer(id, w->row.state, i, due);
+      }
+    }
+    retimed.clear();
+  }
+
+  void AddEntityTimer(const std::string& id, const std::string& state, size_t transition,
+                      int64_t due) {
+    TimerRow t;
+    t.due_us = due;
+    t.due = dsl::FormatTimestamp(due);
+    t.entity = id;
+    t.state = state;
+    t.transition = static_cast<int>(transition);
+    store->AddTimer(&t);
+  }
+
+  // Fires every timer due at or before `until_us`, earliest first; each sees the clock at its due
+  // time.
+  void FireTimers(int64_t until_us) {
+    const Command* outer = cmd;
+    // Timers run before the command, so `persist` may still say what the previous command was
+    // (false after a VALIDATE): their effects are always kept.
+    persist = true;
+    for (int round = 0; round < kMaxTimerRounds; ++round) {
+      auto due = store->DueTimers(until_us);
+      if (due.empty()) break;
+      const TimerRow t = due.front();
+      store->DeleteTimer(t.id);
+      Command at = *outer;
+      at.actor = "timer";
+      at.at_us = t.due_us;
+      at.at = t.due;
+      cmd = &at;
+      ResetWork();
+      if (!t.change_set.empty())
+        FireChangeTimer(t);
+      else
+        FireEntityTimer(t);
+      cmd = outer;
+    }
+    cmd = outer;
+    ResetWork();
+  }
+
+  void FireChangeTimer(const TimerRow& t) {
+    auto cs = ReadChangeSet(t.change_set);
+    if (!cs || (cs->status != "PREPARING" && cs->status != "APPLYING")) return;
+    std::vector<ChangeWork> changes = Resume(*cs);
+    RestoreWorking(*cs);
+    for (auto& c : changes) {
+      if (c.row.index != t.change_index || c.row.state != t.state) continue;
+      const auto& ct = c.cm->transitions[static_cast<size_t>(t.transition)];
+      WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+      dsl::Bindings b = Bind(*ct.env, *c.cm, cs->id, &c.row, entity, "");
+      if (!Holds(c, ct, b)) continue;
+      Take(c, ct, "timer", cs->id, b);
+      Advance(c, cs->id);
+    }
+    Settle(*cs, changes);
+    Commit(*cs, false, changes);
+  }
+
+  void FireEntityTimer(const TimerRow& t) {
+    WorkEntity* w = Load(t.entity);
+    if (!w || w->row.state != t.state) return;
+    const CompiledMachine* em = EntityMachine(w->row.type);
+    if (!em) return;
+    const auto& ct = em->transitions[static_cast<size_t>(t.transition)];
+    dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
+    if (ct.at) {
+      // The document may have moved the deadline since this timer was set: then a timer at the
+      // new time exists, and this one is stale.
+      int64_t due = 0;
+      if (!DueOf(ct, b, t.due_us, &due) || due != t.due_us) return;
+    }
+    if (ct.guard) {
+      Value g = ct.guard->Evaluate(b, ctx);
+      if (g.kind != ValueKind::kBool || !g.b) return;
+    }
+    if (!RunActions(ct, *em, "", nullptr, w, b, nullptr).empty()) return;
+    HistoryRow h;
+    h.entity = w->row.id;
+    h.event = "timer";
+    h.from_state = w->row.state;
+    h.to_state = ct.t->to;
+    h.actor = "timer";
+    h.at = cmd->at;
+    entity_history.push_back(h);
+    if (ct.t->to != w->row.state) w->state_changed = true;
+    w->row.state = ct.t->to;
+    w->changed = true;
+    // Commit the entity effects directly: no change set holds them.
+    for (auto& [id, e] : work) {
+      if (!e.changed) continue;
+      e.row.revision += 1;
+      e.row.updated_at = cmd->at;
+      if (e.in_store)
+        store->UpdateEntity(e.row);
+      else
+        store->InsertEntity(e.row);
+      if (e.state_changed)
+        entered.push_back(id);
+      else if (e.in_store && e.row.document != e.stored_document)
+        retimed.push_back(id);
+    }
+    for (auto& hr : entity_history) store->AppendHistory(&hr);
+    ScheduleEntityTimers();
+  }
+
+  // A change set as stored, with each change's DetailsDocument read back from the command that
+  // started it (the store keeps one copy of what the client sent: the command log's).
+  std::optional<ChangeSetRow> ReadChangeSet(const std::string& id) {
+    auto cs = store->GetChangeSet(id);
+    if (cs) AttachDetails(&*cs);
+    return cs;
+  }
+
+  void AttachDetails(ChangeSetRow* cs) {
+    if (cs->changes.empty()) return;
+    std::vector<CommandRow> rows = store->Commands(cs->command_seq - 1, 1);
+    Command started;
+    std::vector<Violation> problems;
+    if (rows.empty() || rows[0].seq != cs->command_seq ||
+        !ParseCommand(rows[0].command, std::nullopt, &started, &problems) ||
+        started.op != Op::kStartChangeSet || started.changes.size() < cs->changes.size()) {
+      throw std::runtime_error("change set " + cs->id + " names command " +
+                               std::to_string(cs->command_seq) +
+                               " of the log, which is not the StartChangeSet that made it");
+    }
+    for (ChangeRow& c : cs->changes)
+      c.details = started.changes[static_cast<size_t>(c.index)].details;
+  }
+
+  std::vector<ChangeWork> Resume(const ChangeSetRow& cs) {
+    std::vector<ChangeWork> changes;
+    for (const auto& row : cs.changes) {
+      ChangeWork c;
+      c.row = row;
+      c.cm = PinnedMachine(row);
+      if (!c.cm)
+        throw std::runtime_error("change set " + cs.id + " runs " + row.change_type + " on " +
+                                 row.entity_type + ", which no machine defines any more");
+      changes.push_back(std::move(c));
+    }
+    return changes;
+  }
+
+  void ResetWork() {
+    documents.clear();
+    work.clear();
+    entity_history.clear();
+    request_history.clear();
+    entered.clear();
+    retimed.clear();
+    arena.Reset();
+  }
+
+  // ---- Commands -------------------------------------------------------------------------------
+  Outcome Start(const Command& c) {
+    // Idempotency first: a retry of an accepted request answers as the original did.
+    if (!c.client_request_token.empty()) {
+      if (auto original = store->FindChangeSetByToken(c.client_request_token)) {
+        if (original->body_hash == c.body_hash && original->actor == c.actor) {
+          Outcome o;
+          if (respond) {
+            AttachDetails(&*original);
+            o.body = Describe(*original);
+          }
+          o.failed = original->status == "FAILED";
+          o.status = original->status;
+          o.change_set_id = original->id;
+          return o;
+        }
+        throw Refusal{
+            Result::kConflict,
+            "ConflictException",
+            "ClientRequestToken " + c.client_request_token + " was already used for change set " +
+                original->id +
+                (original->actor != c.actor ? " by another actor" : " with a different body"),
+            {}};
+      }
+    }
+    // Shape: every change against its machine's input schema; every violation at once.
+    std::vector<Violation> violations;
+    std::vector<ChangeWork> changes;
+    for (size_t i = 0; i < c.changes.size(); ++i) {
+      const ChangeRequest& r = c.changes[i];
+      std::string path = "ChangeSet[" + std::to_string(i) + "]";
+      ChangeWork w;
+      w.cm = RequestMachine(r.change_type, r.entity_type);
+      if (!w.cm) {
+        violations.push_back({path + ".ChangeType",
+                              "unknown change type " + r.change_type + " for " + r.entity_type});
+        continue;
+      }
+      ValidateShape(r.details, w.cm->m->input, path + ".DetailsDocument", &violations);
+      w.row.index = static_cast<int>(i);
+      w.row.change_type = r.change_type;
+      w.row.entity_type = r.entity_type;
+      w.row.change_name = r.change_name;
+      w.row.machine_hash = w.cm->m->content_hash;
+      w.row.details = r.details;
+      changes.push_back(std::move(w));
+    }
+    if (!violations.empty())
+      throw Refusal{Result::kRefused, "ValidationException",
+                    std::to_string(violations.size()) + " problem" +
+                        (violations.size() == 1 ? "" : "s") + " with the request",
+                    violations};
+
+    ChangeSetRow cs;
+    cs.seq = store->LastChangeSetSeq() + 1;
+    cs.command_seq = command_seq;
+    cs.id = ChangeSetId(cs.seq);
+    cs.name = c.change_set_name;
+    cs.token = c.client_request_token;
+    cs.actor = c.actor;
+    cs.body_hash = c.body_hash;
+    cs.intent = c.intent.empty() ? "APPLY" : c.intent;
+    cs.started_at = c.at;
+    persist = cs.intent != "VALIDATE";
+
+    // Entities in dependency order: a change naming $Name runs after the change named Name.
+    std::vector<size_t> order = Order(c);
+    std::map<std::string, std::string> created_ids;  // ChangeName -> identifier
+    for (size_t i : order) {
+      const ChangeRequest& r = c.changes[i];
+      ChangeWork& w = changes[i];
+      std::string id = r.reference.empty() ? r.entity_id : created_ids[r.reference];
+      WorkEntity* e = id.empty() ? nullptr : Load(id);
+      const Creates creates = w.cm->m->creates;
+      if (creates == Creates::kAlways) {
+        if (!r.entity_id.empty())
+          throw Refusal{Result::kRefused,
+                        "ValidationException",
+                        r.change_type + " creates its entity: give no Entity.Identifier",
+                        {}};
+        e = Create(r.entity_type, c.actor, "", "{}");
+      } else if (!e && creates == Creates::kIfMissing && !id.empty()) {
+        e = Create(r.entity_type, c.actor, id, "{}");
+      }
+      if (!e)
+        throw Refusal{
+            Result::kNotFound,
+            "ResourceNotFoundException",
+            "no " + r.entity_type + " with identifier " + (id.empty() ? "(none given)" : id),
+            {}};
+      if (e->row.type != r.entity_type)
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      id + " is a " + e->row.type + ", not a " + r.entity_type,
+                      {}};
+      RefuseIfHeld(*e, "", /*if_changed=*/false);
+      if (r.revision && e->in_store && *r.revision != e->row.revision)
+        throw Refusal{Result::kConflict,
+                      "ValidationException",
+                      e->row.id + "@" + std::to_string(*r.revision) +
+                          " is stale: the latest revision is " + std::to_string(e->row.revision),
+                      {}};
+      if (!ActorMay(w.cm->m->actors, c.actor, e->row.owner))
+        throw Refusal{Result::kAccessDenied,
+                      "AccessDeniedException",
+                      c.actor + " may not run " + r.change_type + " on " + e->row.id,
+                      {}};
+      w.row.entity_id = e->row.id;
+      if (!r.change_name.empty()) created_ids[r.change_name] = e->row.id;
+    }
+    // Who may send each change, where that depends on its data: a failed access rule refuses the
+    // whole request, as the actors check above does.
+    for (size_t i : order) {
+      ChangeWork& w = changes[i];
+      if (w.cm->m->access.empty()) continue;
+      WorkEntity* entity = w.row.entity_id.empty() ? nullptr : Load(w.row.entity_id);
+      dsl::Bindings b = Bind(w.cm->env, *w.cm, cs.id, &w.row, entity, "");
+      for (const auto& name : w.cm->m->access) {
+        int rule = w.cm->rules->FindRule(name);
+        if (rule < 0) continue;
+        dsl::RuleResult r = w.cm->rules->Evaluate(static_cast<size_t>(rule), b, ctx);
+        if (r.outcome == dsl::Outcome::kFailed || r.outcome == dsl::Outcome::kError)
+          throw Refusal{Result::kAccessDenied, "AccessDeniedException", r.message, {}};
+      }
+    }
+    // Run every change from its initial state.
+    for (size_t i : order) {
+      ChangeWork& w = changes[i];
+      const State* initial = nullptr;
+      for (const auto& s : w.cm->m->states)
+        if (s.initial) initial = &s;
+      w.row.state = "";
+      Enter(w, initial->name, "start", cs.id);
+      Advance(w, cs.id);
+    }
+    Settle(cs, changes);
+    Commit(cs, true, changes);
+    Outcome o;
+    if (respond) o.body = Describe(cs);
+    o.failed = cs.status == "FAILED";
+    o.status = cs.status;
+    o.change_set_id = cs.id;
+    return o;
+  }
+
+  std::vector<size_t> Order(const Command& c) {
+    std::vector<size_t> order;
+    std::vector<bool> placed(c.changes.size(), false);
+    std::map<std::string, size_t> by_name;
+    for (size_t i = 0; i < c.changes.size(); ++i)
+      if (!c.changes[i].change_name.empty()) by_name[c.changes[i].change_name] = i;
+    // Stable: repeatedly place the first change whose reference is placed (ParseCommand refused
+    // references to nowhere; a cycle is refused here).
+    while (order.size() < c.changes.size()) {
+      bool progress = false;
+      for (size_t i = 0; i < c.changes.size(); ++i) {
+        if (placed[i]) continue;
+        const std::string& ref = c.changes[i].reference;
+        if (!ref.empty()) {
+          auto it = by_name.find(ref);
+          if (it == by_name.end() || !placed[it->second]) continue;
+        }
+        placed[i] = true;
+        order.push_back(i);
+        progress = true;
+      }
+      if (!progress)
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      "the changes' $ChangeName references form a cycle",
+                      {}};
+    }
+    return order;
+  }
+
+  Outcome EventCommand(const Command& c, const std::string& event, const std::string& event_json) {
+    auto cs = ReadChangeSet(c.change_set_id);
+    if (!cs)
+      throw Refusal{
+          Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};
+    const bool open = cs->status == "PREPARING" || cs->status == "APPLYING";
+    if (!open)
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "change set " + cs->id + " has ended (" + cs->status + ")",
+                    {}};
+    std::vector<ChangeWork> changes = Resume(*cs);
+    RestoreWorking(*cs);
+    if (event == "cancel") {
+      if (cs->status != "PREPARING")
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      "change set " + cs->id + " is " + cs->status +
+                          ": only a PREPARING change set can be cancelled",
+                      {}};
+      if (c.actor != cs->actor && c.actor != "operations")
+        throw Refusal{Result::kAccessDenied,
+                      "AccessDeniedException",
+                      c.actor + " may not cancel change set " + cs->id,
+                      {}};
+      // A machine that says what cancelling does gets the event; otherwise every open change ends.
+      if (!DeliverToChanges(changes, "cancel", "{}", cs->id, cs->actor)) {
+        for (auto& ch : changes)
+          if (ch.row.status == "PREPARING" || ch.row.status == "APPLYING")
+            ch.row.status = "CANCELLED";
+      }
+    } else if (!DeliverToChanges(changes, event, event_json, cs->id, cs->actor)) {
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "change set " + cs->id + " is not waiting for '" + event + "'",
+                    {}};
+    }
+    Settle(*cs, changes);
+    if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
+    Commit(*cs, false, changes);
+    Outcome o;
+    if (respond) o.body = Describe(*cs);
+    o.failed = cs->status == "FAILED";
+    o.status = cs->status;
+    o.change_set_id = cs->id;
+    return o;
+  }
+
+  Outcome Import(const Command& c) {
+    const CompiledMachine* em = EntityMachine(c.entity_type);
+    if (!em)
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "no machine for entity type " + c.entity_type,
+                    {}};
+    if (!em->m->FindState(c.state))
+      throw Refusal{
+          Result::kRefused, "ValidationException", c.entity_type + " has no state " + c.state, {}};
+    if (store->GetEntity(c.entity_id))
+      throw Refusal{Result::kConflict, "ConflictException", c.entity_id + " exists already", {}};
+    Value doc = Document(c.document, em->doc_type);
+    EntityRow row;
+    row.id = c.entity_id;
+    row.type = c.entity_type;
+    row.owner = c.owner;
+    row.state = c.state;
+    row.revision = 1;
+    row.document = dsl::ToJson(doc);
+    row.created_at = row.updated_at = c.at;
+    store->InsertEntity(row);
+    HistoryRow h;
+    h.entity = row.id;
+    h.event = "import";
+    h.to_state = row.state;
+    h.actor = c.actor;
+    h.at = c.at;
+    store->AppendHistory(&h);
+    entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
+    ScheduleEntityTimers();
+    Outcome o;
+    if (respond) o.body = DescribeRow(row);
+    return o;
+  }
+
+  // ---- Responses ------------------------------------------------------------------------------
+  static std::string Arn(const std::string& kind, const std::string& id) {
+    return "arn:aws:catalog:us-east-1:000000000000:" + kind + "/" + id;
+  }
+
+  std::string Describe(const ChangeSetRow& cs) {
+    std::string out = "{\"ChangeSetId\":" + Json(cs.id) +
+                      ",\"ChangeSetArn\":" + Json(Arn("AWSMarketplace/ChangeSet", cs.id));
+    if (!cs.name.empty()) out += ",\"ChangeSetName\":" + Json(cs.name);
+    out += ",\"Intent\":" + Json(cs.intent) + ",\"StartTime\":" + Json(cs.started_at);
+    if (!cs.ended_at.empty()) out += ",\"EndTime\":" + Json(cs.ended_at);
+    out += ",\"Status\":" + Json(cs.status);
+    if (!cs.failure_code.empty()) out += ",\"FailureCode\":" + Json(cs.failure_code);
+    if (!cs.failure_description.empty())
+      out += ",\"FailureDescription\":" + Json(cs.failure_description);
+    out += ",\"ChangeSet\":[";
+    for (size_t i = 0; i < cs.changes.size(); ++i) {
+      const ChangeRow& c = cs.changes[i];
+      if (i) out += ",";
+      out +=
+          "{\"ChangeType\":" + Json(c.change_type) + ",\"Entity\":{\"Type\":" + Json(c.entity_type);
+      if (!c.entity_id.empty()) out += ",\"Identifier\":" + Json(c.entity_id);
+      out += "}";
+      if (!c.change_name.empty()) out += ",\"ChangeName\":" + Json(c.change_name);
+      out += ",\"DetailsDocument\":" + (c.details.empty() ? std::string("{}") : c.details) +
+             ",\"Status\":" + Json(c.status) + ",\"State\":" + Json(c.state) +
+             ",\"ErrorDetailList\":" + (c.errors.empty() ? std::string("[]") : c.errors) + "}";
+    }
+    return out + "]}";
+  }
+
+  std::string DescribeRow(const EntityRow& e) {
+    return "{\"EntityType\":" + Json(e.type) + ",\"EntityIdentifier\":" + Json(e.id) +
+           ",\"EntityArn\":" +
+           Json(Arn("AWSMarketplace/" + e.type.substr(0, e.type.find('@')), e.id)) +
+           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
+           ",\"Revision\":" + std::to_string(e.revision) +
+           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
+           (e.locked_by.empty() ? "" : ",\"LockedBy\":" + Json(e.locked_by)) +
+           ",\"DetailsDocument\":" + e.document + "}";
+  }
+
+  // What the command log keeps of an outcome: enough to audit, not the whole response (that is in
+  // the change set itself).
+  std::string OutcomeJson(const Outcome& o) {
+    std::string out = "{\"Result\":" + Json(ResultName(o.result));
+    if (!o.error_type.empty())
+      out += ",\"Error\":" + Json(o.error_type) + ",\"Message\":" + Json(o.message);
+    if (!o.change_set_id.empty()) out += ",\"ChangeSetId\":" + Json(o.change_set_id);
+    if (!o.status.empty()) out += ",\"Status\":" + Json(o.status);
+    return out + "}";
+  }
+
+  Outcome Run(const Command& c) {
+    cmd = &c;
+    persist = true;
+    ResetWork();
+    Outcome o;
+    try {
+      switch (c.op) {
+        case Op::kStartChangeSet:
+          o = Start(c);
+          break;
+        case Op::kReview:
+          o = EventCommand(c, c.decision,
+                           c.decision == "reject" ? "{\"Reason\":" + Json(c.reason) + "}" : "{}");
+          break;
+        case Op::kCancelChangeSet:
+          o = EventCommand(c, "cancel", "{}");
+          break;
+        case Op::kTick:
+          o.body = "{\"Clock\":" + Json(c.at) + "}";
+          break;
+        case Op::kImport:
+          o = Import(c);
+          break;
+      }
+    } catch (const Refusal& r) {
+      o = Outcome();
+      o.result = r.result;
+      o.error_type = r.type;
+      o.message = r.message;
+      std::string v;
+      for (size_t i = 0; i < r.violations.size(); ++i) {
+        if (i) v += ",";
+        v += "{\"Path\":" + Json(r.violations[i].path) +
+             ",\"Message\":" + Json(r.violations[i].message) + "}";
+      }
+      o.body = "{\"__type\":" + Json(r.type) + ",\"Message\":" + Json(r.message) +
+               (r.violations.empty() ? "" : ",\"Violations\":[" + v + "]") + "}";
+    }
+    return o;
+  }
+};
+
+Engine::Engine(const Policy& policy, Store* store)
+    : impl_(std::make_unique<EngineImpl>(policy, store)) {
+  store->Write([&] { impl_->Compile(); });
+}
+
+Engine::~Engine() = default;
+
+void Engine::set_respond(bool respond) { impl_->respond = respond; }
+
+Outcome Engine::Execute(const Command& received) {
+  EngineImpl& e = *impl_;
+  // A refused command (and a VALIDATE) keeps nothing but its log entry and the timers that fell
+  // due before it. Rather than a savepoint around every command, which copies each page it changes,
+  // the command runs at the top of its transaction; when it is refused, that transaction is rolled
+  // back and a second one fires the same timers and logs the refusal.
+  struct Rerun {
+    Outcome outcome;
+  };
+  std::optional<Outcome> refused;
+  Outcome outcome;
+  const auto attempt = [&] {
+    e.store->Write([&] {
+      // Numbered before it runs, so that a change set can name the command that made it; the log
+      // entry is written last (it carries the outcome).
+      e.command_seq = e.store->LastCommandSeq() + 1;
+      std::string clock = e.store->Clock();
+      int64_t clock_us = 0;
+      if (!clock.empty()) ParseAt(clock, &clock_us);
+      // A command without a time (an import line) happens at the store's clock. An import line
+      // carries neither Actor nor At (command.h), so it runs without them: its replay agrees.
+      Command command = received;
+      if (command.op == Op::kImport) {
+        command.actor.clear();
+        command.at.clear();
+      }
+      if (command.at.empty()) {
+        command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
+        command.at_us = clock_us;
+      }
+      if (!clock.empty() && command.at_us < clock_us) {
+        outcome = Outcome();
+        outcome.result = Result::kRefused;
+        outcome.error_type = "ValidationException";
+        outcome.message = "At " + command.at + " is before the store's clock " + clock +
+                          ": time only moves forward";
+        outcome.body =
+            "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
+      } else {
+        e.cmd = &command;
+        e.FireTimers(command.at_us);
+        if (refused) {
+          outcome = *refused;
+        } else {
+          outcome = e.Run(command);
+          const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
+          if (outcome.result != Result::kOk || validate) throw Rerun{std::move(outcome)};
+        }
+      }
+      // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
+      LogEvent(LogLevel::kInfo, {{"event", "command"},
+                                 {"op", OpName(command.op)},
+                                 {"at", command.at},
+                                 {"actor", command.actor},
+                                 {"result", ResultName(outcome.result)},
+                                 {"change_set", outcome.change_set_id},
+                                 {"status", outcome.status},
+                                 {"error", outcome.error_type},
+                                 {"message", outcome.message}});
+      CommandRow row;
+      row.command = command.ToJsonLine();
+      row.outcome = e.OutcomeJson(outcome);
+      row.at = clock.empty() || command.at_us > clock_us ? command.at : clock;
+      e.store->AppendCommand(&row);
+      if (row.seq != e.command_seq)
+        throw std::logic_error("command logged as " + std::to_string(row.seq) + ", expected " +
+                               std::to_string(e.command_seq));
+    });
+  };
+  try {
+    attempt();
+  } catch (Rerun& r) {
+    refused = std::move(r.outcome);
+    attempt();
+  }
+  return outcome;
+}
+
+std::string Engine::DescribeChangeSet(const std::string& id) {
+  auto cs = impl_->ReadChangeSet(id);
+  return cs ? impl_->Describe(*cs) : "";
+}
+
+std::string Engine::DescribeEntity(const std::string& id) {
+  auto e = impl_->store->GetEntity(id);
+  return e ? impl_->DescribeRow(*e) : "";
+}
+
+std::string Engine::ListChangeSets(const std::string& status, const std::string& entity,
+                                   const std::string& change_type) {
+  std::string out = "{\"ChangeSetSummaryList\":[";
+  auto rows = impl_->store->ListChangeSets(status, entity, change_type);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& cs = rows[i];
+    if (i) out += ",";
+    std::string entities;
+    for (const auto& c : cs.changes) entities += (entities.empty() ? "" : ",") + Json(c.entity_id);
+    out += "{\"ChangeSetId\":" + Json(cs.id) + ",\"Status\":" + Json(cs.status) +
+           ",\"StartTime\":" + Json(cs.started_at) +
+           (cs.ended_at.empty() ? "" : ",\"EndTime\":" + Json(cs.ended_at)) +
+           (cs.failure_code.empty() ? "" : ",\"FailureCode\":" + Json(cs.failure_code)) +
+           ",\"EntityIdList\":[" + entities + "]}";
+  }
+  return out + "]}";
+}
+
+std::string Engine::ListEntities(const std::string& type, const std::string& state) {
+  std::string out = "{\"EntitySummaryList\":[";
+  auto rows = impl_->store->ListEntities(type, state);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& e = rows[i];
+    if (i) out += ",";
+    out += "{\"EntityType\":" + Json(e.type) + ",\"EntityId\":" + Json(e.id) +
+           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
+           ",\"Revision\":" + std::to_string(e.revision) +
+           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
+           "}";
+  }
+  return out + "]}";
+}
+
+std::string Engine::History(const std::string& id) {
+  std::string out = "{\"Events\":[";
+  auto rows = impl_->store->History(id);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& h = rows[i];
+    if (i) out += ",";
+    out += "{\"Seq\":" + std::to_string(h.seq) + ",\"At\":" + Json(h.at) +
+           (h.change_set.empty() ? "" : ",\"ChangeSetId\":" + Json(h.change_set)) +
+           (h.change_index < 0 ? "" : ",\"Change\":" + std::to_string(h.change_index)) +
+           ",\"Entity\":" + Json(h.entity) + ",\"Event\":" + Json(h.event) +
+           ",\"From\":" + Json(h.from_state) + ",\"To\":" + Json(h.to_state) +
+           ",\"Actor\":" + Json(h.actor) + "}";
+  }
+  return out + "]}";
+}
+
+}  // namespace sellerflow::engine

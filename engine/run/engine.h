@@ -1,0 +1,70 @@
+// The engine: runs commands (change sets, reviews, cancels, clock ticks, imports) against the
+// store.
+#ifndef SELLERFLOW_ENGINE_RUN_ENGINE_H_
+#define SELLERFLOW_ENGINE_RUN_ENGINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/read/command.h"
+#include "engine/model/load.h"
+#include "engine/store/store.h"
+
+namespace sellerflow::engine {
+
+// How a command ended, in the Catalog API's terms.
+enum class Result {
+  kOk,            // Accepted (the change set may still have FAILED: see the body).
+  kRefused,       // ValidationException: nothing was created.
+  kConflict,      // ResourceInUseException, a stale revision, or a token reused with another body.
+  kNotFound,      // ResourceNotFoundException.
+  kAccessDenied,  // AccessDeniedException.
+};
+
+struct Outcome {
+  Result result = Result::kOk;
+  std::string error_type;  // "ValidationException", ... ("" when kOk).
+  std::string message;     // For people, one line.
+  std::string body;        // JSON: the response (StartChangeSet: ChangeSetId and status; errors:
+                           // {"__type", "Message", "Violations"?}).
+  bool failed = false;     // kOk, but the change set ended FAILED (or a VALIDATE found violations).
+  std::string status;      // The change set's status after the command, when it concerned one.
+  std::string change_set_id;
+};
+
+struct EngineImpl;
+
+// Owns the compiled machines of one checked policy; borrows the store. One command at a time.
+class Engine {
+ public:
+  // The policy must have passed CheckPolicy without errors. Records every definition's text in the
+  // store by content hash.
+  Engine(const Policy& policy, Store* store);
+  ~Engine();
+
+  // Runs one command in one store transaction: first every timer due at or before its At, then the
+  // command itself, then its entry in the command log. A refused command (or a VALIDATE) keeps
+  // only the timers and the log entry: its transaction is rolled back and run again without it.
+  // Infrastructure failures throw StoreError and leave the store as it was.
+  Outcome Execute(const Command& received);
+
+  // Whether Execute builds Outcome::body for successful commands (default true). A replay, which
+  // reports only counts, turns it off; errors always carry their body.
+  void set_respond(bool respond);
+
+  // Reads, shaped like the Catalog API's responses (JSON).
+  std::string DescribeChangeSet(const std::string& id);  // "" when there is none.
+  std::string DescribeEntity(const std::string& id);     // "" when there is none.
+  std::string ListChangeSets(const std::string& status, const std::string& entity,
+                             const std::string& change_type);
+  std::string ListEntities(const std::string& type, const std::string& state);
+  std::string History(const std::string& id);  // The events of a change set or an entity.
+
+ private:
+  std::unique_ptr<EngineImpl> impl_;
+};
+
+}  // namespace sellerflow::engine
+
+#endif  // SELLERFLOW_ENGINE_RUN_ENGINE_H_

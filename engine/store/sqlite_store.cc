@@ -1,0 +1,1164 @@
+// The SQLite store: one WAL database per file, every statement prepared once, errors mapped to
+// StoreError.
+#include "engine/store/sqlite_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <simdjson.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "dsl/utf8.h"
+#include "engine/base/ids.h"
+#include "engine/base/sha256.h"
+
+namespace sellerflow::engine {
+namespace {
+
+// The schema, as ordered migration steps: step i takes user_version i to i + 1. Later versions
+// append steps (never edit a shipped one), so every older file migrates forward on open.
+constexpr const char* kMigrations[] = {
+    // 1: every table. Columns are NOT NULL with '' for "none" so that reads need no NULL checks and
+    // the digest sees one spelling of "absent".
+    R"sql(
+CREATE TABLE entities (
+  id TEXT PRIMARY KEY NOT NULL,
+  type TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  state TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  locked_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+-- seq is the rowid: change sets are numbered in the order they arrive. An id carries its seq
+-- (engine/base/ids.h), so a lookup by id goes through the rowid and the id needs no index of its own.
+CREATE TABLE change_sets (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  command INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  token TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  status TEXT NOT NULL,
+  failure_code TEXT NOT NULL,
+  failure_description TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  working TEXT NOT NULL
+);
+-- Idempotency: one change set per client token; most change sets carry none.
+CREATE UNIQUE INDEX change_sets_token ON change_sets (token) WHERE token <> '';
+-- A change's DetailsDocument is not copied here: it stays in the command that started the change set
+-- (change_sets.command), the one copy of what the client sent.
+CREATE TABLE changes (
+  change_set TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  change_type TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  change_name TEXT NOT NULL,
+  machine_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  entered_at TEXT NOT NULL,
+  PRIMARY KEY (change_set, idx)
+) WITHOUT ROWID;
+-- seq is the rowid: rows are only appended, so it is the append order without AUTOINCREMENT's
+-- extra bookkeeping.
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  change_set TEXT NOT NULL,
+  change_index INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  event TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX history_change_set ON history (change_set);
+CREATE INDEX history_entity ON history (entity);
+-- Timers are deleted, so AUTOINCREMENT keeps a fired timer's id from being handed out again.
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  due_us INTEGER NOT NULL,
+  due TEXT NOT NULL,
+  change_set TEXT NOT NULL,
+  change_index INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  transition INTEGER NOT NULL
+);
+CREATE INDEX timers_due ON timers (due_us);
+CREATE TABLE definitions (
+  hash TEXT PRIMARY KEY NOT NULL,
+  path TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+-- `at` is the store's clock once the command has run: the clock is the last row's `at`, kept with
+-- the command that moved it instead of in a row rewritten by every command.
+CREATE TABLE command_log (
+  seq INTEGER PRIMARY KEY,
+  command TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value  -- No type: a counter is an integer.
+) WITHOUT ROWID;
+)sql",
+    // 2: a change set's changes move into its row, as a JSON array of arrays (the columns of
+    // SF_CHANGE_FIELDS, errors as a JSON string): they are always read and written with it, and a
+    // table of their own cost every request another b-tree page to write.
+    R"sql(
+ALTER TABLE change_sets ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';
+UPDATE change_sets SET changes = (
+  SELECT json_group_array(json_array(idx, change_type, entity_type, entity_id, change_name,
+                                     machine_hash, state, status, errors, entered_at))
+  FROM (SELECT * FROM changes WHERE change_set = change_sets.id ORDER BY idx));
+DROP TABLE changes;
+-- For people reading the file with SQL: the changes, one row each, as the table had them.
+CREATE VIEW changes AS
+SELECT cs.id AS change_set, c.value ->> 0 AS idx, c.value ->> 1 AS change_type,
+       c.value ->> 2 AS entity_type, c.value ->> 3 AS entity_id, c.value ->> 4 AS change_name,
+       c.value ->> 5 AS machine_hash, c.value ->> 6 AS state, c.value ->> 7 AS status,
+       c.value ->> 8 AS errors, c.value ->> 9 AS entered_at
+FROM change_sets AS cs, json_each(cs.changes) AS c;
+)sql",
+    // 3: a change set's history is found through the range of history seqs it keeps, not through
+    // an index on history.change_set that every event row paid for.
+    R"sql(
+ALTER TABLE change_sets ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE change_sets ADD COLUMN history_to INTEGER NOT NULL DEFAULT 0;
+UPDATE change_sets SET
+  history_from = coalesce((SELECT min(seq) FROM history WHERE change_set = change_sets.id), 0),
+  history_to = coalesce((SELECT max(seq) FROM history WHERE change_set = change_sets.id), 0);
+DROP INDEX history_change_set;
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+constexpr char kCounterPrefix[] = "counter:";
+
+// Column lists shared by the SELECTs and the row readers below: keep them in step.
+#define SF_ENTITY_COLUMNS \
+  "id, type, owner, state, revision, document, locked_by, created_at, updated_at"
+#define SF_CHANGE_SET_COLUMNS                                                                   \
+  "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
+  "started_at, ended_at, working, command, changes, history_from, history_to"
+#define SF_HISTORY_COLUMNS \
+  "seq, change_set, change_index, entity, event, from_state, to_state, actor, at, data"
+#define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
+
+// Resets a statement and drops its bindings when a use ends, however it ends: a statement left
+// mid-result would keep a read snapshot open (hiding other processes' writes and blocking
+// BEGIN IMMEDIATE), and bindings (never copied) must not outlive the strings they point into.
+class Use {
+ public:
+  explicit Use(SQLite::Statement& s) : s_(s) {}
+  ~Use() {
+    s_.tryReset();
+    try {
+      s_.clearBindings();  // sqlite3_clear_bindings cannot fail; the try only satisfies the API.
+    } catch (const SQLite::Exception&) {
+    }
+  }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+
+ private:
+  SQLite::Statement& s_;
+};
+
+// Columns of the current row (the readers only ask for columns their SELECT has).
+std::string Text(const SQLite::Statement& s, int i) {
+  SQLite::Column c = s.getColumn(i);
+  const auto* p = static_cast<const char*>(c.getBlob());  // Text as stored, with its length.
+  return p == nullptr ? std::string() : std::string(p, static_cast<size_t>(c.getBytes()));
+}
+int64_t Int(const SQLite::Statement& s, int i) { return s.getColumn(i).getInt64(); }
+
+// Waits for another process's write lock by trying again every millisecond until the busy timeout.
+// SQLite's own handler backs off to 100 ms between tries; a process that commits back to back (a
+// replay) holds the lock nearly all the time, and a waiter that looked only every 100 ms often
+// missed every gap and gave up busy under four writers (tests/proof/concurrency_test.py).
+struct BusyWait {
+  int timeout_ms = 0;
+  std::chrono::steady_clock::time_point since;
+
+  static int Handler(void* self, int tries) {
+    auto* w = static_cast<BusyWait*>(self);
+    auto now = std::chrono::steady_clock::now();
+    if (tries == 0) w->since = now;
+    if (now - w->since >= std::chrono::milliseconds(w->timeout_ms)) return 0;
+    std::this_thread::sleep_for(std::chrono::microseconds(500 + tries % 7 * 100));
+    return 1;
+  }
+};
+
+class SqliteStore : public Store {
+ public:
+  SqliteStore(std::string path, int busy_timeout_ms);
+  ~SqliteStore() override;
+
+  void Write(const std::function<void()>& fn) override;
+  void BeginBatch() override;
+  void CommitBatch() override;
+
+  std::optional<EntityRow> GetEntity(const std::string& id) override;
+  void InsertEntity(const EntityRow& e) override;
+  void UpdateEntity(const EntityRow& e) override;
+  std::vector<EntityRow> ListEntities(const std::string& type, const std::string& state) override;
+
+  std::optional<ChangeSetRow> GetChangeSet(const std::string& id) override;
+  std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& token) override;
+  void InsertChangeSet(const ChangeSetRow& cs) override;
+  void UpdateChangeSet(const ChangeSetRow& cs) override;
+  std::vector<ChangeSetRow> ListChangeSets(const std::string& status, const std::string& entity,
+                                           const std::string& change_type) override;
+
+  void AppendHistory(HistoryRow* row) override;
+  std::vector<HistoryRow> History(const std::string& id) override;
+
+  void AddTimer(TimerRow* t) override;
+  void DeleteTimer(int64_t id) override;
+  std::vector<TimerRow> DueTimers(int64_t until_us) override;
+
+  void PutDefinition(const std::string& hash, const std::string& path,
+                     const std::string& text) override;
+  std::optional<std::string> GetDefinition(const std::string& hash) override;
+
+  void AppendCommand(CommandRow* row) override;
+  std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) override;
+  int64_t LastCommandSeq() override;
+
+  int64_t NextCounter(const std::string& name) override;
+  int64_t LastChangeSetSeq() override;
+  std::string Clock() override;
+
+  std::string Digest() override;
+  bool IntegrityOk() override;
+
+ private:
+  // Every statement, prepared once after the schema is current.
+  struct Statements {
+    explicit Statements(SQLite::Database& db);
+    SQLite::Statement begin_immediate, begin_read, commit, rollback, savepoint, release,
+        rollback_to, data_version;
+    SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
+    SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
+        list_change_sets, all_change_sets;
+    SQLite::Statement insert_history, history_of, all_history;
+    SQLite::Statement insert_timer, delete_timer, due_timers;
+    SQLite::Statement put_definition, get_definition;
+    SQLite::Statement insert_command, commands_after, last_command;
+    SQLite::Statement next_counter, clock, last_change_set;
+  };
+
+  // An SQLite failure as the error the caller can act on; `op` says what the store was doing.
+  [[noreturn]] void Fail(int rc, std::string_view op, std::string_view detail) const;
+  [[noreturn]] void Fail(const SQLite::Exception& e, std::string_view op) const {
+    Fail(e.getErrorCode(), op, e.what());
+  }
+  // One step of `s`: true with a row, false when done. `op` + `subject` say what failed; they are
+  // joined only then, so the hot path builds no strings.
+  bool Step(SQLite::Statement& s, std::string_view op, std::string_view subject = {});
+  // Runs a statement that returns no rows (or whose rows do not matter).
+  void Run(SQLite::Statement& s, std::string_view op, std::string_view subject = {}) {
+    Use use(s);
+    while (Step(s, op, subject)) {
+    }
+  }
+  void Open(int busy_timeout_ms);
+  void Migrate();
+  BusyWait busy_;
+  // Runs a write outside any transaction as its own Write, so every write holds the lock taken by
+  // BEGIN IMMEDIATE rather than upgrading a read lock (which fails at once instead of waiting).
+  template <typename Fn>
+  void Mutate(Fn&& fn) {
+    if (depth_ > 0) {
+      fn();
+    } else {
+      Write(fn);
+    }
+  }
+  // Runs a multi-statement read in one snapshot when no transaction is open.
+  template <typename Fn>
+  auto Read(Fn&& fn) -> decltype(fn());
+  // Undoes a failed level of Write; notes when SQLite has already dropped the whole transaction
+  // (after a disk-full or I/O error), which ends a batch.
+  void Unwind(bool savepoint) noexcept;
+  // Binds without copying: every use resets and clears its bindings before the values go away.
+  // `T` is std::string, int64_t, int, or a literal (const char*, which lives forever).
+  template <typename T>
+  void Bind(SQLite::Statement& s, int i, const T& v) {
+    try {
+      if constexpr (std::is_same_v<T, std::string> || std::is_pointer_v<std::decay_t<T>>) {
+        s.bindNoCopy(i, v);
+      } else {
+        s.bind(i, static_cast<int64_t>(v));
+      }
+    } catch (const SQLite::Exception& e) {
+      Fail(e, "binding a value");  // Only a value over SQLite's size limit gets here.
+    }
+  }
+  bool InTransaction() const { return sqlite3_get_autocommit(db_->getHandle()) == 0; }
+
+  EntityRow ReadEntity(const SQLite::Statement& s) const;
+  ChangeSetRow ReadChangeSet(SQLite::Statement& s);  // Also loads its changes.
+  HistoryRow ReadHistory(const SQLite::Statement& s) const;
+  TimerRow ReadTimer(const SQLite::Statement& s) const;
+  void BindEntity(SQLite::Statement& s, const EntityRow& e);
+  void BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs);
+  static std::string EncodeChanges(const std::vector<ChangeRow>& changes);
+  // Throws StoreError kCorrupt when `text` is not what EncodeChanges writes.
+  std::vector<ChangeRow> DecodeChanges(const std::string& text, const std::string& change_set);
+  simdjson::dom::parser json_;  // Reads the changes column.
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<Statements> st_;
+  int depth_ = 0;                   // Open Write levels, the batch counting as one.
+  bool batch_ = false;              // depth_ level 1 belongs to BeginBatch.
+  std::optional<StoreError> lost_;  // Why SQLite rolled back the open batch behind our back.
+
+  // What every command reads before it runs (the last command and change set, the clock, whether a
+  // timer is due), kept between write transactions so that a command does not query them again.
+  // Valid only inside a write transaction, and only while `PRAGMA data_version` says no other
+  // connection has committed since (it ignores this connection's own commits); any rollback forgets
+  // it, since the rolled-back writes may have moved it.
+  struct Known {
+    std::optional<int64_t> last_command;
+    std::optional<int64_t> last_change_set;
+    std::optional<std::string> clock;
+    // No timer is due before this time (a lower bound on the earliest deadline).
+    std::optional<int64_t> no_timer_before;
+  };
+  Known known_;
+  int64_t data_version_ = -1;
+  // Called once the write lock is held: forgets what another connection may have changed.
+  void CheckDataVersion();
+};
+
+SqliteStore::Statements::Statements(SQLite::Database& db)
+    : begin_immediate(db, "BEGIN IMMEDIATE"),
+      begin_read(db, "BEGIN"),
+      commit(db, "COMMIT"),
+      rollback(db, "ROLLBACK"),
+      savepoint(db, "SAVEPOINT w"),
+      release(db, "RELEASE w"),
+      rollback_to(db, "ROLLBACK TO w"),
+      data_version(db, "PRAGMA data_version"),
+      get_entity(db, "SELECT " SF_ENTITY_COLUMNS " FROM entities WHERE id = ?1"),
+      insert_entity(db, "INSERT INTO entities (" SF_ENTITY_COLUMNS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+      update_entity(
+          db,
+          "UPDATE entities SET type = ?2, owner = ?3, state = ?4, revision = ?5, "
+          "document = ?6, locked_by = ?7, created_at = ?8, updated_at = ?9 WHERE id = ?1"),
+      list_entities(db, "SELECT " SF_ENTITY_COLUMNS
+                        " FROM entities WHERE (?1 = '' OR type = ?1) AND (?2 = '' OR state = ?2) "
+                        "ORDER BY id"),
+      all_entities(db, "SELECT " SF_ENTITY_COLUMNS " FROM entities ORDER BY id"),
+      get_change_set(
+          db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE seq = ?1 AND id = ?2"),
+      // `token <> ''` lets the planner use the partial index.
+      change_set_by_token(
+          db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE token = ?1 AND token <> ''"),
+      insert_change_set(
+          db,
+          "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
+          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+      update_change_set(
+          db,
+          "UPDATE change_sets SET name = ?3, token = ?4, actor = ?5, "
+          "body_hash = ?6, intent = ?7, status = ?8, failure_code = ?9, "
+          "failure_description = ?10, started_at = ?11, ended_at = ?12, working = ?13, "
+          "command = ?14, changes = ?15, history_from = ?16, history_to = ?17 "
+          "WHERE seq = ?2 AND id = ?1"),
+      // The change filters probe the changes primary key (change_set, idx) per change set.
+      list_change_sets(db, "SELECT " SF_CHANGE_SET_COLUMNS
+                           " FROM change_sets AS cs WHERE (?1 = '' OR status = ?1)"
+                           " AND (?2 = '' OR EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
+                           " WHERE json_extract(c.value, '$[3]') = ?2))"
+                           " AND (?3 = '' OR EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
+                           " WHERE json_extract(c.value, '$[1]') = ?3))"
+                           " ORDER BY seq"),
+      // The digest is of state: `command` (where the body is kept) stays out, as the log does.
+      all_change_sets(db,
+                      "SELECT id, seq, name, token, actor, body_hash, intent, status, failure_code,"
+                      " failure_description, started_at, ended_at, working, changes"
+                      " FROM change_sets ORDER BY seq"),
+      insert_history(db,
+                     "INSERT INTO history (change_set, change_index, entity, event, from_state, "
+                     "to_state, actor, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+      // An entity's rows through history_entity; a change set's (?2 its seq, 0 for other ids)
+      // through the range of seqs its row keeps.
+      history_of(db, "SELECT " SF_HISTORY_COLUMNS
+                     " FROM history WHERE entity = ?1"
+                     " UNION ALL SELECT " SF_HISTORY_COLUMNS
+                     " FROM history WHERE seq BETWEEN"
+                     " (SELECT history_from FROM change_sets WHERE seq = ?2 AND id = ?1) AND"
+                     " (SELECT history_to FROM change_sets WHERE seq = ?2 AND id = ?1)"
+                     " AND change_set = ?1 AND entity <> ?1 ORDER BY seq"),
+      all_history(db, "SELECT " SF_HISTORY_COLUMNS " FROM history ORDER BY seq"),
+      insert_timer(db,
+                   "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
+                   "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+      delete_timer(db, "DELETE FROM timers WHERE id = ?1"),
+      // timers_due holds (due_us, id): an index scan in the wanted order. The reader stops at the
+      // first timer not yet due, whose deadline it keeps.
+      due_timers(db, "SELECT " SF_TIMER_COLUMNS " FROM timers ORDER BY due_us, id"),
+      put_definition(db,
+                     "INSERT INTO definitions (hash, path, text) VALUES (?1, ?2, ?3)"
+                     " ON CONFLICT (hash) DO NOTHING"),
+      get_definition(db, "SELECT text FROM definitions WHERE hash = ?1"),
+      insert_command(db, "INSERT INTO command_log (command, outcome, at) VALUES (?1, ?2, ?3)"),
+      commands_after(db,
+                     "SELECT seq, command, outcome, at FROM command_log WHERE seq > ?1 "
+                     "ORDER BY seq LIMIT ?2"),
+      last_command(db, "SELECT coalesce(max(seq), 0) FROM command_log"),
+      next_counter(db,
+                   "INSERT INTO meta (key, value) VALUES (?1, 1)"
+                   " ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value"),
+      clock(db, "SELECT at FROM command_log ORDER BY seq DESC LIMIT 1"),
+      last_change_set(db, "SELECT coalesce(max(seq), 0) FROM change_sets") {}
+
+void SqliteStore::Fail(int rc, std::string_view op, std::string_view detail) const {
+  using Kind = StoreError::Kind;
+  std::string what = std::string(op);
+  std::string why = detail.empty() ? std::string() : " (" + std::string(detail) + ")";
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+      throw StoreError(Kind::kBusy,
+                       "store " + path_ + " is busy: another process holds its write lock; retry");
+    case SQLITE_FULL:
+      throw StoreError(Kind::kFull, "disk full writing " + path_ + " (" + what + ")");
+    case SQLITE_IOERR:
+      throw StoreError(Kind::kIo, "I/O error on " + path_ + " while " + what + why);
+    case SQLITE_CORRUPT:
+      throw StoreError(Kind::kCorrupt, path_ + " is damaged (found while " + what + ")" + why +
+                                           "; restore it from a backup or replay its command log");
+    case SQLITE_NOTADB:
+      throw StoreError(Kind::kNotAStore, path_ +
+                                             " is not a sellerflow store (not an SQLite database); "
+                                             "give another --db path");
+    case SQLITE_CANTOPEN:
+      throw StoreError(Kind::kIo, "cannot open " + path_ + why +
+                                      "; check that its directory exists and is writable");
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      throw StoreError(
+          Kind::kIo, "cannot write " + path_ + " while " + what + why + "; check its permissions");
+    case SQLITE_CONSTRAINT:
+      // A duplicate key: the caller broke the store's contract; not an infrastructure failure.
+      throw std::logic_error("store " + path_ + ": " + what + " violates a constraint" + why);
+    default:
+      throw StoreError(Kind::kIo, "store " + path_ + " failed while " + what + why);
+  }
+}
+
+bool SqliteStore::Step(SQLite::Statement& s, std::string_view op, std::string_view subject) {
+  int rc = s.tryExecuteStep();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Fail(rc, std::string(op).append(subject), sqlite3_errmsg(db_->getHandle()));
+}
+
+SqliteStore::SqliteStore(std::string path, int busy_timeout_ms) : path_(std::move(path)) {
+  Open(busy_timeout_ms);
+}
+
+SqliteStore::~SqliteStore() {
+  // An unfinished batch is abandoned, not committed. Statements go before the connection.
+  if (db_ && InTransaction()) db_->tryExec("ROLLBACK");
+  st_.reset();
+}
+
+void SqliteStore::Open(int busy_timeout_ms) {
+  try {
+    db_ = std::make_unique<SQLite::Database>(
+        path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+        busy_timeout_ms);
+  } catch (const SQLite::Exception& e) {
+    Fail(e, "opening it");
+  }
+  busy_.timeout_ms = busy_timeout_ms;
+  sqlite3_busy_handler(db_->getHandle(), &BusyWait::Handler, &busy_);
+  std::string op = "reading its schema";
+  try {
+    // The first reads touch the header and parse the schema: a file that is not SQLite fails here
+    // with NOTADB and a damaged schema with CORRUPT, before anything is written to it.
+    int version = db_->execAndGet("PRAGMA user_version").getInt();
+    db_->execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+    if (version > kSchemaVersion) {
+      throw StoreError(StoreError::Kind::kNewerSchema,
+                       path_ + " was written by a newer sellerflow (schema " +
+                           std::to_string(version) + ", this one knows " +
+                           std::to_string(kSchemaVersion) + "); upgrade sellerflow");
+    }
+    op = "switching it to WAL";
+    db_->execAndGet("PRAGMA journal_mode = WAL");
+    db_->exec("PRAGMA synchronous = NORMAL");
+    // Checkpoint the WAL every 10,000 pages, not 1,000: a request writes a dozen pages, and
+    // copying them back to the database every hundred requests cost a fifth of a replay.
+    db_->exec("PRAGMA wal_autocheckpoint = 10000");
+    // 16 MiB of page cache instead of 2: a long batch otherwise spills dirty pages to the WAL and
+    // reads them back mid-transaction (a tenth of a batched replay); the whole process stays
+    // under 32 MiB.
+    db_->exec("PRAGMA cache_size = -16384");
+    // A savepoint copies each page it changes to a sub-journal, which SQLite moves to a temporary
+    // file once it passes 64 KiB and then never back: in a batch, every later command wrote its
+    // pages twice to that file (a quarter of a batched replay). In memory, a command's savepoint
+    // holds only the pages that one command changes.
+    db_->exec("PRAGMA temp_store = MEMORY");
+    op = "migrating its schema";
+    if (version < kSchemaVersion) Migrate();
+    op = "preparing statements";
+    st_ = std::make_unique<Statements>(*db_);
+  } catch (const SQLite::Exception& e) {
+    if (InTransaction()) db_->tryExec("ROLLBACK");
+    Fail(e, op);
+  }
+}
+
+void SqliteStore::Migrate() {
+  db_->exec("BEGIN IMMEDIATE");
+  // Read again under the write lock: another process may have migrated meanwhile.
+  int version = db_->execAndGet("PRAGMA user_version").getInt();
+  if (version == 0 &&
+      db_->execAndGet("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+              .getInt() > 0) {
+    db_->exec("ROLLBACK");
+    throw StoreError(StoreError::Kind::kNotAStore,
+                     path_ +
+                         " is an SQLite database but not a sellerflow store; give another --db "
+                         "path");
+  }
+  if (version > kSchemaVersion) {
+    db_->exec("ROLLBACK");
+    throw StoreError(StoreError::Kind::kNewerSchema,
+                     path_ + " was written by a newer sellerflow (schema " +
+                         std::to_string(version) + ", this one knows " +
+                         std::to_string(kSchemaVersion) + "); upgrade sellerflow");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
+  db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  db_->exec("COMMIT");
+}
+
+void SqliteStore::CheckDataVersion() {
+  int64_t version = 0;
+  {
+    Use use(st_->data_version);
+    Step(st_->data_version, "reading the data version");
+    version = Int(st_->data_version, 0);
+  }
+  if (version != data_version_) known_ = Known();
+  data_version_ = version;
+}
+
+void SqliteStore::Unwind(bool savepoint) noexcept {
+  known_ = Known();
+  if (!InTransaction()) {
+    // SQLite already rolled everything back (disk full, I/O error): nothing left to undo here, and
+    // a batch around us is gone too.
+    if (batch_ && !lost_) {
+      lost_ = StoreError(StoreError::Kind::kIo,
+                         "store " + path_ +
+                             ": the batch was rolled back by an earlier error (disk full or I/O); "
+                             "none of it was committed");
+    }
+    return;
+  }
+  if (savepoint) {
+    for (SQLite::Statement* s : {&st_->rollback_to, &st_->release}) {
+      Use use(*s);
+      s->tryExecuteStep();
+    }
+  } else {
+    Use use(st_->rollback);
+    st_->rollback.tryExecuteStep();
+  }
+}
+
+void SqliteStore::Write(const std::function<void()>& fn) {
+  if (lost_) throw *lost_;
+  if (depth_ > 0) {
+    // Nested (in a batch or another Write): a savepoint, so only this level is undone on failure.
+    Run(st_->savepoint, "starting a nested write");
+    ++depth_;
+    try {
+      fn();
+    } catch (...) {
+      --depth_;
+      Unwind(/*savepoint=*/true);
+      throw;
+    }
+    --depth_;
+    try {
+      Run(st_->release, "committing a nested write");
+    } catch (...) {
+      Unwind(/*savepoint=*/true);
+      throw;
+    }
+    return;
+  }
+  Run(st_->begin_immediate, "starting a write");
+  depth_ = 1;
+  try {
+    CheckDataVersion();
+    fn();
+    Run(st_->commit, "committing");
+  } catch (...) {
+    depth_ = 0;
+    Unwind(/*savepoint=*/false);
+    throw;
+  }
+  depth_ = 0;
+}
+
+void SqliteStore::BeginBatch() {
+  if (depth_ > 0) throw std::logic_error("store " + path_ + ": BeginBatch inside a transaction");
+  Run(st_->begin_immediate, "starting a batch");
+  depth_ = 1;
+  batch_ = true;
+  lost_.reset();
+  try {
+    CheckDataVersion();
+  } catch (...) {
+    depth_ = 0;
+    batch_ = false;
+    Unwind(/*savepoint=*/false);
+    throw;
+  }
+}
+
+void SqliteStore::CommitBatch() {
+  if (!batch_) throw std::logic_error("store " + path_ + ": CommitBatch without BeginBatch");
+  depth_ = 0;
+  batch_ = false;
+  if (lost_) {
+    StoreError error = std::move(*lost_);
+    lost_.reset();
+    throw error;
+  }
+  try {
+    Run(st_->commit, "committing a batch");
+  } catch (...) {
+    Unwind(/*savepoint=*/false);
+    throw;
+  }
+}
+
+template <typename Fn>
+auto SqliteStore::Read(Fn&& fn) -> decltype(fn()) {
+  if (depth_ > 0) return fn();
+  Run(st_->begin_read, "starting a read");
+  try {
+    auto result = fn();
+    Run(st_->commit, "ending a read");
+    return result;
+  } catch (...) {
+    Use use(st_->rollback);
+    st_->rollback.tryExecuteStep();
+    throw;
+  }
+}
+
+// Rows.
+
+EntityRow SqliteStore::ReadEntity(const SQLite::Statement& s) const {
+  EntityRow e;
+  e.id = Text(s, 0);
+  e.type = Text(s, 1);
+  e.owner = Text(s, 2);
+  e.state = Text(s, 3);
+  e.revision = Int(s, 4);
+  e.document = Text(s, 5);
+  e.locked_by = Text(s, 6);
+  e.created_at = Text(s, 7);
+  e.updated_at = Text(s, 8);
+  return e;
+}
+
+void SqliteStore::BindEntity(SQLite::Statement& s, const EntityRow& e) {
+  Bind(s, 1, e.id);
+  Bind(s, 2, e.type);
+  Bind(s, 3, e.owner);
+  Bind(s, 4, e.state);
+  Bind(s, 5, e.revision);
+  Bind(s, 6, e.document);
+  Bind(s, 7, e.locked_by);
+  Bind(s, 8, e.created_at);
+  Bind(s, 9, e.updated_at);
+}
+
+std::optional<EntityRow> SqliteStore::GetEntity(const std::string& id) {
+  SQLite::Statement& s = st_->get_entity;
+  Use use(s);
+  Bind(s, 1, id);
+  if (!Step(s, "reading entity ", id)) return std::nullopt;
+  return ReadEntity(s);
+}
+
+void SqliteStore::InsertEntity(const EntityRow& e) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->insert_entity;
+    BindEntity(s, e);
+    Run(s, "inserting entity ", e.id);
+  });
+}
+
+void SqliteStore::UpdateEntity(const EntityRow& e) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->update_entity;
+    BindEntity(s, e);
+    Run(s, "updating entity ", e.id);
+    if (db_->getChanges() == 0)
+      throw std::logic_error("store " + path_ + ": no entity " + e.id + " to update");
+  });
+}
+
+std::vector<EntityRow> SqliteStore::ListEntities(const std::string& type,
+                                                 const std::string& state) {
+  SQLite::Statement& s = st_->list_entities;
+  Use use(s);
+  Bind(s, 1, type);
+  Bind(s, 2, state);
+  std::vector<EntityRow> out;
+  while (Step(s, "listing entities")) out.push_back(ReadEntity(s));
+  return out;
+}
+
+ChangeSetRow SqliteStore::ReadChangeSet(SQLite::Statement& s) {
+  ChangeSetRow cs;
+  cs.id = Text(s, 0);
+  cs.seq = Int(s, 1);
+  cs.name = Text(s, 2);
+  cs.token = Text(s, 3);
+  cs.actor = Text(s, 4);
+  cs.body_hash = Text(s, 5);
+  cs.intent = Text(s, 6);
+  cs.status = Text(s, 7);
+  cs.failure_code = Text(s, 8);
+  cs.failure_description = Text(s, 9);
+  cs.started_at = Text(s, 10);
+  cs.ended_at = Text(s, 11);
+  cs.working = Text(s, 12);
+  cs.command_seq = Int(s, 13);
+  cs.changes = DecodeChanges(Text(s, 14), cs.id);
+  cs.history_from = Int(s, 15);
+  cs.history_to = Int(s, 16);
+  return cs;
+}
+
+// The changes column: [[index, change_type, entity_type, entity_id, change_name, machine_hash,
+// state, status, errors, entered_at], ...], errors being the ErrorDetailList's JSON text as a
+// string so that it reads back byte for byte.
+std::string SqliteStore::EncodeChanges(const std::vector<ChangeRow>& changes) {
+  std::string out = "[";
+  for (const ChangeRow& c : changes) {
+    if (out.size() > 1) out += ',';
+    out += '[';
+    out += std::to_string(c.index);
+    for (const std::string* field :
+         {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name, &c.machine_hash, &c.state,
+          &c.status, &c.errors, &c.entered_at}) {
+      out += ',';
+      dsl::AppendJsonString(*field, &out);
+    }
+    out += ']';
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<ChangeRow> SqliteStore::DecodeChanges(const std::string& text,
+                                                  const std::string& change_set) {
+  const auto corrupt = [&] {
+    return StoreError(StoreError::Kind::kCorrupt, "store " + path_ +
+                                                      ": the changes of change set " + change_set +
+                                                      " are not in the form sellerflow writes");
+  };
+  simdjson::dom::array changes;
+  if (json_.parse(text).get(changes) != simdjson::SUCCESS) throw corrupt();
+  std::vector<ChangeRow> out;
+  for (simdjson::dom::element item : changes) {
+    simdjson::dom::array a;
+    int64_t index = 0;
+    if (item.get(a) != simdjson::SUCCESS || a.size() != 10 ||
+        a.at(0).get(index) != simdjson::SUCCESS)
+      throw corrupt();
+    ChangeRow c;
+    c.index = static_cast<int>(index);
+    size_t i = 1;
+    for (std::string* field : {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name,
+                               &c.machine_hash, &c.state, &c.status, &c.errors, &c.entered_at}) {
+      std::string_view v;
+      if (a.at(i++).get(v) != simdjson::SUCCESS) throw corrupt();
+      field->assign(v);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void SqliteStore::BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs) {
+  Bind(s, 1, cs.id);
+  Bind(s, 2, cs.seq);
+  Bind(s, 3, cs.name);
+  Bind(s, 4, cs.token);
+  Bind(s, 5, cs.actor);
+  Bind(s, 6, cs.body_hash);
+  Bind(s, 7, cs.intent);
+  Bind(s, 8, cs.status);
+  Bind(s, 9, cs.failure_code);
+  Bind(s, 10, cs.failure_description);
+  Bind(s, 11, cs.started_at);
+  Bind(s, 12, cs.ended_at);
+  Bind(s, 13, cs.working);
+  Bind(s, 14, cs.command_seq);
+  Bind(s, 16, cs.history_from);
+  Bind(s, 17, cs.history_to);
+}
+
+std::optional<ChangeSetRow> SqliteStore::GetChangeSet(const std::string& id) {
+  return Read([&]() -> std::optional<ChangeSetRow> {
+    const int64_t seq = ChangeSetSeq(id);
+    if (seq == 0) return std::nullopt;  // Not an id ChangeSetId makes: no change set has it.
+    SQLite::Statement& s = st_->get_change_set;
+    Use use(s);
+    Bind(s, 1, seq);
+    Bind(s, 2, id);
+    if (!Step(s, "reading change set ", id)) return std::nullopt;
+    return ReadChangeSet(s);
+  });
+}
+
+std::optional<ChangeSetRow> SqliteStore::FindChangeSetByToken(const std::string& token) {
+  if (token.empty()) return std::nullopt;
+  return Read([&]() -> std::optional<ChangeSetRow> {
+    SQLite::Statement& s = st_->change_set_by_token;
+    Use use(s);
+    Bind(s, 1, token);
+    if (!Step(s, "looking up a client token")) return std::nullopt;
+    return ReadChangeSet(s);
+  });
+}
+
+void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
+  if (cs.id != ChangeSetId(cs.seq))
+    throw std::logic_error("store " + path_ + ": change set " + cs.id + " is not ChangeSetId(" +
+                           std::to_string(cs.seq) + ")");
+  Mutate([&] {
+    const std::string changes = EncodeChanges(cs.changes);
+    BindChangeSet(st_->insert_change_set, cs);
+    Bind(st_->insert_change_set, 15, changes);
+    Run(st_->insert_change_set, "inserting change set ", cs.id);
+    if (cs.seq > known_.last_change_set.value_or(0)) known_.last_change_set = cs.seq;
+  });
+}
+
+void SqliteStore::UpdateChangeSet(const ChangeSetRow& cs) {
+  Mutate([&] {
+    const std::string changes = EncodeChanges(cs.changes);
+    BindChangeSet(st_->update_change_set, cs);
+    Bind(st_->update_change_set, 15, changes);
+    Run(st_->update_change_set, "updating change set ", cs.id);
+    if (db_->getChanges() == 0)
+      throw std::logic_error("store " + path_ + ": no change set " + cs.id + " to update");
+  });
+}
+
+std::vector<ChangeSetRow> SqliteStore::ListChangeSets(const std::string& status,
+                                                      const std::string& entity,
+                                                      const std::string& change_type) {
+  return Read([&] {
+    SQLite::Statement& s = st_->list_change_sets;
+    Use use(s);
+    Bind(s, 1, status);
+    Bind(s, 2, entity);
+    Bind(s, 3, change_type);
+    std::vector<ChangeSetRow> out;
+    while (Step(s, "listing change sets")) out.push_back(ReadChangeSet(s));
+    return out;
+  });
+}
+
+HistoryRow SqliteStore::ReadHistory(const SQLite::Statement& s) const {
+  HistoryRow h;
+  h.seq = Int(s, 0);
+  h.change_set = Text(s, 1);
+  h.change_index = static_cast<int>(Int(s, 2));
+  h.entity = Text(s, 3);
+  h.event = Text(s, 4);
+  h.from_state = Text(s, 5);
+  h.to_state = Text(s, 6);
+  h.actor = Text(s, 7);
+  h.at = Text(s, 8);
+  h.data = Text(s, 9);
+  return h;
+}
+
+void SqliteStore::AppendHistory(HistoryRow* row) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->insert_history;
+    Bind(s, 1, row->change_set);
+    Bind(s, 2, row->change_index);
+    Bind(s, 3, row->entity);
+    Bind(s, 4, row->event);
+    Bind(s, 5, row->from_state);
+    Bind(s, 6, row->to_state);
+    Bind(s, 7, row->actor);
+    Bind(s, 8, row->at);
+    Bind(s, 9, row->data);
+    Run(s, "appending history");
+    row->seq = db_->getLastInsertRowid();
+  });
+}
+
+std::vector<HistoryRow> SqliteStore::History(const std::string& id) {
+  SQLite::Statement& s = st_->history_of;
+  Use use(s);
+  Bind(s, 1, id);
+  Bind(s, 2, ChangeSetSeq(id));
+  std::vector<HistoryRow> out;
+  while (Step(s, "reading the history of ", id)) out.push_back(ReadHistory(s));
+  return out;
+}
+
+TimerRow SqliteStore::ReadTimer(const SQLite::Statement& s) const {
+  TimerRow t;
+  t.id = Int(s, 0);
+  t.due_us = Int(s, 1);
+  t.due = Text(s, 2);
+  t.change_set = Text(s, 3);
+  t.change_index = static_cast<int>(Int(s, 4));
+  t.entity = Text(s, 5);
+  t.state = Text(s, 6);
+  t.transition = static_cast<int>(Int(s, 7));
+  return t;
+}
+
+void SqliteStore::AddTimer(TimerRow* t) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->insert_timer;
+    Bind(s, 1, t->due_us);
+    Bind(s, 2, t->due);
+    Bind(s, 3, t->change_set);
+    Bind(s, 4, t->change_index);
+    Bind(s, 5, t->entity);
+    Bind(s, 6, t->state);
+    Bind(s, 7, t->transition);
+    Run(s, "adding a timer");
+    t->id = db_->getLastInsertRowid();
+    if (known_.no_timer_before && t->due_us < *known_.no_timer_before)
+      known_.no_timer_before = t->due_us;
+  });
+}
+
+void SqliteStore::DeleteTimer(int64_t id) {
+  Mutate([&] {
+    Bind(st_->delete_timer, 1, id);
+    Run(st_->delete_timer, "deleting a timer");
+  });
+}
+
+std::vector<TimerRow> SqliteStore::DueTimers(int64_t until_us) {
+  std::vector<TimerRow> out;
+  if (depth_ > 0 && known_.no_timer_before && until_us < *known_.no_timer_before) return out;
+  SQLite::Statement& s = st_->due_timers;
+  Use use(s);
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  while (Step(s, "reading due timers")) {
+    TimerRow t = ReadTimer(s);
+    if (out.empty()) earliest = t.due_us;
+    if (t.due_us > until_us) break;
+    out.push_back(std::move(t));
+  }
+  // Deleting a timer only moves the earliest deadline later, so this stays a lower bound.
+  if (depth_ > 0) known_.no_timer_before = earliest;
+  return out;
+}
+
+void SqliteStore::PutDefinition(const std::string& hash, const std::string& path,
+                                const std::string& text) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->put_definition;
+    Bind(s, 1, hash);
+    Bind(s, 2, path);
+    Bind(s, 3, text);
+    Run(s, "storing definition ", path);
+  });
+}
+
+std::optional<std::string> SqliteStore::GetDefinition(const std::string& hash) {
+  SQLite::Statement& s = st_->get_definition;
+  Use use(s);
+  Bind(s, 1, hash);
+  if (!Step(s, "reading definition ", hash)) return std::nullopt;
+  return Text(s, 0);
+}
+
+void SqliteStore::AppendCommand(CommandRow* row) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->insert_command;
+    Bind(s, 1, row->command);
+    Bind(s, 2, row->outcome);
+    Bind(s, 3, row->at);
+    Run(s, "logging a command");
+    row->seq = db_->getLastInsertRowid();
+    known_.last_command = row->seq;
+    known_.clock = row->at;
+  });
+}
+
+std::vector<CommandRow> SqliteStore::Commands(int64_t after_seq, int64_t limit) {
+  SQLite::Statement& s = st_->commands_after;
+  Use use(s);
+  Bind(s, 1, after_seq);
+  Bind(s, 2, limit);  // SQLite reads a negative LIMIT as "no limit".
+  std::vector<CommandRow> out;
+  while (Step(s, "reading the command log")) {
+    CommandRow c;
+    c.seq = Int(s, 0);
+    c.command = Text(s, 1);
+    c.outcome = Text(s, 2);
+    c.at = Text(s, 3);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int64_t SqliteStore::LastCommandSeq() {
+  if (depth_ > 0 && known_.last_command) return *known_.last_command;
+  SQLite::Statement& s = st_->last_command;
+  Use use(s);
+  Step(s, "reading the command log");
+  const int64_t seq = Int(s, 0);
+  if (depth_ > 0) known_.last_command = seq;
+  return seq;
+}
+
+int64_t SqliteStore::NextCounter(const std::string& name) {
+  int64_t value = 0;
+  Mutate([&] {
+    std::string key = kCounterPrefix + name;
+    SQLite::Statement& s = st_->next_counter;
+    Use use(s);
+    Bind(s, 1, key);
+    Step(s, "advancing counter ", name);
+    value = Int(s, 0);
+  });
+  return value;
+}
+
+int64_t SqliteStore::LastChangeSetSeq() {
+  if (depth_ > 0 && known_.last_change_set) return *known_.last_change_set;
+  SQLite::Statement& s = st_->last_change_set;
+  Use use(s);
+  Step(s, "reading the change sets");
+  const int64_t seq = Int(s, 0);
+  if (depth_ > 0) known_.last_change_set = seq;
+  return seq;
+}
+
+std::string SqliteStore::Clock() {
+  if (depth_ > 0 && known_.clock) return *known_.clock;
+  SQLite::Statement& s = st_->clock;
+  Use use(s);
+  std::string clock = Step(s, "reading the clock") ? Text(s, 0) : "";
+  if (depth_ > 0) known_.clock = clock;
+  return clock;
+}
+
+// Feeds rows to SHA-256 as tagged, length-prefixed fields, so that no two different row sequences
+// hash the same bytes. Only the current row's fields are held in memory.
+class DigestWriter {
+ public:
+  void Row(char tag, const SQLite::Statement& s) {
+    int n = s.getColumnCount();
+    Raw(std::string_view(&tag, 1));
+    Length(static_cast<uint64_t>(n));
+    for (int i = 0; i < n; ++i) {
+      // Integers hash as their decimal text: getText converts them (before getBytes measures).
+      SQLite::Column c = s.getColumn(i);
+      const char* p = c.getText();
+      auto size = static_cast<size_t>(c.getBytes());
+      Length(size);
+      Raw(std::string_view(p == nullptr ? "" : p, size));
+    }
+  }
+  std::string Finish() { return hash_.HexDigest(); }
+
+ private:
+  void Raw(std::string_view bytes) { hash_.Update(bytes); }
+  void Length(uint64_t n) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(n >> (8 * i));
+    Raw(std::string_view(bytes, 8));
+  }
+  Sha256 hash_;
+};
+
+std::string SqliteStore::Digest() {
+  return Read([&] {
+    DigestWriter digest;
+    {
+      Use use(st_->all_entities);
+      while (Step(st_->all_entities, "digesting entities")) digest.Row('E', st_->all_entities);
+    }
+    {
+      SQLite::Statement& cs = st_->all_change_sets;
+      Use use(cs);
+      while (Step(cs, "digesting change sets")) digest.Row('S', cs);
+    }
+    {
+      Use use(st_->all_history);
+      while (Step(st_->all_history, "digesting history")) digest.Row('H', st_->all_history);
+    }
+    return digest.Finish();
+  });
+}
+
+bool SqliteStore::IntegrityOk() {
+  try {
+    SQLite::Statement s(*db_, "PRAGMA integrity_check");
+    return s.executeStep() && Text(s, 0) == "ok" && !s.executeStep();
+  } catch (const SQLite::Exception& e) {
+    int rc = e.getErrorCode() & 0xff;
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return false;
+    Fail(e, "checking its integrity");
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Store> OpenSqliteStore(const std::string& path, int busy_timeout_ms) {
+  return std::make_unique<SqliteStore>(path, busy_timeout_ms);
+}
+
+}  // namespace sellerflow::engine

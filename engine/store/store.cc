@@ -1,0 +1,12 @@
+// Choosing a store implementation from where the store is.
+#include "engine/store/store.h"
+
+#include "engine/store/sqlite_store.h"
+
+namespace sellerflow::engine {
+
+std::unique_ptr<Store> Store::Open(const std::string& path, int busy_timeout_ms) {
+  return OpenSqliteStore(path, busy_timeout_ms);
+}
+
+}  // namespace sellerflow::engine

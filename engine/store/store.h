@@ -1,0 +1,195 @@
+// The SQLite store: entities, change sets, the append-only history, timers, definitions and the
+// command log.
+#ifndef SELLERFLOW_ENGINE_STORE_STORE_H_
+#define SELLERFLOW_ENGINE_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/base/limits.h"
+
+namespace sellerflow::engine {
+
+// An infrastructure failure of the store. It is thrown, never returned: commands map it to an
+// exit code: 75 (temporary failure: retry) for kBusy, 74 (store I/O) for every other kind.
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind {
+    kBusy,         // Another process held the write lock past the busy timeout: retry.
+    kIo,           // The operating system failed a read or write.
+    kFull,         // The disk (or a quota) is full.
+    kCorrupt,      // The file is damaged (integrity or malformed database).
+    kNotAStore,    // The file is not an SQLite database.
+    kNewerSchema,  // The file was written by a newer sellerflow (user_version too high).
+  };
+  StoreError(Kind kind, std::string message)
+      : std::runtime_error(std::move(message)), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct EntityRow {
+  std::string id;
+  std::string type;
+  std::string owner;
+  std::string state;
+  int64_t revision = 1;
+  std::string document =
+      "{}";                // JSON text, as written by the engine (canonical: keys in schema order).
+  std::string locked_by;   // Id of the open change set that holds the entity, or "".
+  std::string created_at;  // RFC 3339, from the command's clock.
+  std::string updated_at;
+};
+
+struct ChangeRow {
+  int index = 0;  // Position in the StartChangeSet body.
+  std::string change_type;
+  std::string entity_type;
+  std::string entity_id;  // Resolved identifier ("" while a created entity has none yet).
+  std::string change_name;
+  std::string machine_hash;   // Content hash of the request machine it runs under.
+  std::string state;          // Current state of its request machine.
+  std::string status;         // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
+  std::string details;        // The DetailsDocument, JSON text. Not stored: the engine reads it
+                              // from the change set's command.
+  std::string errors = "[]";  // ErrorDetailList, JSON array of {ErrorCode, ErrorMessage}.
+  std::string entered_at;     // When it entered `state` (timers count from here).
+};
+
+struct ChangeSetRow {
+  std::string id;  // "cs-" + 25 characters, deterministic.
+  int64_t seq = 0;
+  std::string name;   // ChangeSetName
+  std::string token;  // ClientRequestToken, or "".
+  std::string actor;
+  std::string body_hash;     // SHA-256 of the canonical body without At, for idempotency.
+  std::string intent;        // APPLY | VALIDATE
+  std::string status;        // PREPARING | APPLYING | SUCCEEDED | FAILED | CANCELLED
+  std::string failure_code;  // CLIENT_ERROR | SERVER_FAULT | ""
+  std::string failure_description;
+  std::string started_at;
+  std::string ended_at;  // "" until terminal.
+  std::string working;   // JSON: the entities as the open change set would leave them (its effects
+                         // are applied only when every change succeeds).
+  int64_t command_seq = 0;  // The command_log row of the StartChangeSet that made it.
+  std::vector<ChangeRow> changes;
+  // The first and last history seq of its rows (0: none yet): History(id) reads this range instead
+  // of an index on history.change_set. Whoever appends its history keeps them (engine Commit).
+  int64_t history_from = 0;
+  int64_t history_to = 0;
+};
+
+struct HistoryRow {
+  int64_t seq = 0;         // Assigned by the store: the append order.
+  std::string change_set;  // "" for entity transitions that no change set caused (timers).
+  int change_index = -1;
+  std::string entity;
+  std::string event;
+  std::string from_state;
+  std::string to_state;
+  std::string actor;
+  std::string at;
+  std::string data = "{}";  // JSON
+};
+
+struct TimerRow {
+  int64_t id = 0;          // Assigned by the store.
+  int64_t due_us = 0;      // Microseconds since the epoch, UTC.
+  std::string due;         // RFC 3339, for people.
+  std::string change_set;  // Set for request-machine timers ...
+  int change_index = -1;
+  std::string entity;   // ... or for entity-machine timers.
+  std::string state;    // The state the timer was set in; it is void once that state is left.
+  int transition = -1;  // Index of the timed transition in its machine.
+};
+
+struct CommandRow {
+  int64_t seq = 0;      // Assigned by the store.
+  std::string command;  // The command as one JSON line, in the replay format.
+  std::string outcome;  // JSON: what the command answered (status, ids, error).
+  std::string at;       // The store's clock once the command has run (see Store::Clock).
+};
+
+// One SQLite file. Not thread-safe: one Store per thread or process. Several processes may open the
+// same file: writes take the lock with BEGIN IMMEDIATE and wait up to the busy timeout.
+class Store {
+ public:
+  // Opens (creating if needed) and migrates forward to the current schema, with WAL and a busy
+  // timeout. Throws StoreError: kNotAStore, kCorrupt, kNewerSchema (message names the path and what
+  // to do), kIo.
+  static std::unique_ptr<Store> Open(const std::string& path, int busy_timeout_ms = kBusyTimeoutMs);
+  virtual ~Store() = default;
+
+  // Runs `fn` in one write transaction (BEGIN IMMEDIATE ... COMMIT). If `fn` throws, everything it
+  // wrote is rolled back and the exception propagates. Inside a batch (below) it is a SAVEPOINT,
+  // so a failed command still leaves the batch's earlier commands in place.
+  virtual void Write(const std::function<void()>& fn) = 0;
+  // Starts and ends one transaction around many Write calls (`replay --commit batch`).
+  virtual void BeginBatch() = 0;
+  virtual void CommitBatch() = 0;
+
+  // Entities.
+  virtual std::optional<EntityRow> GetEntity(const std::string& id) = 0;
+  virtual void InsertEntity(const EntityRow& e) = 0;
+  virtual void UpdateEntity(const EntityRow& e) = 0;  // By id: every column.
+  // Filters are ignored when empty; ordered by id.
+  virtual std::vector<EntityRow> ListEntities(const std::string& type,
+                                              const std::string& state) = 0;
+
+  // Change sets (with their changes).
+  virtual std::optional<ChangeSetRow> GetChangeSet(const std::string& id) = 0;
+  virtual std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& token) = 0;
+  virtual void InsertChangeSet(const ChangeSetRow& cs) = 0;  // With its changes.
+  virtual void UpdateChangeSet(const ChangeSetRow& cs) = 0;  // Every column, and its changes.
+  // Filters ignored when empty; `entity` matches any change's entity_id; ordered by seq.
+  virtual std::vector<ChangeSetRow> ListChangeSets(const std::string& status,
+                                                   const std::string& entity,
+                                                   const std::string& change_type) = 0;
+
+  // History: append-only.
+  virtual void AppendHistory(HistoryRow* row) = 0;  // Sets row->seq.
+  // The events of a change set, or of an entity (either id), in order.
+  virtual std::vector<HistoryRow> History(const std::string& id) = 0;
+
+  // Timers.
+  virtual void AddTimer(TimerRow* t) = 0;  // Sets t->id.
+  virtual void DeleteTimer(int64_t id) = 0;
+  // Timers due at or before `until_us`, earliest first (ties by id).
+  virtual std::vector<TimerRow> DueTimers(int64_t until_us) = 0;
+
+  // Definitions by content hash (workflow and rules files), kept so that a change set keeps the
+  // definitions it started under. Inserting a hash that exists is a no-op.
+  virtual void PutDefinition(const std::string& hash, const std::string& path,
+                             const std::string& text) = 0;
+  virtual std::optional<std::string> GetDefinition(const std::string& hash) = 0;
+
+  // The command log: every command received, with its outcome, in order.
+  virtual void AppendCommand(CommandRow* row) = 0;  // Sets row->seq.
+  virtual std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) = 0;
+  virtual int64_t LastCommandSeq() = 0;
+
+  // Named counters (for deterministic identifiers): returns the next value, starting at 1.
+  virtual int64_t NextCounter(const std::string& name) = 0;
+  // The highest change set seq, or 0: the next change set is numbered one more.
+  virtual int64_t LastChangeSetSeq() = 0;
+  // The engine's clock: the `at` of the last logged command (CommandRow::at), or "" in a store
+  // that has none. Commands log the clock they leave, so time never moves backwards.
+  virtual std::string Clock() = 0;
+
+  // SHA-256 over every entity, change set (with changes) and history row, in a fixed order: two
+  // stores that went through the same commands have the same digest.
+  virtual std::string Digest() = 0;
+  // PRAGMA integrity_check == "ok".
+  virtual bool IntegrityOk() = 0;
+};
+
+}  // namespace sellerflow::engine
+
+#endif  // SELLERFLOW_ENGINE_STORE_STORE_H_

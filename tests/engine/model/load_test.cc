@@ -1,0 +1,208 @@
+// Tests of the workflow loader: a small machine read in full, and content hashes.
+#include "engine/model/load.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "dsl/decimal.h"
+#include "engine/base/sha256.h"
+
+namespace sellerflow::engine {
+namespace {
+
+constexpr char kMachine[] = R"(# A small machine with every kind of part.
+machine: request
+change_type: Publish
+entity_type: Widget@1.0
+description: Publish a widget.
+input:
+  Title: {type: string, min_length: 1, max_length: 72, pattern: "[A-Z].*"}
+  Visibility: {type: string, one_of: [Public, Limited]}
+  Tags?: {type: list<string>, max_items: 3, items: {type: string, max_length: 20}}
+  Price?: {type: decimal, minimum: 0, maximum: "99.5"}
+  Size:
+    fields:
+      Width: int
+      Height?: int
+events:
+  approve: [operations]
+  reject:
+    actors: [operations, seller]
+    data:
+      Reason: string
+states:
+  Submitted: {initial: true, status: PREPARING}
+  Review: {status: APPLYING, description: Waiting.}
+  Done: {final: true, status: SUCCEEDED}
+  Failed: {final: true, status: FAILED}
+transitions:
+  - {from: Submitted, to: Review}
+  - {from: Review, to: Done, on: approve, rules: [title_ok], if: details.Visibility == "Public"}
+  - from: [Submitted, Review]
+    to: Failed
+    on: reject
+    actions:
+      - fail: AUDIT_ERROR
+        message: "Rejected: {event.Reason}"
+)";
+
+TEST_CASE("load: LoadMachine reads states, transitions and field specs", "[load]") {
+  dsl::Source source{"m.yaml", kMachine};
+  dsl::Diagnostics diags;
+  auto m = LoadMachine(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  CHECK(diags.items().empty());
+  CHECK(m->kind == MachineKind::kRequest);
+  CHECK(m->Key() == "Publish on Widget@1.0");
+  CHECK(m->description == "Publish a widget.");
+  CHECK(m->source == &source);
+  CHECK(m->at.line == 2);
+
+  REQUIRE(m->states.size() == 4);
+  CHECK(m->states[0].name == "Submitted");
+  CHECK(m->states[0].initial);
+  CHECK(m->states[0].status == RequestStatus::kPreparing);
+  CHECK(m->states[1].description == "Waiting.");
+  CHECK(m->states[2].final);
+  CHECK(m->states[3].status == RequestStatus::kFailed);
+  CHECK(m->states[1].at.line == 23);
+  CHECK(m->states[1].at.column == 3);
+  REQUIRE(m->FindState("Done"));
+  CHECK(m->FindState("Nowhere") == nullptr);
+
+  REQUIRE(m->events.size() == 2);
+  CHECK(m->events[0].actors == std::vector<std::string>{"operations"});
+  CHECK(m->events[1].actors == std::vector<std::string>{"operations", "seller"});
+  REQUIRE(m->events[1].data.fields.size() == 1);
+  CHECK(m->events[1].data.type->ToString() == "{Reason: string}");
+
+  // The list in `from` is expanded into one transition per state, in order.
+  REQUIRE(m->transitions.size() == 4);
+  CHECK(m->transitions[0].is_automatic());
+  CHECK(m->transitions[1].event == "approve");
+  CHECK(m->transitions[1].rules == std::vector<std::string>{"title_ok"});
+  CHECK(m->transitions[1].guard.text == "details.Visibility == \"Public\"");
+  CHECK(m->transitions[1].guard.at.line == 28);
+  CHECK(m->transitions[2].from == "Submitted");
+  CHECK(m->transitions[3].from == "Review");
+  for (int i : {2, 3}) {
+    const Transition& t = m->transitions[static_cast<size_t>(i)];
+    CHECK(t.to == "Failed");
+    CHECK(t.event == "reject");
+    REQUIRE(t.actions.size() == 1);
+    CHECK(t.actions[0].kind == Action::Kind::kFail);
+    CHECK(t.actions[0].code == "AUDIT_ERROR");
+    CHECK(t.actions[0].message.text == "Rejected: {event.Reason}");
+    CHECK(t.actions[0].message.at.column == 19);  // Inside the quotes.
+  }
+
+  const auto& fields = m->input.fields;
+  REQUIRE(fields.size() == 5);
+  const FieldSpec& title = fields[0];
+  CHECK(title.name == "Title");
+  CHECK_FALSE(title.optional);
+  CHECK(title.type->ToString() == "string");
+  CHECK(title.min_length == 1);
+  CHECK(title.max_length == 72);
+  CHECK(title.pattern == "[A-Z].*");
+  CHECK(fields[1].one_of == std::vector<std::string>{"Public", "Limited"});
+  const FieldSpec& tags = fields[2];
+  CHECK(tags.name == "Tags");
+  CHECK(tags.optional);
+  CHECK(tags.type->ToString() == "list<string>");
+  CHECK(tags.max_items == 3);
+  REQUIRE(tags.items);
+  CHECK(tags.items->type->ToString() == "string");
+  CHECK(tags.items->max_length == 20);
+  const FieldSpec& price = fields[3];
+  REQUIRE(price.minimum);
+  REQUIRE(price.maximum);
+  CHECK(dsl::DecimalToString(*price.minimum) == "0");
+  CHECK(dsl::DecimalToString(*price.maximum) == "99.5");
+  const FieldSpec& size = fields[4];
+  CHECK(size.type->ToString() == "{Width: int, Height?: int}");
+  REQUIRE(size.fields.size() == 2);
+  CHECK(size.fields[1].optional);
+  CHECK(m->input.type->ToString() ==
+        "{Title: string, Visibility: string, Tags?: list<string>, Price?: decimal, Size: {Width: "
+        "int, Height?: int}}");
+}
+
+TEST_CASE("load: the content hash is the SHA-256 of the file and follows every change", "[load]") {
+  dsl::Source a{"m.yaml", kMachine};
+  dsl::Source b{"m.yaml", std::string(kMachine) + "# a comment changes the bytes\n"};
+  dsl::Source c{"other.yaml", kMachine};
+  dsl::Diagnostics diags;
+  auto ma = LoadMachine(a, &diags);
+  auto mb = LoadMachine(b, &diags);
+  auto mc = LoadMachine(c, &diags);
+  REQUIRE(ma);
+  REQUIRE(mb);
+  REQUIRE(mc);
+  CHECK(ma->content_hash == Sha256Hex(kMachine));
+  CHECK(ma->content_hash.size() == 64);
+  CHECK(ma->content_hash != mb->content_hash);
+  CHECK(ma->content_hash == mc->content_hash);  // The bytes, not the name.
+}
+
+TEST_CASE("load: a file with errors gives no machine", "[load]") {
+  dsl::Source source{"m.yaml", "machine: entity\nentity_type: W@1\nstates: {A: {initial: yes}}\n"};
+  dsl::Diagnostics diags;
+  CHECK(LoadMachine(source, &diags) == nullptr);
+  CHECK(diags.error_count() == 1);
+  CHECK(diags.items()[0].line == 3);
+  CHECK(diags.items()[0].column == 23);
+}
+
+TEST_CASE("load: a list input is a sequence of one map, read as list<object>", "[load]") {
+  constexpr char kList[] = R"(machine: request
+change_type: AddThings
+entity_type: Widget@1.0
+input:
+  - Key: {type: string, max_length: 5}
+    Name?: string
+states:
+  A: {initial: true, status: PREPARING}
+  B: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: A, to: B}
+)";
+  dsl::Source source{"m.yaml", kList};
+  dsl::Diagnostics diags;
+  auto m = LoadMachine(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  CHECK(m->input.fields.empty());
+  REQUIRE(m->input.list);
+  CHECK(m->input.type->ToString() == "list<{Key: string, Name?: string}>");
+  REQUIRE(m->input.list->items);
+  REQUIRE(m->input.list->items->fields.size() == 2);
+  CHECK(m->input.list->items->fields[0].max_length == 5);
+  CHECK(m->input.list->at.line == 5);
+
+  std::string two = kList;
+  two.replace(two.find("    Name?: string\n"), 18, "  - Name?: string\n");
+  dsl::Source bad{"m.yaml", two};
+  dsl::Diagnostics bad_diags;
+  CHECK(LoadMachine(bad, &bad_diags) == nullptr);
+  REQUIRE(bad_diags.error_count() == 1);
+  CHECK(bad_diags.items()[0].line == 5);
+  CHECK(bad_diags.items()[0].message ==
+        "a list input is a sequence of exactly one map (the fields of each item), not 2 items");
+}
+
+TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
+  std::vector<std::string> kinds;
+  for (const auto& [kind, keys] : AllowedKeys()) {
+    CHECK(std::find(kinds.begin(), kinds.end(), kind) == kinds.end());
+    kinds.push_back(kind);
+    CHECK_FALSE(keys.empty());
+  }
+  CHECK(kinds.size() == 14);
+}
+
+}  // namespace
+}  // namespace sellerflow::engine

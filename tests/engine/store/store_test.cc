@@ -1,0 +1,958 @@
+// Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
+#include "engine/store/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/base/ids.h"
+#include "engine/model/load.h"
+#include "engine/base/sha256.h"
+
+namespace sellerflow::engine {
+namespace {
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sellerflow-store-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A second connection through the plain C API, as another process would hold the file.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  int Exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+EntityRow Entity(const std::string& id, const std::string& type = "Product",
+                 const std::string& state = "DRAFT") {
+  EntityRow e;
+  e.id = id;
+  e.type = type;
+  e.owner = "seller-1";
+  e.state = state;
+  e.revision = 3;
+  e.document = R"({"Title":"T \u00e9"})";
+  e.locked_by = "cs-x";
+  e.created_at = "2024-01-02T03:04:05Z";
+  e.updated_at = "2024-01-02T03:04:06Z";
+  return e;
+}
+
+// A change set numbered `seq` (its id is ChangeSetId(seq)); `id` labels its name and entities.
+ChangeSetRow ChangeSet(const std::string& id, int64_t seq, const std::string& token = "") {
+  ChangeSetRow cs;
+  cs.id = ChangeSetId(seq);
+  cs.seq = seq;
+  cs.name = "name-" + id;
+  cs.token = token;
+  cs.actor = "alice";
+  cs.body_hash = "h-" + id;
+  cs.intent = "APPLY";
+  cs.status = "PREPARING";
+  cs.started_at = "2024-01-02T00:00:00Z";
+  cs.working = R"({"prod-1":{}})";
+  cs.command_seq = seq + 40;
+  for (int i = 0; i < 2; ++i) {
+    ChangeRow c;
+    c.index = i;
+    c.change_type = i == 0 ? "CreateProduct" : "UpdateInformation";
+    c.entity_type = "SaaSProduct@1.0";
+    c.entity_id = "prod-" + id + "-" + std::to_string(i);
+    c.change_name = "c" + std::to_string(i);
+    c.machine_hash = "mh";
+    c.state = "VALIDATING";
+    c.status = "PREPARING";
+    c.details = R"({"ProductTitle":"x"})";
+    c.entered_at = "2024-01-02T00:00:00Z";
+    cs.changes.push_back(c);
+  }
+  return cs;
+}
+
+HistoryRow History(const std::string& cs, const std::string& entity, const std::string& event) {
+  HistoryRow h;
+  h.change_set = cs;
+  h.change_index = cs.empty() ? -1 : 0;
+  h.entity = entity;
+  h.event = event;
+  h.from_state = "A";
+  h.to_state = "B";
+  h.actor = "alice";
+  h.at = "2024-01-02T00:00:00Z";
+  h.data = R"({"k":1})";
+  return h;
+}
+
+void CheckSame(const EntityRow& a, const EntityRow& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.type == b.type);
+  CHECK(a.owner == b.owner);
+  CHECK(a.state == b.state);
+  CHECK(a.revision == b.revision);
+  CHECK(a.document == b.document);
+  CHECK(a.locked_by == b.locked_by);
+  CHECK(a.created_at == b.created_at);
+  CHECK(a.updated_at == b.updated_at);
+}
+
+void CheckSame(const ChangeSetRow& a, const ChangeSetRow& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.seq == b.seq);
+  CHECK(a.name == b.name);
+  CHECK(a.token == b.token);
+  CHECK(a.actor == b.actor);
+  CHECK(a.body_hash == b.body_hash);
+  CHECK(a.intent == b.intent);
+  CHECK(a.status == b.status);
+  CHECK(a.failure_code == b.failure_code);
+  CHECK(a.failure_description == b.failure_description);
+  CHECK(a.started_at == b.started_at);
+  CHECK(a.ended_at == b.ended_at);
+  CHECK(a.working == b.working);
+  CHECK(a.command_seq == b.command_seq);
+  REQUIRE(a.changes.size() == b.changes.size());
+  for (size_t i = 0; i < a.changes.size(); ++i) {
+    const ChangeRow& x = a.changes[i];
+    const ChangeRow& y = b.changes[i];
+    CHECK(x.index == y.index);
+    CHECK(x.change_type == y.change_type);
+    CHECK(x.entity_type == y.entity_type);
+    CHECK(x.entity_id == y.entity_id);
+    CHECK(x.change_name == y.change_name);
+    CHECK(x.machine_hash == y.machine_hash);
+    CHECK(x.state == y.state);
+    CHECK(x.status == y.status);
+    CHECK(x.errors == y.errors);
+    CHECK(x.entered_at == y.entered_at);
+  }
+}
+
+StoreError::Kind OpenErrorKind(const std::string& path, std::string* message) {
+  try {
+    Store::Open(path, 100);
+  } catch (const StoreError& e) {
+    *message = e.what();
+    return e.kind();
+  }
+  FAIL("Open did not throw for " << path);
+  return StoreError::Kind::kIo;
+}
+
+TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  CHECK_FALSE(store->GetEntity("prod-1"));
+  store->Write([&] {
+    store->InsertEntity(Entity("prod-2", "Product", "DRAFT"));
+    store->InsertEntity(Entity("prod-1", "Product", "PUBLIC"));
+    store->InsertEntity(Entity("offer-1", "Offer", "DRAFT"));
+  });
+  auto got = store->GetEntity("prod-1");
+  REQUIRE(got);
+  CheckSame(*got, Entity("prod-1", "Product", "PUBLIC"));
+
+  EntityRow changed = *got;
+  changed.state = "RESTRICTED";
+  changed.revision = 4;
+  changed.document = "{}";
+  changed.locked_by = "";
+  store->Write([&] { store->UpdateEntity(changed); });
+  CheckSame(*store->GetEntity("prod-1"), changed);
+  CHECK_THROWS_AS(store->UpdateEntity(Entity("nope")), std::logic_error);
+
+  auto ids = [](const std::vector<EntityRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+  };
+  CHECK(ids(store->ListEntities("", "")) ==
+        std::vector<std::string>{"offer-1", "prod-1", "prod-2"});
+  CHECK(ids(store->ListEntities("Product", "")) == std::vector<std::string>{"prod-1", "prod-2"});
+  CHECK(ids(store->ListEntities("", "DRAFT")) == std::vector<std::string>{"offer-1", "prod-2"});
+  CHECK(ids(store->ListEntities("Product", "DRAFT")) == std::vector<std::string>{"prod-2"});
+  CHECK(store->ListEntities("Agreement", "").empty());
+}
+
+TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[store]") {
+  std::string previous;
+  for (int64_t seq : std::vector<int64_t>{1, 2, 31, 32, 33, 1000, 1'000'000, 34'359'738'367}) {
+    std::string id = ChangeSetId(seq);
+    CHECK(id.size() == 28);
+    CHECK(id.rfind("cs-", 0) == 0);
+    CHECK(ChangeSetSeq(id) == seq);
+    CHECK(id > previous);
+    previous = id;
+  }
+  CHECK(ChangeSetId(1) == "cs-2222223bbcmluz7nna5xcdayj");  // Ids in logs and docs stay valid.
+  std::string forged = ChangeSetId(5);
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';  // The right number, the wrong hash.
+  for (const std::string& bad :
+       {std::string("cs-a"), std::string(""), forged, std::string("cs-") + std::string(25, '2'),
+        std::string("xx-2222223bbcmluz7nna5xcdayj")})
+    CHECK(ChangeSetSeq(bad) == 0);
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  ChangeSetRow cs = ChangeSet("cs-x", 7);
+  cs.id = ChangeSetId(8);
+  CHECK_THROWS_AS(store->InsertChangeSet(cs), std::logic_error);
+  CHECK_FALSE(store->GetChangeSet(forged));
+}
+
+TEST_CASE("store: change sets round trip with their changes; token lookup; list filters",
+          "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  ChangeSetRow a = ChangeSet("cs-a", 1, "tok-a");
+  ChangeSetRow b = ChangeSet("cs-b", 2);
+  ChangeSetRow c = ChangeSet("cs-c", 3);
+  c.changes.resize(1);
+  store->Write([&] {
+    store->InsertChangeSet(b);
+    store->InsertChangeSet(a);
+    store->InsertChangeSet(c);
+  });
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
+  CheckSame(*store->GetChangeSet(ChangeSetId(3)), c);
+  CHECK_FALSE(store->GetChangeSet("cs-zz"));
+  // A change's DetailsDocument stays in the command log; the store does not copy it.
+  CHECK(store->GetChangeSet(ChangeSetId(1))->changes[0].details.empty());
+
+  CheckSame(*store->FindChangeSetByToken("tok-a"), a);
+  CHECK_FALSE(store->FindChangeSetByToken("tok-b"));
+  CHECK_FALSE(store->FindChangeSetByToken(""));  // Tokenless change sets are not found by "".
+  // One change set per token.
+  CHECK_THROWS(store->InsertChangeSet(ChangeSet("cs-d", 4, "tok-a")));
+
+  // Update: every column, changes updated, added and removed.
+  a.status = "FAILED";
+  a.failure_code = "CLIENT_ERROR";
+  a.failure_description = "bad";
+  a.ended_at = "2024-01-03T00:00:00Z";
+  a.working = "{}";
+  a.changes[0].state = "FAILED";
+  a.changes[0].errors = R"([{"ErrorCode":"X","ErrorMessage":"y"}])";
+  a.changes.pop_back();
+  store->Write([&] { store->UpdateChangeSet(a); });
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
+  ChangeRow extra = a.changes[0];
+  extra.index = 1;
+  extra.entity_id = "prod-new";
+  a.changes.push_back(extra);
+  store->UpdateChangeSet(a);  // Outside Write: its own transaction.
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
+  // Indexes that are not 0..n-1 still round trip.
+  a.changes[0].index = 5;
+  std::swap(a.changes[0], a.changes[1]);
+  store->UpdateChangeSet(a);
+  CheckSame(*store->GetChangeSet(ChangeSetId(1)), a);
+
+  auto ids = [](const std::vector<ChangeSetRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+  };
+  CHECK(ids(store->ListChangeSets("", "", "")) ==
+        std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("PREPARING", "", "")) ==
+        std::vector<std::string>{ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("", "prod-cs-b-1", "")) ==
+        std::vector<std::string>{ChangeSetId(2)});
+  CHECK(ids(store->ListChangeSets("", "prod-new", "")) == std::vector<std::string>{ChangeSetId(1)});
+  // cs-a's changes are both CreateProduct now; cs-c has only its first change.
+  CHECK(ids(store->ListChangeSets("", "", "UpdateInformation")) ==
+        std::vector<std::string>{ChangeSetId(2)});
+  CHECK(ids(store->ListChangeSets("", "", "CreateProduct")) ==
+        std::vector<std::string>{ChangeSetId(1), ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("PREPARING", "", "CreateProduct")) ==
+        std::vector<std::string>{ChangeSetId(2), ChangeSetId(3)});
+  CHECK(ids(store->ListChangeSets("FAILED", "prod-cs-b-0", "")).empty());
+  auto listed = store->ListChangeSets("", "", "");
+  CheckSame(listed[0], a);
+  CheckSame(listed[1], b);
+}
+
+TEST_CASE("store: history appends in order and is found by change set or entity", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  const std::string cs1 = ChangeSetId(1), cs2 = ChangeSetId(2);
+  std::vector<HistoryRow> rows = {
+      History(cs1, "prod-1", "Submitted"), History(cs2, "prod-2", "Submitted"),
+      History("", "prod-1", "TimerFired"), History(cs1, "prod-1", "Applied")};
+  store->Write([&] {
+    for (auto& r : rows) store->AppendHistory(&r);
+    // A change set finds its rows through the range of seqs its row keeps.
+    ChangeSetRow a = ChangeSet(cs1, 1);
+    a.history_from = rows[0].seq;
+    a.history_to = rows[3].seq;
+    store->InsertChangeSet(a);
+    ChangeSetRow b = ChangeSet(cs2, 2);
+    b.history_from = b.history_to = rows[1].seq;
+    store->InsertChangeSet(b);
+  });
+  CHECK(rows[0].seq == 1);
+  CHECK(rows[1].seq == 2);
+  CHECK(rows[3].seq == 4);
+  auto of_cs = store->History(cs1);
+  REQUIRE(of_cs.size() == 2);
+  CHECK(of_cs[0].event == "Submitted");
+  CHECK(of_cs[1].event == "Applied");
+  CHECK(of_cs[1].seq == 4);
+  REQUIRE(store->History(cs2).size() == 1);
+  CHECK(store->History(cs2)[0].entity == "prod-2");
+  auto read = store->GetChangeSet(cs1);
+  REQUIRE(read);
+  CHECK(read->history_from == 1);
+  CHECK(read->history_to == 4);
+  auto of_entity = store->History("prod-1");
+  REQUIRE(of_entity.size() == 3);
+  CHECK(of_entity[1].event == "TimerFired");
+  CHECK(of_entity[1].change_set.empty());
+  CHECK(of_entity[1].change_index == -1);
+  CHECK(of_entity[1].from_state == "A");
+  CHECK(of_entity[1].to_state == "B");
+  CHECK(of_entity[1].actor == "alice");
+  CHECK(of_entity[1].at == "2024-01-02T00:00:00Z");
+  CHECK(of_entity[1].data == R"({"k":1})");
+  CHECK(store->History("nothing").empty());
+  CHECK(store->History(ChangeSetId(3)).empty());
+}
+
+TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  auto timer = [](int64_t due_us, const std::string& entity) {
+    TimerRow t;
+    t.due_us = due_us;
+    t.due = "at " + std::to_string(due_us);
+    t.entity = entity;
+    t.state = "PENDING";
+    t.transition = 2;
+    return t;
+  };
+  std::vector<TimerRow> timers = {timer(300, "a"), timer(100, "b"), timer(300, "c"),
+                                  timer(200, "d"), timer(900, "e")};
+  timers[1].change_set = "cs-1";
+  timers[1].change_index = 0;
+  store->Write([&] {
+    for (auto& t : timers) store->AddTimer(&t);
+  });
+  CHECK(timers[0].id < timers[2].id);
+  auto due = store->DueTimers(300);
+  REQUIRE(due.size() == 4);
+  CHECK(due[0].entity == "b");
+  CHECK(due[0].change_set == "cs-1");
+  CHECK(due[0].change_index == 0);
+  CHECK(due[0].due == "at 100");
+  CHECK(due[0].state == "PENDING");
+  CHECK(due[0].transition == 2);
+  CHECK(due[1].entity == "d");
+  CHECK(due[2].entity == "a");
+  CHECK(due[3].entity == "c");
+  CHECK(store->DueTimers(99).empty());
+  store->DeleteTimer(timers[1].id);
+  due = store->DueTimers(1000);
+  REQUIRE(due.size() == 4);
+  CHECK(due[0].entity == "d");
+  // A deleted timer's id is not handed out again.
+  TimerRow late = timer(50, "f");
+  store->AddTimer(&late);
+  CHECK(late.id > timers[4].id);
+}
+
+TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  store->PutDefinition("h1", "workflows/a.yaml", "text one");
+  store->PutDefinition("h1", "workflows/other.yaml", "text two");  // Exists: a no-op.
+  CHECK(store->GetDefinition("h1") == std::optional<std::string>("text one"));
+  CHECK_FALSE(store->GetDefinition("h2"));
+
+  CHECK(store->LastCommandSeq() == 0);
+  std::vector<CommandRow> commands(5);
+  for (int i = 0; i < 5; ++i) {
+    commands[static_cast<size_t>(i)].command = "cmd" + std::to_string(i);
+    commands[static_cast<size_t>(i)].outcome = R"({"ok":true})";
+    commands[static_cast<size_t>(i)].at = "t" + std::to_string(i);
+    store->AppendCommand(&commands[static_cast<size_t>(i)]);
+    CHECK(commands[static_cast<size_t>(i)].seq == i + 1);
+  }
+  CHECK(store->LastCommandSeq() == 5);
+  auto page = store->Commands(1, 2);
+  REQUIRE(page.size() == 2);
+  CHECK(page[0].seq == 2);
+  CHECK(page[0].command == "cmd1");
+  CHECK(page[0].outcome == R"({"ok":true})");
+  CHECK(page[0].at == "t1");
+  CHECK(page[1].seq == 3);
+  CHECK(store->Commands(0, -1).size() == 5);
+  CHECK(store->Commands(5, 10).empty());
+
+  CHECK(store->NextCounter("cs") == 1);
+  CHECK(store->NextCounter("cs") == 2);
+  CHECK(store->NextCounter("offer") == 1);
+  // A counter advanced in a rolled-back write goes back with it.
+  CHECK_THROWS_AS(store->Write([&] {
+    CHECK(store->NextCounter("cs") == 3);
+    throw std::runtime_error("abandon");
+  }),
+                  std::runtime_error);
+  CHECK(store->NextCounter("cs") == 3);
+
+  CHECK(store->LastChangeSetSeq() == 0);
+}
+
+TEST_CASE("store: the clock is the last logged command's", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  CHECK(store->Clock().empty());
+  CommandRow a{0, "cmd1", "{}", "2024-05-01T00:00:00Z"};
+  store->AppendCommand(&a);
+  CHECK(store->Clock() == "2024-05-01T00:00:00Z");
+  CHECK_THROWS_AS(store->Write([&] {
+    CommandRow b{0, "cmd2", "{}", "2024-05-02T00:00:00Z"};
+    store->AppendCommand(&b);
+    CHECK(store->Clock() == "2024-05-02T00:00:00Z");
+    throw std::runtime_error("abandon");
+  }),
+                  std::runtime_error);
+  CHECK(store->Clock() == "2024-05-01T00:00:00Z");
+}
+
+TEST_CASE("store: a Write that throws leaves the store as it was", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  std::string before = store->Digest();
+  CHECK_THROWS_WITH(store->Write([&] {
+    store->InsertEntity(Entity("prod-2"));
+    EntityRow e = Entity("prod-1");
+    e.state = "GONE";
+    store->UpdateEntity(e);
+    HistoryRow h = History("cs-1", "prod-1", "x");
+    store->AppendHistory(&h);
+    store->InsertChangeSet(ChangeSet("cs-1", 1));
+    // A nested Write that succeeded is undone with its parent.
+    store->Write([&] { store->InsertEntity(Entity("prod-3")); });
+    throw std::runtime_error("boom");
+  }),
+                    "boom");
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  CHECK_FALSE(store->GetEntity("prod-3"));
+  CHECK(store->GetEntity("prod-1")->state == "DRAFT");
+  CHECK(store->History("cs-1").empty());
+  CHECK_FALSE(store->GetChangeSet(ChangeSetId(1)));
+  CHECK(store->Digest() == before);
+  // The store still works after the rollback.
+  store->Write([&] { store->InsertEntity(Entity("prod-2")); });
+  CHECK(store->GetEntity("prod-2"));
+}
+
+TEST_CASE("store: a nested Write that throws undoes only itself", "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  store->Write([&] {
+    store->InsertEntity(Entity("prod-1"));
+    CHECK_THROWS(store->Write([&] {
+      store->InsertEntity(Entity("prod-2"));
+      throw std::runtime_error("inner");
+    }));
+    store->InsertEntity(Entity("prod-3"));
+  });
+  CHECK(store->GetEntity("prod-1"));
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  CHECK(store->GetEntity("prod-3"));
+}
+
+TEST_CASE("store: a batch keeps the Writes that succeeded around one that failed", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto store = Store::Open(path);
+  store->BeginBatch();
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  CHECK_THROWS_AS(store->Write([&] {
+    store->InsertEntity(Entity("prod-2"));
+    throw std::runtime_error("command failed");
+  }),
+                  std::runtime_error);
+  // A store error inside (a duplicate key) is undone the same way.
+  CHECK_THROWS(store->Write([&] {
+    store->InsertEntity(Entity("prod-4"));
+    store->InsertEntity(Entity("prod-1"));
+  }));
+  store->Write([&] { store->InsertEntity(Entity("prod-3")); });
+  // Nothing is visible to another connection before CommitBatch.
+  {
+    auto other = Store::Open(path);
+    CHECK_FALSE(other->GetEntity("prod-1"));
+  }
+  store->CommitBatch();
+  CHECK(store->GetEntity("prod-1"));
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  CHECK(store->GetEntity("prod-3"));
+  CHECK_FALSE(store->GetEntity("prod-4"));
+  auto other = Store::Open(path);
+  CHECK(other->GetEntity("prod-3"));
+  CHECK_THROWS_AS(store->CommitBatch(), std::logic_error);
+}
+
+TEST_CASE("store: an abandoned batch is rolled back when the store closes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  {
+    auto store = Store::Open(path);
+    store->BeginBatch();
+    store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  }
+  CHECK_FALSE(Store::Open(path)->GetEntity("prod-1"));
+}
+
+// The same writes through two stores.
+void Populate(Store& store) {
+  store.Write([&] {
+    store.InsertEntity(Entity("prod-1"));
+    store.InsertEntity(Entity("prod-2", "Offer", "PUBLIC"));
+    store.InsertChangeSet(ChangeSet("cs-1", 1, "tok"));
+    store.InsertChangeSet(ChangeSet("cs-2", 2));
+    HistoryRow h1 = History("cs-1", "prod-1", "Submitted");
+    HistoryRow h2 = History("", "prod-2", "Timer");
+    store.AppendHistory(&h1);
+    store.AppendHistory(&h2);
+  });
+}
+
+TEST_CASE("store: the digest is equal for equal stores and changes with any row", "[store]") {
+  TempDir dir;
+  auto a = Store::Open(dir.File("a.db"));
+  auto b = Store::Open(dir.File("b.db"));
+  CHECK(a->Digest() == b->Digest());
+  Populate(*a);
+  Populate(*b);
+  std::string digest = a->Digest();
+  CHECK(digest.size() == 64);
+  CHECK(digest == b->Digest());
+  // Not part of the digest: command log, definitions, counters, timers, clock.
+  CommandRow c{0, "cmd", "{}", "t"};
+  b->AppendCommand(&c);
+  b->PutDefinition("h", "p", "t");
+  CHECK(b->Digest() == digest);
+
+  SECTION("an entity field") {
+    EntityRow e = *b->GetEntity("prod-1");
+    e.revision = 4;
+    b->UpdateEntity(e);
+  }
+  SECTION("a change's field") {
+    ChangeSetRow cs = *b->GetChangeSet(ChangeSetId(2));
+    cs.changes[1].errors = "[ ]";
+    b->UpdateChangeSet(cs);
+  }
+  SECTION("a history row") {
+    HistoryRow h = History("cs-2", "prod-1", "Applied");
+    b->AppendHistory(&h);
+  }
+  SECTION("moving bytes between adjacent fields") {
+    EntityRow e = *b->GetEntity("prod-1");
+    e.owner = "seller-1D";
+    e.state = "RAFT";
+    b->UpdateEntity(e);
+  }
+  CHECK(b->Digest() != digest);
+}
+
+TEST_CASE("store: reopening keeps every row and the schema version", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  std::string digest;
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+    store->NextCounter("cs");
+    CommandRow c{0, "cmd", "{}", "2024-01-01T00:00:00Z"};
+    store->AppendCommand(&c);
+    TimerRow t;
+    t.due_us = 5;
+    store->AddTimer(&t);
+    digest = store->Digest();
+  }
+  auto store = Store::Open(path);
+  CHECK(store->Digest() == digest);
+  CHECK(store->NextCounter("cs") == 2);
+  CHECK(store->Clock() == "2024-01-01T00:00:00Z");
+  CHECK(store->LastCommandSeq() == 1);
+  CHECK(store->DueTimers(10).size() == 1);
+  CHECK(store->IntegrityOk());
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(stmt, 0) == 3);
+  sqlite3_finalize(stmt);
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+// A file as schema 1 left it (the schema as shipped, frozen here): opening it migrates it forward
+// and keeps every change set with its changes.
+constexpr const char kSchemaOne[] = R"sql(
+CREATE TABLE entities (
+  id TEXT PRIMARY KEY NOT NULL,
+  type TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  state TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  locked_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE change_sets (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  command INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  token TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  status TEXT NOT NULL,
+  failure_code TEXT NOT NULL,
+  failure_description TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  working TEXT NOT NULL
+);
+CREATE UNIQUE INDEX change_sets_token ON change_sets (token) WHERE token <> '';
+CREATE TABLE changes (
+  change_set TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  change_type TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  change_name TEXT NOT NULL,
+  machine_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  entered_at TEXT NOT NULL,
+  PRIMARY KEY (change_set, idx)
+) WITHOUT ROWID;
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  change_set TEXT NOT NULL,
+  change_index INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  event TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX history_change_set ON history (change_set);
+CREATE INDEX history_entity ON history (entity);
+CREATE TABLE timers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  due_us INTEGER NOT NULL,
+  due TEXT NOT NULL,
+  change_set TEXT NOT NULL,
+  change_index INTEGER NOT NULL,
+  entity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  transition INTEGER NOT NULL
+);
+CREATE INDEX timers_due ON timers (due_us);
+CREATE TABLE definitions (
+  hash TEXT PRIMARY KEY NOT NULL,
+  path TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE TABLE command_log (
+  seq INTEGER PRIMARY KEY,
+  command TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value  -- No type: a counter is an integer.
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql";
+
+TEST_CASE("store: a schema 1 file migrates forward with its changes and history", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("old.db");
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec(kSchemaOne) == SQLITE_OK);
+    const std::string id1 = ChangeSetId(1), id2 = ChangeSetId(2);
+    const std::string rows =
+        "INSERT INTO change_sets VALUES (1, '" + id1 +
+        "', 1, 'n', '', 'seller', 'h', 'APPLY', 'SUCCEEDED', '', '', 't0', 't1', '');"
+        "INSERT INTO change_sets VALUES (2, '" +
+        id2 +
+        "', 2, '', 'tok', 'seller', 'h', 'APPLY', 'FAILED', 'CLIENT_ERROR', 'd', 't1', 't2', '');"
+        "INSERT INTO changes VALUES ('" +
+        id1 +
+        "', 1, 'UpdateInformation', 'P@1.0', 'prod-b', 'second', 'hash', 'Succeeded', "
+        "'SUCCEEDED', '[]', 't0');"
+        "INSERT INTO changes VALUES ('" +
+        id1 +
+        "', 0, 'CreateProduct', 'P@1.0', 'prod-a', 'first', 'hash', 'Succeeded', 'SUCCEEDED', "
+        "'[{\"ErrorCode\":\"X\",\"ErrorMessage\":\"caf\u00e9 \\\"q\\\"\"}]', 't0');";
+    REQUIRE(raw.Exec(rows.c_str()) == SQLITE_OK);
+    const std::string history =
+        "INSERT INTO history (change_set, change_index, entity, event, from_state, to_state, "
+        "actor, at, data) VALUES ('', -1, 'prod-a', 'import', '', 'Draft', '', 't0', '{}'),"
+        "('" +
+        id1 +
+        "', 0, 'prod-a', 'start', '', 'Preparing', 'seller', 't0', '{}'),"
+        "('" +
+        id2 +
+        "', 0, 'prod-b', 'start', '', 'Preparing', 'seller', 't1', '{}'),"
+        "('" +
+        id1 + "', 0, 'prod-a', 'apply', 'Preparing', 'Succeeded', 'seller', 't1', '{}');";
+    REQUIRE(raw.Exec(history.c_str()) == SQLITE_OK);
+  }
+  auto store = Store::Open(path);
+  auto of_first = store->History(ChangeSetId(1));
+  REQUIRE(of_first.size() == 2);
+  CHECK(of_first[0].event == "start");
+  CHECK(of_first[1].event == "apply");
+  CHECK(store->History(ChangeSetId(2)).size() == 1);
+  auto cs = store->GetChangeSet(ChangeSetId(1));
+  REQUIRE(cs);
+  REQUIRE(cs->changes.size() == 2);
+  CHECK(cs->changes[0].index == 0);
+  CHECK(cs->changes[0].change_type == "CreateProduct");
+  CHECK(cs->changes[0].entity_id == "prod-a");
+  CHECK(cs->changes[0].change_name == "first");
+  CHECK(cs->changes[0].errors ==
+        "[{\"ErrorCode\":\"X\",\"ErrorMessage\":\"caf\u00e9 \\\"q\\\"\"}]");
+  CHECK(cs->changes[1].index == 1);
+  CHECK(cs->changes[1].entity_id == "prod-b");
+  CHECK(cs->changes[1].entered_at == "t0");
+  auto other = store->FindChangeSetByToken("tok");
+  REQUIRE(other);
+  CHECK(other->changes.empty());
+  CHECK(store->ListChangeSets("", "prod-b", "").size() == 1);
+  CHECK(store->ListChangeSets("", "", "CreateProduct").size() == 1);
+  CHECK(store->ListChangeSets("", "prod-c", "").empty());
+  CHECK(store->IntegrityOk());
+}
+
+TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("notes.txt");
+  std::ofstream(path) << "hello";
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNotAStore);
+  CHECK(message ==
+        path + " is not a sellerflow store (not an SQLite database); give another --db path");
+  // Left untouched.
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(content == "hello");
+
+  SECTION("a longer non-SQLite file") {
+    std::ofstream(path) << std::string(8192, 'x');
+    CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNotAStore);
+  }
+  SECTION("another program's SQLite database") {
+    std::string other = dir.File("other.db");
+    {
+      RawDb raw(other);
+      REQUIRE(raw.Exec("CREATE TABLE t (x)") == SQLITE_OK);
+    }
+    CHECK(OpenErrorKind(other, &message) == StoreError::Kind::kNotAStore);
+    CHECK(message.find(other) == 0);
+  }
+}
+
+TEST_CASE("store: a file from a newer schema is refused", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  Store::Open(path);
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec("PRAGMA user_version = 999") == SQLITE_OK);
+  }
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
+  CHECK(message == path +
+                       " was written by a newer sellerflow (schema 999, this one knows 3); upgrade "
+                       "sellerflow");
+}
+
+TEST_CASE("store: a damaged file is reported as corrupt", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+  }
+  {
+    // Checkpoint into the main file and leave rollback mode, so the bytes below are the database.
+    RawDb raw(path);
+    REQUIRE(raw.Exec("PRAGMA journal_mode = DELETE") == SQLITE_OK);
+  }
+  // Overwrite page 1 after the header: the schema table's b-tree page.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    std::string junk(3000, '\xA5');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kCorrupt);
+  CHECK(message.find(path + " is damaged") == 0);
+}
+
+TEST_CASE("store: a path in a missing directory is an I/O error naming it", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("missing/s.db");
+  std::string message;
+  CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kIo);
+  CHECK(message.find(path) != std::string::npos);
+}
+
+TEST_CASE("store: a write waits for another process's lock, then reports busy", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto store = Store::Open(path, 100);
+  RawDb other(path);
+  REQUIRE(other.Exec("BEGIN IMMEDIATE") == SQLITE_OK);
+  try {
+    store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+    FAIL("Write did not report busy");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kBusy);
+    CHECK(std::string(e.what()) ==
+          "store " + path + " is busy: another process holds its write lock; retry");
+  }
+  // Reads still work while another process writes (WAL).
+  CHECK_FALSE(store->GetEntity("prod-1"));
+  REQUIRE(other.Exec("COMMIT") == SQLITE_OK);
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  CHECK(store->GetEntity("prod-1"));
+
+  SECTION("a batch too") {
+    REQUIRE(other.Exec("BEGIN IMMEDIATE") == SQLITE_OK);
+    CHECK_THROWS_AS(store->BeginBatch(), StoreError);
+    REQUIRE(other.Exec("ROLLBACK") == SQLITE_OK);
+    store->BeginBatch();
+    store->Write([&] { store->InsertEntity(Entity("prod-2")); });
+    store->CommitBatch();
+    CHECK(store->GetEntity("prod-2"));
+  }
+}
+
+TEST_CASE("store: two stores on one file see each other's writes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto a = Store::Open(path, 1000);
+  auto b = Store::Open(path, 1000);
+  for (int i = 0; i < 10; ++i) {
+    Store& writer = i % 2 == 0 ? *a : *b;
+    Store& reader = i % 2 == 0 ? *b : *a;
+    std::string id = "prod-" + std::to_string(i);
+    writer.Write([&] {
+      writer.InsertEntity(Entity(id));
+      CHECK(writer.NextCounter("n") == i + 1);
+    });
+    CHECK(reader.GetEntity(id));
+    CHECK(reader.ListEntities("", "").size() == static_cast<size_t>(i + 1));
+  }
+  CHECK(a->Digest() == b->Digest());
+}
+
+// A store remembers, between its own write transactions, the last command and change set, the
+// clock and the earliest timer; a write by another connection or a rollback must make it read them
+// again.
+TEST_CASE("store: what a write remembers is read again after another store writes", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  auto a = Store::Open(path, 1000);
+  auto b = Store::Open(path, 1000);
+  auto log = [](Store& s, const std::string& at) {
+    s.Write([&] {
+      CommandRow row{0, "cmd", "{}", at};
+      s.AppendCommand(&row);
+    });
+  };
+  auto inside = [](Store& s, auto&& read) {
+    decltype(read()) value{};
+    s.Write([&] { value = read(); });
+    return value;
+  };
+  log(*a, "2024-05-01T00:00:00Z");
+  CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 1);
+  log(*b, "2024-05-02T00:00:00Z");
+  CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 2);
+  CHECK(inside(*a, [&] { return a->Clock(); }) == "2024-05-02T00:00:00Z");
+
+  CHECK(inside(*a, [&] { return a->LastChangeSetSeq(); }) == 0);
+  b->Write([&] { b->InsertChangeSet(ChangeSet(ChangeSetId(1), 1)); });
+  CHECK(inside(*a, [&] { return a->LastChangeSetSeq(); }) == 1);
+
+  CHECK(inside(*a, [&] { return a->DueTimers(1000).size(); }) == 0);
+  TimerRow t;
+  t.due_us = 500;
+  t.entity = "e";
+  b->AddTimer(&t);
+  CHECK(inside(*a, [&] { return a->DueTimers(1000).size(); }) == 1);
+  // An earlier timer added by this store is seen at once.
+  a->Write([&] {
+    TimerRow early;
+    early.due_us = 10;
+    early.entity = "f";
+    a->AddTimer(&early);
+    CHECK(a->DueTimers(20).size() == 1);
+  });
+
+  // A rolled-back write forgets what it saw.
+  CHECK_THROWS_AS(a->Write([&] {
+    CommandRow row{0, "cmd", "{}", "2024-05-03T00:00:00Z"};
+    a->AppendCommand(&row);
+    CHECK(a->LastCommandSeq() == 3);
+    throw std::runtime_error("abandon");
+  }),
+                  std::runtime_error);
+  CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 2);
+  CHECK(inside(*a, [&] { return a->Clock(); }) == "2024-05-02T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace sellerflow::engine
