@@ -18,10 +18,11 @@
 
 #include "dsl/time.h"
 #include "dsl/utf8.h"
-#include "engine/check/check_policy.h"
-#include "engine/run/engine.h"
 #include "engine/base/limits.h"
 #include "engine/base/log.h"
+#include "engine/check/check_policy.h"
+#include "engine/run/describe.h"
+#include "engine/run/engine.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
 
@@ -71,6 +72,34 @@ struct Session {
   std::unique_ptr<engine::Engine> engine;
 };
 
+// The store of --db, $SELLERFLOW_DB or ./sellerflow.db.
+std::unique_ptr<engine::Store> OpenStore(const Globals& g, const engine::StoreOptions& options) {
+  std::string db = g.db;
+  if (db.empty()) {
+    const char* env = std::getenv("SELLERFLOW_DB");
+    db = env && *env ? env : "sellerflow.db";
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(db, ec)) {
+    // SQLite would say only "unable to open database file".
+    throw engine::StoreError(
+        engine::StoreError::Kind::kIo,
+        "cannot open " + db + ": it is a directory; give the path of a store file");
+  }
+  return engine::Store::Open(db, options);
+}
+
+// A command that only reads needs neither the policy (a half-edited workflows/ must not stop it)
+// nor write access, and must never create a store behind a mistyped path.
+std::unique_ptr<engine::Store> OpenStoreToRead(const Globals& g) {
+  engine::ConfigureLog(
+      g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
+  engine::StoreOptions options;
+  options.create = false;
+  options.read_only = true;
+  return OpenStore(g, options);
+}
+
 int OpenSession(const Globals& g, Session* s) {
   engine::ConfigureLog(
       g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
@@ -85,19 +114,7 @@ int OpenSession(const Globals& g, Session* s) {
     std::fprintf(stderr, "sellerflow: the definitions have errors; run `sellerflow check`\n");
     return kExitDefinitions;
   }
-  std::string db = g.db;
-  if (db.empty()) {
-    const char* env = std::getenv("SELLERFLOW_DB");
-    db = env && *env ? env : "sellerflow.db";
-  }
-  std::error_code ec;
-  if (std::filesystem::is_directory(db, ec)) {
-    // SQLite would say only "unable to open database file".
-    throw engine::StoreError(
-        engine::StoreError::Kind::kIo,
-        "cannot open " + db + ": it is a directory; give the path of a store file");
-  }
-  s->store = engine::Store::Open(db);
+  s->store = OpenStore(g, engine::StoreOptions());
   s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
   return kExitOk;
 }
@@ -487,9 +504,9 @@ struct Arg {
   std::vector<std::string> allowed = {};
 };
 
-using ReadFn = std::function<std::string(engine::Engine&, const std::vector<std::string>&)>;
+using ReadFn = std::function<std::string(engine::Catalog&, const std::vector<std::string>&)>;
 // How a read command's answer is shown to people, when the generic table is not enough.
-using PeopleFn = std::function<std::string(engine::Engine&, const std::vector<std::string>&,
+using PeopleFn = std::function<std::string(engine::Catalog&, const std::vector<std::string>&,
                                            const std::string& body)>;
 
 // The fields named in --fields ("A,B"), in order.
@@ -520,7 +537,7 @@ std::string Cell(const nlohmann::json& doc, const std::string& field) {
 }
 
 // The document of an entity, read for its --fields columns (once per entity).
-nlohmann::json EntityDocument(engine::Engine& e, const std::string& id,
+nlohmann::json EntityDocument(engine::Catalog& e, const std::string& id,
                               std::map<std::string, nlohmann::json>* cache) {
   auto it = cache->find(id);
   if (it != cache->end()) return it->second;
@@ -534,7 +551,7 @@ nlohmann::json EntityDocument(engine::Engine& e, const std::string& id,
 // list-change-sets for people: one row per change, as a portal's list of requests shows them: the
 // change set, the entity (and the --fields of its document), the change type, the status, and the
 // error codes of that change.
-std::string ChangeSetsForPeople(engine::Engine& e, const std::vector<std::string>& args,
+std::string ChangeSetsForPeople(engine::Catalog& e, const std::vector<std::string>& args,
                                 const std::string& body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("ChangeSetSummaryList")) return ForPeople(body);
@@ -567,7 +584,7 @@ std::string ChangeSetsForPeople(engine::Engine& e, const std::vector<std::string
 }
 
 // list-entities for people: the generic table, plus a column for each of --fields.
-std::string EntitiesForPeople(engine::Engine& e, const std::vector<std::string>& args,
+std::string EntitiesForPeople(engine::Catalog& e, const std::vector<std::string>& args,
                               const std::string& body) {
   std::vector<std::string> fields = FieldList(args.back());
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
@@ -600,16 +617,16 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
             }
             AddGlobals(app, g.get());
             return std::function<int()>([g, values, what, read, people]() -> int {
-              Session s;
-              if (int rc = OpenSession(*g, &s)) return rc;
-              std::string body = read(*s.engine, *values);
+              std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
+              engine::Catalog catalog(store.get());
+              std::string body = read(catalog, *values);
               if (body.empty()) {
                 std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no %s %s\n", what,
                              Visible(values->front()).c_str());
                 return kExitNotFound;
               }
               if (people && g->output != "json") {
-                std::fputs(people(*s.engine, *values, body).c_str(), stdout);
+                std::fputs(people(catalog, *values, body).c_str(), stdout);
                 return kExitOk;
               }
               Emit(*g, body);
@@ -653,7 +670,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
   commands->push_back(Reader("describe-change-set",
                              "show a change set, shaped like DescribeChangeSet",
                              {{"ID", "the ChangeSetId"}}, "change set",
-                             [](engine::Engine& e, const std::vector<std::string>& a) {
+                             [](engine::Catalog& e, const std::vector<std::string>& a) {
                                return e.DescribeChangeSet(a[0]);
                              }));
   commands->push_back(Reader(
@@ -667,7 +684,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
         "document fields of each change's entity to show as columns (tables only), e.g. "
         "ProductTitle"}},
       "change sets",
-      [](engine::Engine& e, const std::vector<std::string>& a) {
+      [](engine::Catalog& e, const std::vector<std::string>& a) {
         return e.ListChangeSets(a[0], a[1], a[2]);
       },
       ChangeSetsForPeople));
@@ -704,24 +721,25 @@ void AddEngineCommands(std::vector<Command>* commands) {
            return RunCommand(*g, c);
          });
        }});
-  commands->push_back(Reader(
-      "describe-entity", "show an entity, shaped like DescribeEntity",
-      {{"ID", "the entity identifier"}}, "entity",
-      [](engine::Engine& e, const std::vector<std::string>& a) { return e.DescribeEntity(a[0]); }));
+  commands->push_back(Reader("describe-entity", "show an entity, shaped like DescribeEntity",
+                             {{"ID", "the entity identifier"}}, "entity",
+                             [](engine::Catalog& e, const std::vector<std::string>& a) {
+                               return e.DescribeEntity(a[0]);
+                             }));
   commands->push_back(Reader(
       "list-entities", "list entities by type and state",
       {{"--type", "an entity type, e.g. ProfessionalServicesProduct@1.0"},
        {"--state", "a state of its machine"},
        {"--fields", "document fields to show as columns (tables only), e.g. ProductTitle,Sku"}},
       "entities",
-      [](engine::Engine& e, const std::vector<std::string>& a) {
+      [](engine::Catalog& e, const std::vector<std::string>& a) {
         return e.ListEntities(a[0], a[1]);
       },
       EntitiesForPeople));
-  commands->push_back(
-      Reader("history", "the events of a change set or an entity, in order",
-             {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
-             [](engine::Engine& e, const std::vector<std::string>& a) { return e.History(a[0]); }));
+  commands->push_back(Reader(
+      "history", "the events of a change set or an entity, in order",
+      {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
+      [](engine::Catalog& e, const std::vector<std::string>& a) { return e.History(a[0]); }));
   commands->push_back({"tick", "advance the clock, firing every timer due", [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
                          auto to = std::make_shared<std::string>();
@@ -755,11 +773,10 @@ void AddEngineCommands(std::vector<Command>* commands) {
          app->add_option("ACTION", *what, "export")->required()->check(CLI::IsMember({"export"}));
          AddGlobals(app, g.get());
          return std::function<int()>([g, what]() -> int {
-           Session s;
-           if (int rc = OpenSession(*g, &s)) return rc;
+           std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
            int64_t after = 0;
            for (;;) {
-             auto rows = s.store->Commands(after, 1000);
+             auto rows = store->Commands(after, 1000);
              if (rows.empty()) break;
              for (const auto& r : rows) std::printf("%s\n", r.command.c_str());
              after = rows.back().seq;
@@ -796,9 +813,8 @@ void AddEngineCommands(std::vector<Command>* commands) {
          auto g = std::make_shared<Globals>();
          AddGlobals(app, g.get());
          return std::function<int()>([g]() -> int {
-           Session s;
-           if (int rc = OpenSession(*g, &s)) return rc;
-           std::printf("%s\n", s.store->Digest().c_str());
+           std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
+           std::printf("%s\n", store->Digest().c_str());
            return kExitOk;
          });
        }});

@@ -30,8 +30,14 @@ int main(int argc, char** argv) {
     return sellerflow::kExitUsage;
   } catch (const sellerflow::engine::StoreError& e) {
     std::fprintf(stderr, "sellerflow: %s\n", e.what());
-    return e.kind() == sellerflow::engine::StoreError::Kind::kBusy ? sellerflow::kExitStoreBusy
-                                                                   : sellerflow::kExitStoreIo;
+    switch (e.kind()) {
+      case sellerflow::engine::StoreError::Kind::kBusy:
+        return sellerflow::kExitStoreBusy;
+      case sellerflow::engine::StoreError::Kind::kNotFound:
+        return sellerflow::kExitNotFound;
+      default:
+        return sellerflow::kExitStoreIo;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sellerflow: internal error: %s\n", e.what());
     return sellerflow::kExitInternal;

@@ -10,11 +10,12 @@
 #include "dsl/program.h"
 #include "dsl/time.h"
 #include "dsl/utf8.h"
-#include "engine/check/check_policy.h"
 #include "engine/base/ids.h"
 #include "engine/base/limits.h"
 #include "engine/base/log.h"
 #include "engine/base/sha256.h"
+#include "engine/check/check_policy.h"
+#include "engine/run/describe.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -1122,7 +1123,7 @@ struct EngineImpl {
   }
 
   void FireChangeTimer(const TimerRow& t) {
-    auto cs = ReadChangeSet(t.change_set);
+    auto cs = ReadChangeSet(*store, t.change_set);
     if (!cs || (cs->status != "PREPARING" && cs->status != "APPLYING")) return;
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
@@ -1186,30 +1187,6 @@ struct EngineImpl {
     ScheduleEntityTimers();
   }
 
-  // A change set as stored, with each change's DetailsDocument read back from the command that
-  // started it (the store keeps one copy of what the client sent: the command log's).
-  std::optional<ChangeSetRow> ReadChangeSet(const std::string& id) {
-    auto cs = store->GetChangeSet(id);
-    if (cs) AttachDetails(&*cs);
-    return cs;
-  }
-
-  void AttachDetails(ChangeSetRow* cs) {
-    if (cs->changes.empty()) return;
-    std::vector<CommandRow> rows = store->Commands(cs->command_seq - 1, 1);
-    Command started;
-    std::vector<Violation> problems;
-    if (rows.empty() || rows[0].seq != cs->command_seq ||
-        !ParseCommand(rows[0].command, std::nullopt, &started, &problems) ||
-        started.op != Op::kStartChangeSet || started.changes.size() < cs->changes.size()) {
-      throw std::runtime_error("change set " + cs->id + " names command " +
-                               std::to_string(cs->command_seq) +
-                               " of the log, which is not the StartChangeSet that made it");
-    }
-    for (ChangeRow& c : cs->changes)
-      c.details = started.changes[static_cast<size_t>(c.index)].details;
-  }
-
   std::vector<ChangeWork> Resume(const ChangeSetRow& cs) {
     std::vector<ChangeWork> changes;
     for (const auto& row : cs.changes) {
@@ -1242,8 +1219,8 @@ struct EngineImpl {
         if (original->body_hash == c.body_hash && original->actor == c.actor) {
           Outcome o;
           if (respond) {
-            AttachDetails(&*original);
-            o.body = Describe(*original);
+            AttachDetails(*store, &*original);
+            o.body = DescribeChangeSet(*original);
           }
           o.failed = original->status == "FAILED";
           o.status = original->status;
@@ -1372,7 +1349,7 @@ struct EngineImpl {
     Settle(cs, changes);
     Commit(cs, true, changes);
     Outcome o;
-    if (respond) o.body = Describe(cs);
+    if (respond) o.body = DescribeChangeSet(cs);
     o.failed = cs.status == "FAILED";
     o.status = cs.status;
     o.change_set_id = cs.id;
@@ -1410,7 +1387,7 @@ struct EngineImpl {
   }
 
   Outcome EventCommand(const Command& c, const std::string& event, const std::string& event_json) {
-    auto cs = ReadChangeSet(c.change_set_id);
+    auto cs = ReadChangeSet(*store, c.change_set_id);
     if (!cs)
       throw Refusal{
           Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};
@@ -1450,7 +1427,7 @@ struct EngineImpl {
     if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
     Commit(*cs, false, changes);
     Outcome o;
-    if (respond) o.body = Describe(*cs);
+    if (respond) o.body = DescribeChangeSet(*cs);
     o.failed = cs->status == "FAILED";
     o.status = cs->status;
     o.change_set_id = cs->id;
@@ -1489,52 +1466,11 @@ struct EngineImpl {
     entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
     ScheduleEntityTimers();
     Outcome o;
-    if (respond) o.body = DescribeRow(row);
+    if (respond) o.body = DescribeEntity(row);
     return o;
   }
 
   // ---- Responses ------------------------------------------------------------------------------
-  static std::string Arn(const std::string& kind, const std::string& id) {
-    return "arn:aws:catalog:us-east-1:000000000000:" + kind + "/" + id;
-  }
-
-  std::string Describe(const ChangeSetRow& cs) {
-    std::string out = "{\"ChangeSetId\":" + Json(cs.id) +
-                      ",\"ChangeSetArn\":" + Json(Arn("AWSMarketplace/ChangeSet", cs.id));
-    if (!cs.name.empty()) out += ",\"ChangeSetName\":" + Json(cs.name);
-    out += ",\"Intent\":" + Json(cs.intent) + ",\"StartTime\":" + Json(cs.started_at);
-    if (!cs.ended_at.empty()) out += ",\"EndTime\":" + Json(cs.ended_at);
-    out += ",\"Status\":" + Json(cs.status);
-    if (!cs.failure_code.empty()) out += ",\"FailureCode\":" + Json(cs.failure_code);
-    if (!cs.failure_description.empty())
-      out += ",\"FailureDescription\":" + Json(cs.failure_description);
-    out += ",\"ChangeSet\":[";
-    for (size_t i = 0; i < cs.changes.size(); ++i) {
-      const ChangeRow& c = cs.changes[i];
-      if (i) out += ",";
-      out +=
-          "{\"ChangeType\":" + Json(c.change_type) + ",\"Entity\":{\"Type\":" + Json(c.entity_type);
-      if (!c.entity_id.empty()) out += ",\"Identifier\":" + Json(c.entity_id);
-      out += "}";
-      if (!c.change_name.empty()) out += ",\"ChangeName\":" + Json(c.change_name);
-      out += ",\"DetailsDocument\":" + (c.details.empty() ? std::string("{}") : c.details) +
-             ",\"Status\":" + Json(c.status) + ",\"State\":" + Json(c.state) +
-             ",\"ErrorDetailList\":" + (c.errors.empty() ? std::string("[]") : c.errors) + "}";
-    }
-    return out + "]}";
-  }
-
-  std::string DescribeRow(const EntityRow& e) {
-    return "{\"EntityType\":" + Json(e.type) + ",\"EntityIdentifier\":" + Json(e.id) +
-           ",\"EntityArn\":" +
-           Json(Arn("AWSMarketplace/" + e.type.substr(0, e.type.find('@')), e.id)) +
-           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
-           ",\"Revision\":" + std::to_string(e.revision) +
-           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
-           (e.locked_by.empty() ? "" : ",\"LockedBy\":" + Json(e.locked_by)) +
-           ",\"DetailsDocument\":" + e.document + "}";
-  }
-
   // What the command log keeps of an outcome: enough to audit, not the whole response (that is in
   // the change set itself).
   std::string OutcomeJson(const Outcome& o) {
@@ -1596,6 +1532,23 @@ Engine::Engine(const Policy& policy, Store* store)
 Engine::~Engine() = default;
 
 void Engine::set_respond(bool respond) { impl_->respond = respond; }
+
+Store* Engine::store() const { return impl_->store; }
+
+std::string Engine::DescribeChangeSet(const std::string& id) {
+  return Catalog(impl_->store).DescribeChangeSet(id);
+}
+std::string Engine::DescribeEntity(const std::string& id) {
+  return Catalog(impl_->store).DescribeEntity(id);
+}
+std::string Engine::ListChangeSets(const std::string& status, const std::string& entity,
+                                   const std::string& change_type) {
+  return Catalog(impl_->store).ListChangeSets(status, entity, change_type);
+}
+std::string Engine::ListEntities(const std::string& type, const std::string& state) {
+  return Catalog(impl_->store).ListEntities(type, state);
+}
+std::string Engine::History(const std::string& id) { return Catalog(impl_->store).History(id); }
 
 Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
@@ -1673,65 +1626,6 @@ Outcome Engine::Execute(const Command& received) {
     attempt();
   }
   return outcome;
-}
-
-std::string Engine::DescribeChangeSet(const std::string& id) {
-  auto cs = impl_->ReadChangeSet(id);
-  return cs ? impl_->Describe(*cs) : "";
-}
-
-std::string Engine::DescribeEntity(const std::string& id) {
-  auto e = impl_->store->GetEntity(id);
-  return e ? impl_->DescribeRow(*e) : "";
-}
-
-std::string Engine::ListChangeSets(const std::string& status, const std::string& entity,
-                                   const std::string& change_type) {
-  std::string out = "{\"ChangeSetSummaryList\":[";
-  auto rows = impl_->store->ListChangeSets(status, entity, change_type);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& cs = rows[i];
-    if (i) out += ",";
-    std::string entities;
-    for (const auto& c : cs.changes) entities += (entities.empty() ? "" : ",") + Json(c.entity_id);
-    out += "{\"ChangeSetId\":" + Json(cs.id) + ",\"Status\":" + Json(cs.status) +
-           ",\"StartTime\":" + Json(cs.started_at) +
-           (cs.ended_at.empty() ? "" : ",\"EndTime\":" + Json(cs.ended_at)) +
-           (cs.failure_code.empty() ? "" : ",\"FailureCode\":" + Json(cs.failure_code)) +
-           ",\"EntityIdList\":[" + entities + "]}";
-  }
-  return out + "]}";
-}
-
-std::string Engine::ListEntities(const std::string& type, const std::string& state) {
-  std::string out = "{\"EntitySummaryList\":[";
-  auto rows = impl_->store->ListEntities(type, state);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& e = rows[i];
-    if (i) out += ",";
-    out += "{\"EntityType\":" + Json(e.type) + ",\"EntityId\":" + Json(e.id) +
-           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
-           ",\"Revision\":" + std::to_string(e.revision) +
-           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
-           "}";
-  }
-  return out + "]}";
-}
-
-std::string Engine::History(const std::string& id) {
-  std::string out = "{\"Events\":[";
-  auto rows = impl_->store->History(id);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& h = rows[i];
-    if (i) out += ",";
-    out += "{\"Seq\":" + std::to_string(h.seq) + ",\"At\":" + Json(h.at) +
-           (h.change_set.empty() ? "" : ",\"ChangeSetId\":" + Json(h.change_set)) +
-           (h.change_index < 0 ? "" : ",\"Change\":" + std::to_string(h.change_index)) +
-           ",\"Entity\":" + Json(h.entity) + ",\"Event\":" + Json(h.event) +
-           ",\"From\":" + Json(h.from_state) + ",\"To\":" + Json(h.to_state) +
-           ",\"Actor\":" + Json(h.actor) + "}";
-  }
-  return out + "]}";
 }
 
 }  // namespace sellerflow::engine

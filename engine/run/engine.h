@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/read/command.h"
 #include "engine/model/load.h"
+#include "engine/read/command.h"
 #include "engine/store/store.h"
 
 namespace sellerflow::engine {
@@ -53,13 +53,15 @@ class Engine {
   // reports only counts, turns it off; errors always carry their body.
   void set_respond(bool respond);
 
-  // Reads, shaped like the Catalog API's responses (JSON).
-  std::string DescribeChangeSet(const std::string& id);  // "" when there is none.
-  std::string DescribeEntity(const std::string& id);     // "" when there is none.
+  // The store this engine runs on, to read it (Catalog in describe.h) between commands.
+  Store* store() const;
+  // Catalog(store()) reads, for callers that hold an engine anyway.
+  std::string DescribeChangeSet(const std::string& id);
+  std::string DescribeEntity(const std::string& id);
   std::string ListChangeSets(const std::string& status, const std::string& entity,
                              const std::string& change_type);
   std::string ListEntities(const std::string& type, const std::string& state);
-  std::string History(const std::string& id);  // The events of a change set or an entity.
+  std::string History(const std::string& id);
 
  private:
   std::unique_ptr<EngineImpl> impl_;

@@ -5,12 +5,14 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <simdjson.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -220,7 +222,7 @@ struct BusyWait {
 
 class SqliteStore : public Store {
  public:
-  SqliteStore(std::string path, int busy_timeout_ms);
+  SqliteStore(std::string path, const StoreOptions& options);
   ~SqliteStore() override;
 
   void Write(const std::function<void()>& fn) override;
@@ -291,7 +293,7 @@ class SqliteStore : public Store {
     while (Step(s, op, subject)) {
     }
   }
-  void Open(int busy_timeout_ms);
+  void Open(const StoreOptions& options);
   void Migrate();
   BusyWait busy_;
   // Runs a write outside any transaction as its own Write, so every write holds the lock taken by
@@ -342,6 +344,7 @@ class SqliteStore : public Store {
   std::unique_ptr<Statements> st_;
   int depth_ = 0;                   // Open Write levels, the batch counting as one.
   bool batch_ = false;              // depth_ level 1 belongs to BeginBatch.
+  bool read_only_ = false;          // StoreOptions::read_only: Write and BeginBatch refuse.
   std::optional<StoreError> lost_;  // Why SQLite rolled back the open batch behind our back.
 
   // What every command reads before it runs (the last command and change set, the clock, whether a
@@ -487,8 +490,9 @@ bool SqliteStore::Step(SQLite::Statement& s, std::string_view op, std::string_vi
   Fail(rc, std::string(op).append(subject), sqlite3_errmsg(db_->getHandle()));
 }
 
-SqliteStore::SqliteStore(std::string path, int busy_timeout_ms) : path_(std::move(path)) {
-  Open(busy_timeout_ms);
+SqliteStore::SqliteStore(std::string path, const StoreOptions& options)
+    : path_(std::move(path)), read_only_(options.read_only) {
+  Open(options);
 }
 
 SqliteStore::~SqliteStore() {
@@ -497,11 +501,25 @@ SqliteStore::~SqliteStore() {
   st_.reset();
 }
 
-void SqliteStore::Open(int busy_timeout_ms) {
+void SqliteStore::Open(const StoreOptions& options) {
+  const int busy_timeout_ms = options.busy_timeout_ms;
+  std::error_code ec;
+  if (!options.create && !std::filesystem::exists(path_, ec)) {
+    throw StoreError(StoreError::Kind::kNotFound,
+                     "no store at " + path_ + "; give the path of an existing store with --db");
+  }
+  int mode = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  if (options.read_only) {
+    // A read-only connection cannot remove the -wal and -shm files it opens, so where the store
+    // and its folder are writable, reads open it read-write (and Write refuses): the last
+    // connection to close cleans up as usual. Read-only media get a read-only connection.
+    std::filesystem::path folder = std::filesystem::path(path_).parent_path();
+    if (folder.empty()) folder = ".";
+    const bool writable = access(path_.c_str(), W_OK) == 0 && access(folder.c_str(), W_OK) == 0;
+    mode = writable ? SQLite::OPEN_READWRITE : SQLite::OPEN_READONLY;
+  }
   try {
-    db_ = std::make_unique<SQLite::Database>(
-        path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-        busy_timeout_ms);
+    db_ = std::make_unique<SQLite::Database>(path_, mode | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
     Fail(e, "opening it");
   }
@@ -518,6 +536,16 @@ void SqliteStore::Open(int busy_timeout_ms) {
                        path_ + " was written by a newer sellerflow (schema " +
                            std::to_string(version) + ", this one knows " +
                            std::to_string(kSchemaVersion) + "); upgrade sellerflow");
+    }
+    if (read_only_) {
+      if (version < kSchemaVersion) {
+        throw StoreError(StoreError::Kind::kIo,
+                         path_ + " has schema " + std::to_string(version) + ", older than " +
+                             std::to_string(kSchemaVersion) +
+                             "; open it once with a command that writes, to migrate it");
+      }
+      st_ = std::make_unique<Statements>(*db_);
+      return;
     }
     op = "switching it to WAL";
     db_->execAndGet("PRAGMA journal_mode = WAL");
@@ -606,6 +634,9 @@ void SqliteStore::Unwind(bool savepoint) noexcept {
 
 void SqliteStore::Write(const std::function<void()>& fn) {
   if (lost_) throw *lost_;
+  if (read_only_) {
+    throw StoreError(StoreError::Kind::kIo, "store " + path_ + " was opened for reading only");
+  }
   if (depth_ > 0) {
     // Nested (in a batch or another Write): a savepoint, so only this level is undone on failure.
     Run(st_->savepoint, "starting a nested write");
@@ -641,6 +672,9 @@ void SqliteStore::Write(const std::function<void()>& fn) {
 }
 
 void SqliteStore::BeginBatch() {
+  if (read_only_) {
+    throw StoreError(StoreError::Kind::kIo, "store " + path_ + " was opened for reading only");
+  }
   if (depth_ > 0) throw std::logic_error("store " + path_ + ": BeginBatch inside a transaction");
   Run(st_->begin_immediate, "starting a batch");
   depth_ = 1;
@@ -1157,8 +1191,8 @@ bool SqliteStore::IntegrityOk() {
 
 }  // namespace
 
-std::unique_ptr<Store> OpenSqliteStore(const std::string& path, int busy_timeout_ms) {
-  return std::make_unique<SqliteStore>(path, busy_timeout_ms);
+std::unique_ptr<Store> OpenSqliteStore(const std::string& path, const StoreOptions& options) {
+  return std::make_unique<SqliteStore>(path, options);
 }
 
 }  // namespace sellerflow::engine

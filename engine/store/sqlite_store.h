@@ -9,10 +9,11 @@
 
 namespace sellerflow::engine {
 
-// Opens (creating if needed) the SQLite file at `path` and migrates it forward to the current
-// schema, with WAL and a busy timeout. The caller owns the store. Throws StoreError: kNotAStore,
-// kCorrupt, kNewerSchema (the message names the path and what to do), kIo.
-std::unique_ptr<Store> OpenSqliteStore(const std::string& path, int busy_timeout_ms);
+// Opens the SQLite file at `path` as Store::Open says; for writing, in WAL mode with the busy
+// timeout, and migrated forward to the current schema. The caller owns the store. A read-only
+// store of an older schema is refused (kIo, saying to open it once for writing), since migrating
+// it would write.
+std::unique_ptr<Store> OpenSqliteStore(const std::string& path, const StoreOptions& options);
 
 }  // namespace sellerflow::engine
 

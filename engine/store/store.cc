@@ -5,8 +5,8 @@
 
 namespace sellerflow::engine {
 
-std::unique_ptr<Store> Store::Open(const std::string& path, int busy_timeout_ms) {
-  return OpenSqliteStore(path, busy_timeout_ms);
+std::unique_ptr<Store> Store::Open(const std::string& location, const StoreOptions& options) {
+  return OpenSqliteStore(location, options);
 }
 
 }  // namespace sellerflow::engine

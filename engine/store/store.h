@@ -1,5 +1,5 @@
-// The SQLite store: entities, change sets, the append-only history, timers, definitions and the
-// command log.
+// The store interface: what the engine reads and writes (entities, change sets, the append-only
+// history, timers, definitions, the command log) and how it groups writes into transactions.
 #ifndef SELLERFLOW_ENGINE_STORE_STORE_H_
 #define SELLERFLOW_ENGINE_STORE_STORE_H_
 
@@ -16,7 +16,10 @@
 namespace sellerflow::engine {
 
 // An infrastructure failure of the store. It is thrown, never returned: commands map it to an
-// exit code: 75 (temporary failure: retry) for kBusy, 74 (store I/O) for every other kind.
+// exit code: 75 (temporary failure: retry) for kBusy, 5 for kNotFound, 74 (store I/O) for every
+// other kind. A store that loses a write conflict to another process (SQLite's busy lock, a
+// database server's serialization failure) reports kBusy: the command did nothing and may be run
+// again as it is.
 class StoreError : public std::runtime_error {
  public:
   enum class Kind {
@@ -26,6 +29,7 @@ class StoreError : public std::runtime_error {
     kCorrupt,      // The file is damaged (integrity or malformed database).
     kNotAStore,    // The file is not an SQLite database.
     kNewerSchema,  // The file was written by a newer sellerflow (user_version too high).
+    kNotFound,     // No store is there, and the caller asked not to create one.
   };
   StoreError(Kind kind, std::string message)
       : std::runtime_error(std::move(message)), kind_(kind) {}
@@ -117,21 +121,55 @@ struct CommandRow {
   std::string at;       // The store's clock once the command has run (see Store::Clock).
 };
 
-// One SQLite file. Not thread-safe: one Store per thread or process. Several processes may open the
-// same file: writes take the lock with BEGIN IMMEDIATE and wait up to the busy timeout.
+// How to open a store.
+struct StoreOptions {
+  // false: a store that does not exist is StoreError::kNotFound instead of being created (a
+  // command that only reads must not leave an empty store behind a mistyped path).
+  bool create = true;
+  // Opens for reading only: nothing is written, not even a migration or a journal mode, so a
+  // store on read-only media can be read and exported. Write() throws StoreError::kIo.
+  bool read_only = false;
+  // How long a write waits for another process's lock before kBusy.
+  int busy_timeout_ms = kBusyTimeoutMs;
+};
+
+// The engine's persistent state behind one interface, so that the engine never names a database.
+// The first implementation is one SQLite file (sqlite_store.h); the interface is shaped for a
+// database server shared by several processes too, and for a long-running server with one writer
+// that commits many requests together.
+//
+// Transactions: every write happens inside Write(fn), one transaction per command; the engine
+// runs a command's reads and writes inside it, so what it read is still true when it commits (an
+// implementation holds the rows it reads under the write lock, or the database's serializable
+// isolation, and reports kBusy when it cannot). Inside a batch (BeginBatch ... CommitBatch), each
+// Write is a savepoint instead: a failed command undoes only itself, and nothing of the batch is
+// durable until CommitBatch returns. That is group commit: a server's writer begins a batch, runs
+// each waiting request in its own Write, commits once, and only then answers them all; if
+// CommitBatch throws, none of them happened.
+//
+// Not thread-safe: one Store per thread or process. Several processes may open one store: writes
+// take its lock (or a database transaction) and wait up to the busy timeout. Every method may
+// throw StoreError; reads outside Write see the last committed state.
 class Store {
  public:
-  // Opens (creating if needed) and migrates forward to the current schema, with WAL and a busy
-  // timeout. Throws StoreError: kNotAStore, kCorrupt, kNewerSchema (message names the path and what
+  // Opens the store at `location` (a file path: SQLite) and migrates it forward to the current
+  // schema. The caller owns the store. Throws StoreError: kNotFound (options.create is false and
+  // nothing is there), kNotAStore, kCorrupt, kNewerSchema (the message names the location and what
   // to do), kIo.
-  static std::unique_ptr<Store> Open(const std::string& path, int busy_timeout_ms = kBusyTimeoutMs);
+  static std::unique_ptr<Store> Open(const std::string& location, const StoreOptions& options);
+  static std::unique_ptr<Store> Open(const std::string& location,
+                                     int busy_timeout_ms = kBusyTimeoutMs) {
+    StoreOptions options;
+    options.busy_timeout_ms = busy_timeout_ms;
+    return Open(location, options);
+  }
   virtual ~Store() = default;
 
-  // Runs `fn` in one write transaction (BEGIN IMMEDIATE ... COMMIT). If `fn` throws, everything it
-  // wrote is rolled back and the exception propagates. Inside a batch (below) it is a SAVEPOINT,
-  // so a failed command still leaves the batch's earlier commands in place.
+  // Runs `fn` in one write transaction. If `fn` throws, everything it wrote is rolled back and
+  // the exception propagates. Inside a batch, or another Write, it is a savepoint.
   virtual void Write(const std::function<void()>& fn) = 0;
-  // Starts and ends one transaction around many Write calls (`replay --commit batch`).
+  // Starts and ends one transaction around many Write calls (`replay --commit batch`, a server's
+  // group commit). CommitBatch throwing means none of the batch was committed.
   virtual void BeginBatch() = 0;
   virtual void CommitBatch() = 0;
 
@@ -161,7 +199,9 @@ class Store {
   // Timers.
   virtual void AddTimer(TimerRow* t) = 0;  // Sets t->id.
   virtual void DeleteTimer(int64_t id) = 0;
-  // Timers due at or before `until_us`, earliest first (ties by id).
+  // Timers due at or before `until_us`, earliest first (ties by id). Inside Write, the timers
+  // returned are the caller's to fire and delete: a store shared by several processes hands each
+  // due timer to one of them.
   virtual std::vector<TimerRow> DueTimers(int64_t until_us) = 0;
 
   // Definitions by content hash (workflow and rules files), kept so that a change set keeps the
@@ -186,7 +226,7 @@ class Store {
   // SHA-256 over every entity, change set (with changes) and history row, in a fixed order: two
   // stores that went through the same commands have the same digest.
   virtual std::string Digest() = 0;
-  // PRAGMA integrity_check == "ok".
+  // Whether the store's own consistency check passes (SQLite: PRAGMA integrity_check is "ok").
   virtual bool IntegrityOk() = 0;
 };
 

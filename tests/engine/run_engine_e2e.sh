@@ -492,12 +492,30 @@ states:
 transitions:
   - {from: Submitted, to: Nowhere}
 YAML
-  "$BIN" list-change-sets --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  local before
+  "$BIN" tick --to 2026-01-01T00:00:00Z --actor operations --db "$T/s.db" >/dev/null
+  before=$("$BIN" digest --db "$T/s.db")
+  "$BIN" tick --to 2026-03-01T00:00:00Z --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" \
+    >"$T/out" 2>"$T/err"
   RC=$?
   ERR=$(cat "$T/err")
   rc 3 "broken machine"
   has "names the file" "$ERR" broken.yaml
   has "names the state" "$ERR" Nowhere
+  eq "the store is as it was" "$("$BIN" digest --db "$T/s.db")" "$before"
+  # Reading the store needs no policy: a half-edited workflows/ does not stop it.
+  "$BIN" list-change-sets --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 0 "reads with broken definitions"
+  "$BIN" digest --db "$T/s.db" --workflows "$T/wf" >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 0 "digest with broken definitions"
+  # A mistyped --db on a read: not found, and no store is created.
+  "$BIN" describe-entity prod-x --db "$T/typo.db" >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 5 "a read of a missing store"
+  has "names the path" "$(cat "$T/err")" "no store at $T/typo.db"
+  [ ! -e "$T/typo.db" ] || fail "a read created $T/typo.db"
   end
 }
 

@@ -1,0 +1,148 @@
+// The read commands' answers, shaped like the Catalog API's responses, from the store alone.
+#include "engine/run/describe.h"
+
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "dsl/utf8.h"
+#include "engine/read/command.h"
+
+namespace sellerflow::engine {
+namespace {
+
+std::string Json(std::string_view s) {
+  std::string out;
+  dsl::AppendJsonString(s, &out);
+  return out;
+}
+
+std::string Arn(const std::string& kind, const std::string& id) {
+  return "arn:aws:catalog:us-east-1:000000000000:" + kind + "/" + id;
+}
+
+}  // namespace
+
+std::optional<ChangeSetRow> ReadChangeSet(Store& store, const std::string& id) {
+  auto cs = store.GetChangeSet(id);
+  if (cs) AttachDetails(store, &*cs);
+  return cs;
+}
+
+void AttachDetails(Store& store, ChangeSetRow* cs) {
+  if (cs->changes.empty()) return;
+  std::vector<CommandRow> rows = store.Commands(cs->command_seq - 1, 1);
+  Command started;
+  std::vector<Violation> problems;
+  if (rows.empty() || rows[0].seq != cs->command_seq ||
+      !ParseCommand(rows[0].command, std::nullopt, &started, &problems) ||
+      started.op != Op::kStartChangeSet || started.changes.size() < cs->changes.size()) {
+    throw std::runtime_error("change set " + cs->id + " names command " +
+                             std::to_string(cs->command_seq) +
+                             " of the log, which is not the StartChangeSet that made it");
+  }
+  for (ChangeRow& c : cs->changes)
+    c.details = started.changes[static_cast<size_t>(c.index)].details;
+}
+
+std::string ChangeSetArn(const std::string& id) { return Arn("AWSMarketplace/ChangeSet", id); }
+
+std::string EntityArn(const std::string& entity_type, const std::string& id) {
+  return Arn("AWSMarketplace/" + entity_type.substr(0, entity_type.find('@')), id);
+}
+
+std::string DescribeChangeSet(const ChangeSetRow& cs) {
+  std::string out =
+      "{\"ChangeSetId\":" + Json(cs.id) + ",\"ChangeSetArn\":" + Json(ChangeSetArn(cs.id));
+  if (!cs.name.empty()) out += ",\"ChangeSetName\":" + Json(cs.name);
+  out += ",\"Intent\":" + Json(cs.intent) + ",\"StartTime\":" + Json(cs.started_at);
+  if (!cs.ended_at.empty()) out += ",\"EndTime\":" + Json(cs.ended_at);
+  out += ",\"Status\":" + Json(cs.status);
+  if (!cs.failure_code.empty()) out += ",\"FailureCode\":" + Json(cs.failure_code);
+  if (!cs.failure_description.empty())
+    out += ",\"FailureDescription\":" + Json(cs.failure_description);
+  out += ",\"ChangeSet\":[";
+  for (size_t i = 0; i < cs.changes.size(); ++i) {
+    const ChangeRow& c = cs.changes[i];
+    if (i) out += ",";
+    out +=
+        "{\"ChangeType\":" + Json(c.change_type) + ",\"Entity\":{\"Type\":" + Json(c.entity_type);
+    if (!c.entity_id.empty()) out += ",\"Identifier\":" + Json(c.entity_id);
+    out += "}";
+    if (!c.change_name.empty()) out += ",\"ChangeName\":" + Json(c.change_name);
+    out += ",\"DetailsDocument\":" + (c.details.empty() ? std::string("{}") : c.details) +
+           ",\"Status\":" + Json(c.status) + ",\"State\":" + Json(c.state) +
+           ",\"ErrorDetailList\":" + (c.errors.empty() ? std::string("[]") : c.errors) + "}";
+  }
+  return out + "]}";
+}
+
+std::string DescribeEntity(const EntityRow& e) {
+  return "{\"EntityType\":" + Json(e.type) + ",\"EntityIdentifier\":" + Json(e.id) +
+         ",\"EntityArn\":" + Json(EntityArn(e.type, e.id)) + ",\"State\":" + Json(e.state) +
+         ",\"Owner\":" + Json(e.owner) + ",\"Revision\":" + std::to_string(e.revision) +
+         ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
+         (e.locked_by.empty() ? "" : ",\"LockedBy\":" + Json(e.locked_by)) +
+         ",\"DetailsDocument\":" + e.document + "}";
+}
+
+std::string Catalog::DescribeChangeSet(const std::string& id) {
+  auto cs = ReadChangeSet(*store_, id);
+  return cs ? engine::DescribeChangeSet(*cs) : "";
+}
+
+std::string Catalog::DescribeEntity(const std::string& id) {
+  auto e = store_->GetEntity(id);
+  return e ? engine::DescribeEntity(*e) : "";
+}
+
+std::string Catalog::ListChangeSets(const std::string& status, const std::string& entity,
+                                    const std::string& change_type) {
+  std::string out = "{\"ChangeSetSummaryList\":[";
+  auto rows = store_->ListChangeSets(status, entity, change_type);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& cs = rows[i];
+    if (i) out += ",";
+    std::string entities;
+    for (const auto& c : cs.changes) entities += (entities.empty() ? "" : ",") + Json(c.entity_id);
+    out += "{\"ChangeSetId\":" + Json(cs.id) + ",\"Status\":" + Json(cs.status) +
+           ",\"StartTime\":" + Json(cs.started_at) +
+           (cs.ended_at.empty() ? "" : ",\"EndTime\":" + Json(cs.ended_at)) +
+           (cs.failure_code.empty() ? "" : ",\"FailureCode\":" + Json(cs.failure_code)) +
+           ",\"EntityIdList\":[" + entities + "]}";
+  }
+  return out + "]}";
+}
+
+std::string Catalog::ListEntities(const std::string& type, const std::string& state) {
+  std::string out = "{\"EntitySummaryList\":[";
+  auto rows = store_->ListEntities(type, state);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& e = rows[i];
+    if (i) out += ",";
+    out += "{\"EntityType\":" + Json(e.type) + ",\"EntityId\":" + Json(e.id) +
+           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
+           ",\"Revision\":" + std::to_string(e.revision) +
+           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
+           "}";
+  }
+  return out + "]}";
+}
+
+std::string Catalog::History(const std::string& id) {
+  std::string out = "{\"Events\":[";
+  auto rows = store_->History(id);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& h = rows[i];
+    if (i) out += ",";
+    out += "{\"Seq\":" + std::to_string(h.seq) + ",\"At\":" + Json(h.at) +
+           (h.change_set.empty() ? "" : ",\"ChangeSetId\":" + Json(h.change_set)) +
+           (h.change_index < 0 ? "" : ",\"Change\":" + std::to_string(h.change_index)) +
+           ",\"Entity\":" + Json(h.entity) + ",\"Event\":" + Json(h.event) +
+           ",\"From\":" + Json(h.from_state) + ",\"To\":" + Json(h.to_state) +
+           ",\"Actor\":" + Json(h.actor) + "}";
+  }
+  return out + "]}";
+}
+
+}  // namespace sellerflow::engine

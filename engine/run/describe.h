@@ -1,0 +1,49 @@
+// Reads of a store shaped like the Catalog API's responses (DescribeChangeSet, DescribeEntity,
+// ListChangeSets, ListEntities) and the history. They need the store alone, not the policy: a
+// store can be read while its definitions are being edited.
+#ifndef SELLERFLOW_ENGINE_RUN_DESCRIBE_H_
+#define SELLERFLOW_ENGINE_RUN_DESCRIBE_H_
+
+#include <optional>
+#include <string>
+
+#include "engine/store/store.h"
+
+namespace sellerflow::engine {
+
+// A change set as stored, with each change's DetailsDocument read back from the command that
+// started it (the store keeps one copy of what the client sent: the command log's). nullopt when
+// there is none. Throws std::runtime_error when the log does not hold that command.
+std::optional<ChangeSetRow> ReadChangeSet(Store& store, const std::string& id);
+// Fills each change's details from the change set's command, as ReadChangeSet does.
+void AttachDetails(Store& store, ChangeSetRow* cs);
+
+// The Catalog API's ARN of a change set or an entity.
+std::string ChangeSetArn(const std::string& id);
+std::string EntityArn(const std::string& entity_type, const std::string& id);
+
+// Responses as JSON text, from rows (details attached).
+std::string DescribeChangeSet(const ChangeSetRow& cs);
+std::string DescribeEntity(const EntityRow& e);
+
+// Borrows a store and answers the read commands; each returns "" when the thing asked for does
+// not exist. Store failures throw StoreError.
+class Catalog {
+ public:
+  explicit Catalog(Store* store) : store_(store) {}
+
+  std::string DescribeChangeSet(const std::string& id);
+  std::string DescribeEntity(const std::string& id);
+  // Filters are ignored when empty.
+  std::string ListChangeSets(const std::string& status, const std::string& entity,
+                             const std::string& change_type);
+  std::string ListEntities(const std::string& type, const std::string& state);
+  std::string History(const std::string& id);  // The events of a change set or an entity.
+
+ private:
+  Store* store_;
+};
+
+}  // namespace sellerflow::engine
+
+#endif  // SELLERFLOW_ENGINE_RUN_DESCRIBE_H_
