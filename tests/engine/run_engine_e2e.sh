@@ -312,6 +312,30 @@ JSONL
   end
 }
 
+# The Catalog API refuses one change type twice on one entity in a change set: refused at once,
+# naming both changes, whether the entity is named by its Identifier or by a $ChangeName reference.
+test_repeated_change_type() {
+  begin repeated_change_type
+  import_products $PA $PB
+  body "$(ui $PA '{"ProductTitle":"One"}')" "$(ui $PB '{"ProductTitle":"Other"}')" "$(ui "$PA@1" '{"ProductTitle":"Two"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "refused"
+  has "names both changes" "$ERR" "ChangeSet[2] and ChangeSet[0] both run UpdateInformation on $PA"
+  eq "no change set" "$(cs_count)" 0
+  entity $PA
+  eq "product untouched" "$(j 'd["Revision"]')" 1
+  body '{"ChangeType":"CreateProduct","ChangeName":"New","Entity":{"Type":"'$PT'"},"DetailsDocument":{}}' \
+    "$(ui '$New.Entity.Identifier' '{"ProductTitle":"A"}')" \
+    '{"ChangeType":"UpdateInformation","ChangeName":"Again","Entity":{"Type":"'$PT'","Identifier":"$New.Entity.Identifier"},"DetailsDocument":{"ProductTitle":"B"}}'
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 1 "refused on a created entity"
+  has "names both changes" "$ERR" "ChangeSet[2] (ChangeName 'Again') and ChangeSet[1] both run UpdateInformation on the entity ChangeSet[0] (ChangeName 'New') creates"
+  eq "still no change set" "$(cs_count)" 0
+  sf list-entities --type $PT
+  eq "nothing created" "$(j 'len(d["EntitySummaryList"])')" 2
+  end
+}
+
 test_idempotency() {
   begin idempotency
   import_products $PA
