@@ -262,6 +262,45 @@ test_restricted_timer() {
   end
 }
 
+# A refused command changes nothing: the restriction's 24-hour timer, due before it, does not fire,
+# and the clock stays, so a later command at an earlier time than the refused one still runs. The
+# refusal is logged, and the log replays to the same digest.
+test_refused_fires_no_timers() {
+  begin refused_fires_no_timers
+  import_products $PA $PB
+  body "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T10:00:00Z
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  body "$(vis $PB Sideways)"
+  start $SELLER 2026-01-03T00:00:00Z
+  rc 1 "a refused change set"
+  has "refused" "$ERR" ValidationException
+  sf describe-change-set "$cs" --actor operations --at 2026-01-03T00:00:00Z
+  eq "the window's timer has not fired" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "PREPARING CancelWindow"
+  sf review cs-doesnotexist approve --actor operations --at 2026-01-04T00:00:00Z
+  rc 5 "a review of nothing"
+  body "$(ui $PB '{"ProductTitle":"Not yours"}')"
+  start $OTHER 2026-01-04T00:00:00Z
+  rc 6 "a change by another seller"
+  sf describe-change-set "$cs"
+  eq "still waiting" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
+  sf log export
+  has "the refusals are logged" "$OUT" '"TargetVisibility":"Sideways"'
+  sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-01T12:00:00Z
+  rc 0 "the clock did not move: a cancel before the refused commands' times"
+  eq "cancelled" "$(j 'd["Status"]')" CANCELLED
+  local want
+  want=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/fresh.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/replay.out" 2>&1
+  eq "replay exit" "$?" 0
+  eq "replay digest" "$(j 'd["Digest"]' "$(cat "$T/replay.out")")" "$want"
+  eq "replay refusals" "$(j '[d.get("Refused"), d.get("NotFound"), d.get("AccessDenied")]' "$(cat "$T/replay.out")")" "[1, 1, 1]"
+  end
+}
+
 test_timer_order() {
   begin timer_order
   import_products $PA $PB
