@@ -577,8 +577,8 @@ const std::vector<Key>& KeysOf(Op op) {
   static const std::vector<Key> kReview = {kOpKey, kActor, kAt, kChangeSetId, kDecision, kReason};
   static const std::vector<Key> kCancel = {kOpKey, kActor, kAt, kChangeSetId};
   static const std::vector<Key> kTick = {kOpKey, kTo};
-  static const std::vector<Key> kImport = {kOpKey, kEntityType, kEntityIdentifier,
-                                           kState, kOwner,      kDetailsDocument};
+  static const std::vector<Key> kImport = {
+      kOpKey, kActor, kAt, kEntityType, kEntityIdentifier, kState, kOwner, kDetailsDocument};
   switch (op) {
     case Op::kStartChangeSet:
       return kStart;
@@ -690,7 +690,7 @@ class CommandReader {
       out_->at = std::move(to_);
       Require(kTo);
       CheckTime("To", out_->at);
-    } else if (op != Op::kImport) {
+    } else {
       CheckTime("At", out_->at);
     }
     if ((present_ & (1u << kActor)) && !ValidActor(out_->actor)) {
@@ -1909,6 +1909,8 @@ std::string Command::ToJsonLine() const {
       str("To", at);
       break;
     case Op::kImport:
+      opt("Actor", actor);
+      opt("At", at);
       str("EntityType", entity_type);
       str("EntityIdentifier", entity_id);
       str("State", state);

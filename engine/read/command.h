@@ -57,7 +57,7 @@ struct Command {
 
   // tick: `at` is the time to advance to ("To" in JSON).
 
-  // import
+  // import (Actor and At optional: a line without At runs at the store's clock)
   std::string entity_type, entity_id, state, owner;
   std::string document;  // JSON text
 

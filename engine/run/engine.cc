@@ -1620,13 +1620,11 @@ Outcome Engine::Execute(const Command& received) {
       std::string clock = e.store->Clock();
       int64_t clock_us = 0;
       if (!clock.empty()) ParseAt(clock, &clock_us);
-      // A command without a time (an import line) happens at the store's clock. An import line
-      // carries neither Actor nor At (command.h), so it runs without them: its replay agrees.
+      // A command without a time (an import line, usually) happens at the store's clock.
       Command command = received;
-      if (command.op == Op::kImport) {
-        command.actor.clear();
-        command.at.clear();
-      }
+      // An import line without At is logged as it came: importing what existed before is not a
+      // moment of the story, and the replay runs it at the same clock.
+      const bool timeless_import = command.op == Op::kImport && command.at.empty();
       if (command.at.empty()) {
         command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
         command.at_us = clock_us;
@@ -1666,7 +1664,13 @@ Outcome Engine::Execute(const Command& received) {
                                  {"error", outcome.error_type},
                                  {"message", outcome.message}});
       CommandRow row;
-      row.command = command.ToJsonLine();
+      if (timeless_import) {
+        Command as_given = command;
+        as_given.at.clear();
+        row.command = as_given.ToJsonLine();
+      } else {
+        row.command = command.ToJsonLine();
+      }
       row.outcome = e.OutcomeJson(outcome);
       row.at = moves_clock && (clock.empty() || command.at_us > clock_us) ? command.at : clock;
       e.store->AppendCommand(&row);

@@ -486,6 +486,18 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(import.command.owner == "seller:111122223333");
   REQUIRE(import.command.document == R"({"ProductTitle": "T", "N": 1.0})");
   REQUIRE(Parse(R"({"op": "import", )" + entity, std::nullopt).ok);
+  // Actor and At, checked as a command's.
+  Parsed timed = Parse(
+      R"({"op":"import","Actor":"operations","At":"2026-01-02T00:00:00Z",)" + entity, std::nullopt);
+  REQUIRE(timed.ok);
+  REQUIRE(timed.command.actor == "operations");
+  REQUIRE(timed.command.at == "2026-01-02T00:00:00Z");
+  REQUIRE(timed.command.at_us == 1767312000000000);
+  REQUIRE(Lines(Parse(R"({"op":"import","Actor":"admin","At":"soon",)" + entity, std::nullopt)
+                    .violations) ==
+          std::vector<std::string>{
+              "At: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'soon'",
+              "Actor: must be seller:<12 digits>, buyer:<12 digits> or operations, not 'admin'"});
   REQUIRE(Lines(Parse(R"({"op":"import","EntityType":"T","DetailsDocument":[]})").violations) ==
           std::vector<std::string>{"DetailsDocument: must be an object, not an array",
                                    "EntityIdentifier: is required", "State: is required",
@@ -522,6 +534,10 @@ TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads bac
       R"({"EntityType":"ProfessionalServicesProduct@1.0","EntityIdentifier":"prod-a","State":"Limited",)"
       R"("Owner":"seller:111122223333","DetailsDocument":{"Highlights":["a","b"],"Price":"1.50"}})",
       Op::kImport);
+  RequireRoundTrip(
+      R"({"op":"import","Actor":"operations","At":"2026-01-02T00:00:00Z","EntityType":"T@1.0",)"
+      R"("EntityIdentifier":"prod-a","State":"Limited","Owner":"seller:111122223333",)"
+      R"("DetailsDocument":{}})");
 
   Parsed p = Parse(Line(Change()));
   REQUIRE(
