@@ -415,8 +415,8 @@ class LoggedCommands {
 };
 
 // Whether a command of the file is the one the log holds: the engine logs a command as it ran it
-// (an import without Actor and At, a missing At filled from the store's clock), so the file's
-// command is completed the same way before the lines are compared.
+// (a missing At filled from the store's clock, except on an import line), so the file's command is
+// completed the same way before the lines are compared.
 bool SameCommand(engine::Command c, const std::string& logged) {
   if (c.op != engine::Op::kImport && c.at.empty()) {
     engine::Command l;
@@ -757,7 +757,8 @@ void AddEngineCommands(std::vector<Command>* commands) {
          auto g = std::make_shared<Globals>();
          auto file = std::make_shared<std::string>();
          app->add_option("FILE", *file,
-                         "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument")
+                         "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument, "
+                         "and optionally Actor and At (default: --actor, the store's clock)")
              ->required();
          AddGlobals(app, g.get());
          return std::function<int()>([g, file]() -> int {

@@ -18,8 +18,8 @@
 #include "dsl/time.h"
 #include "dsl/utf8.h"
 #include "engine/base/limits.h"
-#include "engine/model/load.h"
 #include "engine/base/sha256.h"
+#include "engine/model/load.h"
 
 namespace sellerflow::engine {
 
@@ -577,8 +577,8 @@ const std::vector<Key>& KeysOf(Op op) {
   static const std::vector<Key> kReview = {kOpKey, kActor, kAt, kChangeSetId, kDecision, kReason};
   static const std::vector<Key> kCancel = {kOpKey, kActor, kAt, kChangeSetId};
   static const std::vector<Key> kTick = {kOpKey, kTo};
-  static const std::vector<Key> kImport = {kOpKey, kEntityType, kEntityIdentifier,
-                                           kState, kOwner,      kDetailsDocument};
+  static const std::vector<Key> kImport = {
+      kOpKey, kActor, kAt, kEntityType, kEntityIdentifier, kState, kOwner, kDetailsDocument};
   switch (op) {
     case Op::kStartChangeSet:
       return kStart;
@@ -690,7 +690,7 @@ class CommandReader {
       out_->at = std::move(to_);
       Require(kTo);
       CheckTime("To", out_->at);
-    } else if (op != Op::kImport) {
+    } else {
       CheckTime("At", out_->at);
     }
     if ((present_ & (1u << kActor)) && !ValidActor(out_->actor)) {
@@ -1214,6 +1214,51 @@ class CommandReader {
       }
       // A reference to a later change is fine: the engine runs changes in the order their
       // references need (and refuses a cycle).
+    }
+    CheckRepeatedChangeTypes(names);
+  }
+
+  // The Catalog API refuses a change set that runs one change type twice on one entity
+  // (marketplace-spec.md §1.1). An entity is known by its Identifier, by the change a
+  // $Name.Entity.Identifier leads to (followed to its end), or, for a change that names none, as
+  // the new entity that change creates: two creates never clash, two changes on one create do.
+  void CheckRepeatedChangeTypes(const std::unordered_map<std::string_view, size_t>& names) {
+    const std::vector<ChangeRequest>& changes = out_->changes;
+    // "id:<Identifier>" or "new:<index>"; "" when a reference leads nowhere or round in a circle
+    // (reported above, or refused by the engine's ordering).
+    auto entity_of = [&](size_t i) -> std::string {
+      for (size_t steps = 0; steps <= changes.size(); ++steps) {
+        const ChangeRequest& c = changes[i];
+        if (c.reference.empty()) {
+          return c.entity_id.empty() ? "new:" + std::to_string(i) : "id:" + c.entity_id;
+        }
+        auto it = names.find(c.reference);
+        if (it == names.end() || it->second == i) return "";
+        i = it->second;
+      }
+      return "";
+    };
+    auto describe = [&](size_t i) {
+      std::string out = IndexPath("ChangeSet", i);
+      if (!changes[i].change_name.empty())
+        out += " (ChangeName " + Quote(changes[i].change_name) + ")";
+      return out;
+    };
+    std::unordered_map<std::string, size_t> first;  // change type + entity -> the first change
+    for (size_t i = 0; i < changes.size(); ++i) {
+      if (changes[i].change_type.empty()) continue;
+      std::string entity = entity_of(i);
+      if (entity.empty()) continue;
+      auto [it, inserted] = first.emplace(changes[i].change_type + "\n" + entity, i);
+      if (inserted) continue;
+      std::string target =
+          entity.rfind("id:", 0) == 0
+              ? entity.substr(3)
+              : "the entity " + describe(std::stoul(entity.substr(4))) + " creates";
+      sink_.Add(IndexPath("ChangeSet", i) + ".ChangeType",
+                describe(i) + " and " + describe(it->second) + " both run " +
+                    changes[i].change_type + " on " + target +
+                    "; a change set may run a change type only once per entity");
     }
   }
 
@@ -1864,6 +1909,8 @@ std::string Command::ToJsonLine() const {
       str("To", at);
       break;
     case Op::kImport:
+      opt("Actor", actor);
+      opt("At", at);
       str("EntityType", entity_type);
       str("EntityIdentifier", entity_id);
       str("State", state);

@@ -57,7 +57,7 @@ struct Command {
 
   // tick: `at` is the time to advance to ("To" in JSON).
 
-  // import
+  // import (Actor and At optional: a line without At runs at the store's clock)
   std::string entity_type, entity_id, state, owner;
   std::string document;  // JSON text
 
@@ -72,6 +72,7 @@ struct Command {
 // 1–20 changes, ChangeType `^[A-Z]\w*$`, Entity.Type 1–255, Entity.Identifier `^[\w\-@]+$` or
 // `$Name.Entity.Identifier` naming another change's ChangeName, Details XOR DetailsDocument
 // (Details a JSON string 2–16384 chars holding an object), ChangeName 1–72 and unique in the set,
+// no change type twice on one entity (followed through references; each create is its own entity),
 // ChangeSetName 1–100 `^[\w\s+=.:@-]+$`, ClientRequestToken 1–64 `^[!-~]+$`, Intent APPLY|VALIDATE,
 // At RFC 3339, Actor seller:<12 digits> | buyer:<12 digits> | operations. Unknown top-level keys
 // are violations too. Every violation is appended (not just the first); returns false when there

@@ -1552,14 +1552,18 @@ std::string Engine::History(const std::string& id) { return Catalog(impl_->store
 
 Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
-  // A refused command (and a VALIDATE) keeps nothing but its log entry and the timers that fell
-  // due before it. Rather than a savepoint around every command, which copies each page it changes,
-  // the command runs at the top of its transaction; when it is refused, that transaction is rolled
-  // back and a second one fires the same timers and logs the refusal.
+  // A refused command changes nothing: no timer fires and the clock stays, so that asking too early
+  // or for the wrong thing never moves time on for everyone else; only its command-log entry is
+  // kept, for a replay to refuse it again. A VALIDATE keeps the timers that fell due before it, as
+  // any accepted command does, and nothing of its own. Rather than a savepoint around every
+  // command, which copies each page it changes, the command runs at the top of its transaction;
+  // when it is refused (or validates), that transaction is rolled back and a second one logs it
+  // (firing the same timers first for a VALIDATE).
   struct Rerun {
     Outcome outcome;
+    bool refused;
   };
-  std::optional<Outcome> refused;
+  std::optional<Rerun> rerun;
   Outcome outcome;
   const auto attempt = [&] {
     e.store->Write([&] {
@@ -1569,17 +1573,16 @@ Outcome Engine::Execute(const Command& received) {
       std::string clock = e.store->Clock();
       int64_t clock_us = 0;
       if (!clock.empty()) ParseAt(clock, &clock_us);
-      // A command without a time (an import line) happens at the store's clock. An import line
-      // carries neither Actor nor At (command.h), so it runs without them: its replay agrees.
+      // A command without a time (an import line, usually) happens at the store's clock.
       Command command = received;
-      if (command.op == Op::kImport) {
-        command.actor.clear();
-        command.at.clear();
-      }
+      // An import line without At is logged as it came: importing what existed before is not a
+      // moment of the story, and the replay runs it at the same clock.
+      const bool timeless_import = command.op == Op::kImport && command.at.empty();
       if (command.at.empty()) {
         command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
         command.at_us = clock_us;
       }
+      bool moves_clock = true;
       if (!clock.empty() && command.at_us < clock_us) {
         outcome = Outcome();
         outcome.result = Result::kRefused;
@@ -1588,15 +1591,19 @@ Outcome Engine::Execute(const Command& received) {
                           ": time only moves forward";
         outcome.body =
             "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
+        moves_clock = false;
       } else {
         e.cmd = &command;
-        e.FireTimers(command.at_us);
-        if (refused) {
-          outcome = *refused;
+        if (rerun) {
+          if (!rerun->refused) e.FireTimers(command.at_us);
+          moves_clock = !rerun->refused;
+          outcome = std::move(rerun->outcome);
         } else {
+          e.FireTimers(command.at_us);
           outcome = e.Run(command);
           const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
-          if (outcome.result != Result::kOk || validate) throw Rerun{std::move(outcome)};
+          const bool refused = outcome.result != Result::kOk;
+          if (refused || validate) throw Rerun{std::move(outcome), refused};
         }
       }
       // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
@@ -1610,9 +1617,15 @@ Outcome Engine::Execute(const Command& received) {
                                  {"error", outcome.error_type},
                                  {"message", outcome.message}});
       CommandRow row;
-      row.command = command.ToJsonLine();
+      if (timeless_import) {
+        Command as_given = command;
+        as_given.at.clear();
+        row.command = as_given.ToJsonLine();
+      } else {
+        row.command = command.ToJsonLine();
+      }
       row.outcome = e.OutcomeJson(outcome);
-      row.at = clock.empty() || command.at_us > clock_us ? command.at : clock;
+      row.at = moves_clock && (clock.empty() || command.at_us > clock_us) ? command.at : clock;
       e.store->AppendCommand(&row);
       if (row.seq != e.command_seq)
         throw std::logic_error("command logged as " + std::to_string(row.seq) + ", expected " +
@@ -1622,7 +1635,7 @@ Outcome Engine::Execute(const Command& received) {
   try {
     attempt();
   } catch (Rerun& r) {
-    refused = std::move(r.outcome);
+    rerun = std::move(r);
     attempt();
   }
   return outcome;

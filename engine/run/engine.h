@@ -44,8 +44,9 @@ class Engine {
   ~Engine();
 
   // Runs one command in one store transaction: first every timer due at or before its At, then the
-  // command itself, then its entry in the command log. A refused command (or a VALIDATE) keeps
-  // only the timers and the log entry: its transaction is rolled back and run again without it.
+  // command itself, then its entry in the command log. A refused command changes nothing: no timer
+  // fires, the clock stays where it was, and only its log entry is kept. A VALIDATE keeps the
+  // timers that fell due before it and its log entry.
   // Infrastructure failures throw StoreError and leave the store as it was.
   Outcome Execute(const Command& received);
 

@@ -262,6 +262,45 @@ test_restricted_timer() {
   end
 }
 
+# A refused command changes nothing: the restriction's 24-hour timer, due before it, does not fire,
+# and the clock stays, so a later command at an earlier time than the refused one still runs. The
+# refusal is logged, and the log replays to the same digest.
+test_refused_fires_no_timers() {
+  begin refused_fires_no_timers
+  import_products $PA $PB
+  body "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T10:00:00Z
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  body "$(vis $PB Sideways)"
+  start $SELLER 2026-01-03T00:00:00Z
+  rc 1 "a refused change set"
+  has "refused" "$ERR" ValidationException
+  sf describe-change-set "$cs" --actor operations --at 2026-01-03T00:00:00Z
+  eq "the window's timer has not fired" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "PREPARING CancelWindow"
+  sf review cs-doesnotexist approve --actor operations --at 2026-01-04T00:00:00Z
+  rc 5 "a review of nothing"
+  body "$(ui $PB '{"ProductTitle":"Not yours"}')"
+  start $OTHER 2026-01-04T00:00:00Z
+  rc 6 "a change by another seller"
+  sf describe-change-set "$cs"
+  eq "still waiting" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
+  sf log export
+  has "the refusals are logged" "$OUT" '"TargetVisibility":"Sideways"'
+  sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-01T12:00:00Z
+  rc 0 "the clock did not move: a cancel before the refused commands' times"
+  eq "cancelled" "$(j 'd["Status"]')" CANCELLED
+  local want
+  want=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/fresh.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/replay.out" 2>&1
+  eq "replay exit" "$?" 0
+  eq "replay digest" "$(j 'd["Digest"]' "$(cat "$T/replay.out")")" "$want"
+  eq "replay refusals" "$(j '[d.get("Refused"), d.get("NotFound"), d.get("AccessDenied")]' "$(cat "$T/replay.out")")" "[1, 1, 1]"
+  end
+}
+
 test_timer_order() {
   begin timer_order
   import_products $PA $PB
@@ -309,6 +348,30 @@ JSONL
   eq "expired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   entity $PA
   eq "product removed" "$(j 'd["State"]') $(j 'd["DetailsDocument"]')" 'Removed {"ActiveAgreements": 0}'
+  end
+}
+
+# The Catalog API refuses one change type twice on one entity in a change set: refused at once,
+# naming both changes, whether the entity is named by its Identifier or by a $ChangeName reference.
+test_repeated_change_type() {
+  begin repeated_change_type
+  import_products $PA $PB
+  body "$(ui $PA '{"ProductTitle":"One"}')" "$(ui $PB '{"ProductTitle":"Other"}')" "$(ui "$PA@1" '{"ProductTitle":"Two"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "refused"
+  has "names both changes" "$ERR" "ChangeSet[2] and ChangeSet[0] both run UpdateInformation on $PA"
+  eq "no change set" "$(cs_count)" 0
+  entity $PA
+  eq "product untouched" "$(j 'd["Revision"]')" 1
+  body '{"ChangeType":"CreateProduct","ChangeName":"New","Entity":{"Type":"'$PT'"},"DetailsDocument":{}}' \
+    "$(ui '$New.Entity.Identifier' '{"ProductTitle":"A"}')" \
+    '{"ChangeType":"UpdateInformation","ChangeName":"Again","Entity":{"Type":"'$PT'","Identifier":"$New.Entity.Identifier"},"DetailsDocument":{"ProductTitle":"B"}}'
+  start $SELLER 2026-01-01T00:02:00Z
+  rc 1 "refused on a created entity"
+  has "names both changes" "$ERR" "ChangeSet[2] (ChangeName 'Again') and ChangeSet[1] both run UpdateInformation on the entity ChangeSet[0] (ChangeName 'New') creates"
+  eq "still no change set" "$(cs_count)" 0
+  sf list-entities --type $PT
+  eq "nothing created" "$(j 'len(d["EntitySummaryList"])')" 2
   end
 }
 
@@ -449,7 +512,7 @@ test_replay() {
   end
 }
 
-# Imported by someone: the import line carries no Actor, so the replay must still agree.
+# Imported by someone: --actor goes into the lines that carry none, so the replay agrees.
 test_replay_import_actor() {
   begin replay_import_actor
   local want
@@ -458,6 +521,43 @@ test_replay_import_actor() {
   rc 0 "import with an actor"
   want=$(digest)
   sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/fresh.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/replay.out" 2>&1
+  eq "replay digest" "$(j 'd["Digest"]' "$(cat "$T/replay.out")")" "$want"
+  end
+}
+
+# An import line may carry Actor and At, checked as a command's: the entity is created then, by
+# them; its timers count from then; the clock moves to it, and an At before the clock is refused.
+test_import_actor_at() {
+  begin import_actor_at
+  cat >"$T/ents.jsonl" <<JSONL
+{"Actor":"operations","At":"2026-02-01T09:00:00Z","EntityType":"$PT","EntityIdentifier":"$PA","State":"Limited","Owner":"$SELLER","DetailsDocument":{}}
+{"At":"2026-02-01T10:00:00Z","EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-03-01T00:00:00Z"}}
+{"At":"2026-01-01T00:00:00Z","EntityType":"$PT","EntityIdentifier":"$PB","State":"Limited","Owner":"$SELLER","DetailsDocument":{}}
+{"Actor":"admin","At":"yesterday","EntityType":"$PT","EntityIdentifier":"prod-ccccccccccccc","State":"Limited","Owner":"$SELLER","DetailsDocument":{}}
+JSONL
+  sf import "$T/ents.jsonl"
+  rc 1 "a refused and a malformed line"
+  has "At checked" "$ERR" "At: must be an RFC 3339 timestamp"
+  has "Actor checked" "$ERR" "Actor: must be seller:<12 digits>"
+  eq "summary" "$(j '[d.get("Ok"), d.get("Refused"), d.get("Malformed")]')" "[2, 1, 1]"
+  entity $PA
+  eq "created at its At" "$(j 'd["LastModifiedDate"]')" 2026-02-01T09:00:00Z
+  sf history $PA
+  eq "by its Actor, at its At" "$(j '[(e["Event"], e["Actor"], e["At"]) for e in d["Events"]]')" \
+    '[["import", "operations", "2026-02-01T09:00:00Z"]]'
+  entity $PB
+  rc 5 "before the clock: not imported"
+  sf tick --to 2026-02-01T09:30:00Z
+  rc 1 "the clock is the last import's At"
+  sf tick --to 2026-04-01T00:00:00Z
+  entity agmt-aaaaaaaaaaaaa
+  eq "its end timer fired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
+  local want
+  want=$(digest)
+  sf log export
+  has "the log keeps Actor and At" "$OUT" '{"op":"import","Actor":"operations","At":"2026-02-01T09:00:00Z",'
   printf '%s\n' "$OUT" >"$T/log.jsonl"
   "$BIN" replay "$T/log.jsonl" --db "$T/fresh.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/replay.out" 2>&1
   eq "replay digest" "$(j 'd["Digest"]' "$(cat "$T/replay.out")")" "$want"

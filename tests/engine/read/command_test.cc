@@ -37,9 +37,10 @@ std::string Change(const std::string& id = "prod-aaaaaaaaaaaaa", const std::stri
          id + R"("},"DetailsDocument":{"ProductTitle":"Title"})" + more + "}";
 }
 
+// n changes, each on its own product (one change type twice on one entity is refused).
 std::string Changes(size_t n) {
   std::string out;
-  for (size_t i = 0; i < n; ++i) out += (i > 0 ? "," : "") + Change();
+  for (size_t i = 0; i < n; ++i) out += (i > 0 ? "," : "") + Change("prod-" + std::to_string(i));
   return out;
 }
 
@@ -266,11 +267,50 @@ TEST_CASE("$Name.Entity.Identifier names another change of the set", "[command]"
 }
 
 TEST_CASE("ChangeName is unique in a change set", "[command]") {
-  std::string named = Change("prod-a", R"(,"ChangeName":"Same")");
-  REQUIRE(Lines(Parse(Body(named + "," + Change() + "," + named)).violations) ==
+  REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":"Same")") + "," + Change() + "," +
+                           Change("prod-b", R"(,"ChangeName":"Same")")))
+                    .violations) ==
           std::vector<std::string>{
               "ChangeSet[2].ChangeName: 'Same' is already the ChangeName of ChangeSet[0]; "
               "ChangeNames must be unique in a change set"});
+}
+
+TEST_CASE("one change type runs at most once per entity in a change set", "[command]") {
+  // Two UpdateInformation on one product, the second with a revision: refused, naming both.
+  REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":"First")") + "," + Change("prod-b") +
+                           "," + Change("prod-a@3")))
+                    .violations) ==
+          std::vector<std::string>{
+              "ChangeSet[2].ChangeType: ChangeSet[2] and ChangeSet[0] (ChangeName 'First') both "
+              "run UpdateInformation on prod-a; a change set may run a change type only once per "
+              "entity"});
+  // Other change types on one entity, and one change type on two entities, are fine.
+  std::string create =
+      R"({"ChangeType":"CreateProduct","ChangeName":"New","Entity":{"Type":"ProfessionalServicesProduct@1.0"}})";
+  std::string release =
+      R"({"ChangeType":"ReleaseProduct","ChangeName":"Rel","Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":"$New.Entity.Identifier"}})";
+  REQUIRE(Parse(Body(create + "," + Change("$New.Entity.Identifier") + "," + release)).ok);
+  // Two creates make two entities.
+  std::string create2 =
+      R"({"ChangeType":"CreateProduct","ChangeName":"Other","Entity":{"Type":"ProfessionalServicesProduct@1.0"}})";
+  REQUIRE(Parse(Body(create + "," + create2)).ok);
+  // Two changes on the entity one change creates, through a reference or a chain of them.
+  std::string via_release = Change("$Rel.Entity.Identifier", R"(,"ChangeName":"Info")");
+  REQUIRE(Lines(Parse(Body(create + "," + Change("$New.Entity.Identifier") + "," + release + "," +
+                           via_release))
+                    .violations) ==
+          std::vector<std::string>{
+              "ChangeSet[3].ChangeType: ChangeSet[3] (ChangeName 'Info') and ChangeSet[1] both run "
+              "UpdateInformation on the entity ChangeSet[0] (ChangeName 'New') creates; a change "
+              "set may run a change type only once per entity"});
+  // A reference to a named change on an existing entity is that entity.
+  REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":"A")") + "," +
+                           Change("$A.Entity.Identifier")))
+                    .violations) ==
+          std::vector<std::string>{
+              "ChangeSet[1].ChangeType: ChangeSet[1] and ChangeSet[0] (ChangeName 'A') both run "
+              "UpdateInformation on prod-a; a change set may run a change type only once per "
+              "entity"});
 }
 
 TEST_CASE("Details XOR DetailsDocument; legacy Details is a string holding an object",
@@ -446,6 +486,18 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(import.command.owner == "seller:111122223333");
   REQUIRE(import.command.document == R"({"ProductTitle": "T", "N": 1.0})");
   REQUIRE(Parse(R"({"op": "import", )" + entity, std::nullopt).ok);
+  // Actor and At, checked as a command's.
+  Parsed timed = Parse(
+      R"({"op":"import","Actor":"operations","At":"2026-01-02T00:00:00Z",)" + entity, std::nullopt);
+  REQUIRE(timed.ok);
+  REQUIRE(timed.command.actor == "operations");
+  REQUIRE(timed.command.at == "2026-01-02T00:00:00Z");
+  REQUIRE(timed.command.at_us == 1767312000000000);
+  REQUIRE(Lines(Parse(R"({"op":"import","Actor":"admin","At":"soon",)" + entity, std::nullopt)
+                    .violations) ==
+          std::vector<std::string>{
+              "At: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'soon'",
+              "Actor: must be seller:<12 digits>, buyer:<12 digits> or operations, not 'admin'"});
   REQUIRE(Lines(Parse(R"({"op":"import","EntityType":"T","DetailsDocument":[]})").violations) ==
           std::vector<std::string>{"DetailsDocument: must be an object, not an array",
                                    "EntityIdentifier: is required", "State: is required",
@@ -482,6 +534,10 @@ TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads bac
       R"({"EntityType":"ProfessionalServicesProduct@1.0","EntityIdentifier":"prod-a","State":"Limited",)"
       R"("Owner":"seller:111122223333","DetailsDocument":{"Highlights":["a","b"],"Price":"1.50"}})",
       Op::kImport);
+  RequireRoundTrip(
+      R"({"op":"import","Actor":"operations","At":"2026-01-02T00:00:00Z","EntityType":"T@1.0",)"
+      R"("EntityIdentifier":"prod-a","State":"Limited","Owner":"seller:111122223333",)"
+      R"("DetailsDocument":{}})");
 
   Parsed p = Parse(Line(Change()));
   REQUIRE(
@@ -586,8 +642,8 @@ TEST_CASE("hostile input gives a violation, never a crash or a hang", "[command]
   REQUIRE(nul.ok);
   REQUIRE(Lines(Parse(R"({"Catalog":"AWS\u0000","ChangeSet":[)" + Change() + "]}").violations) ==
           std::vector<std::string>{"Catalog: must match ^[a-zA-Z]+$"});
-  // A long string under the command limit is read and measured; a command over it (engine/base/limits.h)
-  // is refused before it is parsed.
+  // A long string under the command limit is read and measured; a command over it
+  // (engine/base/limits.h) is refused before it is parsed.
   std::string longer(512 << 10, 'x');
   REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeName":")" + longer + "\""))).violations) ==
           std::vector<std::string>{
