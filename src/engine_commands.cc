@@ -23,6 +23,7 @@
 #include "engine/check/check_policy.h"
 #include "engine/run/describe.h"
 #include "engine/run/engine.h"
+#include "engine/run/replay.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
 
@@ -306,42 +307,6 @@ std::string ReadInput(const std::string& path, size_t max, bool* too_long) {
   return text;
 }
 
-// Reads one line of at most `max` bytes (without its newline); a longer line is read to its end
-// but not kept, and sets *too_long. False at the end of the input.
-bool ReadLine(std::istream& in, size_t max, std::string* line, bool* too_long) {
-  line->clear();
-  *too_long = false;
-  char chunk[1 << 16];
-  bool any = false;
-  auto keep = [&](std::streamsize n) {
-    size_t room = max - std::min(max, line->size());
-    if (static_cast<size_t>(n) > room) *too_long = true;
-    line->append(chunk, std::min(room, static_cast<size_t>(n)));
-  };
-  for (;;) {
-    in.getline(chunk, sizeof chunk);
-    std::streamsize n = in.gcount();
-    if (in.bad()) throw UsageError(std::string("cannot read the input: ") + std::strerror(errno));
-    if (in.eof()) {
-      keep(n);
-      return any || n > 0;
-    }
-    any = true;
-    if (in.fail()) {  // The chunk is full and the line goes on.
-      in.clear();
-      keep(n);
-      continue;
-    }
-    keep(n - 1);  // gcount counts the newline, which is not kept.
-    return true;
-  }
-}
-
-std::string TooLong(size_t max) {
-  return "has more than " + std::to_string(max) + " bytes; at most " + std::to_string(max) +
-         " are allowed";
-}
-
 // Fills in the actor and time a command did not carry, from --actor/--at or the wall clock.
 bool Complete(const Globals& g, engine::Command* c, std::string* error) {
   if (!g.actor.empty()) c->actor = g.actor;
@@ -385,115 +350,49 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
                  Visible(v.message).c_str());
 }
 
-// How `replay` treats what the store already holds, and what it says as it goes.
-struct ReplayOptions {
-  bool batch = false;   // One transaction for the whole file.
-  bool resume = false;  // Skip the commands the store's command log already holds.
-  bool ack = false;     // Print {"Ack":LINE} once each command is committed.
+// How `replay` and `import` report as they go.
+struct ReplayFlags {
+  bool ack = false;  // Print {"Ack":LINE} once each command is committed.
 };
 
-// The store's command log, read in pages, for `replay --resume` to walk beside the file.
-class LoggedCommands {
- public:
-  explicit LoggedCommands(engine::Store* store) : store_(store) {}
-  // The next logged command's line, or nullptr past the end.
-  const std::string* Next() {
-    if (next_ == page_.size()) {
-      page_ = store_->Commands(after_, 1000);
-      next_ = 0;
-      if (page_.empty()) return nullptr;
-      after_ = page_.back().seq;
-    }
-    return &page_[next_++].command;
-  }
-
- private:
-  engine::Store* store_;
-  std::vector<engine::CommandRow> page_;
-  size_t next_ = 0;
-  int64_t after_ = 0;
-};
-
-// Whether a command of the file is the one the log holds: the engine logs a command as it ran it
-// (a missing At filled from the store's clock, except on an import line), so the file's command is
-// completed the same way before the lines are compared.
-bool SameCommand(engine::Command c, const std::string& logged) {
-  if (c.op != engine::Op::kImport && c.at.empty()) {
-    engine::Command l;
-    std::vector<engine::Violation> ignored;
-    if (engine::ParseCommand(logged, std::nullopt, &l, &ignored)) c.at = l.at;
-  }
-  return c.ToJsonLine() == logged;
-}
-
-// Runs a file of commands, one JSON line each, streaming it (a long log is never held whole).
+// Runs a file of commands through engine::Replay and prints its summary and the store's digest.
 int ReplayLines(const Globals& g, Session& s, const std::string& path,
-                std::optional<engine::Op> default_op, const ReplayOptions& options) {
-  const bool batch = options.batch;
+                engine::ReplayOptions options, const ReplayFlags& flags) {
   std::ifstream file;
   std::istream* in = OpenInput(path, &file);
   const bool progress = isatty(STDERR_FILENO);
-  std::map<std::string, int64_t> counts;
-  int64_t lines = 0, malformed = 0;
   auto start = std::chrono::steady_clock::now();
-  if (batch) s.store->BeginBatch();
   s.engine->set_respond(false);  // Only counts are reported.
-  std::optional<LoggedCommands> logged;
-  if (options.resume) logged.emplace(s.store.get());
-  int64_t skipped = 0;
-  std::string line;
-  bool too_long = false;
-  while (ReadLine(*in, engine::kMaxCommandBytes, &line, &too_long)) {
-    ++lines;
-    if (!too_long && (line.empty() || line == "\r")) continue;
-    engine::Command c;
-    std::vector<engine::Violation> violations;
-    if (too_long) violations.push_back({"", TooLong(engine::kMaxCommandBytes)});
-    if (too_long || !engine::ParseCommand(line, default_op, &c, &violations)) {
-      ++malformed;
-      PrintViolations(violations, path + ":" + std::to_string(lines));
-      continue;
-    }
-    if (c.actor.empty()) c.actor = g.actor;
-    if (logged) {
-      if (const std::string* done = logged->Next()) {
-        if (!SameCommand(c, *done)) {
-          throw UsageError("cannot resume: " + path + ":" + std::to_string(lines) +
-                           " is not the command the store's log holds at that point (" + *done +
-                           "); --resume continues the log the store was replaying");
-        }
-        ++skipped;
-        continue;
-      }
-      logged.reset();  // Past the store's log: run the rest.
-    }
-    engine::Outcome o = s.engine->Execute(c);
-    if (options.ack) {
-      std::printf("{\"Ack\":%lld}\n", static_cast<long long>(lines));
+  options.default_actor = g.actor;
+  engine::ReplayHooks hooks;
+  hooks.malformed = [&](int64_t line, const std::vector<engine::Violation>& violations) {
+    PrintViolations(violations, path + ":" + std::to_string(line));
+  };
+  hooks.ran = [&](int64_t line, const engine::Outcome&) {
+    if (flags.ack) {
+      std::printf("{\"Ack\":%lld}\n", static_cast<long long>(line));
       std::fflush(stdout);
     }
-    static const char* kResults[] = {"Ok", "Refused", "Conflict", "NotFound", "AccessDenied"};
-    ++counts[kResults[static_cast<int>(o.result)]];
-    if (!o.status.empty()) ++counts[o.status];
-    if (progress && lines % 1000 == 0)
-      std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
+    if (progress && line % 1000 == 0)
+      std::fprintf(stderr, "\r%lld commands", static_cast<long long>(line));
+  };
+  engine::ReplayReport r;
+  try {
+    r = engine::Replay(*s.engine, *in, path, options, hooks);
+  } catch (const engine::ReplayError& e) {
+    throw UsageError(e.what());
   }
-  if (logged && logged->Next()) {
-    throw UsageError("cannot resume: the store's command log holds more commands than " + path +
-                     "; --resume continues the log the store was replaying");
-  }
-  if (batch) s.store->CommitBatch();
-  if (progress && lines >= 1000) std::fprintf(stderr, "\r");
+  if (progress && r.lines >= 1000) std::fprintf(stderr, "\r");
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::string out = "{\"Lines\":" + std::to_string(lines);
-  for (const auto& [k, v] : counts) out += ",\"" + k + "\":" + std::to_string(v);
-  if (malformed) out += ",\"Malformed\":" + std::to_string(malformed);
-  if (options.resume) out += ",\"Skipped\":" + std::to_string(skipped);
+  std::string out = "{\"Lines\":" + std::to_string(r.lines);
+  for (const auto& [k, v] : r.counts) out += ",\"" + k + "\":" + std::to_string(v);
+  if (r.malformed) out += ",\"Malformed\":" + std::to_string(r.malformed);
+  if (options.resume) out += ",\"Skipped\":" + std::to_string(r.skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
   out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
   std::printf("%s\n", out.c_str());
-  return malformed ? kExitRefused : kExitOk;
+  return r.malformed ? kExitRefused : kExitOk;
 }
 
 // An argument of a read command: positional when its name has no leading "--"; `allowed`, when
@@ -653,7 +552,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
            engine::Command c;
            std::vector<engine::Violation> violations;
            if (too_long) {
-             PrintViolations({{"", TooLong(engine::kMaxCommandBytes)}}, *file);
+             PrintViolations({{"", engine::TooLongMessage(engine::kMaxCommandBytes)}}, *file);
              return kExitRefused;
            }
            if (!engine::ParseCommand(text, engine::Op::kStartChangeSet, &c, &violations) &&
@@ -764,7 +663,9 @@ void AddEngineCommands(std::vector<Command>* commands) {
          return std::function<int()>([g, file]() -> int {
            Session s;
            if (int rc = OpenSession(*g, &s)) return rc;
-           return ReplayLines(*g, s, *file, engine::Op::kImport, {});
+           engine::ReplayOptions options;
+           options.default_op = engine::Op::kImport;
+           return ReplayLines(*g, s, *file, options, {});
          });
        }});
   commands->push_back(
@@ -790,23 +691,24 @@ void AddEngineCommands(std::vector<Command>* commands) {
          auto g = std::make_shared<Globals>();
          auto file = std::make_shared<std::string>();
          auto commit = std::make_shared<std::string>("each");
-         auto options = std::make_shared<ReplayOptions>();
+         auto options = std::make_shared<engine::ReplayOptions>();
+         auto flags = std::make_shared<ReplayFlags>();
          app->add_option("FILE", *file, "JSON Lines in the replay format (or -)")->required();
          app->add_option("--commit", *commit, "each: a transaction per command; batch: one for all")
              ->check(CLI::IsMember({"each", "batch"}));
          app->add_flag("--resume", options->resume,
                        "skip the commands already in the store's command log (after a crash), "
                        "checking that they are this file's first ones");
-         app->add_flag("--ack", options->ack,
+         app->add_flag("--ack", flags->ack,
                        "print {\"Ack\":LINE} as each command is committed (--commit each)");
          AddGlobals(app, g.get());
-         return std::function<int()>([g, file, commit, options]() -> int {
+         return std::function<int()>([g, file, commit, options, flags]() -> int {
            options->batch = *commit == "batch";
-           if (options->batch && options->ack)
+           if (options->batch && flags->ack)
              throw UsageError("--ack needs --commit each: a batch commits only at its end");
            Session s;
            if (int rc = OpenSession(*g, &s)) return rc;
-           return ReplayLines(*g, s, *file, std::nullopt, *options);
+           return ReplayLines(*g, s, *file, *options, *flags);
          });
        }});
   commands->push_back(
