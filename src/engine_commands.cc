@@ -458,6 +458,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
     static const char* kResults[] = {"Ok", "Refused", "Conflict", "NotFound", "AccessDenied"};
     ++counts[kResults[static_cast<int>(o.result)]];
     if (!o.status.empty()) ++counts[o.status];
+    if (o.timers_deferred > 0) counts["TimersDeferred"] += o.timers_deferred;
     if (progress && lines % 1000 == 0)
       std::fprintf(stderr, "\r%lld commands", static_cast<long long>(lines));
   }
