@@ -56,8 +56,9 @@ constexpr size_t kMaxCommandBytes = 1 << 20;
 constexpr int kMaxStepsPerRun = 200;
 // Timers fired before one command. A machine whose timer re-arms itself (a state with an `after`
 // back to itself) would otherwise fire once per period for as long as the clock jumped; past this
-// many, the rest fire before the next command, so every command's work stays bounded. This also
-// bounds the history one command adds to a change set.
+// many, the rest fire before the next command, so every command's work stays bounded (the command
+// reports how many it left as TimersDeferred). This also bounds the history one command adds to a
+// change set.
 constexpr int kMaxTimerRounds = 10000;
 
 // ---- Store (engine/store/sqlite_store.cc)

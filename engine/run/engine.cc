@@ -1095,15 +1095,20 @@ struct EngineImpl {
   }
 
   // Fires every timer due at or before `until_us`, earliest first; each sees the clock at its due
-  // time.
-  void FireTimers(int64_t until_us) {
+  // time. Returns how many were due but left for the next command (past kMaxTimerRounds).
+  int64_t FireTimers(int64_t until_us) {
     const Command* outer = cmd;
     // Timers run before the command, so `persist` may still say what the previous command was
     // (false after a VALIDATE): their effects are always kept.
     persist = true;
-    for (int round = 0; round < kMaxTimerRounds; ++round) {
+    int64_t deferred = 0;
+    for (int round = 0;; ++round) {
       auto due = store->DueTimers(until_us);
       if (due.empty()) break;
+      if (round == kMaxTimerRounds) {
+        deferred = static_cast<int64_t>(due.size());
+        break;
+      }
       const TimerRow t = due.front();
       store->DeleteTimer(t.id);
       Command at = *outer;
@@ -1120,6 +1125,7 @@ struct EngineImpl {
     }
     cmd = outer;
     ResetWork();
+    return deferred;
   }
 
   void FireChangeTimer(const TimerRow& t) {
@@ -1479,6 +1485,7 @@ struct EngineImpl {
       out += ",\"Error\":" + Json(o.error_type) + ",\"Message\":" + Json(o.message);
     if (!o.change_set_id.empty()) out += ",\"ChangeSetId\":" + Json(o.change_set_id);
     if (!o.status.empty()) out += ",\"Status\":" + Json(o.status);
+    if (o.timers_deferred > 0) out += ",\"TimersDeferred\":" + std::to_string(o.timers_deferred);
     return out + "}";
   }
 
@@ -1550,6 +1557,31 @@ std::string Engine::ListEntities(const std::string& type, const std::string& sta
 }
 std::string Engine::History(const std::string& id) { return Catalog(impl_->store).History(id); }
 
+namespace {
+
+// Timers left due past kMaxTimerRounds are not lost (they fire before the next command), but the
+// operator who moved the clock expects them done: say so, in the log and in the answer.
+void ReportDeferred(const Command& command, int64_t deferred, Outcome* outcome) {
+  outcome->timers_deferred = deferred;
+  const std::string count = std::to_string(deferred);
+  const std::string fired = std::to_string(kMaxTimerRounds);
+  LogEvent(LogLevel::kWarn,
+           {{"event", "timers deferred"},
+            {"op", OpName(command.op)},
+            {"at", command.at},
+            {"fired", fired},
+            {"deferred", count},
+            {"message", count + " due timer(s) left for the next command: at most " + fired +
+                            " fire before one command"}});
+  std::string& body = outcome->body;
+  if (body.size() >= 2 && body.front() == '{' && body.back() == '}') {
+    body.insert(body.size() - 1,
+                std::string(body.size() > 2 ? "," : "") + "\"TimersDeferred\":" + count);
+  }
+}
+
+}  // namespace
+
 Outcome Engine::Execute(const Command& received) {
   EngineImpl& e = *impl_;
   // A refused command changes nothing: no timer fires and the clock stays, so that asking too early
@@ -1594,17 +1626,19 @@ Outcome Engine::Execute(const Command& received) {
         moves_clock = false;
       } else {
         e.cmd = &command;
+        int64_t deferred = 0;
         if (rerun) {
-          if (!rerun->refused) e.FireTimers(command.at_us);
+          if (!rerun->refused) deferred = e.FireTimers(command.at_us);
           moves_clock = !rerun->refused;
           outcome = std::move(rerun->outcome);
         } else {
-          e.FireTimers(command.at_us);
+          deferred = e.FireTimers(command.at_us);
           outcome = e.Run(command);
           const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
           const bool refused = outcome.result != Result::kOk;
           if (refused || validate) throw Rerun{std::move(outcome), refused};
         }
+        if (deferred > 0) ReportDeferred(command, deferred, &outcome);
       }
       // Every command at info, refusals too: a refusal is an answer, not a fault of sellerflow.
       LogEvent(LogLevel::kInfo, {{"event", "command"},

@@ -31,6 +31,9 @@ struct Outcome {
   bool failed = false;     // kOk, but the change set ended FAILED (or a VALIDATE found violations).
   std::string status;      // The change set's status after the command, when it concerned one.
   std::string change_set_id;
+  // Timers that were due before the command but did not fire, because kMaxTimerRounds fired first:
+  // they fire before the next command. Shown as "TimersDeferred" in the body when not 0.
+  int64_t timers_deferred = 0;
 };
 
 struct EngineImpl;

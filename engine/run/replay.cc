@@ -122,6 +122,7 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
     Outcome o = engine.Execute(c);
     ++report.counts[ResultKey(o.result)];
     if (!o.status.empty()) ++report.counts[o.status];
+    if (o.timers_deferred > 0) report.counts["TimersDeferred"] += o.timers_deferred;
     if (hooks.ran) hooks.ran(at_line, o);
   }
   if (logged && logged->Next()) {

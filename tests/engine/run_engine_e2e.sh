@@ -301,6 +301,65 @@ test_refused_fires_no_timers() {
   end
 }
 
+# At most kMaxTimerRounds (10,000) timers fire before one command; the rest wait for the next one,
+# and the command says so: a warning in the log and "TimersDeferred" in its answer. A request whose
+# timer re-arms every second, and a clock moved three hours, makes 10,800 due firings.
+test_timers_deferred() {
+  begin timers_deferred
+  mkdir -p "$T/wf" "$T/rules"
+  echo 'const UNUSED = 1' >"$T/rules/none.rules"
+  cat >"$T/wf/thing.yaml" <<'YAML'
+machine: entity
+entity_type: Thing@1.0
+id_prefix: thing-
+document: {}
+states:
+  Idle: {initial: true}
+transitions: []
+YAML
+  cat >"$T/wf/poll.yaml" <<'YAML'
+machine: request
+change_type: Poll
+entity_type: Thing@1.0
+creates: always
+events:
+  stop: [owner]
+states:
+  Submitted: {initial: true, status: PREPARING}
+  Polling: {status: PREPARING}
+  Done: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: Submitted, to: Polling}
+  - {from: Polling, to: Polling, after: duration("PT1S")}
+  - {from: Polling, to: Done, on: stop}
+YAML
+  local args=(--db "$T/s.db" --workflows "$T/wf" --rules "$T/rules" --output json)
+  printf '{"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"Poll","Entity":{"Type":"Thing@1.0"},"DetailsDocument":{}}]}' >"$T/body.json"
+  "$BIN" start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T00:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
+  rc 0 "start"
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  "$BIN" tick --to 2026-01-01T03:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
+  rc 0 "tick"
+  eq "the answer counts the deferred timers" "$(j 'd.get("TimersDeferred")')" 1
+  has "a warning says so" "$ERR" "timers deferred"
+  has "with the count" "$ERR" "deferred=1"
+  "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
+  OUT=$(cat "$T/out")
+  eq "10,000 fired" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10000
+  "$BIN" tick --to 2026-01-01T03:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
+  rc 0 "the next command"
+  eq "nothing deferred now" "$(j '"TimersDeferred" in d')" false
+  hasnt "no warning" "$ERR" "timers deferred"
+  "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
+  OUT=$(cat "$T/out")
+  eq "the rest fired before it" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10800
+  end
+}
+
 test_timer_order() {
   begin timer_order
   import_products $PA $PB
