@@ -246,7 +246,8 @@ TypePtr Checker::CheckField(Expr& e, const Facts& facts) {
           std::string text(ExprText(source_, e));
           Error(e.end - static_cast<uint32_t>(e.text.size()), text + " may be absent",
                 "guard it with has(" + text + ") or give a default with " + text + " ?? ...");
-          return nullptr;
+          // Its type is known all the same: what the expression does with it is checked too, so
+          // a type mistake beside the absence is reported in the same run.
         }
       }
       return f.type;

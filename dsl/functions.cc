@@ -87,6 +87,11 @@ std::unique_ptr<RE2> CompileRegex(const std::string& pattern, std::string* error
 }  // namespace
 
 TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
+  // After a mistake in the call itself, the arguments are still checked for their own.
+  auto check_args_alone = [&]() {
+    for (auto& a : call.args)
+      if (a->kind != ExprKind::kLambda) checker.Check(*a, facts);
+  };
   const Builtin* b = FindBuiltin(call.text);
   if (!b) {
     std::vector<std::string> names;
@@ -96,6 +101,7 @@ TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
                   near.empty() ? "there are no user-defined functions; built-ins are len, has, "
                                  "matches, all, any, ..."
                                : "did you mean '" + near + "'?");
+    check_args_alone();
     return nullptr;
   }
   const std::string name = call.text;

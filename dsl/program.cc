@@ -244,8 +244,12 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
           s, data->env, &data->constants, [&constants](size_t j) { return constants.Ensure(j); },
           diags);
       Facts facts;
-      if (r.when && checker.CheckCondition(*r.when, {}, "the when condition"))
+      // What `when` proves holds even when it has a mistake elsewhere: the require clause must
+      // not report as absent a field the when clause does guard.
+      if (r.when) {
+        checker.CheckCondition(*r.when, {}, "the when condition");
         facts = checker.WhenTrue(*r.when);
+      }
       if (r.require) checker.CheckCondition(*r.require, facts, "the require condition");
       for (auto& part : r.message)
         if (part.expr) checker.Check(*part.expr, facts);

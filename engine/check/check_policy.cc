@@ -179,13 +179,18 @@ class PolicyChecker {
       if (inserted) continue;
       const char* what =
           m->kind == MachineKind::kEntity ? "an entity machine for " : "a request machine for ";
-      At(diags_, Severity::kError, m->at,
+      At(diags_, Severity::kError, NameAt(*m),
          std::string("two machines define ") + what + m->Key() + "; the other is " +
              it->second->source->name);
-      At(diags_, Severity::kError, it->second->at,
+      At(diags_, Severity::kError, NameAt(*it->second),
          std::string("two machines define ") + what + m->Key() + "; the other is " +
              m->source->name);
     }
+  }
+
+  // Where a machine's key is written: its change type (request machines) or its entity type.
+  static const Where& NameAt(const Machine& m) {
+    return m.kind == MachineKind::kRequest ? m.change_type_at : m.entity_type_at;
   }
 
   void CheckStructure(const Machine& m) {
@@ -204,13 +209,14 @@ class PolicyChecker {
     for (const auto& s : m.states) {
       if (!s.initial) continue;
       if (initial) {
-        At(diags_, Severity::kError, s.at,
+        At(diags_, Severity::kError, s.initial_at,
            "a second initial state " + Quote(s.name) + "; the first is " + Quote(initial->name));
       } else {
         initial = &s;
       }
       if (s.final)
-        At(diags_, Severity::kError, s.at, "state " + Quote(s.name) + " is both initial and final");
+        At(diags_, Severity::kError, s.final_at,
+           "state " + Quote(s.name) + " is both initial and final");
     }
     if (!initial && !m.states.empty())
       At(diags_, Severity::kError, m.states.front().at, "no initial state in " + m.Key(),
@@ -222,16 +228,16 @@ class PolicyChecker {
       bool terminal = s.status == RequestStatus::kSucceeded || s.status == RequestStatus::kFailed ||
                       s.status == RequestStatus::kCancelled;
       if (s.final && !terminal)
-        At(diags_, Severity::kError, s.at,
+        At(diags_, Severity::kError, s.status_at,
            "final state " + Quote(s.name) + " has status " + RequestStatusName(s.status),
            "a request ends SUCCEEDED, FAILED or CANCELLED");
       if (!s.final && terminal)
-        At(diags_, Severity::kError, s.at,
+        At(diags_, Severity::kError, s.status_at,
            "state " + Quote(s.name) + " has status " + RequestStatusName(s.status) +
                " but is not final",
            "mark it final: true, or give it status PREPARING or APPLYING");
       if (s.initial && s.status != RequestStatus::kPreparing)
-        At(diags_, Severity::kError, s.at,
+        At(diags_, Severity::kError, s.status_at,
            "the initial state " + Quote(s.name) + " must have status PREPARING");
     }
 
@@ -242,24 +248,27 @@ class PolicyChecker {
       if (s.final)
         At(diags_, Severity::kError, s.validate->at,
            "final state " + Quote(s.name) + " cannot validate");
-      for (const auto* target : {&s.validate->passed, &s.validate->failed}) {
+      const std::pair<const std::string*, const Where*> targets[] = {
+          {&s.validate->passed, &s.validate->passed_at},
+          {&s.validate->failed, &s.validate->failed_at}};
+      for (const auto& [target, where] : targets) {
         if (target->empty()) continue;
         if (!m.FindState(*target))
-          unknown_state(s.validate->at, *target, "the validation's");
+          unknown_state(*where, *target, "the validation's");
         else
           next[s.name].push_back(*target);
       }
     }
     for (const auto& t : m.transitions) {
       const State* from = m.FindState(t.from);
-      if (!from) unknown_state(t.at, t.from, "the transition's 'from'");
-      if (!m.FindState(t.to)) unknown_state(t.at, t.to, "the transition's 'to'");
+      if (!from) unknown_state(t.from_at, t.from, "the transition's 'from'");
+      if (!m.FindState(t.to)) unknown_state(t.to_at, t.to, "the transition's 'to'");
       if (from && from->final) {
         if (t.is_timer())
-          At(diags_, Severity::kError, t.at,
+          At(diags_, Severity::kError, t.after.empty() ? t.at_time.at : t.after.at,
              "a timer on final state " + Quote(t.from) + ": a final state never leaves");
         else
-          At(diags_, Severity::kError, t.at,
+          At(diags_, Severity::kError, t.from_at,
              "final state " + Quote(t.from) + " has an outgoing transition");
       }
       // A `fail` action reports why the change failed: it must lead to a FAILED state, or the
@@ -268,13 +277,13 @@ class PolicyChecker {
       if (request && to && to->status != RequestStatus::kFailed) {
         for (const auto& a : t.actions)
           if (a.kind == Action::Kind::kFail)
-            At(diags_, Severity::kError, a.at,
+            At(diags_, Severity::kError, t.to_at,
                "this transition fails the change (" + a.code + ") but leads to " + Quote(t.to) +
                    ", whose status is " + RequestStatusName(to->status),
                "lead it to a state with status: FAILED");
       }
       if (from && from->validate && t.event.empty())
-        At(diags_, Severity::kError, t.at,
+        At(diags_, Severity::kError, t.from_at,
            "state " + Quote(t.from) +
                " validates and leaves through passed/failed; an automatic "
                "or timed transition from it would race with them");
@@ -282,7 +291,8 @@ class PolicyChecker {
         std::vector<std::string> events;
         for (const auto& e : m.events) events.push_back(e.name);
         std::string near = dsl::NearestName(t.event, events);
-        At(diags_, Severity::kError, t.at, "event " + Quote(t.event) + " is not declared in events",
+        At(diags_, Severity::kError, t.event_at,
+           "event " + Quote(t.event) + " is not declared in events",
            near.empty() ? "declare it under events: with the actors who may send it"
                         : "did you mean " + Quote(near) + "?");
       }
@@ -357,12 +367,13 @@ class PolicyChecker {
       if (e.actors.empty() && request)
         At(diags_, Severity::kError, e.at, "no actor may send event " + Quote(e.name),
            "list who may: actors: [operations], [owner], ...");
-      for (const auto& a : e.actors) {
+      for (size_t i = 0; i < e.actors.size(); ++i) {
+        const std::string& a = e.actors[i];
         static const std::vector<std::string> kActors = {"operations", "seller", "buyer", "owner",
                                                          "any"};
         if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
           std::string near = dsl::NearestName(a, kActors);
-          At(diags_, Severity::kError, e.at,
+          At(diags_, Severity::kError, e.actor_at[i],
              "unknown actor " + Quote(a) + " for event " + Quote(e.name),
              near.empty() ? "actors: " + Join(kActors) : "did you mean " + Quote(near) + "?");
         }
@@ -416,23 +427,24 @@ class PolicyChecker {
   void CheckTypes(const Machine& m) {
     dsl::TypeEnv env = MachineEnv(policy_, m);
     std::vector<std::string> used;
-    auto use_rules = [&](const std::vector<std::string>& rules, const Where& where) {
-      for (const auto& r : rules) {
+    auto use_rules = [&](const std::vector<std::string>& rules, const std::vector<Where>& where) {
+      for (size_t i = 0; i < rules.size(); ++i) {
+        const std::string& r = rules[i];
         if (rule_info_.count(r)) {
           used.push_back(r);
           used_rules_.insert(r);
           continue;
         }
         std::string near = dsl::NearestName(r, all_rules_);
-        At(diags_, Severity::kError, where,
+        At(diags_, Severity::kError, where[i],
            "rule " + Quote(r) + " is not defined in the rules files",
            near.empty() ? "" : "did you mean " + Quote(near) + "?");
       }
     };
     for (const auto& s : m.states)
-      if (s.validate) use_rules(s.validate->rules, s.validate->at);
-    for (const auto& t : m.transitions) use_rules(t.rules, t.at);
-    use_rules(m.access, m.access_at);
+      if (s.validate) use_rules(s.validate->rules, s.validate->rules_at);
+    for (const auto& t : m.transitions) use_rules(t.rules, t.rules_at);
+    use_rules(m.access, m.access_rule_at);
     std::sort(used.begin(), used.end());
     used.erase(std::unique(used.begin(), used.end()), used.end());
 
@@ -455,7 +467,7 @@ class PolicyChecker {
     // Inline expressions.
     for (const auto& c : m.context) {
       if (!policy_.FindEntityMachine(c.entity_type))
-        At(diags_, Severity::kError, c.at,
+        At(diags_, Severity::kError, c.entity_type_at,
            "context " + Quote(c.name) + " names entity type " + Quote(c.entity_type) +
                ", which no machine defines");
       Expect(c.id, env, program.get(), Type::String(), "the context id");
@@ -485,7 +497,7 @@ class PolicyChecker {
       case Action::Kind::kAppend:
       case Action::Kind::kRemove: {
         if (a.path != "entity.Document" && a.path.rfind("entity.Document.", 0) != 0) {
-          At(diags_, Severity::kError, a.at,
+          At(diags_, Severity::kError, a.path_at,
              std::string(ActionKindName(a.kind)) +
                  " writes the entity's document: its path starts "
                  "with entity.Document, not " +
@@ -495,7 +507,7 @@ class PolicyChecker {
         std::string why;
         TypePtr target = PathType(env, a.path, &why);
         if (!target) {
-          At(diags_, Severity::kError, a.at, Quote(a.path) + " names nothing: " + why);
+          At(diags_, Severity::kError, a.path_at, Quote(a.path) + " names nothing: " + why);
           return;
         }
         auto e = Expect(a.value, env, program, nullptr, "the value");
@@ -532,7 +544,7 @@ class PolicyChecker {
       case Action::Kind::kCreate: {
         const Machine* target = policy_.FindEntityMachine(a.entity_type);
         if (!target) {
-          At(diags_, Severity::kError, a.at,
+          At(diags_, Severity::kError, a.entity_type_at,
              "create names entity type " + Quote(a.entity_type) + ", which no machine defines");
         }
         Expect(a.owner, env, program, Type::String(), "the owner");
@@ -547,7 +559,7 @@ class PolicyChecker {
       case Action::Kind::kSend: {
         std::string type = a.entity_type.empty() ? m.entity_type : a.entity_type;
         if (!a.target.empty() && a.entity_type.empty())
-          At(diags_, Severity::kError, a.at, "send with 'to' needs the target's entity_type");
+          At(diags_, Severity::kError, a.target.at, "send with 'to' needs the target's entity_type");
         if (!a.target.empty()) Expect(a.target, env, program, Type::String(), "'to'");
         TypePtr data;
         if (!a.data.empty()) {
@@ -564,7 +576,8 @@ class PolicyChecker {
             }
           }
         }
-        sends_.push_back({type, a.event, a.at, data, a.data.at});
+        sends_.push_back({type, a.event, a.event_at,
+                          a.entity_type.empty() ? a.event_at : a.entity_type_at, data, a.data.at});
         return;
       }
       case Action::Kind::kFail: {
@@ -615,14 +628,14 @@ class PolicyChecker {
     if (policy_.failed_files > 0) return;
     for (const auto& m : policy_.machines) {
       if (m->kind == MachineKind::kRequest && !policy_.FindEntityMachine(m->entity_type))
-        At(diags_, Severity::kError, m->at,
+        At(diags_, Severity::kError, m->entity_type_at,
            "request machine " + m->Key() + " changes entity type " + Quote(m->entity_type) +
                ", which no entity machine defines");
     }
     for (const auto& s : sends_) {
       const Machine* target = policy_.FindEntityMachine(s.entity_type);
       if (!target) {
-        At(diags_, Severity::kError, s.at,
+        At(diags_, Severity::kError, s.entity_type_at,
            "send targets entity type " + Quote(s.entity_type) +
                ", which no entity machine defines");
         continue;
@@ -696,7 +709,8 @@ class PolicyChecker {
   struct Send {
     std::string entity_type;
     std::string event;
-    Where at;
+    Where at;              // The event's name in the send action.
+    Where entity_type_at;  // Its entity_type, or the event when the send names none.
     TypePtr data;  // The type of what it carries, when it carries something.
     Where data_at;
   };

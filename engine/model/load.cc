@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "dsl/program.h"
@@ -146,6 +147,12 @@ class Reader {
                   std::move(hint));
   }
 
+  void ErrorAt(const Where& at, std::string message, std::string hint = {}) {
+    ++errors_;
+    diags_->AddAt(Severity::kError, source_, at.line, at.column, std::move(message),
+                  std::move(hint));
+  }
+
   Where At(const YamlNode& n) const { return {&source_, n.line, n.column}; }
 
   // A map whose keys are all in `kind`'s allowed list, each once.
@@ -243,12 +250,15 @@ class Reader {
     return true;
   }
 
-  // A list of names; a single name is accepted as a list of one.
-  bool Names(const YamlNode& n, const char* what, std::vector<std::string>* out) {
+  // A list of names; a single name is accepted as a list of one. With `at`, where each is
+  // written.
+  bool Names(const YamlNode& n, const char* what, std::vector<std::string>* out,
+             std::vector<Where>* at = nullptr) {
     if (n.is_scalar()) {
       std::string s;
       if (!Name(n, what, &s)) return false;
       out->push_back(s);
+      if (at) at->push_back(At(n));
       return true;
     }
     if (!n.is_sequence()) {
@@ -258,10 +268,12 @@ class Reader {
     bool good = true;
     for (const auto& item : n.items) {
       std::string s;
-      if (Name(item, what, &s))
+      if (Name(item, what, &s)) {
         out->push_back(s);
-      else
+        if (at) at->push_back(At(item));
+      } else {
         good = false;
+      }
     }
     return good;
   }
@@ -321,10 +333,13 @@ class MachineReader {
         }
       }
     }
-    if (const YamlNode* n = Required(root, "entity_type", "a workflow file"))
+    if (const YamlNode* n = Required(root, "entity_type", "a workflow file")) {
       r_.Name(*n, "entity_type", &m->entity_type);
+      m->entity_type_at = r_.At(*n);
+    }
     if (const YamlNode* n = root.Find("change_type")) {
       r_.Name(*n, "change_type", &m->change_type);
+      m->change_type_at = r_.At(*n);
       if (kind == "entity") r_.Error(*n, "an entity machine has no change_type");
     } else if (kind == "request") {
       r_.Error(root, "a request machine needs 'change_type' (the ChangeType it runs)");
@@ -337,13 +352,14 @@ class MachineReader {
     if (const YamlNode* n = root.Find("actors")) {
       if (kind == "entity")
         r_.Error(*n, "actors belong to request machines; events list their own");
-      r_.Names(*n, "an actor", &m->actors);
+      r_.Names(*n, "an actor", &m->actors, &m->actor_at);
       static const std::vector<std::string> kActors = {"owner", "seller", "buyer", "operations",
                                                        "any"};
-      for (const auto& a : m->actors) {
+      for (size_t i = 0; i < m->actors.size(); ++i) {
+        const std::string& a = m->actors[i];
         if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
           std::string near = dsl::NearestName(a, kActors);
-          r_.Error(*n, "unknown actor '" + a + "'",
+          r_.ErrorAt(m->actor_at[i], "unknown actor '" + a + "'",
                    near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
         }
       }
@@ -351,7 +367,7 @@ class MachineReader {
     if (const YamlNode* n = root.Find("access")) {
       if (kind == "entity") r_.Error(*n, "access belongs to request machines");
       m->access_at = r_.At(*n);
-      r_.Names(*n, "a rule name", &m->access);
+      r_.Names(*n, "a rule name", &m->access, &m->access_rule_at);
     }
     if (const YamlNode* n = root.Find("creates")) {
       std::string v;
@@ -391,6 +407,13 @@ class MachineReader {
   }
 
  private:
+  // The key node of `key` in `map` (its first entry), for diagnostics about the key itself.
+  static const YamlNode* KeyOf(const YamlNode& map, std::string_view key) {
+    for (const auto& [k, v] : map.entries)
+      if (k.is_scalar() && k.text == key) return &k;
+    return &map;
+  }
+
   const YamlNode* Required(const YamlNode& map, const char* key, const char* what) {
     const YamlNode* n = map.Find(key);
     if (!n) r_.Error(map, std::string(what) + " needs '" + key + "'");
@@ -469,7 +492,8 @@ class MachineReader {
     if (n.is_sequence() && std::string_view(what) == "input") {
       // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
       if (n.items.size() != 1 || !n.items[0].is_map()) {
-        r_.Error(n,
+        // At the item that should not be there, or at the one item that is not a map.
+        r_.Error(n.items.size() > 1 ? n.items[1] : n.items.empty() ? n : n.items[0],
                  "a list input is a sequence of exactly one map (the fields of each item), not " +
                      std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
         schema->type = dsl::Type::Object({});
@@ -597,14 +621,25 @@ class MachineReader {
       f->items->type = f->type->elem();
     bool is_string = f->type->kind() == dsl::TypeKind::kString;
     bool is_list = f->type->kind() == dsl::TypeKind::kList;
-    if ((f->min_length || f->max_length || !f->pattern.empty() || !f->one_of.empty()) && !is_string)
-      r_.Error(v, "length, pattern and one_of constraints apply to strings; '" + f->name +
-                      "' is a " + f->type->ToString());
-    if ((f->min_items || f->max_items || f->items) && !is_list)
-      r_.Error(v, "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
-    if ((f->minimum || f->maximum) && !f->type->IsNumeric())
-      r_.Error(
-          v, "minimum and maximum apply to numbers; '" + f->name + "' is a " + f->type->ToString());
+    // Reported at the first constraint of the group that does not apply, not at the field.
+    auto first_key = [&](std::initializer_list<const char*> keys) -> const YamlNode* {
+      for (const auto& [k, x] : v.entries)
+        for (const char* key : keys)
+          if (k.is_scalar() && k.text == key) return &k;
+      return nullptr;
+    };
+    const YamlNode* k = nullptr;
+    if ((f->min_length || f->max_length || !f->pattern.empty() || !f->one_of.empty()) &&
+        !is_string && (k = first_key({"min_length", "max_length", "pattern", "one_of"})))
+      r_.Error(*k, "length, pattern and one_of constraints apply to strings; '" + f->name +
+                       "' is a " + f->type->ToString());
+    if ((f->min_items || f->max_items || f->items) && !is_list &&
+        (k = first_key({"min_items", "max_items", "items"})))
+      r_.Error(*k, "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
+    if ((f->minimum || f->maximum) && !f->type->IsNumeric() &&
+        (k = first_key({"minimum", "maximum"})))
+      r_.Error(*k, "minimum and maximum apply to numbers; '" + f->name + "' is a " +
+                       f->type->ToString());
   }
 
   dsl::TypePtr ParseTypeText(const ExprText& t) {
@@ -635,8 +670,10 @@ class MachineReader {
       if (!r_.Name(k, "a context name", &c.name)) continue;
       c.at = r_.At(k);
       if (!r_.CheckMap(v, "context", ("context '" + c.name + "'").c_str())) continue;
-      if (const YamlNode* t = Required(v, "entity_type", "a context entity"))
+      if (const YamlNode* t = Required(v, "entity_type", "a context entity")) {
         r_.Name(*t, "entity_type", &c.entity_type);
+        c.entity_type_at = r_.At(*t);
+      }
       if (const YamlNode* id = Required(v, "id", "a context entity")) r_.Expr(*id, "id", &c.id);
       m->context.push_back(std::move(c));
     }
@@ -653,9 +690,9 @@ class MachineReader {
       if (!r_.Name(k, "event name", &e.name)) continue;
       e.at = r_.At(k);
       if (v.is_sequence() || v.is_scalar()) {
-        r_.Names(v, "an actor", &e.actors);  // Short form: the actors alone.
+        r_.Names(v, "an actor", &e.actors, &e.actor_at);  // Short form: the actors alone.
       } else if (r_.CheckMap(v, "event", ("event '" + e.name + "'").c_str())) {
-        if (const YamlNode* a = v.Find("actors")) r_.Names(*a, "an actor", &e.actors);
+        if (const YamlNode* a = v.Find("actors")) r_.Names(*a, "an actor", &e.actors, &e.actor_at);
         if (const YamlNode* d = v.Find("data")) ReadSchema(*d, "data", &e.data);
       }
       if (!e.data.type) e.data.type = dsl::Type::Object({});
@@ -676,10 +713,19 @@ class MachineReader {
       if (!r_.Name(k, "state name", &s.name)) continue;
       s.at = r_.At(k);
       if (!v.is_null() && r_.CheckMap(v, "state", ("state '" + s.name + "'").c_str())) {
-        if (const YamlNode* x = v.Find("initial")) r_.Bool(*x, "initial", &s.initial);
-        if (const YamlNode* x = v.Find("final")) r_.Bool(*x, "final", &s.final);
+        if (const YamlNode* x = v.Find("initial")) {
+          r_.Bool(*x, "initial", &s.initial);
+          s.initial_at = r_.At(*x);
+        }
+        if (const YamlNode* x = v.Find("final")) {
+          r_.Bool(*x, "final", &s.final);
+          s.final_at = r_.At(*x);
+        }
         if (const YamlNode* x = v.Find("description")) r_.Scalar(*x, "description", &s.description);
-        if (const YamlNode* x = v.Find("status")) ReadStatus(*x, m, &s);
+        if (const YamlNode* x = v.Find("status")) {
+          ReadStatus(*x, m, &s);
+          s.status_at = r_.At(*x);
+        }
         if (const YamlNode* x = v.Find("validate")) ReadValidation(*x, &s);
       }
       // An unknown status was reported where it stands; saying it is missing too would mislead.
@@ -719,11 +765,16 @@ class MachineReader {
     if (!r_.CheckMap(x, "validate", "validate")) return;
     Validation v;
     v.at = r_.At(x);
-    if (const YamlNode* n = Required(x, "rules", "validate")) r_.Names(*n, "a rule name", &v.rules);
-    if (const YamlNode* n = Required(x, "passed", "validate"))
+    if (const YamlNode* n = Required(x, "rules", "validate"))
+      r_.Names(*n, "a rule name", &v.rules, &v.rules_at);
+    if (const YamlNode* n = Required(x, "passed", "validate")) {
       r_.Name(*n, "the state after passing", &v.passed);
-    if (const YamlNode* n = Required(x, "failed", "validate"))
+      v.passed_at = r_.At(*n);
+    }
+    if (const YamlNode* n = Required(x, "failed", "validate")) {
       r_.Name(*n, "the state after failing", &v.failed);
+      v.failed_at = r_.At(*n);
+    }
     s->validate = std::move(v);
   }
 
@@ -739,23 +790,33 @@ class MachineReader {
       Transition t;
       t.at = r_.At(item);
       std::vector<std::string> froms;
+      std::vector<Where> from_at;
       if (const YamlNode* x = Required(item, "from", "a transition"))
-        r_.Names(*x, "a state name", &froms);
-      if (const YamlNode* x = Required(item, "to", "a transition"))
+        r_.Names(*x, "a state name", &froms, &from_at);
+      if (const YamlNode* x = Required(item, "to", "a transition")) {
         r_.Name(*x, "a state name", &t.to);
-      if (const YamlNode* x = item.Find("on")) r_.Name(*x, "event name", &t.event);
+        t.to_at = r_.At(*x);
+      }
+      if (const YamlNode* x = item.Find("on")) {
+        r_.Name(*x, "event name", &t.event);
+        t.event_at = r_.At(*x);
+      }
       if (const YamlNode* x = item.Find("after")) r_.Expr(*x, "after", &t.after);
       if (const YamlNode* x = item.Find("at")) r_.Expr(*x, "at", &t.at_time);
-      if (const YamlNode* x = item.Find("rules")) r_.Names(*x, "a rule name", &t.rules);
+      if (const YamlNode* x = item.Find("rules")) r_.Names(*x, "a rule name", &t.rules, &t.rules_at);
       if (const YamlNode* x = item.Find("if")) r_.Expr(*x, "if", &t.guard);
+      // The timer is what does not belong: it is the later idea, and the event names the
+      // transition.
+      const YamlNode* timer = item.Find("after") ? item.Find("after") : item.Find("at");
       if (!t.event.empty() && t.is_timer())
-        r_.Error(item, "a transition is taken on an event or on a timer, not both");
+        r_.Error(*timer, "a transition is taken on an event or on a timer, not both");
       if (!t.after.empty() && !t.at_time.empty())
-        r_.Error(item, "a timer is either 'after' a duration or 'at' a time, not both");
+        r_.Error(*item.Find("at"), "a timer is either 'after' a duration or 'at' a time, not both");
       if (const YamlNode* x = item.Find("actions")) ReadActions(*x, &t.actions);
-      for (const auto& from : froms) {
+      for (size_t i = 0; i < froms.size(); ++i) {
         Transition copy = t;
-        copy.from = from;
+        copy.from = froms[i];
+        copy.from_at = from_at[i];
         m->transitions.push_back(std::move(copy));
       }
     }
@@ -782,8 +843,8 @@ class MachineReader {
       for (const auto& [name, kind] : kKinds) {
         if (item.Find(name)) {
           if (kind_name) {
-            r_.Error(item, std::string("an action does one thing: both '") + kind_name + "' and '" +
-                               name + "' are here");
+            r_.Error(*KeyOf(item, name), std::string("an action does one thing: both '") +
+                                             kind_name + "' and '" + name + "' are here");
           }
           kind_name = name;
           a.kind = kind;
@@ -803,11 +864,13 @@ class MachineReader {
         case Action::Kind::kAppend:
         case Action::Kind::kRemove:
           r_.Scalar(main, "a path", &a.path);
+          a.path_at = r_.At(main);
           if (const YamlNode* v = Required(item, "value", "this action"))
             r_.Expr(*v, "value", &a.value);
           break;
         case Action::Kind::kCreate:
           r_.Name(main, "entity_type", &a.entity_type);
+          a.entity_type_at = r_.At(main);
           if (const YamlNode* v = Required(item, "owner", "a create action"))
             r_.Expr(*v, "owner", &a.owner);
           if (const YamlNode* v = Required(item, "document", "a create action"))
@@ -816,13 +879,17 @@ class MachineReader {
           break;
         case Action::Kind::kSend:
           r_.Name(main, "event name", &a.event);
+          a.event_at = r_.At(main);
           if (const YamlNode* v = item.Find("to")) r_.Expr(*v, "to", &a.target);
-          if (const YamlNode* v = item.Find("entity_type"))
+          if (const YamlNode* v = item.Find("entity_type")) {
             r_.Name(*v, "entity_type", &a.entity_type);
+            a.entity_type_at = r_.At(*v);
+          }
           if (const YamlNode* v = item.Find("data")) r_.Expr(*v, "data", &a.data);
           break;
         case Action::Kind::kFail:
           r_.Name(main, "an error code", &a.code);
+          a.code_at = r_.At(main);
           if (const YamlNode* v = Required(item, "message", "a fail action"))
             r_.Expr(*v, "message", &a.message);
           break;

@@ -66,11 +66,13 @@ struct ContextEntity {
   std::string entity_type;
   ExprText id;
   Where at;
+  Where entity_type_at;
 };
 
 struct EventSpec {
   std::string name;
   std::vector<std::string> actors;  // operations, seller, buyer, owner, listed_buyer, ...
+  std::vector<Where> actor_at;      // Where each of `actors` is written.
   Schema data;                      // What the event carries (`event.Reason`).
   Where at;
 };
@@ -89,6 +91,9 @@ struct Action {
   ExprText owner;           // create
   std::string bind;         // create: the name the new entity's identifier is stored under
   Where at;
+  // Where the values a diagnostic may be about are written: the path (set, merge, append,
+  // remove), the event (send), the entity type (create, send) and the code (fail).
+  Where path_at, event_at, entity_type_at, code_at;
 };
 const char* ActionKindName(Action::Kind kind);
 
@@ -102,6 +107,10 @@ struct Transition {
   ExprText guard;                  // Guard: an inline condition.
   std::vector<Action> actions;
   Where at;
+  // Where each value is written, so a diagnostic points at the one that is wrong. `from_at` is
+  // the item of a `from` list this transition was made from.
+  Where from_at, to_at, event_at;
+  std::vector<Where> rules_at;
   bool is_timer() const { return !after.empty() || !at_time.empty(); }
   bool is_automatic() const { return event.empty() && !is_timer(); }
 };
@@ -113,6 +122,8 @@ struct Validation {
   std::string passed;
   std::string failed;
   Where at;
+  std::vector<Where> rules_at;
+  Where passed_at, failed_at;
 };
 
 struct State {
@@ -123,6 +134,7 @@ struct State {
   std::optional<Validation> validate;
   std::string description;
   Where at;
+  Where initial_at, final_at, status_at;  // Set when the key is written.
 };
 
 enum class MachineKind { kRequest, kEntity };
@@ -142,11 +154,13 @@ struct Machine {
   std::string id_prefix;  // Entity machines: identifiers look like prefix + 13 characters.
   std::vector<std::string>
       actors;  // Request machines: who may start the change (owner, seller, ...).
+  std::vector<Where> actor_at;
   // Request machines: rules on who may send the change that need its data (the product an offer is
   // for, the buyers an offer lists). One that fails refuses the whole request as
   // AccessDeniedException with the rule's message, before any change runs.
   std::vector<std::string> access;
   Where access_at;
+  std::vector<Where> access_rule_at;
   Creates creates = Creates::kNever;
   Schema input;     // Request machines: the DetailsDocument.
   Schema document;  // Entity machines: the entity's document.
@@ -157,6 +171,7 @@ struct Machine {
   std::string content_hash;  // SHA-256 of the file's bytes, hex.
   const dsl::Source* source = nullptr;
   Where at;
+  Where change_type_at, entity_type_at;
 
   // "UpdateInformation on ProfessionalServicesProduct@1.0", or the entity type.
   std::string Key() const;

@@ -674,6 +674,77 @@ rule r {
 )golden");
 }
 
+// One run reports every independent mistake: an absent field does not hide what is done with it.
+TEST_CASE("rule errors: independent: a type error beside an absence error", "[rule_errors]") {
+  CHECK(Diags(R"golden(rule r {
+  code INVALID_INPUT
+  require len(details.ProductTitle) + "a" > 1
+  message "m"
+}
+)golden") ==
+        R"golden(a.rules:3:23: error: details.ProductTitle may be absent
+    require len(details.ProductTitle) + "a" > 1
+                        ^
+  hint: guard it with has(details.ProductTitle) or give a default with details.ProductTitle ?? ...
+a.rules:3:37: error: '+' cannot take int and string
+    require len(details.ProductTitle) + "a" > 1
+                                      ^
+)golden");
+}
+
+TEST_CASE("rule errors: independent: an ordering of an absent string with an int",
+          "[rule_errors]") {
+  CHECK(Diags(R"golden(rule r {
+  code INVALID_INPUT
+  require details.ProductTitle > 1
+  message "m"
+}
+)golden") ==
+        R"golden(a.rules:3:19: error: details.ProductTitle may be absent
+    require details.ProductTitle > 1
+                    ^
+  hint: guard it with has(details.ProductTitle) or give a default with details.ProductTitle ?? ...
+a.rules:3:32: error: '>' cannot take string and int
+    require details.ProductTitle > 1
+                                 ^
+  hint: only numbers, strings, dates, timestamps and durations of the same kind are ordered
+)golden");
+}
+
+TEST_CASE("rule errors: independent: a mistake in 'when' keeps its has() for 'require'",
+          "[rule_errors]") {
+  CHECK(Diags(R"golden(rule r {
+  code INVALID_INPUT
+  when has(details.ProductTitle) and details.Count == "a"
+  require len(details.ProductTitle) <= 3
+  message "m"
+}
+)golden") ==
+        R"golden(a.rules:3:52: error: '==' cannot take int and string
+    when has(details.ProductTitle) and details.Count == "a"
+                                                     ^
+  hint: both sides must have the same type
+)golden");
+}
+
+TEST_CASE("rule errors: independent: the arguments of an unknown function", "[rule_errors]") {
+  CHECK(Diags(R"golden(rule r {
+  code INVALID_INPUT
+  require startsWith(details.ProductTitle, "a")
+  message "m"
+}
+)golden") ==
+        R"golden(a.rules:3:11: error: unknown function 'startsWith'
+    require startsWith(details.ProductTitle, "a")
+            ^
+  hint: did you mean 'starts_with'?
+a.rules:3:30: error: details.ProductTitle may be absent
+    require startsWith(details.ProductTitle, "a")
+                               ^
+  hint: guard it with has(details.ProductTitle) or give a default with details.ProductTitle ?? ...
+)golden");
+}
+
 TEST_CASE("rule errors: presence: accepted guarded forms", "[rule_errors]") {
   CHECK(Diags(R"golden(rule guarded_by_when {
   code INVALID_INPUT

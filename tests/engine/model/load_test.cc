@@ -189,7 +189,9 @@ transitions:
   dsl::Diagnostics bad_diags;
   CHECK(LoadMachine(bad, &bad_diags) == nullptr);
   REQUIRE(bad_diags.error_count() == 1);
-  CHECK(bad_diags.items()[0].line == 5);
+  // At the item that should not be there, not at the list.
+  CHECK(bad_diags.items()[0].line == 6);
+  CHECK(bad_diags.items()[0].column == 5);
   CHECK(bad_diags.items()[0].message ==
         "a list input is a sequence of exactly one map (the fields of each item), not 2 items");
 }
