@@ -1,12 +1,13 @@
 #!/bin/sh
-# Runs the rules benchmark in one go: sellerflow's rule language, hand-written C++ and cel-js on one
-# workload, then prints the joined table (text, then Markdown).
+# Runs the benchmarks in one go: sellerflow's rule language, hand-written C++ and cel-js on one
+# workload, then prints the joined table (text, then Markdown); start-up; the workload replay.
 #
 # usage: sh bench/run.sh BUILD_DIR   (BUILD_DIR configured with -DSELLERFLOW_BENCH=ON, rules_bench built)
 # Knobs (environment): BENCH_PRODUCTS, BENCH_CHANGESETS (workload size, 1000 and 2000),
 # BENCH_WORKLOAD (its folder), BENCH_MIN_TIME (seconds per Google Benchmark run, 0.05),
 # BENCH_REPETITIONS (5; medians are reported), BENCH_CEL_BATCHES (7), BENCH_CLOCK (cpu or real:
-# which time the table shows; cpu, as other load on the machine inflates wall time), SELLERFLOW_PEER_DIR.
+# which time the table shows; cpu, as other load on the machine inflates wall time),
+# BENCH_WORKLOAD_CHANGESETS and BENCH_1M (the workload replay, bench/workload/run.sh), SELLERFLOW_PEER_DIR.
 set -eu
 
 build=${1:?usage: sh bench/run.sh BUILD_DIR}
@@ -63,7 +64,8 @@ echo "Start-up: load and check the shipped policy plus 200 request machines"
 "$build/bench/policy_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   2>/dev/null | grep -E "_median|Benchmark"
 
-# The workload replay beside the peer and the store floor (BENCH_WORKLOAD_CHANGESETS, 100000).
+# The workload replay beside the peer and the store floor, both keeping the full record
+# (BENCH_WORKLOAD_CHANGESETS, 100000; BENCH_1M=1 adds 1,000,000).
 echo
-echo "Workload replay (change sets per second; peak memory of the replay)"
+echo "Workload replay against the full record (change sets per second; peak memory of the replay)"
 BENCH_CHANGESETS=${BENCH_WORKLOAD_CHANGESETS:-100000} sh "$root/bench/workload/run.sh" "$build/src/sellerflow"

@@ -1,6 +1,8 @@
 // Identifiers in the Catalog API's form, derived from counters.
 #include "engine/base/ids.h"
 
+#include <stdexcept>
+
 #include "engine/base/sha256.h"
 
 namespace sellerflow::engine {
@@ -17,12 +19,13 @@ constexpr char kSorted[] =
 
 std::string MakeId(const std::string& prefix, const std::string& salt, int64_t n, size_t length) {
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-  std::string hash = Sha256Hex(salt + ":" + std::to_string(n));
+  if (length > 32) throw std::out_of_range("MakeId: at most 32 characters");
+  unsigned char hash[32];
+  Sha256Bytes(salt + ":" + std::to_string(n), hash);
   std::string out = prefix;
-  for (size_t i = 0; i < length; ++i) {
-    int nibbles = std::stoi(hash.substr(i * 2, 2), nullptr, 16);
-    out += kAlphabet[nibbles % 32];
-  }
+  out.reserve(prefix.size() + length);
+  // Byte i of the hash picks letter i (the hex digits 2i and 2i+1 read as a number).
+  for (size_t i = 0; i < length; ++i) out += kAlphabet[hash[i] % 32];
   return out;
 }
 

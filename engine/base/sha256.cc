@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace sellerflow::engine {
@@ -19,11 +20,27 @@ namespace {
   throw std::runtime_error(std::string("libcrypto: ") + what + " failed");
 }
 
+// SHA-256 fetched once: EVP_sha256() makes every EVP_DigestInit look the algorithm up again in
+// libcrypto's provider tables (under a lock), which cost more than hashing a short id.
+const EVP_MD* Md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) Fail("SHA-256 fetch");
+  return md;
+}
+
+// One context per thread, reset for each one-shot hash instead of allocated and freed.
+EVP_MD_CTX* OneShotContext() {
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
+  if (ctx == nullptr) Fail("SHA-256 context");
+  return ctx.get();
+}
+
 }  // namespace
 
 Sha256::Sha256() : ctx_(std::make_unique<Context>()) {
   ctx_->md = EVP_MD_CTX_new();
-  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1)
+  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, Md(), nullptr) != 1)
     Fail("SHA-256 init");
 }
 
@@ -40,12 +57,19 @@ std::string Sha256::HexDigest() {
   return Hex(std::string_view(reinterpret_cast<const char*>(out), n));
 }
 
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char out[EVP_MAX_MD_SIZE];
+void Sha256Bytes(std::string_view bytes, unsigned char out[32]) {
+  EVP_MD_CTX* ctx = OneShotContext();
   unsigned int n = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), out, &n, EVP_sha256(), nullptr) != 1)
+  if (EVP_DigestInit_ex(ctx, Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != 32)
     Fail("SHA-256");
-  return Hex(std::string_view(reinterpret_cast<const char*>(out), n));
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char out[32];
+  Sha256Bytes(bytes, out);
+  return Hex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
 }
 
 std::string HmacSha256(std::string_view key, std::string_view message) {

@@ -28,6 +28,8 @@ class Sha256 {
   std::unique_ptr<Context> ctx_;
 };
 
+// The 32 raw bytes of SHA-256(bytes), into `out`.
+void Sha256Bytes(std::string_view bytes, unsigned char out[32]);
 // Hex SHA-256 of bytes (64 lowercase hex digits).
 std::string Sha256Hex(std::string_view bytes);
 // The 32 raw bytes of HMAC-SHA-256(key, message).

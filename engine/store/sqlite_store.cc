@@ -501,7 +501,26 @@ SqliteStore::~SqliteStore() {
   st_.reset();
 }
 
+constexpr int kSubJournalSpillBytes = 4 << 20;
+
+// Process-wide settings, made once before SQLite initializes (sqlite3_config refuses them later,
+// harmlessly, when something else in the process has already used SQLite).
+void ConfigureSqlite() {
+  static const bool done = [] {
+    // No memory statistics: nothing reads them, and keeping them takes a global mutex around every
+    // allocation (Debian's build has no lookaside, so a request makes about 150 of them).
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    // A savepoint's sub-journal (one per command in a batch) stays in memory up to this size, in
+    // one piece: with temp_store = MEMORY it was kept in 1 KiB chunks, a malloc and a free for
+    // each quarter page a command changed.
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, kSubJournalSpillBytes);
+    return true;
+  }();
+  (void)done;
+}
+
 void SqliteStore::Open(const StoreOptions& options) {
+  ConfigureSqlite();
   const int busy_timeout_ms = options.busy_timeout_ms;
   std::error_code ec;
   if (!options.create && !std::filesystem::exists(path_, ec)) {
@@ -558,10 +577,10 @@ void SqliteStore::Open(const StoreOptions& options) {
     // under 32 MiB.
     db_->exec("PRAGMA cache_size = -16384");
     // A savepoint copies each page it changes to a sub-journal, which SQLite moves to a temporary
-    // file once it passes 64 KiB and then never back: in a batch, every later command wrote its
-    // pages twice to that file (a quarter of a batched replay). In memory, a command's savepoint
-    // holds only the pages that one command changes.
-    db_->exec("PRAGMA temp_store = MEMORY");
+    // file once it passes its spill size and then never back: with the default 64 KiB, every
+    // later command of a batch wrote its pages twice to that file (a quarter of a batched
+    // replay). ConfigureSqlite raises the spill size so that a command's sub-journal stays in
+    // memory (temp_store = MEMORY would too, but in 1 KiB chunks, each malloc'd).
     op = "migrating its schema";
     if (version < kSchemaVersion) Migrate();
     op = "preparing statements";
