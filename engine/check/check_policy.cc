@@ -464,6 +464,10 @@ class PolicyChecker {
     if (!program) return;
     for (const auto& c : program->UsedConstants()) used_constants_.insert(c);
 
+    // Entity references in the input name entity types that exist.
+    CheckRefersTo(m.input.list ? std::vector<const FieldSpec*>{m.input.list.get()}
+                               : Pointers(m.input.fields));
+
     // Inline expressions.
     for (const auto& c : m.context) {
       if (!policy_.FindEntityMachine(c.entity_type))
@@ -618,6 +622,23 @@ class PolicyChecker {
     for (dsl::Diagnostic d : local.items()) {
       RelocateFragmentDiagnostic(x, &d);
       Emit(d);
+    }
+  }
+
+  static std::vector<const FieldSpec*> Pointers(const std::vector<FieldSpec>& fields) {
+    std::vector<const FieldSpec*> out;
+    for (const FieldSpec& f : fields) out.push_back(&f);
+    return out;
+  }
+
+  void CheckRefersTo(const std::vector<const FieldSpec*>& fields) {
+    for (const FieldSpec* f : fields) {
+      if (!f->refers_to.empty() && !policy_.FindEntityMachine(f->refers_to))
+        At(diags_, Severity::kError, f->at,
+           "field " + Quote(f->name) + " refers to entity type " + Quote(f->refers_to) +
+               ", which no machine defines");
+      if (f->items) CheckRefersTo({f->items.get()});
+      CheckRefersTo(Pointers(f->fields));
     }
   }
 

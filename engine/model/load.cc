@@ -100,7 +100,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys
         "creates", "input", "document", "context", "events", "states", "transitions"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
-        "maximum", "pattern", "one_of", "items", "fields"}},
+        "maximum", "pattern", "one_of", "refers_to", "items", "fields"}},
       {"context", {"entity_type", "id", "description"}},
       {"event", {"actors", "data", "description"}},
       {"state", {"initial", "final", "status", "validate", "description"}},
@@ -388,6 +388,9 @@ class MachineReader {
     if (const YamlNode* n = root.Find("input")) {
       if (kind == "entity") r_.Error(*n, "an entity machine has no input; use document");
       ReadSchema(*n, "input", &m->input);
+      m->input.has_references = m->input.list ? HasReferences(*m->input.list)
+                                              : std::any_of(m->input.fields.begin(),
+                                                            m->input.fields.end(), HasReferences);
     } else {
       m->input.type = dsl::Type::Object({});
     }
@@ -488,7 +491,21 @@ class MachineReader {
   }
 
  private:
+  static bool HasReferences(const FieldSpec& f) {
+    return !f.refers_to.empty() || (f.items && HasReferences(*f.items)) ||
+           std::any_of(f.fields.begin(), f.fields.end(), HasReferences);
+  }
+
   void ReadSchema(const YamlNode& n, const char* what, Schema* schema) {
+    // Nested `fields` stay in the input they belong to.
+    const bool outer = std::string_view(what) != "fields";
+    const bool was_input = in_input_;
+    if (outer) in_input_ = std::string_view(what) == "input";
+    ReadSchemaIn(n, what, schema);
+    in_input_ = was_input;
+  }
+
+  void ReadSchemaIn(const YamlNode& n, const char* what, Schema* schema) {
     if (n.is_sequence() && std::string_view(what) == "input") {
       // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
       if (n.items.size() != 1 || !n.items[0].is_map()) {
@@ -596,6 +613,13 @@ class MachineReader {
         }
       }
     }
+    if (const YamlNode* n = v.Find("refers_to")) {
+      if (r_.Scalar(*n, "refers_to", &f->refers_to) && !in_input_) {
+        r_.Error(*n,
+                 "refers_to applies to a request's input (a change names what it refers to); '" +
+                     f->name + "' is not in one");
+      }
+    }
     if (const YamlNode* n = v.Find("items")) {
       f->items = std::make_unique<FieldSpec>();
       f->items->name = f->name + "[]";
@@ -629,6 +653,9 @@ class MachineReader {
       return nullptr;
     };
     const YamlNode* k = nullptr;
+    if (!f->refers_to.empty() && !is_string && (k = first_key({"refers_to"})))
+      r_.Error(*k, "refers_to applies to strings (an entity's identifier); '" + f->name +
+                       "' is a " + f->type->ToString());
     if ((f->min_length || f->max_length || !f->pattern.empty() || !f->one_of.empty()) &&
         !is_string && (k = first_key({"min_length", "max_length", "pattern", "one_of"})))
       r_.Error(*k, "length, pattern and one_of constraints apply to strings; '" + f->name +
@@ -899,6 +926,7 @@ class MachineReader {
   }
 
   Reader r_;
+  bool in_input_ = false;  // Reading a request machine's input (where refers_to belongs).
   Diagnostics* diags_;
 };
 

@@ -46,8 +46,12 @@ struct FieldSpec {
   std::optional<dsl::Decimal> minimum, maximum;   // Numbers.
   std::string pattern;                            // Strings: RE2, full match.
   std::vector<std::string> one_of;                // Strings: the allowed values.
-  std::unique_ptr<FieldSpec> items;               // Lists: constraints on each element.
-  std::vector<FieldSpec> fields;                  // Objects: their fields.
+  // Strings: the identifier of an entity of this type (`refers_to: Offer@1.0`). Such a field may
+  // name an entity an earlier change of the same set makes, as $ChangeName.Entity.Identifier:
+  // that change runs first, and the field reads as its entity's identifier.
+  std::string refers_to;
+  std::unique_ptr<FieldSpec> items;  // Lists: constraints on each element.
+  std::vector<FieldSpec> fields;     // Objects: their fields.
   Where at;
 };
 
@@ -57,6 +61,9 @@ struct Schema {
   // Set when the document is a JSON array of objects (AddDimensions' DetailsDocument): the
   // list's own spec, whose `items` holds `fields`. Written in YAML as a one-item sequence.
   std::unique_ptr<FieldSpec> list;
+  // Whether any field, at any depth, has `refers_to`: only then is a document searched for
+  // $ChangeName references.
+  bool has_references = false;
 };
 
 // A named entity another rule may read, e.g. the seller of a request: `seller: {entity_type:

@@ -312,6 +312,9 @@ class Walker {
 
   const std::string& error() const { return error_; }
 
+  // Byte offset of a pointer into the parsed copy, in the caller's text.
+  size_t Offset(const char* p) const { return input_.Offset(p); }
+
   // Where the iterator stands: the next token's first byte, or nullptr at the end.
   const char* Location() {
     const char* at = nullptr;
@@ -1406,7 +1409,8 @@ const char* ExpectedKind(dsl::TypeKind kind) {
 
 class ShapeChecker {
  public:
-  ShapeChecker(Walker& walker, Sink& sink) : w_(walker), sink_(sink) {}
+  ShapeChecker(Walker& walker, Sink& sink, std::vector<DetailsReference>* references)
+      : w_(walker), sink_(sink), references_(references) {}
 
   // False once the JSON turned out broken or too deep (reported; the walk stops).
   bool Object(od::value& v, const std::vector<FieldView>& fields, const Path& path, size_t depth) {
@@ -1603,9 +1607,23 @@ class ShapeChecker {
   }
 
   bool String(od::value& v, const FieldSpec* spec, const Path& path) {
+    const std::string_view raw = TrimJsonSpace(v.raw_json_token());
     std::string_view s;
     if (!Ok(w_.String(v, &s), path)) return false;
     if (spec == nullptr) return true;
+    if (!spec->refers_to.empty()) {
+      std::string name;
+      if (ReferenceName(s, &name)) {
+        // The constraints are the identifier's, which the reference stands for: the engine
+        // puts it in before anything reads the field.
+        if (references_ != nullptr) {
+          size_t begin = w_.Offset(raw.data());
+          references_->push_back(
+              {path.str(), std::move(name), spec->refers_to, begin, begin + raw.size()});
+        }
+        return true;
+      }
+    }
     if (spec->min_length || spec->max_length) {
       int64_t n = static_cast<int64_t>(dsl::CountCodePoints(s));
       if (spec->min_length && n < *spec->min_length) {
@@ -1704,9 +1722,36 @@ class ShapeChecker {
 
   Walker& w_;
   Sink& sink_;
+  std::vector<DetailsReference>* references_;
 };
 
 }  // namespace
+
+bool ReferenceName(std::string_view text, std::string* name) {
+  if (text.size() <= kReferencePrefix.size() + kReferenceSuffix.size() ||
+      text.substr(0, kReferencePrefix.size()) != kReferencePrefix ||
+      text.substr(text.size() - kReferenceSuffix.size()) != kReferenceSuffix) {
+    return false;
+  }
+  name->assign(text.substr(kReferencePrefix.size(),
+                           text.size() - kReferencePrefix.size() - kReferenceSuffix.size()));
+  return true;
+}
+
+std::string ReplaceReferences(std::string_view details,
+                              const std::vector<DetailsReference>& references,
+                              const std::vector<std::string>& identifiers) {
+  std::string out;
+  size_t at = 0;
+  for (size_t i = 0; i < references.size(); ++i) {
+    const DetailsReference& r = references[i];
+    out.append(details.substr(at, r.begin - at));
+    dsl::AppendJsonString(identifiers[i], &out);
+    at = r.end;
+  }
+  out.append(details.substr(at));
+  return out;
+}
 
 const char* OpName(Op op) {
   switch (op) {
@@ -1791,7 +1836,7 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
 }
 
 void ValidateShape(std::string_view details, const Schema& schema, const std::string& path,
-                   std::vector<Violation>* violations) {
+                   std::vector<Violation>* violations, std::vector<DetailsReference>* references) {
   Sink sink(violations);
   JsonInput& input = InnerInput();
   od::document doc;
@@ -1814,7 +1859,7 @@ void ValidateShape(std::string_view details, const Schema& schema, const std::st
   od::value root;
   if (auto err = doc.get_value().get(root)) return syntax(err);
   Walker walker(input, doc);
-  ShapeChecker checker(walker, sink);
+  ShapeChecker checker(walker, sink, references);
   size_t first = violations->size();
   bool ok;
   const Path root_path(path);

@@ -80,13 +80,34 @@ struct Command {
 bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* out,
                   std::vector<Violation>* violations);
 
+// A $ChangeName.Entity.Identifier written in a DetailsDocument field that the input declares
+// `refers_to`: where it stands, so that the engine can put the identifier in its place.
+struct DetailsReference {
+  std::string path;           // "ChangeSet[3].DetailsDocument.ProductId"
+  std::string change_name;    // "CreateProductChange"
+  std::string entity_type;    // What the field refers to (its refers_to).
+  size_t begin = 0, end = 0;  // The JSON string token, quotes included, in the details' text.
+};
+
 // Checks a DetailsDocument (JSON text) against a request machine's input schema: the JSON kinds of
 // the declared types, required fields, unknown fields, and every FieldSpec constraint (lengths in
 // code points, item counts, patterns as RE2 full matches, one_of, minimum/maximum, nested items
 // and fields). Appends one Violation per problem with paths under `path`
-// ("ChangeSet[0].DetailsDocument").
+// ("ChangeSet[0].DetailsDocument"). A `refers_to` field written as $ChangeName.Entity.Identifier
+// is not held to the field's string constraints (the identifier it stands for is); it is appended
+// to `references`, when given, in document order.
 void ValidateShape(std::string_view details, const Schema& schema, const std::string& path,
-                   std::vector<Violation>* violations);
+                   std::vector<Violation>* violations,
+                   std::vector<DetailsReference>* references = nullptr);
+
+// Whether `text` is $Name.Entity.Identifier, and the Name.
+bool ReferenceName(std::string_view text, std::string* name);
+
+// `details` with each reference's token replaced by the JSON string of identifiers[i] (references
+// in document order, as ValidateShape finds them).
+std::string ReplaceReferences(std::string_view details,
+                              const std::vector<DetailsReference>& references,
+                              const std::vector<std::string>& identifiers);
 
 // Whether `actor` is seller:<12 digits>, buyer:<12 digits> or operations (the CLI checks --actor
 // with it, as ParseCommand checks Actor).

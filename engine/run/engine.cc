@@ -1131,7 +1131,7 @@ struct EngineImpl {
   }
 
   void FireChangeTimer(const TimerRow& t) {
-    auto cs = ReadChangeSet(*store, t.change_set);
+    auto cs = ReadResolved(t.change_set);
     if (!cs || (cs->status != "PREPARING" && cs->status != "APPLYING")) return;
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
@@ -1195,6 +1195,39 @@ struct EngineImpl {
     ScheduleEntityTimers();
   }
 
+  // A change set as stored (describe.h), with its DetailsDocument references resolved again: the
+  // log keeps the body as sent, and the engine runs on the identifiers the set's changes were given
+  // when it started.
+  std::optional<ChangeSetRow> ReadResolved(const std::string& id) {
+    auto cs = ReadChangeSet(*store, id);
+    if (cs) ResolveReferences(&*cs);
+    return cs;
+  }
+
+  void AttachResolved(ChangeSetRow* cs) {
+    AttachDetails(*store, cs);
+    ResolveReferences(cs);
+  }
+
+  void ResolveReferences(ChangeSetRow* cs) {
+    for (ChangeRow& c : cs->changes) {
+      const CompiledMachine* cm = PinnedMachine(c);
+      if (cm == nullptr || !cm->m->input.has_references) continue;
+      std::vector<Violation> ignored;
+      std::vector<DetailsReference> references;
+      ValidateShape(c.details, cm->m->input, "", &ignored, &references);
+      if (references.empty()) continue;
+      std::vector<std::string> ids;
+      for (const DetailsReference& ref : references) {
+        auto named = std::find_if(cs->changes.begin(), cs->changes.end(), [&](const ChangeRow& o) {
+          return o.change_name == ref.change_name;
+        });
+        ids.push_back(named != cs->changes.end() ? named->entity_id : "");
+      }
+      c.details = ReplaceReferences(c.details, references, ids);
+    }
+  }
+
   std::vector<ChangeWork> Resume(const ChangeSetRow& cs) {
     std::vector<ChangeWork> changes;
     for (const auto& row : cs.changes) {
@@ -1227,7 +1260,7 @@ struct EngineImpl {
         if (original->body_hash == c.body_hash && original->actor == c.actor) {
           Outcome o;
           if (respond) {
-            AttachDetails(*store, &*original);
+            AttachResolved(&*original);
             o.body = DescribeChangeSet(*original);
           }
           o.failed = original->status == "FAILED";
@@ -1247,6 +1280,8 @@ struct EngineImpl {
     // Shape: every change against its machine's input schema; every violation at once.
     std::vector<Violation> violations;
     std::vector<ChangeWork> changes;
+    // $ChangeName references inside each change's DetailsDocument, in fields declared refers_to.
+    std::vector<std::vector<DetailsReference>> references(c.changes.size());
     for (size_t i = 0; i < c.changes.size(); ++i) {
       const ChangeRequest& r = c.changes[i];
       std::string path = "ChangeSet[" + std::to_string(i) + "]";
@@ -1257,7 +1292,8 @@ struct EngineImpl {
                               "unknown change type " + r.change_type + " for " + r.entity_type});
         continue;
       }
-      ValidateShape(r.details, w.cm->m->input, path + ".DetailsDocument", &violations);
+      ValidateShape(r.details, w.cm->m->input, path + ".DetailsDocument", &violations,
+                    w.cm->m->input.has_references ? &references[i] : nullptr);
       w.row.index = static_cast<int>(i);
       w.row.change_type = r.change_type;
       w.row.entity_type = r.entity_type;
@@ -1266,6 +1302,7 @@ struct EngineImpl {
       w.row.details = r.details;
       changes.push_back(std::move(w));
     }
+    CheckDetailsReferences(c, references, &violations);
     if (!violations.empty())
       throw Refusal{Result::kRefused, "ValidationException",
                     std::to_string(violations.size()) + " problem" +
@@ -1285,7 +1322,7 @@ struct EngineImpl {
     persist = cs.intent != "VALIDATE";
 
     // Entities in dependency order: a change naming $Name runs after the change named Name.
-    std::vector<size_t> order = Order(c);
+    std::vector<size_t> order = Order(c, references);
     std::map<std::string, std::string> created_ids;  // ChangeName -> identifier
     for (size_t i : order) {
       const ChangeRequest& r = c.changes[i];
@@ -1328,6 +1365,14 @@ struct EngineImpl {
                       {}};
       w.row.entity_id = e->row.id;
       if (!r.change_name.empty()) created_ids[r.change_name] = e->row.id;
+      // The changes referred to ran first (Order), so their entities have identifiers now, in
+      // the working copy when they are new: the field reads as that identifier from here on.
+      if (!references[i].empty()) {
+        std::vector<std::string> ids;
+        for (const DetailsReference& ref : references[i])
+          ids.push_back(created_ids[ref.change_name]);
+        w.row.details = ReplaceReferences(w.row.details, references[i], ids);
+      }
     }
     // Who may send each change, where that depends on its data: a failed access rule refuses the
     // whole request, as the actors check above does.
@@ -1364,23 +1409,57 @@ struct EngineImpl {
     return o;
   }
 
-  std::vector<size_t> Order(const Command& c) {
+  // Each reference of a DetailsDocument names another change of the set, of the entity type its
+  // field refers to (as ParseCommand checks Entity.Identifier references).
+  static void CheckDetailsReferences(const Command& c,
+                                     const std::vector<std::vector<DetailsReference>>& references,
+                                     std::vector<Violation>* violations) {
+    std::map<std::string, size_t> by_name;
+    for (size_t i = 0; i < c.changes.size(); ++i)
+      if (!c.changes[i].change_name.empty()) by_name[c.changes[i].change_name] = i;
+    for (size_t i = 0; i < references.size(); ++i) {
+      for (const DetailsReference& ref : references[i]) {
+        const std::string name = "'" + ref.change_name + "'";
+        auto it = by_name.find(ref.change_name);
+        if (it == by_name.end()) {
+          violations->push_back({ref.path, "refers to ChangeName " + name +
+                                               ", which no change in this change set has"});
+        } else if (it->second == i) {
+          violations->push_back({ref.path, "refers to its own ChangeName " + name});
+        } else if (c.changes[it->second].entity_type != ref.entity_type) {
+          violations->push_back({ref.path, "refers to ChangeName " + name +
+                                               ", whose entity type is " +
+                                               c.changes[it->second].entity_type +
+                                               "; this field refers to " + ref.entity_type});
+        }
+      }
+    }
+  }
+
+  // The order the changes run in: each after the changes it names, in its Entity.Identifier or in
+  // its DetailsDocument.
+  std::vector<size_t> Order(const Command& c,
+                            const std::vector<std::vector<DetailsReference>>& references) {
     std::vector<size_t> order;
     std::vector<bool> placed(c.changes.size(), false);
     std::map<std::string, size_t> by_name;
     for (size_t i = 0; i < c.changes.size(); ++i)
       if (!c.changes[i].change_name.empty()) by_name[c.changes[i].change_name] = i;
-    // Stable: repeatedly place the first change whose reference is placed (ParseCommand refused
-    // references to nowhere; a cycle is refused here).
+    const auto ready = [&](const std::string& name) {
+      auto it = by_name.find(name);
+      return it != by_name.end() && placed[it->second];
+    };
+    // Stable: repeatedly place the first change whose references are placed (references to
+    // nowhere were refused before; a cycle is refused here).
     while (order.size() < c.changes.size()) {
       bool progress = false;
       for (size_t i = 0; i < c.changes.size(); ++i) {
         if (placed[i]) continue;
         const std::string& ref = c.changes[i].reference;
-        if (!ref.empty()) {
-          auto it = by_name.find(ref);
-          if (it == by_name.end() || !placed[it->second]) continue;
-        }
+        if (!ref.empty() && !ready(ref)) continue;
+        if (!std::all_of(references[i].begin(), references[i].end(),
+                         [&](const DetailsReference& r) { return ready(r.change_name); }))
+          continue;
         placed[i] = true;
         order.push_back(i);
         progress = true;
@@ -1395,7 +1474,7 @@ struct EngineImpl {
   }
 
   Outcome EventCommand(const Command& c, const std::string& event, const std::string& event_json) {
-    auto cs = ReadChangeSet(*store, c.change_set_id);
+    auto cs = ReadResolved(c.change_set_id);
     if (!cs)
       throw Refusal{
           Result::kNotFound, "ResourceNotFoundException", "no change set " + c.change_set_id, {}};

@@ -360,6 +360,40 @@ YAML
   end
 }
 
+# A restriction whose ReplacementProductId is a product the same set creates and releases: the set
+# waits (24 hours, then a review) with the new product in its working copy only; read back, its
+# DetailsDocument names the new product's identifier, and the approval applies the whole set.
+test_replacement_created_in_set() {
+  begin replacement_created_in_set
+  import_products $PA
+  local new='$New.Entity.Identifier'
+  body '{"ChangeType":"CreateProduct","ChangeName":"New","Entity":{"Type":"'$PT'"},"DetailsDocument":{"ProductTitle":"Successor"}}' \
+    "$(ui "$new" '{"ShortDescription":"s","LongDescription":"l","LogoUrl":"https://example.com/logo.png","Highlights":["h"],"AdditionalResources":[{"Text":"t","Url":"https://example.com"}],"SupportDescription":"d","Categories":["Training"],"SearchKeywords":["k"]}')" \
+    '{"ChangeType":"AddDimensions","Entity":{"Type":"'$PT'","Identifier":"'$new'"},"DetailsDocument":[{"Key":"Gold","Name":"Gold","Description":"d","Unit":"Units","Types":["Entitled"]}]}' \
+    '{"ChangeType":"ReleaseProduct","Entity":{"Type":"'$PT'","Identifier":"'$new'"},"DetailsDocument":{}}' \
+    '{"ChangeType":"UpdateVisibility","Entity":{"Type":"'$PT'","Identifier":"'$PA'"},"DetailsDocument":{"TargetVisibility":"Restricted","ReplacementProductId":"'$new'"}}'
+  start $SELLER 2026-01-01T10:00:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs created
+  cs=$(j 'd["ChangeSetId"]')
+  created=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
+  entity "$created"
+  rc 5 "the new product is not in the store while the set waits"
+  sf tick --to 2026-01-02T11:00:00Z
+  sf describe-change-set "$cs"
+  eq "in review" "$(j 'd["Status"]')" APPLYING
+  eq "read back, the reference is the new product" "$(j 'd["ChangeSet"][4]["DetailsDocument"]["ReplacementProductId"]')" "$created"
+  sf review "$cs" approve --actor operations --at 2026-01-02T12:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity "$created"
+  eq "the replacement exists, released" "$(j 'd["State"]')" Limited
+  entity $PA
+  eq "the old product restricted" "$(j 'd["State"]')" Removed
+  end
+}
+
 test_timer_order() {
   begin timer_order
   import_products $PA $PB

@@ -196,6 +196,58 @@ transitions:
         "a list input is a sequence of exactly one map (the fields of each item), not 2 items");
 }
 
+TEST_CASE("load: refers_to declares an input field an entity reference", "[load]") {
+  constexpr char kRefs[] = R"(machine: request
+change_type: Link
+entity_type: Widget@1.0
+input:
+  Plain: string
+  Nested?:
+    fields:
+      Other: {type: string, refers_to: Gadget@1.0}
+states:
+  A: {initial: true, status: PREPARING}
+  B: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: A, to: B}
+)";
+  dsl::Source source{"m.yaml", kRefs};
+  dsl::Diagnostics diags;
+  auto m = LoadMachine(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  CHECK(m->input.has_references);
+  CHECK(m->input.fields[0].refers_to.empty());
+  REQUIRE(m->input.fields[1].fields.size() == 1);
+  CHECK(m->input.fields[1].fields[0].refers_to == "Gadget@1.0");
+
+  std::string plain = kRefs;
+  plain.replace(plain.find("{type: string, refers_to: Gadget@1.0}"), 37, "string");
+  dsl::Source without{"m.yaml", plain};
+  auto n = LoadMachine(without, &diags);
+  REQUIRE(n);
+  CHECK_FALSE(n->input.has_references);
+
+  std::string not_string = kRefs;
+  not_string.replace(not_string.find("type: string, refers_to"), 12, "type: int");
+  dsl::Source bad{"m.yaml", not_string};
+  dsl::Diagnostics bad_diags;
+  CHECK(LoadMachine(bad, &bad_diags) == nullptr);
+  REQUIRE(bad_diags.error_count() == 1);
+  CHECK(bad_diags.items()[0].message ==
+        "refers_to applies to strings (an entity's identifier); 'Other' is a int");
+
+  constexpr char kEntity[] =
+      "machine: entity\nentity_type: W@1\ndocument:\n  P: {type: string, refers_to: W@1}\n"
+      "states: {A: {initial: true}}\ntransitions: []\n";
+  dsl::Source entity{"e.yaml", kEntity};
+  dsl::Diagnostics entity_diags;
+  CHECK(LoadMachine(entity, &entity_diags) == nullptr);
+  REQUIRE(entity_diags.error_count() == 1);
+  CHECK(entity_diags.items()[0].line == 4);
+  CHECK(entity_diags.items()[0].message.find("refers_to applies to a request's input") == 0);
+}
+
 TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
   std::vector<std::string> kinds;
   for (const auto& [kind, keys] : AllowedKeys()) {

@@ -14,8 +14,8 @@
 
 #include "dsl/diagnostics.h"
 #include "engine/check/check_policy.h"
-#include "engine/read/command.h"
 #include "engine/model/load.h"
+#include "engine/read/command.h"
 #include "engine/store/store.h"
 
 namespace sellerflow::engine {
@@ -127,7 +127,8 @@ class Fixture {
     // Waits for a review after sending to another widget: the other widget is then held too.
     dir_.Write("wf/note_other.yaml",
                "machine: request\nchange_type: NoteOther\nentity_type: Widget@1.0\ninput:\n"
-               "  Other: string\nevents:\n  approve: [operations]\n  reject: {actors: "
+               "  Other: {type: string, refers_to: Widget@1.0}\nevents:\n  approve: [operations]\n "
+               " reject: {actors: "
                "[operations], data: {Reason: string}}\nstates:\n"
                "  Submitted: {initial: true, status: PREPARING}\n"
                "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
@@ -569,6 +570,69 @@ TEST_CASE("engine: a rejected waiting set releases the entities it sent to, unch
   REQUIRE(rejected.status == "FAILED");
   CHECK(e.DescribeEntity(b) == before);
   CHECK(Field(e.DescribeEntity(a), "LockedBy").empty());
+}
+
+// A refers_to field may name the entity an earlier change of the set creates. The set waits for a
+// review: the new widget is not in the store meanwhile, and when the set resumes its
+// DetailsDocument reads as that widget's identifier again (the log keeps the reference as sent).
+TEST_CASE("engine: a DetailsDocument reference names a new entity, across a wait", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string a =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "a", "2026-06-01T00:00:00Z");
+  // Listed first, it runs after the changes it names.
+  Outcome waiting =
+      Exec(e, Start("2026-01-01T00:02:00Z",
+                    Change("NoteOther", a, R"({"Other":"$new.Entity.Identifier"})") + "," +
+                        Change("CreateWidget", "", R"({"Name":"new"})", "new") + "," +
+                        Change("Activate", "$new.Entity.Identifier",
+                               R"({"ExpiresAt":"2026-06-01T00:00:00Z"})", "activate")));
+  INFO(waiting.body);
+  REQUIRE(waiting.status == "APPLYING");
+  const std::string created = Field(waiting.body, "Identifier", waiting.body.find("CreateWidget"));
+  REQUIRE(created.rfind("wid-", 0) == 0);
+  CHECK(waiting.body.find(R"({"Other":")" + created + "\"}") != std::string::npos);
+  CHECK(e.DescribeEntity(created).empty());
+  const std::string described = e.DescribeChangeSet(waiting.change_set_id);
+  CHECK(described.find(R"({"Other":")" + created + "\"}") != std::string::npos);
+  CHECK(described.find("$new") == std::string::npos);
+
+  Outcome approved = Review(e, waiting.change_set_id, "approve", "2026-01-01T00:03:00Z");
+  INFO(approved.body);
+  REQUIRE(approved.status == "SUCCEEDED");
+  const std::string widget = e.DescribeEntity(created);
+  CHECK(Field(widget, "State") == "Active");
+  CHECK(Document(widget).find(R"("Tags":["seller:111122223333"])") != std::string::npos);
+}
+
+TEST_CASE("engine: DetailsDocument references to nowhere, to the wrong type, or in a cycle",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string a = CreateWidget(e, "2026-01-01T00:00:00Z", "a");
+  const std::string before = r.store->Digest();
+  auto refused = [&](const std::string& changes, const std::string& path,
+                     const std::string& message) {
+    Outcome o = Exec(e, Start("2026-01-01T00:01:00Z", changes));
+    INFO(o.body);
+    CHECK(o.result == Result::kRefused);
+    CHECK(o.error_type == "ValidationException");
+    CHECK(o.body.find(path) != std::string::npos);
+    CHECK(o.body.find(message) != std::string::npos);
+  };
+  refused(Change("NoteOther", a, R"({"Other":"$gone.Entity.Identifier"})"),
+          "ChangeSet[0].DetailsDocument.Other",
+          "refers to ChangeName 'gone', which no change in this change set has");
+  refused(Change("NoteOther", a, R"({"Other":"$me.Entity.Identifier"})", "me"),
+          "ChangeSet[0].DetailsDocument.Other", "refers to its own ChangeName 'me'");
+  // A cycle through a DetailsDocument and an Entity.Identifier.
+  refused(Change("NoteOther", a, R"({"Other":"$set.Entity.Identifier"})", "note") + "," +
+              Change("SetName", "$note.Entity.Identifier", R"({"Name":"x"})", "set"),
+          "cycle", "the changes' $ChangeName references form a cycle");
+  CHECK(r.store->Digest() == before);
+  CHECK(r.engine->ListChangeSets("", "", "NoteOther") == R"({"ChangeSetSummaryList":[]})");
 }
 
 }  // namespace
