@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "dsl/ast.h"
 #include "dsl/check.h"
@@ -225,13 +226,18 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
   }
   data->constant_values.resize(data->constants.size());
 
-  // Check constants (in dependency order) and rules.
+  // Check constants (in dependency order) and rules. A rule is left uncompiled when its check
+  // reports an error, or types nothing without one (it reads a constant whose error was reported
+  // where the constant stands).
   ConstantEvaluator constants(*data, diags);
   for (size_t i = 0; i < data->constants.size(); ++i) constants.Ensure(i);
+  std::set<const RuleAst*> failed;
   for (auto& f : data->files) {
     for (auto& r : f.rules) {
       if (r.broken) continue;
       const Source& s = *f.source;
+      const size_t rule_errors_before = diags->error_count();
+      bool typed = true;
       auto missing = [&](const char* clause, const char* example) {
         diags->Add(Severity::kError, s, r.name_offset,
                    "rule '" + r.name + "' has no '" + clause + "' clause", example);
@@ -239,7 +245,10 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       if (r.code.empty()) missing("code", "add a line such as: code INVALID_INPUT");
       if (!r.require) missing("require", "add the condition that must hold: require <bool>");
       if (!r.has_message) missing("message", "add: message \"what is wrong, with {values}\"");
-      if (!selected(r.name)) continue;
+      if (!selected(r.name)) {
+        if (diags->error_count() > rule_errors_before) failed.insert(&r);
+        continue;
+      }
       Checker checker(
           s, data->env, &data->constants, [&constants](size_t j) { return constants.Ensure(j); },
           diags);
@@ -247,13 +256,15 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       // What `when` proves holds even when it has a mistake elsewhere: the require clause must
       // not report as absent a field the when clause does guard.
       if (r.when) {
-        checker.CheckCondition(*r.when, {}, "the when condition");
+        typed = checker.CheckCondition(*r.when, {}, "the when condition") && typed;
         facts = checker.WhenTrue(*r.when);
       }
-      if (r.require) checker.CheckCondition(*r.require, facts, "the require condition");
+      if (r.require)
+        typed = checker.CheckCondition(*r.require, facts, "the require condition") && typed;
       for (auto& part : r.message)
-        if (part.expr) checker.Check(*part.expr, facts);
+        if (part.expr) typed = checker.Check(*part.expr, facts) != nullptr && typed;
       data->max_locals = std::max(data->max_locals, checker.max_locals());
+      if (!typed || diags->error_count() > rule_errors_before) failed.insert(&r);
     }
   }
   // Constants no rule or constant reads are likely leftovers (unless an error hid their use).
@@ -264,7 +275,7 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       diags->Add(Severity::kWarning, *c.source, c.ast->name_offset,
                  "constant '" + c.name + "' is never used");
   }
-  if (diags->error_count() > errors_before) return nullptr;
+  if (diags->error_count() > errors_before && !options.keep_going) return nullptr;
 
   // Compile: a plain tree for speed and a traced one for explain.
   for (auto& f : data->files) {
@@ -276,7 +287,7 @@ std::unique_ptr<Program> Program::Build(const std::vector<Source>& sources, cons
       uint32_t column = 0;
       uint32_t line = OffsetLine(*f.source, r.name_offset, &column);
       cr.info = {r.name, r.code, f.source->name, {line, column}};
-      cr.compiled = selected(r.name) && !r.broken;
+      cr.compiled = selected(r.name) && !r.broken && !failed.count(&r);
       if (!cr.compiled) {
         data->rules.push_back(std::move(cr));
         continue;
@@ -316,8 +327,9 @@ std::shared_ptr<const Program> Program::BuildShared(const std::vector<Source>& s
     key += '\0' + s.name + '\0' + std::to_string(s.text.size()) + '\0' + s.text;
 
   struct Built {
-    std::shared_ptr<const Program> program;
+    std::shared_ptr<const Program> program;  // Built with keep_going.
     std::vector<Diagnostic> diagnostics;
+    bool errors = false;
   };
   static std::mutex mu;
   static std::map<std::string, Built> cache;
@@ -326,11 +338,15 @@ std::shared_ptr<const Program> Program::BuildShared(const std::vector<Source>& s
   if (it == cache.end()) {
     Diagnostics local;
     Built built;
-    built.program = Build(sources, env, &local, options);
+    BuildOptions keep_going = options;
+    keep_going.keep_going = true;
+    built.program = Build(sources, env, &local, keep_going);
     built.diagnostics = local.items();
+    built.errors = local.has_errors();
     it = cache.emplace(std::move(key), std::move(built)).first;
   }
   for (const Diagnostic& d : it->second.diagnostics) diags->Append(d);
+  if (it->second.errors && !options.keep_going) return nullptr;
   return it->second.program;
 }
 
@@ -362,6 +378,22 @@ std::vector<std::string> Program::UsedConstants() const {
 }
 
 bool Program::IsCompiled(size_t rule) const { return data_->rules[rule].compiled; }
+
+std::vector<std::string> Program::NamesIn(size_t rule) const {
+  std::vector<std::string> out;
+  auto walk = [&out](const Expr* e, const auto& self) -> void {
+    if (!e) return;
+    if (e->kind == ExprKind::kName &&
+        std::find(out.begin(), out.end(), e->text) == out.end())
+      out.push_back(e->text);
+    for (const auto& a : e->args) self(a.get(), self);
+  };
+  const RuleAst& r = *data_->rules[rule].ast;
+  walk(r.when.get(), walk);
+  walk(r.require.get(), walk);
+  for (const auto& part : r.message) walk(part.expr.get(), walk);
+  return out;
+}
 
 std::vector<std::string> Program::ConstantNames() const {
   std::vector<std::string> names;
@@ -491,15 +523,20 @@ std::unique_ptr<Expression> Expression::Finish(std::unique_ptr<Impl> impl, const
                                                Diagnostics* diags, const Program* constants,
                                                size_t errors_before) {
   if (constants) {
+    // A constant with an error (in a program built with keep_going) is kept, so that a name
+    // reading it is not reported as unknown: its error was reported where it stands.
     for (const auto& c : constants->data_->constants) {
-      if (c.status != ConstantInfo::Status::kDone) continue;
+      if (c.status != ConstantInfo::Status::kDone && c.status != ConstantInfo::Status::kBroken)
+        continue;
       impl->constants.push_back(c);
       impl->constants.back().used = false;
       impl->constant_values.push_back(c.value);
     }
   }
   Checker checker(
-      impl->source, env, &impl->constants, [](size_t) { return true; }, diags);
+      impl->source, env, &impl->constants,
+      [&impl](size_t j) { return impl->constants[j].status == ConstantInfo::Status::kDone; },
+      diags);
   impl->type = checker.Check(*impl->expr, {});
   if (!impl->type || diags->error_count() > errors_before) return nullptr;
   impl->max_locals = checker.max_locals();

@@ -72,6 +72,12 @@ struct BuildOptions {
   const std::vector<std::string>* only_rules = nullptr;
   // Warn about constants nothing reads (off when the caller judges use across several builds).
   bool warn_unused_constants = true;
+  // Return the program even when some declarations have errors (reported to *diags all the
+  // same): a rule with an error, or one that reads a constant with an error, is not compiled
+  // (IsCompiled is false) and such a constant has no value. For checkers, which go on to check
+  // what else uses the rules so that one mistake is reported once; never evaluate such a
+  // program.
+  bool keep_going = false;
 };
 
 // A set of rules files, compiled against one type environment. Rules and constants of every file
@@ -85,7 +91,8 @@ class Program {
                                         Diagnostics* diags, const BuildOptions& options = {});
   // Build, remembered for the life of the process: the same files, environment and options give
   // the same Program (shared and immutable), and add the same diagnostics to *diags. A policy's
-  // check and its engine each build every machine's rules alike; this builds them once.
+  // check and its engine each build every machine's rules alike; this builds them once (with
+  // keep_going or without: they differ only in what they return when there are errors).
   static std::shared_ptr<const Program> BuildShared(const std::vector<Source>& sources,
                                                     const TypeEnv& env, Diagnostics* diags,
                                                     const BuildOptions& options = {});
@@ -101,6 +108,9 @@ class Program {
   std::vector<RuleInfo> Constants() const;
   // Constants read by the checked rules or by other constants.
   std::vector<std::string> UsedConstants() const;
+  // The names rule i's text reads (constants, variables, macro elements), checked or not: what it
+  // would use were it checked.
+  std::vector<std::string> NamesIn(size_t rule) const;
   // Whether rule i was compiled (see BuildOptions::only_rules); an uncompiled rule's outcome is
   // always kError.
   bool IsCompiled(size_t rule) const;

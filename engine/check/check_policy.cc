@@ -3,6 +3,7 @@
 #include "engine/check/check_policy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -140,29 +141,35 @@ class PolicyChecker {
     CheckMachineSet();
     for (const auto& m : policy_.machines) {
       CheckStructure(*m);
-      if (rules_ok_) CheckTypes(*m);
+      CheckTypes(*m);
     }
     CheckLinks();
-    if (rules_ok_) ReportUnused();
+    ReportUnused();
   }
 
  private:
   // Parses every rules file once, checking nothing that depends on a machine, so syntax errors
-  // are reported once however many machines use the file.
+  // are reported once however many machines use the file. A declaration with an error is still
+  // known by its name, so what refers to it gets no error of its own.
   void CheckRulesAlone() {
     Diagnostics local;
     dsl::BuildOptions options;
     std::vector<std::string> none;
     options.only_rules = &none;
     options.warn_unused_constants = false;
+    options.keep_going = true;
     auto program = dsl::Program::Build(rule_sources_, {}, &local, options);
-    for (const auto& d : local.items()) Emit(d);
-    rules_ok_ = program != nullptr;
+    for (const auto& d : local.items()) {
+      Emit(d);
+      if (d.severity == Severity::kError) broken_rule_files_.insert(d.file);
+    }
+    rules_ok_ = !local.has_errors();
     if (program) {
       for (size_t i = 0; i < program->rule_count(); ++i) {
         const dsl::RuleInfo& r = program->rule(i);
         all_rules_.push_back(r.name);
         rule_info_[r.name] = r;
+        names_in_rules_[r.name] = program->NamesIn(i);
       }
       for (const auto& c : program->Constants()) all_constants_.push_back(c);
       for (const auto& c : program->UsedConstants()) used_constants_.insert(c);
@@ -435,6 +442,7 @@ class PolicyChecker {
           used_rules_.insert(r);
           continue;
         }
+        if (NamedInBrokenRules(r)) continue;  // Its declaration's error stands for it.
         std::string near = dsl::NearestName(r, all_rules_);
         At(diags_, Severity::kError, where[i],
            "rule " + Quote(r) + " is not defined in the rules files",
@@ -452,15 +460,19 @@ class PolicyChecker {
     dsl::BuildOptions options;
     options.only_rules = &used;
     options.warn_unused_constants = false;
+    options.keep_going = true;
     // Shared: the engine builds the same rules for this machine next (Program::BuildShared).
     auto program = dsl::Program::BuildShared(rule_sources_, env, &local, options);
-    if (local.error_count() > 0) {
-      for (const auto& d : local.items()) Emit(d);
+    // Errors already reported (the files' syntax errors, a rule's error under the same variables
+    // for another machine) are not repeated, nor is the note without a new error to explain.
+    bool new_errors = false;
+    for (const auto& d : local.items())
+      if (Emit(d) && d.severity == Severity::kError) new_errors = true;
+    if (new_errors)
       Emit({Severity::kNote, m.source->name, m.at.line, m.at.column,
             "while checking the rules of " + m.Key() + " against its variables (" + EnvText(env) +
                 ")",
             "", ""});
-    }
     if (!program) return;
     for (const auto& c : program->UsedConstants()) used_constants_.insert(c);
 
@@ -691,18 +703,39 @@ class PolicyChecker {
     }
   }
 
+  // Whether a workflow file that did not load names `name`: its machine may use it, so calling
+  // it unused would only follow from that file's error.
+  bool NamedInFailedWorkflow(const std::string& name) const {
+    for (const auto& s : policy_.sources)
+      if (std::find(policy_.rule_sources.begin(), policy_.rule_sources.end(), &s) ==
+              policy_.rule_sources.end() &&
+          !LoadedSource(s) && NamesWord(s.text, name))
+        return true;
+    return false;
+  }
+  bool LoadedSource(const dsl::Source& s) const {
+    return std::any_of(policy_.machines.begin(), policy_.machines.end(),
+                       [&](const auto& m) { return m->source == &s; });
+  }
+
   void ReportUnused() {
     if (policy_.machines.empty()) return;  // Rules checked alone: nothing to be unused by.
     for (const auto& name : all_rules_) {
-      if (used_rules_.count(name)) continue;
+      if (used_rules_.count(name) || NamedInFailedWorkflow(name)) continue;
       const dsl::RuleInfo& r = rule_info_[name];
       for (const auto* s : policy_.rule_sources)
         if (s->name == r.file)
           diags_->AddAt(Severity::kWarning, *s, r.pos.line, r.pos.column,
                         "rule " + Quote(name) + " is used by no machine");
     }
+    // A rule with an error was not checked through, so what it reads is not known.
+    if (!rules_ok_) return;
+    // Nor were the rules a machine that did not load may use: what they read may be used.
+    for (const auto& name : all_rules_)
+      if (!used_rules_.count(name) && NamedInFailedWorkflow(name))
+        for (const auto& n : names_in_rules_[name]) used_constants_.insert(n);
     for (const auto& c : all_constants_) {
-      if (used_constants_.count(c.name)) continue;
+      if (used_constants_.count(c.name) || NamedInFailedWorkflow(c.name)) continue;
       for (const auto* s : policy_.rule_sources)
         if (s->name == c.file)
           diags_->AddAt(Severity::kWarning, *s, c.pos.line, c.pos.column,
@@ -710,10 +743,35 @@ class PolicyChecker {
     }
   }
 
-  void Emit(const dsl::Diagnostic& d) {
+  // Adds `d` unless the same diagnostic was added before; says whether it was added.
+  bool Emit(const dsl::Diagnostic& d) {
     std::string key =
         d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ":" + d.message;
-    if (emitted_.insert(key).second) diags_->Append(d);
+    if (!emitted_.insert(key).second) return false;
+    diags_->Append(d);
+    return true;
+  }
+
+  // Whether `name` stands as a word in a rules file with errors: a rule whose declaration is
+  // broken before its name (or that the broken text swallowed) is likely the one meant.
+  bool NamedInBrokenRules(const std::string& name) const {
+    for (const auto& s : rule_sources_)
+      if (broken_rule_files_.count(s.name) && NamesWord(s.text, name)) return true;
+    return false;
+  }
+
+  // Whether `word` stands in `text` as a whole name (not inside a longer one).
+  static bool NamesWord(const std::string& text, const std::string& word) {
+    if (word.empty()) return false;
+    auto name_char = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    };
+    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+      const size_t end = at + word.size();
+      if ((at == 0 || !name_char(text[at - 1])) && (end == text.size() || !name_char(text[end])))
+        return true;
+    }
+    return false;
   }
 
   static std::string Join(const std::vector<std::string>& v) {
@@ -740,8 +798,10 @@ class PolicyChecker {
   Diagnostics* diags_;
   std::vector<dsl::Source> rule_sources_;
   bool rules_ok_ = true;
+  std::set<std::string> broken_rule_files_;  // Rules files with an error of their own.
   std::vector<std::string> all_rules_;
   std::map<std::string, dsl::RuleInfo> rule_info_;
+  std::map<std::string, std::vector<std::string>> names_in_rules_;
   std::vector<dsl::RuleInfo> all_constants_;
   std::set<std::string> used_rules_;
   std::set<std::string> used_constants_;

@@ -5,11 +5,13 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <sstream>
 
 #include "dsl/program.h"
@@ -126,6 +128,44 @@ const std::vector<std::string>& Keys(const std::string& kind) {
   return kNone;
 }
 
+// Keys whose values are written in the rule language (expressions, templates, types), which
+// YAML reads first: an unquoted one with ': ', ', ', '[', '{' or a leading quote in it is misread.
+bool IsExpressionKey(std::string_view key) {
+  // Not `to`: in a transition it names a state, and the hints below would mislead there.
+  static const char* const kKeys[] = {"if", "after", "at",   "value",  "owner",
+                                      "document", "data", "id", "type", "message"};
+  return std::any_of(std::begin(kKeys), std::end(kKeys),
+                     [&](const char* k) { return key == k; });
+}
+
+// The hint for a YAML syntax error at `column` of `line_text` that stands inside the value of an
+// expression key (`if: "a" == details.X`, `if: x in ["a"]` inside {...}): quote it whole.
+std::string QuoteHint(std::string_view line_text, uint32_t column) {
+  size_t end = 0;  // The byte where the column's code point starts.
+  for (uint32_t c = 1; c < column && end < line_text.size(); ++c) {
+    ++end;
+    while (end < line_text.size() && (static_cast<unsigned char>(line_text[end]) & 0xC0) == 0x80)
+      ++end;
+  }
+  std::string_view before = line_text.substr(0, end);
+  std::string key;
+  for (size_t colon = before.find(':'); colon != std::string_view::npos;
+       colon = before.find(':', colon + 1)) {
+    if (colon + 1 < before.size() && before[colon + 1] != ' ') continue;
+    size_t start = colon;
+    while (start > 0 && (std::isalnum(static_cast<unsigned char>(before[start - 1])) ||
+                         before[start - 1] == '_'))
+      --start;
+    std::string_view name = before.substr(start, colon - start);
+    if (start > 0 && !std::strchr(" \t{,-", before[start - 1])) continue;
+    if (IsExpressionKey(name) && colon + 1 < before.size()) key = std::string(name);
+  }
+  if (key.empty()) return "";
+  return "this stands in the unquoted expression of '" + key +
+         "': quote all of it so YAML reads it as one string, " + key +
+         ": '...' (write '' for a ' inside)";
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -186,6 +226,20 @@ class Reader {
       }
       if (allowed && std::find(allowed->begin(), allowed->end(), k.text) == allowed->end()) {
         std::string near = dsl::NearestName(k.text, *allowed);
+        // In {...}, a ',' ends an unquoted value: the "key" may be the rest of an expression.
+        const YamlNode* prev_key = i > 0 ? &n.entries[i - 1].first : nullptr;
+        const YamlNode* prev_value = i > 0 ? &n.entries[i - 1].second : nullptr;
+        const bool name_like =
+            !k.text.empty() && std::all_of(k.text.begin(), k.text.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+            });
+        if (!name_like && prev_key && prev_key->is_scalar() && IsExpressionKey(prev_key->text) &&
+            prev_value->is_scalar() && prev_value->plain && prev_value->line == k.line) {
+          Error(k, "unknown key '" + k.text + "' in " + what,
+                "inside {...} a ',' ends an unquoted value: if this belongs to the expression "
+                "of '" + prev_key->text + "', quote all of it, " + prev_key->text + ": '...'");
+          continue;
+        }
         Error(k, "unknown key '" + k.text + "' in " + what,
               (near.empty() ? std::string() : "did you mean '" + near + "'? ") +
                   "allowed: " + JoinNames(*allowed));
@@ -280,6 +334,13 @@ class Reader {
 
   // An expression: a scalar, with the position of its first character (inside quotes).
   bool Expr(const YamlNode& n, const char* what, ExprText* out) {
+    if (!n.is_scalar() && !n.is_null()) {
+      Error(n, std::string(what) + " must be a single value, not " + n.KindName(),
+            std::string("YAML reads an unquoted value that starts with '{' or '[', or holds ': ', "
+                        "as a map or a list: quote the whole expression") +
+                (what[0] == 'a' && what[1] == ' ' ? "" : ", " + std::string(what) + ": '...'"));
+      return false;
+    }
     if (!Scalar(n, what, &out->text)) return false;
     out->at = At(n);
     if (!n.plain && n.column > 0) {
@@ -994,7 +1055,14 @@ void RelocateFragmentDiagnostic(const ExprText& fragment, dsl::Diagnostic* d) {
 
 std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags) {
   YamlNode root;
-  if (!ReadYaml(source, &root, diags)) return nullptr;
+  Diagnostics read;
+  const bool ok = ReadYaml(source, &root, &read);
+  for (dsl::Diagnostic d : read.items()) {
+    if (d.hint.empty() && d.message.rfind("YAML syntax error", 0) == 0 && d.column > 0)
+      d.hint = QuoteHint(d.source_line, d.column);
+    diags->Append(std::move(d));
+  }
+  if (!ok) return nullptr;
   return MachineReader(source, diags).Read(root);
 }
 

@@ -56,11 +56,13 @@ class TreeBuilder : public YAML::EventHandler {
     Place(&n, mark);
     n.text = value;
     n.plain = tag == "?";
+    if (tag != "?" && tag != "!") Tagged(mark, tag);
     if (!n.plain) CheckQuoteClosed(mark);
     Add(std::move(n));
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
+    if (tag != "?" && tag != "!") Tagged(mark, tag);
     YamlNode n;
     n.kind = YamlNode::Kind::kSequence;
     Place(&n, mark);
@@ -68,8 +70,9 @@ class TreeBuilder : public YAML::EventHandler {
     pending_key_.push_back(false);
   }
   void OnSequenceEnd() override { Close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
                   YAML::EmitterStyle::value) override {
+    if (tag != "?" && tag != "!") Tagged(mark, tag);
     YamlNode n;
     n.kind = YamlNode::Kind::kMap;
     Place(&n, mark);
@@ -83,10 +86,17 @@ class TreeBuilder : public YAML::EventHandler {
     n->line = static_cast<uint32_t>(mark.line + 1);
     n->column = static_cast<uint32_t>(mark.column + 1);
   }
-  void Error(const YAML::Mark& mark, std::string message) {
+  void Error(const YAML::Mark& mark, std::string message, std::string hint = {}) {
     diags_->AddAt(Severity::kError, source_, static_cast<uint32_t>(mark.line + 1),
-                  static_cast<uint32_t>(mark.column + 1), std::move(message));
+                  static_cast<uint32_t>(mark.column + 1), std::move(message), std::move(hint));
     ok = false;
+  }
+  // An unquoted value that starts with '!' (`if: !has(details.X)`) is a tag to YAML, which drops
+  // it from the value: say so where it stands rather than report the value it leaves.
+  void Tagged(const YAML::Mark& mark, const std::string& tag) {
+    Error(mark, "YAML reads '" + tag + "' as a tag, not as part of the value",
+          "tags are not supported in workflow files; quote a value that starts with '!' (in the "
+          "rule language, write 'not' for '!')");
   }
   // yaml-cpp 0.7 ends a quoted scalar that is never closed at the end of the text, without an
   // error, taking the rest of the file into it.

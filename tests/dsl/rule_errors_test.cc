@@ -868,6 +868,56 @@ a.rules:3:11: error: unknown name 'nme'
 )golden");
 }
 
+TEST_CASE("rule errors: keep_going compiles what has no error and knows the rest by name",
+          "[rule_errors]") {
+  const std::vector<Source> sources = {{"a.rules", R"(const BAD = 1 +
+const GOOD = 2
+rule broken {
+  code INVALID_INPUT
+  require details.Count > 0 && details.Count < 9
+  message "m"
+}
+rule reads_bad {
+  code INVALID_INPUT
+  require details.Count > BAD
+  message "m"
+}
+rule typo {
+  code INVALID_INPUT
+  require details.Name == 1
+  message "m"
+}
+rule fine {
+  code INVALID_INPUT
+  require details.Count > GOOD
+  message "m"
+}
+)"}};
+  TypeEnv env = testing::Types(kTypes);
+  BuildOptions options;
+  options.keep_going = true;
+  Diagnostics diags;
+  auto program = Program::Build(sources, env, &diags, options);
+  REQUIRE(program);
+  CHECK(diags.error_count() == 3);  // Two syntax errors and the type error, nothing more.
+  CHECK_FALSE(program->IsCompiled(static_cast<size_t>(program->FindRule("broken"))));
+  CHECK_FALSE(program->IsCompiled(static_cast<size_t>(program->FindRule("reads_bad"))));
+  CHECK_FALSE(program->IsCompiled(static_cast<size_t>(program->FindRule("typo"))));
+  CHECK(program->IsCompiled(static_cast<size_t>(program->FindRule("fine"))));
+  // An expression reading the broken constant gets no error of its own.
+  Diagnostics expr_diags;
+  CHECK_FALSE(
+      Expression::Compile({"<expr>", "details.Count < BAD"}, env, &expr_diags, program.get()));
+  CHECK(expr_diags.items().empty());
+
+  // Shared builds differ only in what they return: the same diagnostics either way.
+  Diagnostics kept, refused;
+  CHECK(Program::BuildShared(sources, env, &kept, options));
+  CHECK_FALSE(Program::BuildShared(sources, env, &refused));
+  CHECK(kept.ToText() == refused.ToText());
+  CHECK(refused.ToText() == diags.ToText());
+}
+
 TEST_CASE("rule errors: types files", "[rule_errors]") {
   TypeEnv env;
   Diagnostics diags;
