@@ -28,6 +28,7 @@
 #include "dsl/utf8.h"
 #include "engine/base/ids.h"
 #include "engine/base/sha256.h"
+#include "engine/store/sqlite_files.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -503,6 +504,7 @@ SqliteStore::~SqliteStore() {
 
 void SqliteStore::Open(const StoreOptions& options) {
   const int busy_timeout_ms = options.busy_timeout_ms;
+  CheckPlainPath(path_);
   std::error_code ec;
   if (!options.create && !std::filesystem::exists(path_, ec)) {
     throw StoreError(StoreError::Kind::kNotFound,
@@ -519,6 +521,7 @@ void SqliteStore::Open(const StoreOptions& options) {
     mode = writable ? SQLite::OPEN_READWRITE : SQLite::OPEN_READONLY;
   }
   try {
+    // Never SQLITE_OPEN_URI: the location is a file path (CheckPlainPath), not a URI.
     db_ = std::make_unique<SQLite::Database>(path_, mode | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
     Fail(e, "opening it");

@@ -150,6 +150,16 @@ CASES = [
     ("a replay log that is a directory", ["replay", "{T}"], None, 2, "it is a directory", "file"),
     ("a store that is a directory", ["list-change-sets", "--db", "{T}"], None, 74,
      "it is a directory; give the path of a store file", "file"),
+    ("--db :memory: would keep nothing", ["tick", "--to", AT, "--db", ":memory:"], None, 2,
+     "sellerflow: ':memory:' is not a store path: SQLite would keep the store in memory and lose it on exit; "
+     "give the path of a store file\n", "file"),
+    ("--db as a URI with mode=memory", ["tick", "--to", AT, "--db", "file:{T}/s.db?mode=memory"], None, 2,
+     "sellerflow: 'file:{T}/s.db?mode=memory' is not a store path: SQLite would read it as a URI, not as a "
+     "file name; give the path of a store file (./file:{T}/s.db?mode=memory for a file of that name)\n", "file"),
+    ("--db as a URI turning locking off", ["digest", "--db", "file:{T}/s.db?vfs=unix-none"], None, 2,
+     "sellerflow: 'file:{T}/s.db?vfs=unix-none' is not a store path: SQLite would read it as a URI", "file"),
+    ("an empty --db", ["tick", "--to", AT, "--db", ""], None, 2,
+     "sellerflow: --db is empty; give the path of a store file\n", "file"),
 ]
 
 
@@ -246,6 +256,7 @@ def main():
             err_or_out = out  # A FAILED change set is an answer, on stdout (JSON here).
         else:
             err_or_out = err
+        want_err = want_err.replace("{T}", t) if want_err else want_err
         if want_err and want_err not in err_or_out:
             problems.append("%s lacks %r" % ("stdout" if store == "policy" else "stderr", want_err))
         if want_err is None and "error:" not in err and "warning:" not in err:

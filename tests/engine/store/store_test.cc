@@ -848,6 +848,37 @@ TEST_CASE("store: a path in a missing directory is an I/O error naming it", "[st
   CHECK(message.find(path) != std::string::npos);
 }
 
+TEST_CASE("store: SQLite's special names and URIs are not store paths", "[store]") {
+  TempDir dir;
+  const std::string uri = "file:" + dir.File("u.db") + "?mode=memory";
+  const std::string nolock = "file:" + dir.File("u.db") + "?vfs=unix-none";
+  for (const std::string& location : {std::string(), std::string(":memory:"), uri, nolock}) {
+    INFO(location);
+    for (bool read_only : {false, true}) {
+      StoreOptions options;
+      options.read_only = read_only;
+      try {
+        Store::Open(location, options);
+        FAIL("opened " << location);
+      } catch (const StoreError& e) {
+        CHECK(e.kind() == StoreError::Kind::kBadLocation);
+        const std::string quoted = location.empty() ? "an empty path" : "'" + location + "'";
+        CHECK_THAT(e.what(), Catch::StartsWith(quoted + " is not a store path: SQLite would "));
+      }
+    }
+  }
+  std::string message;
+  CHECK(OpenErrorKind(uri, &message) == StoreError::Kind::kBadLocation);
+  CHECK(message == "'" + uri +
+                       "' is not a store path: SQLite would read it as a URI, not as a file name; "
+                       "give the path of a store file (./" + uri + " for a file of that name)");
+  CHECK_FALSE(std::filesystem::exists(dir.File("u.db")));
+  // "file:" inside a path is only a name.
+  const std::string plain = dir.File("file:v.db");
+  Store::Open(plain)->NextCounter("n");
+  CHECK(Store::Open(plain)->NextCounter("n") == 2);
+}
+
 TEST_CASE("store: a write waits for another process's lock, then reports busy", "[store]") {
   TempDir dir;
   std::string path = dir.File("s.db");
