@@ -36,6 +36,7 @@ using engine::Result;
 struct Globals {
   std::string log_level = "warn", log_format = "text";
   std::string db;
+  CLI::Option* db_option = nullptr;  // Tells `--db ""` from no --db at all.
   std::vector<std::string> workflows, rules;
   std::string actor, at;
   // Tables for a person at a terminal, JSON for scripts and pipes.
@@ -43,7 +44,8 @@ struct Globals {
 };
 
 void AddGlobals(CLI::App* app, Globals* g) {
-  app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
+  g->db_option =
+      app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
   app->add_option("--workflows", g->workflows,
                   "workflow folders (default: the shipped workflows/)");
   app->add_option("--rules", g->rules, "rules folders (default: the shipped rules/)");
@@ -76,6 +78,9 @@ struct Session {
 // The store of --db, $SELLERFLOW_DB or ./sellerflow.db.
 std::unique_ptr<engine::Store> OpenStore(const Globals& g, const engine::StoreOptions& options) {
   std::string db = g.db;
+  // An empty --db is a mistake (an unset variable in a script), not a wish for the default store.
+  if (db.empty() && g.db_option != nullptr && g.db_option->count() > 0)
+    throw UsageError("--db is empty; give the path of a store file");
   if (db.empty()) {
     const char* env = std::getenv("SELLERFLOW_DB");
     db = env && *env ? env : "sellerflow.db";

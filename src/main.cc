@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
         return sellerflow::kExitStoreBusy;
       case sellerflow::engine::StoreError::Kind::kNotFound:
         return sellerflow::kExitNotFound;
+      case sellerflow::engine::StoreError::Kind::kBadLocation:
+        return sellerflow::kExitUsage;
       default:
         return sellerflow::kExitStoreIo;
     }

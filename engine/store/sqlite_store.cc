@@ -28,6 +28,7 @@
 #include "dsl/utf8.h"
 #include "engine/base/ids.h"
 #include "engine/base/sha256.h"
+#include "engine/store/sqlite_files.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -294,6 +295,9 @@ class SqliteStore : public Store {
     }
   }
   void Open(const StoreOptions& options);
+  // The file's schema version, once the file is known to be a sellerflow store of a version this
+  // build can open (or an empty database); throws kNotAStore or kNewerSchema otherwise.
+  int SchemaVersion();
   void Migrate();
   BusyWait busy_;
   // Runs a write outside any transaction as its own Write, so every write holds the lock taken by
@@ -522,6 +526,7 @@ void ConfigureSqlite() {
 void SqliteStore::Open(const StoreOptions& options) {
   ConfigureSqlite();
   const int busy_timeout_ms = options.busy_timeout_ms;
+  CheckPlainPath(path_);
   std::error_code ec;
   if (!options.create && !std::filesystem::exists(path_, ec)) {
     throw StoreError(StoreError::Kind::kNotFound,
@@ -538,6 +543,7 @@ void SqliteStore::Open(const StoreOptions& options) {
     mode = writable ? SQLite::OPEN_READWRITE : SQLite::OPEN_READONLY;
   }
   try {
+    // Never SQLITE_OPEN_URI: the location is a file path (CheckPlainPath), not a URI.
     db_ = std::make_unique<SQLite::Database>(path_, mode | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
     Fail(e, "opening it");
@@ -546,15 +552,17 @@ void SqliteStore::Open(const StoreOptions& options) {
   sqlite3_busy_handler(db_->getHandle(), &BusyWait::Handler, &busy_);
   std::string op = "reading its schema";
   try {
-    // The first reads touch the header and parse the schema: a file that is not SQLite fails here
-    // with NOTADB and a damaged schema with CORRUPT, before anything is written to it.
-    int version = db_->execAndGet("PRAGMA user_version").getInt();
-    db_->execAndGet("SELECT count(*) FROM sqlite_master").getInt();
-    if (version > kSchemaVersion) {
-      throw StoreError(StoreError::Kind::kNewerSchema,
-                       path_ + " was written by a newer sellerflow (schema " +
-                           std::to_string(version) + ", this one knows " +
-                           std::to_string(kSchemaVersion) + "); upgrade sellerflow");
+    int version = 0;
+    try {
+      version = SchemaVersion();
+    } catch (const StoreError&) {
+      // A refused file is left as it was: a WAL beside it with writes in it is not checkpointed
+      // into it on close (an empty one, made by this open, is removed on close as usual).
+      std::error_code wal_ec;
+      const auto wal_size = std::filesystem::file_size(path_ + "-wal", wal_ec);
+      if (!wal_ec && wal_size > 0)
+        sqlite3_db_config(db_->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      throw;
     }
     if (read_only_) {
       if (version < kSchemaVersion) {
@@ -591,25 +599,48 @@ void SqliteStore::Open(const StoreOptions& options) {
   }
 }
 
-void SqliteStore::Migrate() {
-  db_->exec("BEGIN IMMEDIATE");
-  // Read again under the write lock: another process may have migrated meanwhile.
-  int version = db_->execAndGet("PRAGMA user_version").getInt();
-  if (version == 0 &&
-      db_->execAndGet("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-              .getInt() > 0) {
-    db_->exec("ROLLBACK");
+int SqliteStore::SchemaVersion() {
+  // The first read touches the header and parses the schema: a file that is not SQLite fails here
+  // with NOTADB and a damaged schema with CORRUPT, before anything is written to it. One statement,
+  // one snapshot: a store another process creates meanwhile is seen whole or not at all.
+  SQLite::Statement read(*db_,
+                         "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*)"
+                         " FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')");
+  read.executeStep();
+  const int version = read.getColumn(0).getInt();
+  const int tables = read.getColumn(1).getInt();
+  read.reset();
+  if (version < 0) {
+    // Migrations are indexed by version: a negative one would run whatever lies before them.
+    throw StoreError(StoreError::Kind::kNotAStore,
+                     path_ + " is not a sellerflow store, or is damaged: its schema version is " +
+                         std::to_string(version) +
+                         ", and sellerflow writes none below 0; give another --db path");
+  }
+  if (version == 0 && tables > 0) {
     throw StoreError(StoreError::Kind::kNotAStore,
                      path_ +
                          " is an SQLite database but not a sellerflow store; give another --db "
                          "path");
   }
   if (version > kSchemaVersion) {
-    db_->exec("ROLLBACK");
     throw StoreError(StoreError::Kind::kNewerSchema,
                      path_ + " was written by a newer sellerflow (schema " +
                          std::to_string(version) + ", this one knows " +
                          std::to_string(kSchemaVersion) + "); upgrade sellerflow");
+  }
+  return version;
+}
+
+void SqliteStore::Migrate() {
+  db_->exec("BEGIN IMMEDIATE");
+  int version = 0;
+  try {
+    // Read again under the write lock: another process may have migrated meanwhile.
+    version = SchemaVersion();
+  } catch (const StoreError&) {
+    db_->exec("ROLLBACK");
+    throw;
   }
   for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
   db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));

@@ -16,8 +16,8 @@
 namespace sellerflow::engine {
 
 // An infrastructure failure of the store. It is thrown, never returned: commands map it to an
-// exit code: 75 (temporary failure: retry) for kBusy, 5 for kNotFound, 74 (store I/O) for every
-// other kind. A store that loses a write conflict to another process (SQLite's busy lock, a
+// exit code: 75 (temporary failure: retry) for kBusy, 5 for kNotFound, 2 (usage) for
+// kBadLocation, 74 (store I/O) for every other kind. A store that loses a write conflict to another process (SQLite's busy lock, a
 // database server's serialization failure) reports kBusy: the command did nothing and may be run
 // again as it is.
 class StoreError : public std::runtime_error {
@@ -30,6 +30,7 @@ class StoreError : public std::runtime_error {
     kNotAStore,    // The file is not an SQLite database.
     kNewerSchema,  // The file was written by a newer sellerflow (user_version too high).
     kNotFound,     // No store is there, and the caller asked not to create one.
+    kBadLocation,  // The location is not a store's (SQLite: a URI or special name, not a file).
   };
   StoreError(Kind kind, std::string message)
       : std::runtime_error(std::move(message)), kind_(kind) {}
@@ -153,9 +154,9 @@ struct StoreOptions {
 class Store {
  public:
   // Opens the store at `location` (a file path: SQLite) and migrates it forward to the current
-  // schema. The caller owns the store. Throws StoreError: kNotFound (options.create is false and
-  // nothing is there), kNotAStore, kCorrupt, kNewerSchema (the message names the location and what
-  // to do), kIo.
+  // schema. The caller owns the store. Throws StoreError: kBadLocation (SQLite: "", ":memory:" or
+  // a "file:" URI), kNotFound (options.create is false and nothing is there), kNotAStore,
+  // kCorrupt, kNewerSchema (the message names the location and what to do), kIo.
   static std::unique_ptr<Store> Open(const std::string& location, const StoreOptions& options);
   static std::unique_ptr<Store> Open(const std::string& location,
                                      int busy_timeout_ms = kBusyTimeoutMs) {

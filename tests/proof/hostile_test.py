@@ -7,7 +7,8 @@ Every case runs the real binary on a copy of one small store (a seller and a pro
   - the store afterwards: `file` cases leave the file byte for byte as it was (the input never
     reached the engine); `digest` cases leave `sellerflow digest` as it was and add only the
     refusal to the command log (the engine refused the request, and logs every request it saw);
-    `policy` cases are accepted and FAIL by the shipped rules, which record the change set.
+    `policy` cases are accepted and FAIL by the shipped rules, which record the change set; `files` cases (a
+    hostile store) leave every file of the folder as it was.
 Big inputs (the 50 MB line, deep nesting) are generated here, never committed.
 
 usage: hostile_test.py SELLERFLOW SOURCE_DIR
@@ -45,6 +46,35 @@ def ui(details=None, identifier=PRODUCT, **extra):
 def raw_body(details_text):
     return (b'{"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"UpdateInformation","Entity":{"Type":"' +
             PT.encode() + b'","Identifier":"' + PRODUCT.encode() + b'"},"DetailsDocument":' + details_text + b"}]}")
+
+
+class Store:
+    """A case's store made hostile by make(db), which rewrites {T}/s.db (and may put files beside it). A `files`
+    case must leave every file of the folder byte for byte as it was; SQLite may add a -shm to read a WAL."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def foreign_db(db):
+    os.remove(db)
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+
+
+def schema_version(version):
+    def make(db):
+        con = sqlite3.connect(db)
+        con.execute("PRAGMA user_version = %d" % version)
+        con.commit()
+        con.close()
+    return make
+
+
+def files(folder):
+    return {n: sha(os.path.join(folder, n)) for n in sorted(os.listdir(folder)) if not n.endswith("-shm")}
 
 
 START = ["start-change-set", "--change-set", "{T}/in", "--actor", SELLER, "--at", AT]
@@ -150,6 +180,27 @@ CASES = [
     ("a replay log that is a directory", ["replay", "{T}"], None, 2, "it is a directory", "file"),
     ("a store that is a directory", ["list-change-sets", "--db", "{T}"], None, 74,
      "it is a directory; give the path of a store file", "file"),
+    ("--db :memory: would keep nothing", ["tick", "--to", AT, "--db", ":memory:"], None, 2,
+     "sellerflow: ':memory:' is not a store path: SQLite would keep the store in memory and lose it on exit; "
+     "give the path of a store file\n", "file"),
+    ("--db as a URI with mode=memory", ["tick", "--to", AT, "--db", "file:{T}/s.db?mode=memory"], None, 2,
+     "sellerflow: 'file:{T}/s.db?mode=memory' is not a store path: SQLite would read it as a URI, not as a "
+     "file name; give the path of a store file (./file:{T}/s.db?mode=memory for a file of that name)\n", "file"),
+    ("--db as a URI turning locking off", ["digest", "--db", "file:{T}/s.db?vfs=unix-none"], None, 2,
+     "sellerflow: 'file:{T}/s.db?vfs=unix-none' is not a store path: SQLite would read it as a URI", "file"),
+    ("an empty --db", ["tick", "--to", AT, "--db", ""], None, 2,
+     "sellerflow: --db is empty; give the path of a store file\n", "file"),
+    ("another program's SQLite database, to write", ["tick", "--to", AT], Store(foreign_db), 74,
+     "sellerflow: {T}/s.db is an SQLite database but not a sellerflow store; give another --db path\n", "files"),
+    ("another program's SQLite database, to read", ["digest"], Store(foreign_db), 74,
+     "sellerflow: {T}/s.db is an SQLite database but not a sellerflow store; give another --db path\n", "files"),
+    ("a negative schema version", ["tick", "--to", AT], Store(schema_version(-1)), 74,
+     "sellerflow: {T}/s.db is not a sellerflow store, or is damaged: its schema version is -1, and sellerflow "
+     "writes none below 0; give another --db path\n", "files"),
+    ("the lowest schema version, to write", ["tick", "--to", AT], Store(schema_version(-2 ** 31)), 74,
+     "its schema version is -2147483648, and sellerflow writes none below 0", "files"),
+    ("the lowest schema version, to read", ["digest"], Store(schema_version(-2 ** 31)), 74,
+     "its schema version is -2147483648, and sellerflow writes none below 0", "files"),
 ]
 
 
@@ -209,6 +260,10 @@ def main():
         db = os.path.join(t, "s.db")
         shutil.copy(base, db)
         argv = [a.replace("{T}", t).replace("{SRC}", src) for a in args]
+        if isinstance(given, Store):
+            given.make(db)
+            given = None
+        before = files(t)
         if isinstance(given, tuple):  # A policy with a hostile machine, and a request for it.
             policy_copy(src, os.path.join(t, "wf"), given[0])
             given = given[1]
@@ -246,6 +301,7 @@ def main():
             err_or_out = out  # A FAILED change set is an answer, on stdout (JSON here).
         else:
             err_or_out = err
+        want_err = want_err.replace("{T}", t) if want_err else want_err
         if want_err and want_err not in err_or_out:
             problems.append("%s lacks %r" % ("stdout" if store == "policy" else "stderr", want_err))
         if want_err is None and "error:" not in err and "warning:" not in err:
@@ -258,6 +314,8 @@ def main():
             problems.append("took %.1f s" % seconds)
         if store == "file" and os.path.exists(db) and (sha(db) != base_sha or os.path.exists(db + "-wal")):
             problems.append("the store file changed")
+        if store == "files" and files(t) != before:
+            problems.append("files changed: %s" % sorted(set(files(t).items()) ^ set(before.items())))
         if store in ("digest", "policy"):
             d = subprocess.run([binary, "digest", "--db", db, *policy], capture_output=True, text=True).stdout.strip()
             con = sqlite3.connect(db)

@@ -166,6 +166,14 @@ StoreError::Kind OpenErrorKind(const std::string& path, std::string* message) {
   return StoreError::Kind::kIo;
 }
 
+// The SHA-256 of a file's bytes, or "" when there is no such file.
+std::string FileSha(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return Sha256Hex(bytes);
+}
+
 TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
   TempDir dir;
   auto store = Store::Open(dir.File("s.db"));
@@ -796,8 +804,66 @@ TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
       RawDb raw(other);
       REQUIRE(raw.Exec("CREATE TABLE t (x)") == SQLITE_OK);
     }
+    const std::string before = FileSha(other);
     CHECK(OpenErrorKind(other, &message) == StoreError::Kind::kNotAStore);
-    CHECK(message.find(other) == 0);
+    CHECK(message == other +
+                         " is an SQLite database but not a sellerflow store; give another --db path");
+    // Refused before anything was written: not even switched to WAL.
+    CHECK(FileSha(other) == before);
+    CHECK_FALSE(std::filesystem::exists(other + "-wal"));
+  }
+  SECTION("another program's SQLite database in WAL mode, with a WAL") {
+    std::string other = dir.File("other.db");
+    {
+      RawDb raw(other);
+      REQUIRE(raw.Exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)") ==
+              SQLITE_OK);
+      REQUIRE(raw.Exec("PRAGMA wal_checkpoint(TRUNCATE); INSERT INTO t VALUES (2)") == SQLITE_OK);
+      std::filesystem::copy_file(other, dir.File("copy.db"));
+      std::filesystem::copy_file(other + "-wal", dir.File("copy.db-wal"));
+    }
+    other = dir.File("copy.db");
+    const std::string db = FileSha(other), wal = FileSha(other + "-wal");
+    REQUIRE_FALSE(wal.empty());
+    StoreOptions read;
+    read.read_only = true;
+    read.create = false;
+    for (const StoreOptions& options : {StoreOptions(), read}) {
+      CHECK_THROWS_AS(Store::Open(other, options), StoreError);
+      // Not checkpointed into the database on close.
+      CHECK(FileSha(other) == db);
+      CHECK(FileSha(other + "-wal") == wal);
+    }
+  }
+}
+
+TEST_CASE("store: a negative schema version is not a store's, and the file is left alone",
+          "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  for (const char* version : {"-1", "-2147483648"}) {
+    INFO(version);
+    std::filesystem::remove(path);
+    Store::Open(path)->NextCounter("n");
+    {
+      RawDb raw(path);
+      REQUIRE(raw.Exec((std::string("PRAGMA user_version = ") + version).c_str()) == SQLITE_OK);
+    }
+    const std::string before = FileSha(path);
+    StoreOptions read;
+    read.read_only = true;
+    for (const StoreOptions& options : {StoreOptions(), read}) {
+      try {
+        Store::Open(path, options);
+        FAIL("opened a store of schema " << version);
+      } catch (const StoreError& e) {
+        CHECK(e.kind() == StoreError::Kind::kNotAStore);
+        CHECK(std::string(e.what()) ==
+              path + " is not a sellerflow store, or is damaged: its schema version is " +
+                  version + ", and sellerflow writes none below 0; give another --db path");
+      }
+      CHECK(FileSha(path) == before);
+    }
   }
 }
 
@@ -846,6 +912,37 @@ TEST_CASE("store: a path in a missing directory is an I/O error naming it", "[st
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kIo);
   CHECK(message.find(path) != std::string::npos);
+}
+
+TEST_CASE("store: SQLite's special names and URIs are not store paths", "[store]") {
+  TempDir dir;
+  const std::string uri = "file:" + dir.File("u.db") + "?mode=memory";
+  const std::string nolock = "file:" + dir.File("u.db") + "?vfs=unix-none";
+  for (const std::string& location : {std::string(), std::string(":memory:"), uri, nolock}) {
+    INFO(location);
+    for (bool read_only : {false, true}) {
+      StoreOptions options;
+      options.read_only = read_only;
+      try {
+        Store::Open(location, options);
+        FAIL("opened " << location);
+      } catch (const StoreError& e) {
+        CHECK(e.kind() == StoreError::Kind::kBadLocation);
+        const std::string quoted = location.empty() ? "an empty path" : "'" + location + "'";
+        CHECK_THAT(e.what(), Catch::StartsWith(quoted + " is not a store path: SQLite would "));
+      }
+    }
+  }
+  std::string message;
+  CHECK(OpenErrorKind(uri, &message) == StoreError::Kind::kBadLocation);
+  CHECK(message == "'" + uri +
+                       "' is not a store path: SQLite would read it as a URI, not as a file name; "
+                       "give the path of a store file (./" + uri + " for a file of that name)");
+  CHECK_FALSE(std::filesystem::exists(dir.File("u.db")));
+  // "file:" inside a path is only a name.
+  const std::string plain = dir.File("file:v.db");
+  Store::Open(plain)->NextCounter("n");
+  CHECK(Store::Open(plain)->NextCounter("n") == 2);
 }
 
 TEST_CASE("store: a write waits for another process's lock, then reports busy", "[store]") {
