@@ -88,7 +88,22 @@ std::string DescribeEntity(const EntityRow& e) {
 
 std::string Catalog::DescribeChangeSet(const std::string& id) {
   auto cs = ReadChangeSet(*store_, id);
-  return cs ? engine::DescribeChangeSet(*cs) : "";
+  if (!cs) return "";
+  // The log keeps each DetailsDocument as sent; a field that named an earlier change's entity
+  // ("$Name.Entity.Identifier", the whole string) is shown as the identifier it was given,
+  // found by its text so that reading needs no policy. A free-text field whose whole value is that
+  // text would be shown resolved too (the engine itself resolves by the input schema).
+  for (const ChangeRow& named : cs->changes) {
+    if (named.change_name.empty() || named.entity_id.empty()) continue;
+    const std::string reference = Json("$" + named.change_name + ".Entity.Identifier");
+    const std::string identifier = Json(named.entity_id);
+    for (ChangeRow& c : cs->changes) {
+      for (size_t at = c.details.find(reference); at != std::string::npos;
+           at = c.details.find(reference, at + identifier.size()))
+        c.details.replace(at, reference.size(), identifier);
+    }
+  }
+  return engine::DescribeChangeSet(*cs);
 }
 
 std::string Catalog::DescribeEntity(const std::string& id) {

@@ -1624,7 +1624,8 @@ void Engine::set_respond(bool respond) { impl_->respond = respond; }
 Store* Engine::store() const { return impl_->store; }
 
 std::string Engine::DescribeChangeSet(const std::string& id) {
-  return Catalog(impl_->store).DescribeChangeSet(id);
+  auto cs = impl_->ReadResolved(id);
+  return cs ? engine::DescribeChangeSet(*cs) : "";
 }
 std::string Engine::DescribeEntity(const std::string& id) {
   return Catalog(impl_->store).DescribeEntity(id);
