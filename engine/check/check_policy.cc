@@ -365,15 +365,30 @@ class PolicyChecker {
     }
 
     // Events: someone must be able to send each one.
+    const auto& decisions = ReviewDecisions();
     for (const auto& e : m.events) {
       bool used = std::any_of(m.transitions.begin(), m.transitions.end(),
                               [&](const Transition& t) { return t.event == e.name; });
-      if (!used)
+      // Only commands send events to a request machine, and they send a fixed few; an event no
+      // command sends gets that error alone, not also a warning that no transition takes it.
+      const bool sendable = !request || e.name == kCancelEvent ||
+                            std::find(decisions.begin(), decisions.end(), e.name) != decisions.end();
+      if (!used && sendable)
         At(diags_, Severity::kWarning, e.at,
            "event " + Quote(e.name) + " is declared but no transition takes it");
       if (e.actors.empty() && request)
         At(diags_, Severity::kError, e.at, "no actor may send event " + Quote(e.name),
            "list who may: actors: [operations], [owner], ...");
+      if (!sendable) {
+        std::vector<std::string> sendable = decisions;
+        sendable.push_back(kCancelEvent);
+        std::string near = dsl::NearestName(e.name, sendable);
+        At(diags_, Severity::kError, e.at,
+           "no command can send event " + Quote(e.name) + " to a request machine",
+           (near.empty() ? std::string() : "did you mean " + Quote(near) + "? ") +
+               "a request machine gets " + Join(decisions) + " (the review command) and " +
+               kCancelEvent + " (cancel-change-set)");
+      }
       for (size_t i = 0; i < e.actors.size(); ++i) {
         const std::string& a = e.actors[i];
         static const std::vector<std::string> kActors = {"operations", "seller", "buyer", "owner",

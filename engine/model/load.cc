@@ -63,6 +63,11 @@ const char* ActionKindName(Action::Kind kind) {
   return "";
 }
 
+const std::vector<std::string>& ReviewDecisions() {
+  static const std::vector<std::string> kDecisions = {"approve", "reject"};
+  return kDecisions;
+}
+
 std::string Machine::Key() const {
   if (kind == MachineKind::kEntity) return entity_type;
   return change_type + " on " + entity_type;

@@ -139,6 +139,12 @@ struct State {
 
 enum class MachineKind { kRequest, kEntity };
 
+// The only events that reach a request machine: the review command's decisions (`review ID
+// approve|reject`, a log line's Decision) and cancel-change-set's event. Entity machines get
+// theirs from request machines' send actions.
+const std::vector<std::string>& ReviewDecisions();
+inline constexpr char kCancelEvent[] = "cancel";
+
 // Whether a request creates the entity it changes.
 enum class Creates {
   kNever,   // The entity must exist.

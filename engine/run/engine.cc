@@ -1422,7 +1422,7 @@ struct EngineImpl {
                     {}};
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
-    if (event == "cancel") {
+    if (event == kCancelEvent) {
       if (cs->status != "PREPARING")
         throw Refusal{Result::kRefused,
                       "ValidationException",
@@ -1435,7 +1435,7 @@ struct EngineImpl {
                       c.actor + " may not cancel change set " + cs->id,
                       {}};
       // A machine that says what cancelling does gets the event; otherwise every open change ends.
-      if (!DeliverToChanges(changes, "cancel", "{}", cs->id, cs->actor)) {
+      if (!DeliverToChanges(changes, kCancelEvent, "{}", cs->id, cs->actor)) {
         for (auto& ch : changes)
           if (ch.row.status == "PREPARING" || ch.row.status == "APPLYING")
             ch.row.status = "CANCELLED";
@@ -1561,7 +1561,7 @@ struct EngineImpl {
                            c.decision == "reject" ? "{\"Reason\":" + Json(c.reason) + "}" : "{}");
           break;
         case Op::kCancelChangeSet:
-          o = EventCommand(c, "cancel", "{}");
+          o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
           o.body = "{\"Clock\":" + Json(c.at) + "}";
