@@ -144,6 +144,7 @@ class PolicyChecker {
       CheckTypes(*m);
     }
     CheckLinks();
+    for (const auto& m : policy_.machines) NoteLimitConstants(*m);
     ReportUnused();
   }
 
@@ -158,7 +159,8 @@ class PolicyChecker {
     options.only_rules = &none;
     options.warn_unused_constants = false;
     options.keep_going = true;
-    auto program = dsl::Program::Build(rule_sources_, {}, &local, options);
+    // Shared: the loader built the same to read the constants schema limits name.
+    auto program = dsl::Program::BuildShared(rule_sources_, {}, &local, options);
     for (const auto& d : local.items()) {
       Emit(d);
       if (d.severity == Severity::kError) broken_rule_files_.insert(d.file);
@@ -695,6 +697,21 @@ class PolicyChecker {
              "list actors, or send it from a request machine's action");
       }
     }
+  }
+
+  // Constants that schema limits name are used.
+  void NoteLimitConstants(const Machine& m) {
+    auto note = [this](const FieldSpec& f, const auto& self) -> void {
+      for (const auto& ref : f.limit_refs) used_constants_.insert(ref.constant);
+      if (f.items) self(*f.items, self);
+      for (const auto& sub : f.fields) self(sub, self);
+    };
+    for (const Schema* s : {&m.input, &m.document}) {
+      for (const auto& f : s->fields) note(f, note);
+      if (s->list) note(*s->list, note);
+    }
+    for (const auto& e : m.events)
+      for (const auto& f : e.data.fields) note(f, note);
   }
 
   // Whether a workflow file that did not load names `name`: its machine may use it, so calling

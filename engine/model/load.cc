@@ -379,7 +379,8 @@ class Reader {
 
 class MachineReader {
  public:
-  MachineReader(const Source& source, Diagnostics* diags) : r_(source, diags), diags_(diags) {}
+  MachineReader(const Source& source, Diagnostics* diags, const LimitConstants* constants)
+      : r_(source, diags), diags_(diags), constants_(constants) {}
 
   std::unique_ptr<Machine> Read(const YamlNode& root) {
     if (!r_.CheckMap(root, "machine", "a workflow file")) return nullptr;
@@ -624,6 +625,11 @@ class MachineReader {
     }
     auto int_key = [&](const char* key, std::optional<int64_t>* out) {
       if (const YamlNode* n = v.Find(key)) {
+        std::optional<dsl::Decimal> named;
+        if (LimitName(*n, key, true, f, &named)) {
+          if (named) *out = named->coefficient;
+          return;
+        }
         int64_t x = 0;
         if (r_.Int(*n, key, &x)) *out = x;
       }
@@ -634,6 +640,7 @@ class MachineReader {
     int_key("max_items", &f->max_items);
     auto dec_key = [&](const char* key, std::optional<dsl::Decimal>* out) {
       if (const YamlNode* n = v.Find(key)) {
+        if (LimitName(*n, key, false, f, out)) return;
         std::string s;
         dsl::Decimal d{0, 0};
         if (r_.Scalar(*n, key, &s) && dsl::ParseDecimal(s, &d) == dsl::DecimalStatus::kOk)
@@ -964,8 +971,47 @@ class MachineReader {
     }
   }
 
+  // A limit written as a name: the rules constant's value, or an error at the name. Returns
+  // whether `n` is a name at all (else it is read as a number).
+  bool LimitName(const YamlNode& n, const char* key, bool whole, FieldSpec* f,
+                 std::optional<dsl::Decimal>* out) {
+    if (!n.is_scalar() || n.text.empty() ||
+        !(std::isalpha(static_cast<unsigned char>(n.text[0])) || n.text[0] == '_') ||
+        !std::all_of(n.text.begin(), n.text.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        }))
+      return false;
+    f->limit_refs.push_back({key, n.text, r_.At(n)});
+    auto it = constants_ ? constants_->find(n.text) : LimitConstants::const_iterator();
+    if (!constants_ || it == constants_->end()) {
+      std::vector<std::string> names;
+      if (constants_)
+        for (const auto& [name, c] : *constants_) names.push_back(name);
+      std::string near = dsl::NearestName(n.text, names);
+      r_.Error(n, std::string(key) + " names '" + n.text + "', which no rules file defines",
+               near.empty() ? "a limit is a number or the name of a constant of the rules files"
+                            : "did you mean '" + near + "'?");
+      return true;
+    }
+    const LimitConstant& c = it->second;
+    if (c.kind == LimitConstant::Kind::kBroken) return true;  // Its error stands where it is.
+    const bool fits = whole ? c.kind == LimitConstant::Kind::kInt && c.value.coefficient >= 0
+                            : c.kind != LimitConstant::Kind::kOther;
+    if (!fits) {
+      r_.Error(n, std::string(key) + " names '" + n.text + "', which is " +
+                      (c.kind == LimitConstant::Kind::kOther
+                           ? dsl::WithArticle(c.type)
+                           : "the number " + dsl::DecimalToString(c.value)) +
+                      (whole ? "; it must be a whole number of at least 0" : "; it must be a number"));
+      return true;
+    }
+    *out = c.value;
+    return true;
+  }
+
   Reader r_;
   Diagnostics* diags_;
+  const LimitConstants* constants_;
 };
 
 bool ReadFile(const std::string& path, std::string* text, std::string* error) {
@@ -1030,7 +1076,39 @@ void RelocateFragmentDiagnostic(const ExprText& fragment, dsl::Diagnostic* d) {
   MachineReader::RelocateDiagnostic(fragment, d);
 }
 
-std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags) {
+LimitConstants ReadLimitConstants(const std::vector<Source>& rule_sources) {
+  LimitConstants out;
+  if (rule_sources.empty()) return out;
+  Diagnostics ignored;  // The checker reports the rules' problems.
+  dsl::BuildOptions options;
+  std::vector<std::string> none;
+  options.only_rules = &none;
+  options.warn_unused_constants = false;
+  options.keep_going = true;
+  auto program = dsl::Program::BuildShared(rule_sources, {}, &ignored, options);
+  if (!program) return out;
+  for (const auto& name : program->ConstantNames()) {
+    LimitConstant& c = out[name];
+    Diagnostics local;
+    auto e = dsl::Expression::Compile({"<limit>", name}, {}, &local, program.get());
+    const dsl::Value* v = e ? e->ConstantValue() : nullptr;
+    if (!v) continue;  // kBroken.
+    if (v->kind == dsl::ValueKind::kInt) {
+      c.kind = LimitConstant::Kind::kInt;
+      c.value = {v->i, 0};
+    } else if (v->kind == dsl::ValueKind::kDecimal) {
+      c.kind = LimitConstant::Kind::kDecimal;
+      c.value = v->dec();
+    } else {
+      c.kind = LimitConstant::Kind::kOther;
+      c.type = e->type()->ToString();
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
+                                     const LimitConstants* constants) {
   YamlNode root;
   Diagnostics read;
   const bool ok = ReadYaml(source, &root, &read);
@@ -1040,39 +1118,46 @@ std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags) {
     diags->Append(std::move(d));
   }
   if (!ok) return nullptr;
-  return MachineReader(source, diags).Read(root);
+  return MachineReader(source, diags, constants).Read(root);
 }
 
 std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
                                    const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
   auto policy = std::make_unique<Policy>();
-  auto add = [&](const std::string& path) -> const Source* {
+  auto add = [&](const std::string& path, Diagnostics* to) -> const Source* {
     std::string text, error;
     if (!ReadFile(path, &text, &error)) {
-      diags->AddFile(Severity::kError, path, "cannot read: " + error);
+      to->AddFile(Severity::kError, path, "cannot read: " + error);
       return nullptr;
     }
     policy->sources.push_back({path, std::move(text)});
     return &policy->sources.back();
   };
+  // The rules first, since schema limits may name their constants; their problems are reported
+  // after the workflows', in the order the folders were given.
+  Diagnostics rule_diags;
+  for (const auto& dir : rule_dirs) {
+    for (const auto& path : ListFiles(dir, {".rules"}, &rule_diags)) {
+      if (const Source* s = add(path, &rule_diags)) policy->rule_sources.push_back(s);
+    }
+  }
+  std::vector<Source> rule_texts;
+  for (const Source* s : policy->rule_sources) rule_texts.push_back(*s);
+  const LimitConstants constants = ReadLimitConstants(rule_texts);
   for (const auto& dir : workflow_dirs) {
     for (const auto& path : ListFiles(dir, {".yaml", ".yml"}, diags)) {
-      const Source* s = add(path);
+      const Source* s = add(path, diags);
       if (!s) {
         ++policy->failed_files;
         continue;
       }
-      if (auto m = LoadMachine(*s, diags))
+      if (auto m = LoadMachine(*s, diags, &constants))
         policy->machines.push_back(std::move(m));
       else
         ++policy->failed_files;
     }
   }
-  for (const auto& dir : rule_dirs) {
-    for (const auto& path : ListFiles(dir, {".rules"}, diags)) {
-      if (const Source* s = add(path)) policy->rule_sources.push_back(s);
-    }
-  }
+  for (const auto& d : rule_diags.items()) diags->Append(d);
   return policy;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "dsl/json.h"
@@ -118,6 +119,8 @@ struct EngineImpl {
     std::unique_ptr<CompiledMachine> cm;
   };
   std::map<std::string, Pinned> pinned;
+  // What schema limits of a pinned definition name, read from today's rules (as its rules are).
+  std::optional<LimitConstants> limit_constants;
   dsl::Arena arena;
   dsl::EvalContext ctx;
 
@@ -204,7 +207,8 @@ struct EngineImpl {
     p.source = std::make_unique<dsl::Source>(
         dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
     dsl::Diagnostics diags;
-    p.machine = LoadMachine(*p.source, &diags);
+    if (!limit_constants) limit_constants = ReadLimitConstants(rule_sources);
+    p.machine = LoadMachine(*p.source, &diags, &*limit_constants);
     if (!p.machine)
       throw std::runtime_error("the definition " + row.machine_hash +
                                " a change set started under no longer loads:\n" + diags.ToText());
