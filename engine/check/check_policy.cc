@@ -373,8 +373,9 @@ class PolicyChecker {
                               [&](const Transition& t) { return t.event == e.name; });
       // Only commands send events to a request machine, and they send a fixed few; an event no
       // command sends gets that error alone, not also a warning that no transition takes it.
-      const bool sendable = !request || e.name == kCancelEvent ||
-                            std::find(decisions.begin(), decisions.end(), e.name) != decisions.end();
+      const bool sendable =
+          !request || e.name == kCancelEvent ||
+          std::find(decisions.begin(), decisions.end(), e.name) != decisions.end();
       if (!used && sendable)
         At(diags_, Severity::kWarning, e.at,
            "event " + Quote(e.name) + " is declared but no transition takes it");
@@ -588,7 +589,8 @@ class PolicyChecker {
       case Action::Kind::kSend: {
         std::string type = a.entity_type.empty() ? m.entity_type : a.entity_type;
         if (!a.target.empty() && a.entity_type.empty())
-          At(diags_, Severity::kError, a.target.at, "send with 'to' needs the target's entity_type");
+          At(diags_, Severity::kError, a.target.at,
+             "send with 'to' needs the target's entity_type");
         if (!a.target.empty()) Expect(a.target, env, program, Type::String(), "'to'");
         TypePtr data;
         if (!a.data.empty()) {
@@ -774,9 +776,7 @@ class PolicyChecker {
   // Whether `word` stands in `text` as a whole name (not inside a longer one).
   static bool NamesWord(const std::string& text, const std::string& word) {
     if (word.empty()) return false;
-    auto name_char = [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-    };
+    auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
     for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
       const size_t end = at + word.size();
       if ((at == 0 || !name_char(text[at - 1])) && (end == text.size() || !name_char(text[end])))
@@ -801,7 +801,7 @@ class PolicyChecker {
     std::string event;
     Where at;              // The event's name in the send action.
     Where entity_type_at;  // Its entity_type, or the event when the send names none.
-    TypePtr data;  // The type of what it carries, when it carries something.
+    TypePtr data;          // The type of what it carries, when it carries something.
     Where data_at;
   };
 

@@ -137,10 +137,9 @@ const std::vector<std::string>& Keys(const std::string& kind) {
 // YAML reads first: an unquoted one with ': ', ', ', '[', '{' or a leading quote in it is misread.
 bool IsExpressionKey(std::string_view key) {
   // Not `to`: in a transition it names a state, and the hints below would mislead there.
-  static const char* const kKeys[] = {"if", "after", "at",   "value",  "owner",
-                                      "document", "data", "id", "type", "message"};
-  return std::any_of(std::begin(kKeys), std::end(kKeys),
-                     [&](const char* k) { return key == k; });
+  static const char* const kKeys[] = {"if",       "after", "at", "value", "owner",
+                                      "document", "data",  "id", "type",  "message"};
+  return std::any_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; });
 }
 
 // The hint for a YAML syntax error at `column` of `line_text` that stands inside the value of an
@@ -242,7 +241,8 @@ class Reader {
             prev_value->is_scalar() && prev_value->plain && prev_value->line == k.line) {
           Error(k, "unknown key '" + k.text + "' in " + what,
                 "inside {...} a ',' ends an unquoted value: if this belongs to the expression "
-                "of '" + prev_key->text + "', quote all of it, " + prev_key->text + ": '...'");
+                "of '" +
+                    prev_key->text + "', quote all of it, " + prev_key->text + ": '...'");
           continue;
         }
         Error(k, "unknown key '" + k.text + "' in " + what,
@@ -426,8 +426,9 @@ class MachineReader {
         const std::string& a = m->actors[i];
         if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
           std::string near = dsl::NearestName(a, kActors);
-          r_.ErrorAt(m->actor_at[i], "unknown actor '" + a + "'",
-                   near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
+          r_.ErrorAt(
+              m->actor_at[i], "unknown actor '" + a + "'",
+              near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
         }
       }
     }
@@ -560,7 +561,9 @@ class MachineReader {
       // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
       if (n.items.size() != 1 || !n.items[0].is_map()) {
         // At the item that should not be there, or at the one item that is not a map.
-        r_.Error(n.items.size() > 1 ? n.items[1] : n.items.empty() ? n : n.items[0],
+        r_.Error(n.items.size() > 1 ? n.items[1]
+                 : n.items.empty()  ? n
+                                    : n.items[0],
                  "a list input is a sequence of exactly one map (the fields of each item), not " +
                      std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
         schema->type = dsl::Type::Object({});
@@ -708,7 +711,8 @@ class MachineReader {
                        "' is a " + f->type->ToString());
     if ((f->min_items || f->max_items || f->items) && !is_list &&
         (k = first_key({"min_items", "max_items", "items"})))
-      r_.Error(*k, "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
+      r_.Error(*k,
+               "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
     if ((f->minimum || f->maximum) && !f->type->IsNumeric() &&
         (k = first_key({"minimum", "maximum"})))
       r_.Error(*k, "minimum and maximum apply to numbers; '" + f->name + "' is a " +
@@ -876,7 +880,8 @@ class MachineReader {
       }
       if (const YamlNode* x = item.Find("after")) r_.Expr(*x, "after", &t.after);
       if (const YamlNode* x = item.Find("at")) r_.Expr(*x, "at", &t.at_time);
-      if (const YamlNode* x = item.Find("rules")) r_.Names(*x, "a rule name", &t.rules, &t.rules_at);
+      if (const YamlNode* x = item.Find("rules"))
+        r_.Names(*x, "a rule name", &t.rules, &t.rules_at);
       if (const YamlNode* x = item.Find("if")) r_.Expr(*x, "if", &t.guard);
       // The timer is what does not belong: it is the later idea, and the event names the
       // transition.
@@ -998,11 +1003,12 @@ class MachineReader {
     const bool fits = whole ? c.kind == LimitConstant::Kind::kInt && c.value.coefficient >= 0
                             : c.kind != LimitConstant::Kind::kOther;
     if (!fits) {
-      r_.Error(n, std::string(key) + " names '" + n.text + "', which is " +
-                      (c.kind == LimitConstant::Kind::kOther
-                           ? dsl::WithArticle(c.type)
-                           : "the number " + dsl::DecimalToString(c.value)) +
-                      (whole ? "; it must be a whole number of at least 0" : "; it must be a number"));
+      r_.Error(n,
+               std::string(key) + " names '" + n.text + "', which is " +
+                   (c.kind == LimitConstant::Kind::kOther
+                        ? dsl::WithArticle(c.type)
+                        : "the number " + dsl::DecimalToString(c.value)) +
+                   (whole ? "; it must be a whole number of at least 0" : "; it must be a number"));
       return true;
     }
     *out = c.value;
