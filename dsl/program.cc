@@ -383,8 +383,7 @@ std::vector<std::string> Program::NamesIn(size_t rule) const {
   std::vector<std::string> out;
   auto walk = [&out](const Expr* e, const auto& self) -> void {
     if (!e) return;
-    if (e->kind == ExprKind::kName &&
-        std::find(out.begin(), out.end(), e->text) == out.end())
+    if (e->kind == ExprKind::kName && std::find(out.begin(), out.end(), e->text) == out.end())
       out.push_back(e->text);
     for (const auto& a : e->args) self(a.get(), self);
   };

@@ -612,7 +612,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
          app->add_option("ID", (*args)[0], "the ChangeSetId")->required();
          app->add_option("DECISION", (*args)[1], "approve or reject")
              ->required()
-             ->check(CLI::IsMember({"approve", "reject"}));
+             ->check(CLI::IsMember(engine::ReviewDecisions()));
          app->add_option("--reason", (*args)[2], "why, when rejecting");
          AddGlobals(app, g.get());
          return std::function<int()>([g, args]() -> int {

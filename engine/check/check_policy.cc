@@ -144,6 +144,7 @@ class PolicyChecker {
       CheckTypes(*m);
     }
     CheckLinks();
+    for (const auto& m : policy_.machines) NoteLimitConstants(*m);
     ReportUnused();
   }
 
@@ -158,7 +159,8 @@ class PolicyChecker {
     options.only_rules = &none;
     options.warn_unused_constants = false;
     options.keep_going = true;
-    auto program = dsl::Program::Build(rule_sources_, {}, &local, options);
+    // Shared: the loader built the same to read the constants schema limits name.
+    auto program = dsl::Program::BuildShared(rule_sources_, {}, &local, options);
     for (const auto& d : local.items()) {
       Emit(d);
       if (d.severity == Severity::kError) broken_rule_files_.insert(d.file);
@@ -365,15 +367,31 @@ class PolicyChecker {
     }
 
     // Events: someone must be able to send each one.
+    const auto& decisions = ReviewDecisions();
     for (const auto& e : m.events) {
       bool used = std::any_of(m.transitions.begin(), m.transitions.end(),
                               [&](const Transition& t) { return t.event == e.name; });
-      if (!used)
+      // Only commands send events to a request machine, and they send a fixed few; an event no
+      // command sends gets that error alone, not also a warning that no transition takes it.
+      const bool sendable =
+          !request || e.name == kCancelEvent ||
+          std::find(decisions.begin(), decisions.end(), e.name) != decisions.end();
+      if (!used && sendable)
         At(diags_, Severity::kWarning, e.at,
            "event " + Quote(e.name) + " is declared but no transition takes it");
       if (e.actors.empty() && request)
         At(diags_, Severity::kError, e.at, "no actor may send event " + Quote(e.name),
            "list who may: actors: [operations], [owner], ...");
+      if (!sendable) {
+        std::vector<std::string> sendable = decisions;
+        sendable.push_back(kCancelEvent);
+        std::string near = dsl::NearestName(e.name, sendable);
+        At(diags_, Severity::kError, e.at,
+           "no command can send event " + Quote(e.name) + " to a request machine",
+           (near.empty() ? std::string() : "did you mean " + Quote(near) + "? ") +
+               "a request machine gets " + Join(decisions) + " (the review command) and " +
+               kCancelEvent + " (cancel-change-set)");
+      }
       for (size_t i = 0; i < e.actors.size(); ++i) {
         const std::string& a = e.actors[i];
         static const std::vector<std::string> kActors = {"operations", "seller", "buyer", "owner",
@@ -575,7 +593,8 @@ class PolicyChecker {
       case Action::Kind::kSend: {
         std::string type = a.entity_type.empty() ? m.entity_type : a.entity_type;
         if (!a.target.empty() && a.entity_type.empty())
-          At(diags_, Severity::kError, a.target.at, "send with 'to' needs the target's entity_type");
+          At(diags_, Severity::kError, a.target.at,
+             "send with 'to' needs the target's entity_type");
         if (!a.target.empty()) Expect(a.target, env, program, Type::String(), "'to'");
         TypePtr data;
         if (!a.data.empty()) {
@@ -703,6 +722,21 @@ class PolicyChecker {
     }
   }
 
+  // Constants that schema limits name are used.
+  void NoteLimitConstants(const Machine& m) {
+    auto note = [this](const FieldSpec& f, const auto& self) -> void {
+      for (const auto& ref : f.limit_refs) used_constants_.insert(ref.constant);
+      if (f.items) self(*f.items, self);
+      for (const auto& sub : f.fields) self(sub, self);
+    };
+    for (const Schema* s : {&m.input, &m.document}) {
+      for (const auto& f : s->fields) note(f, note);
+      if (s->list) note(*s->list, note);
+    }
+    for (const auto& e : m.events)
+      for (const auto& f : e.data.fields) note(f, note);
+  }
+
   // Whether a workflow file that did not load names `name`: its machine may use it, so calling
   // it unused would only follow from that file's error.
   bool NamedInFailedWorkflow(const std::string& name) const {
@@ -763,9 +797,7 @@ class PolicyChecker {
   // Whether `word` stands in `text` as a whole name (not inside a longer one).
   static bool NamesWord(const std::string& text, const std::string& word) {
     if (word.empty()) return false;
-    auto name_char = [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-    };
+    auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
     for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
       const size_t end = at + word.size();
       if ((at == 0 || !name_char(text[at - 1])) && (end == text.size() || !name_char(text[end])))
@@ -790,7 +822,7 @@ class PolicyChecker {
     std::string event;
     Where at;              // The event's name in the send action.
     Where entity_type_at;  // Its entity_type, or the event when the send names none.
-    TypePtr data;  // The type of what it carries, when it carries something.
+    TypePtr data;          // The type of what it carries, when it carries something.
     Where data_at;
   };
 

@@ -63,6 +63,11 @@ const char* ActionKindName(Action::Kind kind) {
   return "";
 }
 
+const std::vector<std::string>& ReviewDecisions() {
+  static const std::vector<std::string> kDecisions = {"approve", "reject"};
+  return kDecisions;
+}
+
 std::string Machine::Key() const {
   if (kind == MachineKind::kEntity) return entity_type;
   return change_type + " on " + entity_type;
@@ -132,10 +137,9 @@ const std::vector<std::string>& Keys(const std::string& kind) {
 // YAML reads first: an unquoted one with ': ', ', ', '[', '{' or a leading quote in it is misread.
 bool IsExpressionKey(std::string_view key) {
   // Not `to`: in a transition it names a state, and the hints below would mislead there.
-  static const char* const kKeys[] = {"if", "after", "at",   "value",  "owner",
-                                      "document", "data", "id", "type", "message"};
-  return std::any_of(std::begin(kKeys), std::end(kKeys),
-                     [&](const char* k) { return key == k; });
+  static const char* const kKeys[] = {"if",       "after", "at", "value", "owner",
+                                      "document", "data",  "id", "type",  "message"};
+  return std::any_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; });
 }
 
 // The hint for a YAML syntax error at `column` of `line_text` that stands inside the value of an
@@ -237,7 +241,8 @@ class Reader {
             prev_value->is_scalar() && prev_value->plain && prev_value->line == k.line) {
           Error(k, "unknown key '" + k.text + "' in " + what,
                 "inside {...} a ',' ends an unquoted value: if this belongs to the expression "
-                "of '" + prev_key->text + "', quote all of it, " + prev_key->text + ": '...'");
+                "of '" +
+                    prev_key->text + "', quote all of it, " + prev_key->text + ": '...'");
           continue;
         }
         Error(k, "unknown key '" + k.text + "' in " + what,
@@ -374,7 +379,8 @@ class Reader {
 
 class MachineReader {
  public:
-  MachineReader(const Source& source, Diagnostics* diags) : r_(source, diags), diags_(diags) {}
+  MachineReader(const Source& source, Diagnostics* diags, const LimitConstants* constants)
+      : r_(source, diags), diags_(diags), constants_(constants) {}
 
   std::unique_ptr<Machine> Read(const YamlNode& root) {
     if (!r_.CheckMap(root, "machine", "a workflow file")) return nullptr;
@@ -420,8 +426,9 @@ class MachineReader {
         const std::string& a = m->actors[i];
         if (std::find(kActors.begin(), kActors.end(), a) == kActors.end()) {
           std::string near = dsl::NearestName(a, kActors);
-          r_.ErrorAt(m->actor_at[i], "unknown actor '" + a + "'",
-                   near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
+          r_.ErrorAt(
+              m->actor_at[i], "unknown actor '" + a + "'",
+              near.empty() ? "actors: " + JoinNames(kActors) : "did you mean '" + near + "'?");
         }
       }
     }
@@ -571,7 +578,9 @@ class MachineReader {
       // A list document: `input: [{Key: string, ...}]`, one map giving each item's fields.
       if (n.items.size() != 1 || !n.items[0].is_map()) {
         // At the item that should not be there, or at the one item that is not a map.
-        r_.Error(n.items.size() > 1 ? n.items[1] : n.items.empty() ? n : n.items[0],
+        r_.Error(n.items.size() > 1 ? n.items[1]
+                 : n.items.empty()  ? n
+                                    : n.items[0],
                  "a list input is a sequence of exactly one map (the fields of each item), not " +
                      std::to_string(n.items.size()) + " item" + (n.items.size() == 1 ? "" : "s"));
         schema->type = dsl::Type::Object({});
@@ -636,6 +645,11 @@ class MachineReader {
     }
     auto int_key = [&](const char* key, std::optional<int64_t>* out) {
       if (const YamlNode* n = v.Find(key)) {
+        std::optional<dsl::Decimal> named;
+        if (LimitName(*n, key, true, f, &named)) {
+          if (named) *out = named->coefficient;
+          return;
+        }
         int64_t x = 0;
         if (r_.Int(*n, key, &x)) *out = x;
       }
@@ -646,6 +660,7 @@ class MachineReader {
     int_key("max_items", &f->max_items);
     auto dec_key = [&](const char* key, std::optional<dsl::Decimal>* out) {
       if (const YamlNode* n = v.Find(key)) {
+        if (LimitName(*n, key, false, f, out)) return;
         std::string s;
         dsl::Decimal d{0, 0};
         if (r_.Scalar(*n, key, &s) && dsl::ParseDecimal(s, &d) == dsl::DecimalStatus::kOk)
@@ -723,7 +738,8 @@ class MachineReader {
                        "' is a " + f->type->ToString());
     if ((f->min_items || f->max_items || f->items) && !is_list &&
         (k = first_key({"min_items", "max_items", "items"})))
-      r_.Error(*k, "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
+      r_.Error(*k,
+               "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
     if ((f->minimum || f->maximum) && !f->type->IsNumeric() &&
         (k = first_key({"minimum", "maximum"})))
       r_.Error(*k, "minimum and maximum apply to numbers; '" + f->name + "' is a " +
@@ -891,7 +907,8 @@ class MachineReader {
       }
       if (const YamlNode* x = item.Find("after")) r_.Expr(*x, "after", &t.after);
       if (const YamlNode* x = item.Find("at")) r_.Expr(*x, "at", &t.at_time);
-      if (const YamlNode* x = item.Find("rules")) r_.Names(*x, "a rule name", &t.rules, &t.rules_at);
+      if (const YamlNode* x = item.Find("rules"))
+        r_.Names(*x, "a rule name", &t.rules, &t.rules_at);
       if (const YamlNode* x = item.Find("if")) r_.Expr(*x, "if", &t.guard);
       // The timer is what does not belong: it is the later idea, and the event names the
       // transition.
@@ -986,9 +1003,49 @@ class MachineReader {
     }
   }
 
+  // A limit written as a name: the rules constant's value, or an error at the name. Returns
+  // whether `n` is a name at all (else it is read as a number).
+  bool LimitName(const YamlNode& n, const char* key, bool whole, FieldSpec* f,
+                 std::optional<dsl::Decimal>* out) {
+    if (!n.is_scalar() || n.text.empty() ||
+        !(std::isalpha(static_cast<unsigned char>(n.text[0])) || n.text[0] == '_') ||
+        !std::all_of(n.text.begin(), n.text.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        }))
+      return false;
+    f->limit_refs.push_back({key, n.text, r_.At(n)});
+    auto it = constants_ ? constants_->find(n.text) : LimitConstants::const_iterator();
+    if (!constants_ || it == constants_->end()) {
+      std::vector<std::string> names;
+      if (constants_)
+        for (const auto& [name, c] : *constants_) names.push_back(name);
+      std::string near = dsl::NearestName(n.text, names);
+      r_.Error(n, std::string(key) + " names '" + n.text + "', which no rules file defines",
+               near.empty() ? "a limit is a number or the name of a constant of the rules files"
+                            : "did you mean '" + near + "'?");
+      return true;
+    }
+    const LimitConstant& c = it->second;
+    if (c.kind == LimitConstant::Kind::kBroken) return true;  // Its error stands where it is.
+    const bool fits = whole ? c.kind == LimitConstant::Kind::kInt && c.value.coefficient >= 0
+                            : c.kind != LimitConstant::Kind::kOther;
+    if (!fits) {
+      r_.Error(n,
+               std::string(key) + " names '" + n.text + "', which is " +
+                   (c.kind == LimitConstant::Kind::kOther
+                        ? dsl::WithArticle(c.type)
+                        : "the number " + dsl::DecimalToString(c.value)) +
+                   (whole ? "; it must be a whole number of at least 0" : "; it must be a number"));
+      return true;
+    }
+    *out = c.value;
+    return true;
+  }
+
   Reader r_;
   bool in_input_ = false;  // Reading a request machine's input (where refers_to belongs).
   Diagnostics* diags_;
+  const LimitConstants* constants_;
 };
 
 bool ReadFile(const std::string& path, std::string* text, std::string* error) {
@@ -1053,7 +1110,39 @@ void RelocateFragmentDiagnostic(const ExprText& fragment, dsl::Diagnostic* d) {
   MachineReader::RelocateDiagnostic(fragment, d);
 }
 
-std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags) {
+LimitConstants ReadLimitConstants(const std::vector<Source>& rule_sources) {
+  LimitConstants out;
+  if (rule_sources.empty()) return out;
+  Diagnostics ignored;  // The checker reports the rules' problems.
+  dsl::BuildOptions options;
+  std::vector<std::string> none;
+  options.only_rules = &none;
+  options.warn_unused_constants = false;
+  options.keep_going = true;
+  auto program = dsl::Program::BuildShared(rule_sources, {}, &ignored, options);
+  if (!program) return out;
+  for (const auto& name : program->ConstantNames()) {
+    LimitConstant& c = out[name];
+    Diagnostics local;
+    auto e = dsl::Expression::Compile({"<limit>", name}, {}, &local, program.get());
+    const dsl::Value* v = e ? e->ConstantValue() : nullptr;
+    if (!v) continue;  // kBroken.
+    if (v->kind == dsl::ValueKind::kInt) {
+      c.kind = LimitConstant::Kind::kInt;
+      c.value = {v->i, 0};
+    } else if (v->kind == dsl::ValueKind::kDecimal) {
+      c.kind = LimitConstant::Kind::kDecimal;
+      c.value = v->dec();
+    } else {
+      c.kind = LimitConstant::Kind::kOther;
+      c.type = e->type()->ToString();
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
+                                     const LimitConstants* constants) {
   YamlNode root;
   Diagnostics read;
   const bool ok = ReadYaml(source, &root, &read);
@@ -1063,39 +1152,46 @@ std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags) {
     diags->Append(std::move(d));
   }
   if (!ok) return nullptr;
-  return MachineReader(source, diags).Read(root);
+  return MachineReader(source, diags, constants).Read(root);
 }
 
 std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
                                    const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
   auto policy = std::make_unique<Policy>();
-  auto add = [&](const std::string& path) -> const Source* {
+  auto add = [&](const std::string& path, Diagnostics* to) -> const Source* {
     std::string text, error;
     if (!ReadFile(path, &text, &error)) {
-      diags->AddFile(Severity::kError, path, "cannot read: " + error);
+      to->AddFile(Severity::kError, path, "cannot read: " + error);
       return nullptr;
     }
     policy->sources.push_back({path, std::move(text)});
     return &policy->sources.back();
   };
+  // The rules first, since schema limits may name their constants; their problems are reported
+  // after the workflows', in the order the folders were given.
+  Diagnostics rule_diags;
+  for (const auto& dir : rule_dirs) {
+    for (const auto& path : ListFiles(dir, {".rules"}, &rule_diags)) {
+      if (const Source* s = add(path, &rule_diags)) policy->rule_sources.push_back(s);
+    }
+  }
+  std::vector<Source> rule_texts;
+  for (const Source* s : policy->rule_sources) rule_texts.push_back(*s);
+  const LimitConstants constants = ReadLimitConstants(rule_texts);
   for (const auto& dir : workflow_dirs) {
     for (const auto& path : ListFiles(dir, {".yaml", ".yml"}, diags)) {
-      const Source* s = add(path);
+      const Source* s = add(path, diags);
       if (!s) {
         ++policy->failed_files;
         continue;
       }
-      if (auto m = LoadMachine(*s, diags))
+      if (auto m = LoadMachine(*s, diags, &constants))
         policy->machines.push_back(std::move(m));
       else
         ++policy->failed_files;
     }
   }
-  for (const auto& dir : rule_dirs) {
-    for (const auto& path : ListFiles(dir, {".rules"}, diags)) {
-      if (const Source* s = add(path)) policy->rule_sources.push_back(s);
-    }
-  }
+  for (const auto& d : rule_diags.items()) diags->Append(d);
   return policy;
 }
 

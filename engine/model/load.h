@@ -4,6 +4,7 @@
 #define SELLERFLOW_ENGINE_MODEL_LOAD_H_
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,19 @@ struct Policy {
   const Machine* FindEntityMachine(const std::string& entity_type) const;
 };
 
+// The constants of the rules files as schema limits may name them (`max_length: MAX_TITLE`).
+struct LimitConstant {
+  enum class Kind { kInt, kDecimal, kOther, kBroken } kind = Kind::kBroken;
+  dsl::Decimal value{0, 0};  // kInt (scale 0) and kDecimal.
+  std::string type;          // kOther: its type, for the message.
+};
+using LimitConstants = std::map<std::string, LimitConstant>;
+
+// Every constant of `rule_sources` with its value. Reports nothing: the rules' own problems are
+// the checker's to report (a constant with an error is kBroken, and a limit naming it is left
+// unset without an error of its own).
+LimitConstants ReadLimitConstants(const std::vector<dsl::Source>& rule_sources);
+
 // Reads every *.yaml and *.yml file of the workflow folders and every *.rules file of the rules
 // folders (sorted by path, so the order never depends on the file system). Unreadable paths,
 // YAML errors and schema errors (unknown keys, wrong value kinds, duplicate keys, boolean-looking
@@ -33,8 +47,11 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
                                    const std::vector<std::string>& rule_dirs,
                                    dsl::Diagnostics* diags);
 
-// Reads one machine from one YAML source already in `policy->sources`. Returns nullptr on errors.
-std::unique_ptr<Machine> LoadMachine(const dsl::Source& source, dsl::Diagnostics* diags);
+// Reads one machine from one YAML source already in `policy->sources`; schema limits that name a
+// constant take its value from `constants` (none: such a limit is an error). Returns nullptr on
+// errors.
+std::unique_ptr<Machine> LoadMachine(const dsl::Source& source, dsl::Diagnostics* diags,
+                                     const LimitConstants* constants = nullptr);
 
 // The keys the loader accepts, per kind of YAML object ("machine", "state", "transition", ...):
 // the JSON Schema of workflows/schema.json must accept exactly these.

@@ -35,6 +35,14 @@ struct ExprText {
 enum class RequestStatus { kNone, kPreparing, kApplying, kSucceeded, kFailed, kCancelled };
 const char* RequestStatusName(RequestStatus s);
 
+// A schema limit written as the name of a rules constant (`max_length: MAX_TITLE`), so the
+// limit and the rule that states it in its message have one source.
+struct LimitRef {
+  std::string key;       // "max_length", "minimum", ...
+  std::string constant;  // "MAX_TITLE"
+  Where at;
+};
+
 // One field of an input or document schema, with the shape constraints that make a request
 // refused at once (a ValidationException) rather than failed.
 struct FieldSpec {
@@ -52,6 +60,7 @@ struct FieldSpec {
   std::string refers_to;
   std::unique_ptr<FieldSpec> items;  // Lists: constraints on each element.
   std::vector<FieldSpec> fields;     // Objects: their fields.
+  std::vector<LimitRef> limit_refs;  // The limits above that name a constant.
   Where at;
 };
 
@@ -145,6 +154,12 @@ struct State {
 };
 
 enum class MachineKind { kRequest, kEntity };
+
+// The only events that reach a request machine: the review command's decisions (`review ID
+// approve|reject`, a log line's Decision) and cancel-change-set's event. Entity machines get
+// theirs from request machines' send actions.
+const std::vector<std::string>& ReviewDecisions();
+inline constexpr char kCancelEvent[] = "cancel";
 
 // Whether a request creates the entity it changes.
 enum class Creates {

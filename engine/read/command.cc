@@ -710,9 +710,12 @@ class CommandReader {
       case Op::kReview:
         Require(kChangeSetId);
         Require(kDecision);
-        if ((present_ & (1u << kDecision)) && out_->decision != "approve" &&
-            out_->decision != "reject") {
-          sink_.Add("Decision", "must be one of approve, reject");
+        if ((present_ & (1u << kDecision)) &&
+            std::find(ReviewDecisions().begin(), ReviewDecisions().end(), out_->decision) ==
+                ReviewDecisions().end()) {
+          std::string names;
+          for (const auto& d : ReviewDecisions()) names += (names.empty() ? "" : ", ") + d;
+          sink_.Add("Decision", "must be one of " + names);
         }
         break;
       case Op::kCancelChangeSet:

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "dsl/json.h"
@@ -119,6 +120,8 @@ struct EngineImpl {
     std::unique_ptr<CompiledMachine> cm;
   };
   std::map<std::string, Pinned> pinned;
+  // What schema limits of a pinned definition name, read from today's rules (as its rules are).
+  std::optional<LimitConstants> limit_constants;
   // A command's documents take several KiB: blocks of 64 KiB, so that a command's values fit in the
   // first block, which Reset keeps, instead of a malloc and a free per block per command.
   dsl::Arena arena{64 * 1024};
@@ -207,7 +210,8 @@ struct EngineImpl {
     p.source = std::make_unique<dsl::Source>(
         dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
     dsl::Diagnostics diags;
-    p.machine = LoadMachine(*p.source, &diags);
+    if (!limit_constants) limit_constants = ReadLimitConstants(rule_sources);
+    p.machine = LoadMachine(*p.source, &diags, &*limit_constants);
     if (!p.machine)
       throw std::runtime_error("the definition " + row.machine_hash +
                                " a change set started under no longer loads:\n" + diags.ToText());
@@ -1486,7 +1490,7 @@ struct EngineImpl {
                     {}};
     std::vector<ChangeWork> changes = Resume(*cs);
     RestoreWorking(*cs);
-    if (event == "cancel") {
+    if (event == kCancelEvent) {
       if (cs->status != "PREPARING")
         throw Refusal{Result::kRefused,
                       "ValidationException",
@@ -1499,7 +1503,7 @@ struct EngineImpl {
                       c.actor + " may not cancel change set " + cs->id,
                       {}};
       // A machine that says what cancelling does gets the event; otherwise every open change ends.
-      if (!DeliverToChanges(changes, "cancel", "{}", cs->id, cs->actor)) {
+      if (!DeliverToChanges(changes, kCancelEvent, "{}", cs->id, cs->actor)) {
         for (auto& ch : changes)
           if (ch.row.status == "PREPARING" || ch.row.status == "APPLYING")
             ch.row.status = "CANCELLED";
@@ -1585,7 +1589,7 @@ struct EngineImpl {
                            c.decision == "reject" ? "{\"Reason\":" + Json(c.reason) + "}" : "{}");
           break;
         case Op::kCancelChangeSet:
-          o = EventCommand(c, "cancel", "{}");
+          o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
           o.body = "{\"Clock\":" + Json(c.at) + "}";

@@ -323,7 +323,7 @@ change_type: Poll
 entity_type: Thing@1.0
 creates: always
 events:
-  stop: [owner]
+  approve: [owner]
 states:
   Submitted: {initial: true, status: PREPARING}
   Polling: {status: PREPARING}
@@ -331,7 +331,7 @@ states:
 transitions:
   - {from: Submitted, to: Polling}
   - {from: Polling, to: Polling, after: duration("PT1S")}
-  - {from: Polling, to: Done, on: stop}
+  - {from: Polling, to: Done, on: approve}
 YAML
   local args=(--db "$T/s.db" --workflows "$T/wf" --rules "$T/rules" --output json)
   printf '{"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"Poll","Entity":{"Type":"Thing@1.0"},"DetailsDocument":{}}]}' >"$T/body.json"

@@ -230,14 +230,14 @@ def policy_copy(src, dest, kind):
                     "  Done: {final: true, status: SUCCEEDED}\ntransitions:\n"
                     "  - {from: A, to: B, if: len(entity.Identifier) > 0}\n"
                     "  - {from: B, to: A, if: len(entity.Identifier) > 0}\n"
-                    "  - {from: B, to: Done, on: stop}\nevents:\n  stop: [operations]\n" % PT)
+                    "  - {from: B, to: Done, on: approve}\nevents:\n  approve: [operations]\n" % PT)
     elif kind == "loop":
         with open(os.path.join(dest, "loop.yaml"), "w") as f:
             f.write("machine: request\nchange_type: Loop\nentity_type: %s\nstates:\n"
                     "  A: {initial: true, status: PREPARING}\n  B: {status: PREPARING}\n"
                     "  Done: {final: true, status: SUCCEEDED}\ntransitions:\n"
-                    "  - {from: A, to: B}\n  - {from: B, to: A}\n  - {from: B, to: Done, on: never}\n"
-                    "events:\n  never: [operations]\n" % PT)
+                    "  - {from: A, to: B}\n  - {from: B, to: A}\n  - {from: B, to: Done, on: approve}\n"
+                    "events:\n  approve: [operations]\n" % PT)
 
 
 def main():

@@ -248,6 +248,68 @@ transitions:
   CHECK(entity_diags.items()[0].message.find("refers_to applies to a request's input") == 0);
 }
 
+TEST_CASE("load: a schema limit may name a rules constant", "[load]") {
+  const LimitConstants constants = ReadLimitConstants(
+      {{"a.rules", "const MAX_TITLE = 12\nconst MAX_PRICE = 99.5\nconst LABEL = \"x\"\n"}});
+  REQUIRE(constants.count("MAX_TITLE"));
+  CHECK(constants.at("LABEL").kind == LimitConstant::Kind::kOther);
+  dsl::Source source{"m.yaml", R"(machine: request
+change_type: Publish
+entity_type: Widget@1.0
+input:
+  Title: {type: string, max_length: MAX_TITLE}
+  Price?: {type: decimal, maximum: MAX_PRICE}
+states:
+  A: {initial: true, status: PREPARING}
+  B: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: A, to: B}
+)"};
+  dsl::Diagnostics diags;
+  auto m = LoadMachine(source, &diags, &constants);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  const FieldSpec& title = m->input.fields[0];
+  CHECK(title.max_length == 12);
+  REQUIRE(title.limit_refs.size() == 1);
+  CHECK(title.limit_refs[0].key == "max_length");
+  CHECK(title.limit_refs[0].constant == "MAX_TITLE");
+  CHECK(title.limit_refs[0].at.line == 5);
+  CHECK(title.limit_refs[0].at.column == 37);
+  REQUIRE(m->input.fields[1].maximum);
+  CHECK(dsl::DecimalToString(*m->input.fields[1].maximum) == "99.5");
+
+  // Without the rules, the name names nothing.
+  dsl::Diagnostics alone;
+  CHECK(LoadMachine(source, &alone) == nullptr);
+  CHECK(alone.ToText().find("5:37: error: max_length names 'MAX_TITLE', which no rules file "
+                            "defines") != std::string::npos);
+}
+
+// The title's limit is written once, as MAX_TITLE: CreateProduct refuses a longer title at once,
+// UpdateInformation's title_length states it in its message.
+TEST_CASE("load: the shipped CreateProduct takes its title limit from MAX_TITLE", "[load]") {
+  dsl::Diagnostics diags;
+  auto policy = LoadPolicy({std::string(SELLERFLOW_SOURCE_DIR) + "/workflows"},
+                           {std::string(SELLERFLOW_SOURCE_DIR) + "/rules"}, &diags);
+  INFO(diags.ToText());
+  REQUIRE_FALSE(diags.has_errors());
+  const Machine* create =
+      policy->FindRequestMachine("CreateProduct", "ProfessionalServicesProduct@1.0");
+  REQUIRE(create);
+  const FieldSpec* title = nullptr;
+  for (const auto& f : create->input.fields)
+    if (f.name == "ProductTitle") title = &f;
+  REQUIRE(title);
+  REQUIRE(title->limit_refs.size() == 1);
+  CHECK(title->limit_refs[0].constant == "MAX_TITLE");
+  std::vector<dsl::Source> rules;
+  for (const auto* s : policy->rule_sources) rules.push_back(*s);
+  const LimitConstants constants = ReadLimitConstants(rules);
+  REQUIRE(constants.count("MAX_TITLE"));
+  CHECK(title->max_length == constants.at("MAX_TITLE").value.coefficient);
+}
+
 TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
   std::vector<std::string> kinds;
   for (const auto& [kind, keys] : AllowedKeys()) {
