@@ -299,6 +299,13 @@ class SqliteStore : public Store {
   // build can open (or an empty database); throws kNotAStore or kNewerSchema otherwise.
   int SchemaVersion();
   void Migrate();
+  // A store's first write in a process (its migration, or else its first write transaction)
+  // rewrites the header (schema version, identity): the WAL then holds the header with its
+  // store's identity, by which CheckWalBelongs tells it from another store's WAL, at a page per
+  // process. A store made before identities gets one here.
+  void WriteHeader();
+  bool header_pending_ = false;  // The next write transaction that changes rows rewrites it.
+  bool header_now_ = false;      // The open write transaction has rewritten it.
   BusyWait busy_;
   // Runs a write outside any transaction as its own Write, so every write holds the lock taken by
   // BEGIN IMMEDIATE rather than upgrading a read lock (which fails at once instead of waiting).
@@ -367,6 +374,9 @@ class SqliteStore : public Store {
   int64_t data_version_ = -1;
   // Called once the write lock is held: forgets what another connection may have changed.
   void CheckDataVersion();
+  // Called before the outermost COMMIT: rewrites the header if it is pending.
+  void BeforeCommit();
+  int64_t changes_at_begin_ = 0;  // sqlite3_total_changes64 when the write transaction began.
 };
 
 SqliteStore::Statements::Statements(SQLite::Database& db)
@@ -513,6 +523,7 @@ void SqliteStore::Open(const StoreOptions& options) {
     throw StoreError(StoreError::Kind::kNotFound,
                      "no store at " + path_ + "; give the path of an existing store with --db");
   }
+  CheckWalBelongs(path_);
   int mode = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
   if (options.read_only) {
     // A read-only connection cannot remove the -wal and -shm files it opens, so where the store
@@ -572,6 +583,7 @@ void SqliteStore::Open(const StoreOptions& options) {
     db_->exec("PRAGMA temp_store = MEMORY");
     op = "migrating its schema";
     if (version < kSchemaVersion) Migrate();
+    header_pending_ = version == kSchemaVersion;
     op = "preparing statements";
     st_ = std::make_unique<Statements>(*db_);
   } catch (const SQLite::Exception& e) {
@@ -624,8 +636,15 @@ void SqliteStore::Migrate() {
     throw;
   }
   for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
-  db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  WriteHeader();
   db_->exec("COMMIT");
+}
+
+void SqliteStore::WriteHeader() {
+  int identity = db_->execAndGet("PRAGMA application_id").getInt();
+  if (identity == 0) identity = NewStoreIdentity();
+  db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  db_->exec("PRAGMA application_id = " + std::to_string(identity));
 }
 
 void SqliteStore::CheckDataVersion() {
@@ -637,10 +656,25 @@ void SqliteStore::CheckDataVersion() {
   }
   if (version != data_version_) known_ = Known();
   data_version_ = version;
+  header_now_ = false;
+  changes_at_begin_ = sqlite3_total_changes64(db_->getHandle());
+}
+
+void SqliteStore::BeforeCommit() {
+  // Only a transaction that changes rows: one that changes nothing leaves the file as it was.
+  if (!header_pending_ || sqlite3_total_changes64(db_->getHandle()) == changes_at_begin_) return;
+  try {
+    WriteHeader();
+  } catch (const SQLite::Exception& e) {
+    Fail(e, "rewriting its header");
+  }
+  header_pending_ = false;
+  header_now_ = true;
 }
 
 void SqliteStore::Unwind(bool savepoint) noexcept {
   known_ = Known();
+  if (!savepoint || !InTransaction()) header_pending_ = header_pending_ || header_now_;
   if (!InTransaction()) {
     // SQLite already rolled everything back (disk full, I/O error): nothing left to undo here, and
     // a batch around us is gone too.
@@ -693,6 +727,7 @@ void SqliteStore::Write(const std::function<void()>& fn) {
   try {
     CheckDataVersion();
     fn();
+    BeforeCommit();
     Run(st_->commit, "committing");
   } catch (...) {
     depth_ = 0;
@@ -731,6 +766,7 @@ void SqliteStore::CommitBatch() {
     throw error;
   }
   try {
+    BeforeCommit();
     Run(st_->commit, "committing a batch");
   } catch (...) {
     Unwind(/*savepoint=*/false);

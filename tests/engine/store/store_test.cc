@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -864,6 +865,133 @@ TEST_CASE("store: a negative schema version is not a store's, and the file is le
       }
       CHECK(FileSha(path) == before);
     }
+  }
+}
+
+// A store that stays open keeps its WAL: the WAL of `path`'s last writes, copied to `to`.
+void CopyWalOfOpenStore(const std::string& path, const std::string& to,
+                        const std::function<void(Store&)>& write) {
+  auto store = Store::Open(path);
+  write(*store);
+  std::filesystem::remove(to);
+  std::filesystem::copy_file(path + "-wal", to);
+}
+
+TEST_CASE("store: a WAL that is not the store's is refused before SQLite applies it", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db"), wal = path + "-wal";
+  Store::Open(path)->Write([] {});
+  {
+    auto store = Store::Open(path);
+    store->Write([&] { store->InsertEntity(Entity("prod-mine")); });
+  }
+  REQUIRE_FALSE(std::filesystem::exists(wal));
+  const std::string digest = Store::Open(path)->Digest();
+  const auto refused = [&](const std::string& why) {
+    const std::string db_sha = FileSha(path), wal_sha = FileSha(wal);
+    StoreOptions read;
+    read.read_only = true;
+    for (const StoreOptions& options : {StoreOptions(), read}) {
+      try {
+        Store::Open(path, options);
+        FAIL("opened the store beside a WAL that is not its own");
+      } catch (const StoreError& e) {
+        CHECK(e.kind() == StoreError::Kind::kCorrupt);
+        CHECK(std::string(e.what()) ==
+              wal + " does not belong to " + path + " (" + why +
+                  "): opening the store would apply another database's writes to it; move " + wal +
+                  " away and keep it (it may be another store's), then retry");
+      }
+      CHECK(FileSha(path) == db_sha);
+      CHECK(FileSha(wal) == wal_sha);
+    }
+    std::filesystem::remove(wal);
+    std::filesystem::remove(path + "-shm");
+    CHECK(Store::Open(path)->Digest() == digest);
+  };
+
+  SECTION("another store's") {
+    CopyWalOfOpenStore(dir.File("other.db"), wal, [](Store& other) {
+      other.Write([&] { other.InsertEntity(Entity("prod-other")); });
+    });
+    refused("it holds the header of another store");
+  }
+  SECTION("another store's, even when the other store was opened only to write in place") {
+    const std::string other = dir.File("other.db");
+    {
+      auto store = Store::Open(other);
+      store->Write([&] { store->InsertEntity(Entity("prod-other")); });
+    }
+    CopyWalOfOpenStore(other, wal, [](Store& store) {
+      store.Write([&] { store.UpdateEntity(Entity("prod-other", "Product", "LIVE")); });
+    });
+    refused("it holds the header of another store");
+  }
+  SECTION("a WAL with other pages") {
+    const std::string other = dir.File("other.db");
+    RawDb raw(other);
+    REQUIRE(raw.Exec("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; CREATE TABLE t (x);") ==
+            SQLITE_OK);
+    std::filesystem::copy_file(other + "-wal", wal);
+    refused("its pages are 1024 bytes, the store's 4096");
+  }
+  SECTION("a WAL beside a store that is not in WAL mode") {
+    {
+      RawDb raw(path);
+      REQUIRE(raw.Exec("PRAGMA journal_mode = DELETE") == SQLITE_OK);
+    }
+    CopyWalOfOpenStore(dir.File("other.db"), wal, [](Store& other) {
+      other.Write([&] { other.InsertEntity(Entity("prod-other")); });
+    });
+    refused(path + " is not in WAL mode");
+  }
+  SECTION("the WAL of a copy that grew, written in place since") {
+    // A copy has the store's identity; a WAL that never rewrites the header must leave the
+    // database the size the header says.
+    const std::string copy = dir.File("copy.db");
+    std::filesystem::copy_file(path, copy);
+    RawDb raw(copy);
+    REQUIRE(raw.Exec("CREATE TABLE pad (x); INSERT INTO pad SELECT zeroblob(4000) FROM "
+                     "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)"
+                     " SELECT i FROM n); PRAGMA wal_checkpoint(TRUNCATE);"
+                     "UPDATE entities SET state = 'LIVE'") == SQLITE_OK);
+    std::filesystem::copy_file(copy + "-wal", wal);
+    refused("it leaves " + std::to_string(std::filesystem::file_size(copy) / 4096) +
+            " pages without writing the header, which says " +
+            std::to_string(std::filesystem::file_size(path) / 4096));
+  }
+}
+
+TEST_CASE("store: its own WAL, left by a crash, is applied", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db"), crashed = dir.File("crashed.db");
+  auto store = Store::Open(path);
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  const auto crash = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(crashed + suffix);
+      std::filesystem::copy_file(path + suffix, crashed + suffix);
+    }
+    return Store::Open(crashed)->Digest();
+  };
+  CHECK(crash() == store->Digest());
+  SECTION("after SQLite restarted the WAL, which then holds no header") {
+    {
+      RawDb raw(path);
+      REQUIRE(raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)") == SQLITE_OK);
+    }
+    store->Write([&] { store->UpdateEntity(Entity("prod-1", "Product", "LIVE")); });
+    CHECK(crash() == store->Digest());
+  }
+  SECTION("with its -shm gone") {
+    store->Write([&] { store->InsertEntity(Entity("prod-2")); });
+    const std::string digest = store->Digest();
+    for (const char* suffix : {"", "-wal"}) {
+      std::filesystem::remove(crashed + suffix);
+      std::filesystem::copy_file(path + suffix, crashed + suffix);
+    }
+    std::filesystem::remove(crashed + "-shm");
+    CHECK(Store::Open(crashed)->Digest() == digest);
   }
 }
 
