@@ -1,6 +1,13 @@
 // Checks on a store's location and the files beside it, made before SQLite opens anything.
 #include "engine/store/sqlite_files.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sqlite3.h>
+#include <sys/ioctl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -221,6 +228,110 @@ void CheckWalBelongs(const std::string& path) {
                    wal_path + " does not belong to " + path + " (" + why +
                        "): opening the store would apply another database's writes to it; move " +
                        wal_path + " away and keep it (it may be another store's), then retry");
+}
+
+bool Unchangeable(const std::string& path) {
+  struct statvfs fs;
+  if (statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) return true;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int flags = 0;
+  const bool immutable = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL) != 0;
+  close(fd);
+  return immutable;
+}
+
+namespace {
+
+// A file of the immutable VFS: the real file follows it in memory.
+struct ImmutableFile {
+  sqlite3_file base;
+  bool main_db;
+  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+};
+sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<ImmutableFile*>(f)->real(); }
+
+int ImmutableClose(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
+int ImmutableRead(sqlite3_file* f, void* into, int n, sqlite3_int64 offset) {
+  return Real(f)->pMethods->xRead(Real(f), into, n, offset);
+}
+int ImmutableWrite(sqlite3_file* f, const void* from, int n, sqlite3_int64 offset) {
+  return Real(f)->pMethods->xWrite(Real(f), from, n, offset);
+}
+int ImmutableTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  return Real(f)->pMethods->xTruncate(Real(f), size);
+}
+int ImmutableSync(sqlite3_file* f, int flags) { return Real(f)->pMethods->xSync(Real(f), flags); }
+int ImmutableFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  return Real(f)->pMethods->xFileSize(Real(f), size);
+}
+int ImmutableLock(sqlite3_file* f, int level) { return Real(f)->pMethods->xLock(Real(f), level); }
+int ImmutableUnlock(sqlite3_file* f, int level) {
+  return Real(f)->pMethods->xUnlock(Real(f), level);
+}
+int ImmutableCheckReserved(sqlite3_file* f, int* out) {
+  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+}
+int ImmutableControl(sqlite3_file* f, int op, void* arg) {
+  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+}
+int ImmutableSectorSize(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
+// What makes the database immutable: SQLite then reads it as the immutable=1 URI parameter says,
+// which the store does not use (its locations are never URIs).
+int ImmutableDevice(sqlite3_file* f) {
+  const int real = Real(f)->pMethods->xDeviceCharacteristics(Real(f));
+  return reinterpret_cast<ImmutableFile*>(f)->main_db ? real | SQLITE_IOCAP_IMMUTABLE : real;
+}
+
+// Version 1: no shared memory and no memory mapping, which an immutable database never uses.
+const sqlite3_io_methods kImmutableMethods = {
+    1,
+    ImmutableClose,
+    ImmutableRead,
+    ImmutableWrite,
+    ImmutableTruncate,
+    ImmutableSync,
+    ImmutableFileSize,
+    ImmutableLock,
+    ImmutableUnlock,
+    ImmutableCheckReserved,
+    ImmutableControl,
+    ImmutableSectorSize,
+    ImmutableDevice,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+};
+
+sqlite3_vfs* g_default_vfs = nullptr;
+
+int ImmutableOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
+                  int* out_flags) {
+  auto* file = reinterpret_cast<ImmutableFile*>(f);
+  file->base.pMethods = nullptr;
+  file->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
+  const int rc = g_default_vfs->xOpen(g_default_vfs, name, file->real(), flags, out_flags);
+  if (file->real()->pMethods != nullptr) file->base.pMethods = &kImmutableMethods;
+  return rc;
+}
+
+}  // namespace
+
+const char* ImmutableVfs() {
+  static const char* const name = [] {
+    static sqlite3_vfs vfs;
+    g_default_vfs = sqlite3_vfs_find(nullptr);
+    vfs = *g_default_vfs;
+    vfs.zName = "sellerflow-immutable";
+    vfs.szOsFile = static_cast<int>(sizeof(ImmutableFile)) + g_default_vfs->szOsFile;
+    vfs.xOpen = ImmutableOpen;
+    sqlite3_vfs_register(&vfs, /*makeDflt=*/0);
+    return vfs.zName;
+  }();
+  return name;
 }
 
 int32_t NewStoreIdentity() {

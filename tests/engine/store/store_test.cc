@@ -1,8 +1,12 @@
 // Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
 #include "engine/store/store.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -992,6 +996,87 @@ TEST_CASE("store: its own WAL, left by a crash, is applied", "[store]") {
     }
     std::filesystem::remove(crashed + "-shm");
     CHECK(Store::Open(crashed)->Digest() == digest);
+  }
+}
+
+// Marks a file or folder immutable (chattr +i: not even root may change it) while it lives.
+class Immutable {
+ public:
+  explicit Immutable(const std::string& path) : path_(path) { ok_ = Set(true); }
+  ~Immutable() {
+    if (ok_) Set(false);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool Set(bool on) {
+    const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int flags = 0;
+    bool done = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    done = done && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    close(fd);
+    return done;
+  }
+  std::string path_;
+  bool ok_ = false;
+};
+
+TEST_CASE("store: a store nothing can write (read-only media) is read and exported", "[store]") {
+  TempDir dir;
+  const std::string folder = dir.File("media"), path = folder + "/s.db";
+  std::filesystem::create_directory(folder);
+  std::string digest;
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+    CommandRow c{0, "cmd", "{}", "2024-01-01T00:00:00Z"};
+    store->AppendCommand(&c);
+    digest = store->Digest();
+  }
+  const std::string before = FileSha(path);
+  StoreOptions read;
+  read.read_only = true;
+  read.create = false;
+  SECTION("the store alone") {
+    Immutable file(path), media(folder);
+    if (!file.ok() || !media.ok()) {
+      WARN("skipped: cannot mark files immutable here (chattr +i needs root and ext4 or the like)");
+      return;
+    }
+    auto store = Store::Open(path, read);
+    CHECK(store->Digest() == digest);
+    CHECK(store->Commands(0, 10).size() == 1);
+    CHECK(store->Clock() == "2024-01-01T00:00:00Z");
+    CHECK_THROWS_AS(store->Write([] {}), StoreError);
+    store.reset();
+    CHECK(std::filesystem::directory_iterator(folder)->path() == path);
+    CHECK(FileSha(path) == before);
+  }
+  SECTION("with writes still in its WAL, and no -shm") {
+    auto writer = Store::Open(path);
+    writer->Write([&] { writer->InsertEntity(Entity("prod-late")); });
+    const std::string copy = dir.File("copy"), copied = copy + "/s.db";
+    std::filesystem::create_directory(copy);
+    std::filesystem::copy_file(path, copied);
+    std::filesystem::copy_file(path + "-wal", copied + "-wal");
+    writer.reset();
+    Immutable file(copied), wal(copied + "-wal"), media(copy);
+    if (!file.ok() || !wal.ok() || !media.ok()) {
+      WARN("skipped: cannot mark files immutable here (chattr +i needs root and ext4 or the like)");
+      return;
+    }
+    try {
+      Store::Open(copied, read);
+      FAIL("read a store on read-only media without the writes in its WAL");
+    } catch (const StoreError& e) {
+      CHECK(std::string(e.what()) ==
+            "cannot read " + copied + ": it cannot be written (read-only media), and " + copied +
+                "-wal holds writes that SQLite reads only through a -shm file, which it cannot "
+                "make there; copy the store with its -wal file to writable media, and read the "
+                "copy");
+    }
   }
 }
 
