@@ -431,6 +431,26 @@ bool SameCommand(engine::Command c, const std::string& logged) {
   return c.ToJsonLine() == logged;
 }
 
+std::string NothingWentIn(const std::string& path, int64_t skipped) {
+  return "nothing of " + path + " went in" +
+         (skipped > 0 ? " past the " + std::to_string(skipped) + " lines the store held already"
+                      : "");
+}
+
+// What a replay or import that a store error stopped at line `line` of `path` leaves behind: with a
+// transaction per command, every command before it; in a batch, nothing.
+std::string StoppedAt(const std::string& path, int64_t line, int64_t ran, int64_t skipped,
+                      bool batch) {
+  const std::string at = path + ":" + std::to_string(line);
+  if (batch) return "stopped at " + at + ": " + NothingWentIn(path, skipped) + " (--commit batch)";
+  if (line <= 1) return "stopped at " + at + ": nothing of " + path + " went in";
+  std::string out = "stopped at " + at + ": lines 1 to " + std::to_string(line - 1) +
+                    " went in (" + std::to_string(ran) + " command" + (ran == 1 ? "" : "s") +
+                    " committed";
+  if (skipped > 0) out += ", " + std::to_string(skipped) + " already in the store";
+  return out + "), line " + std::to_string(line) + " and those after it did not";
+}
+
 // Runs a file of commands, one JSON line each, streaming it (a long log is never held whole).
 int ReplayLines(const Globals& g, Session& s, const std::string& path,
                 std::optional<engine::Op> default_op, const ReplayOptions& options) {
@@ -445,7 +465,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   s.engine->set_respond(false);  // Only counts are reported.
   std::optional<LoggedCommands> logged;
   if (options.resume) logged.emplace(s.store.get());
-  int64_t skipped = 0;
+  int64_t skipped = 0, ran = 0;  // Lines the store's log held, and commands run.
   std::string line;
   bool too_long = false;
   while (ReadLine(*in, engine::kMaxCommandBytes, &line, &too_long)) {
@@ -472,7 +492,14 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
       }
       logged.reset();  // Past the store's log: run the rest.
     }
-    engine::Outcome o = s.engine->Execute(c);
+    engine::Outcome o;
+    try {
+      o = s.engine->Execute(c);
+    } catch (const engine::StoreError& e) {
+      throw engine::StoreError(e.kind(), std::string(e.what()) + "; " +
+                                             StoppedAt(path, lines, ran, skipped, batch));
+    }
+    ++ran;
     if (options.ack) {
       std::printf("{\"Ack\":%lld}\n", static_cast<long long>(lines));
       std::fflush(stdout);
@@ -487,7 +514,14 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
     throw UsageError("cannot resume: the store's command log holds more commands than " + path +
                      "; --resume continues the log the store was replaying");
   }
-  if (batch) s.store->CommitBatch();
+  if (batch) {
+    try {
+      s.store->CommitBatch();
+    } catch (const engine::StoreError& e) {
+      throw engine::StoreError(e.kind(),
+                               std::string(e.what()) + "; " + NothingWentIn(path, skipped));
+    }
+  }
   if (progress && lines >= 1000) std::fprintf(stderr, "\r");
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string out = "{\"Lines\":" + std::to_string(lines);

@@ -181,7 +181,8 @@ test_read_only_media() {
   end
 }
 
-# On a full disk (a small tmpfs, as root) a read says disk full. Skipped where mounts are not
+# On a full disk (a small tmpfs, as root) a read says disk full, and an import that fills the disk
+# says how many of its lines went in: exactly those are in the store. Skipped where mounts are not
 # allowed.
 test_full_disk() {
   begin full_disk
@@ -198,6 +199,32 @@ test_full_disk() {
   sfdb "$T/full/s.db" digest
   rc 74 "a read on the full disk"
   eq "says disk full" "$ERR" "sellerflow: disk full writing $T/full/s.db (reading its schema: SQLite grows $T/full/s.db-shm even to read); free space on its disk, then retry"
+  rm -f "$T/full/fill" "$T/full/s.db" "$T/full/s.db-wal" "$T/full/s.db-shm"
+  dd if=/dev/zero of="$T/full/fill" bs=4k count=150 2>/dev/null
+  products 400 "$T/p.jsonl"
+  sfdb "$T/full/s.db" import "$T/p.jsonl"
+  rc 74 "import past the end of the disk"
+  has "disk full" "$ERR" "sellerflow: disk full writing $T/full/s.db ("
+  local n
+  n=$(printf '%s' "$ERR" | sed -n 's/.*; stopped at .*p\.jsonl:\([0-9]*\): lines 1 to \([0-9]*\) went in (\2 commands committed), line \1 and those after it did not$/\2/p')
+  rm -f "$T/full/fill"
+  if [ -z "$n" ]; then
+    fail "says how many lines went in: <$ERR>"
+  else
+    sfdb "$T/full/s.db" list-entities
+    rc 0 "list-entities"
+    eq "those lines are in the store" "$(j 'len(d["EntitySummaryList"])')" "$n"
+  fi
+  # In one transaction, none of them.
+  rm -f "$T/full/s.db" "$T/full/s.db-wal" "$T/full/s.db-shm"
+  dd if=/dev/zero of="$T/full/fill" bs=4k count=150 2>/dev/null
+  sed 's/^{/{"op":"import",/' "$T/p.jsonl" >"$T/log.jsonl"
+  sfdb "$T/full/s.db" replay "$T/log.jsonl" --commit batch
+  rc 74 "a batch past the end of the disk"
+  has "says none went in" "$ERR" "; nothing of $T/log.jsonl went in"
+  rm -f "$T/full/fill"
+  sfdb "$T/full/s.db" list-entities
+  eq "none of them in the store" "$(j 'len(d["EntitySummaryList"])')" 0
   umount "$T/full"
   end
 }
