@@ -444,9 +444,8 @@ std::string StoppedAt(const std::string& path, int64_t line, int64_t ran, int64_
   const std::string at = path + ":" + std::to_string(line);
   if (batch) return "stopped at " + at + ": " + NothingWentIn(path, skipped) + " (--commit batch)";
   if (line <= 1) return "stopped at " + at + ": nothing of " + path + " went in";
-  std::string out = "stopped at " + at + ": lines 1 to " + std::to_string(line - 1) +
-                    " went in (" + std::to_string(ran) + " command" + (ran == 1 ? "" : "s") +
-                    " committed";
+  std::string out = "stopped at " + at + ": lines 1 to " + std::to_string(line - 1) + " went in (" +
+                    std::to_string(ran) + " command" + (ran == 1 ? "" : "s") + " committed";
   if (skipped > 0) out += ", " + std::to_string(skipped) + " already in the store";
   return out + "), line " + std::to_string(line) + " and those after it did not";
 }
@@ -496,8 +495,8 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
     try {
       o = s.engine->Execute(c);
     } catch (const engine::StoreError& e) {
-      throw engine::StoreError(e.kind(), std::string(e.what()) + "; " +
-                                             StoppedAt(path, lines, ran, skipped, batch));
+      throw engine::StoreError(
+          e.kind(), std::string(e.what()) + "; " + StoppedAt(path, lines, ran, skipped, batch));
     }
     ++ran;
     if (options.ack) {

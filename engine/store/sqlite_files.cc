@@ -72,8 +72,7 @@ void CheckPlainPath(const std::string& path) {
   const auto refuse = [&](const std::string& why, const std::string& hint = "") {
     throw StoreError(StoreError::Kind::kBadLocation,
                      (path.empty() ? std::string("an empty path") : "'" + path + "'") +
-                         " is not a store path: " + why + "; give the path of a store file" +
-                         hint);
+                         " is not a store path: " + why + "; give the path of a store file" + hint);
   };
   if (path.empty()) refuse("SQLite would keep a temporary store and delete it on exit");
   if (path == ":memory:") refuse("SQLite would keep the store in memory and lose it on exit");
@@ -88,9 +87,9 @@ namespace {
 // What the frames of a WAL say, as SQLite would read them: those whose salt is the header's and
 // whose running checksum holds, up to the last commit frame.
 struct WalFrames {
-  bool complete = false;          // Read to the end of the valid frames, within kMaxFrames.
-  bool header_written = false;    // A committed frame holds page 1, the database header.
-  bool other_identity = false;    // ... with another identity than `identity` (0 is none).
+  bool complete = false;            // Read to the end of the valid frames, within kMaxFrames.
+  bool header_written = false;      // A committed frame holds page 1, the database header.
+  bool other_identity = false;      // ... with another identity than `identity` (0 is none).
   uint32_t pages_after_commit = 0;  // The database's size after the last commit (0: none).
 };
 
@@ -108,7 +107,7 @@ WalFrames ReadFrames(std::ifstream& wal, const unsigned char* wal_header, uint32
   const size_t frame_bytes = kWalFrameHeaderBytes + page_size;
   constexpr size_t kBatch = 64;
   std::vector<unsigned char> buffer(kBatch * frame_bytes);
-  size_t have = 0, next = 0;  // Frames in the buffer, and the next one's index there.
+  size_t have = 0, next = 0;           // Frames in the buffer, and the next one's index there.
   bool header = false, other = false;  // Since the last commit frame.
   for (int n = 0;; ++n, ++next) {
     if (n == kMaxFrames) return out;
@@ -118,8 +117,7 @@ WalFrames ReadFrames(std::ifstream& wal, const unsigned char* wal_header, uint32
       next = 0;
     }
     const unsigned char* h = buffer.data() + next * frame_bytes;
-    if (next == have || BigEndian(h) == 0 ||
-        BigEndian(h + 8) != BigEndian(wal_header + 16) ||
+    if (next == have || BigEndian(h) == 0 || BigEndian(h + 8) != BigEndian(wal_header + 16) ||
         BigEndian(h + 12) != BigEndian(wal_header + 20)) {
       break;
     }
@@ -203,9 +201,10 @@ void CheckWalBelongs(const std::string& path) {
     const uint32_t identity = BigEndian(header + kDbApplicationId);
     // The header's size counts when its change counter matches its version-valid-for number, as
     // SQLite reads it; otherwise the file's size does.
-    const uint32_t pages = BigEndian(header + 24) == BigEndian(header + 92) && BigEndian(header + 28)
-                               ? BigEndian(header + 28)
-                               : static_cast<uint32_t>(file_size / db_page);
+    const uint32_t pages =
+        BigEndian(header + 24) == BigEndian(header + 92) && BigEndian(header + 28)
+            ? BigEndian(header + 28)
+            : static_cast<uint32_t>(file_size / db_page);
     const WalFrames frames = ReadFrames(wal, wal_header, wal_page, identity);
     if (frames.other_identity) {
       why = "it holds the header of another store";
@@ -308,8 +307,7 @@ const sqlite3_io_methods kImmutableMethods = {
 
 sqlite3_vfs* g_default_vfs = nullptr;
 
-int ImmutableOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
-                  int* out_flags) {
+int ImmutableOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   auto* file = reinterpret_cast<ImmutableFile*>(f);
   file->base.pMethods = nullptr;
   file->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;

@@ -618,7 +618,8 @@ void SqliteStore::Open(const StoreOptions& options) {
     if (unchangeable_with_wal && (e.getErrorCode() & 0xff) == SQLITE_CANTOPEN) {
       throw StoreError(StoreError::Kind::kIo,
                        "cannot read " + path_ + ": it cannot be written (read-only media), and " +
-                           path_ + "-wal holds writes that SQLite reads only through a -shm file, "
+                           path_ +
+                           "-wal holds writes that SQLite reads only through a -shm file, "
                            "which it cannot make there; copy the store with its -wal file to "
                            "writable media, and read the copy");
     }

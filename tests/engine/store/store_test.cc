@@ -811,8 +811,8 @@ TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
     }
     const std::string before = FileSha(other);
     CHECK(OpenErrorKind(other, &message) == StoreError::Kind::kNotAStore);
-    CHECK(message == other +
-                         " is an SQLite database but not a sellerflow store; give another --db path");
+    CHECK(message ==
+          other + " is an SQLite database but not a sellerflow store; give another --db path");
     // Refused before anything was written: not even switched to WAL.
     CHECK(FileSha(other) == before);
     CHECK_FALSE(std::filesystem::exists(other + "-wal"));
@@ -864,8 +864,8 @@ TEST_CASE("store: a negative schema version is not a store's, and the file is le
       } catch (const StoreError& e) {
         CHECK(e.kind() == StoreError::Kind::kNotAStore);
         CHECK(std::string(e.what()) ==
-              path + " is not a sellerflow store, or is damaged: its schema version is " +
-                  version + ", and sellerflow writes none below 0; give another --db path");
+              path + " is not a sellerflow store, or is damaged: its schema version is " + version +
+                  ", and sellerflow writes none below 0; give another --db path");
       }
       CHECK(FileSha(path) == before);
     }
@@ -1150,7 +1150,8 @@ TEST_CASE("store: SQLite's special names and URIs are not store paths", "[store]
   CHECK(OpenErrorKind(uri, &message) == StoreError::Kind::kBadLocation);
   CHECK(message == "'" + uri +
                        "' is not a store path: SQLite would read it as a URI, not as a file name; "
-                       "give the path of a store file (./" + uri + " for a file of that name)");
+                       "give the path of a store file (./" +
+                       uri + " for a file of that name)");
   CHECK_FALSE(std::filesystem::exists(dir.File("u.db")));
   // "file:" inside a path is only a name.
   const std::string plain = dir.File("file:v.db");
