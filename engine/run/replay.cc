@@ -50,6 +50,26 @@ const char* ResultKey(Result r) {
   return kNames[static_cast<int>(r)];
 }
 
+std::string NothingWentIn(const std::string& name, int64_t skipped) {
+  return "nothing of " + name + " went in" +
+         (skipped > 0 ? " past the " + std::to_string(skipped) + " lines the store held already"
+                      : "");
+}
+
+// What a replay that a store error stopped at line `line` of `name` leaves behind: with a
+// transaction per command, every command before it; in a batch, nothing.
+std::string StoppedAt(const std::string& name, int64_t line, int64_t ran, int64_t skipped,
+                      bool batch) {
+  const std::string at = name + ":" + std::to_string(line);
+  if (batch) return "stopped at " + at + ": " + NothingWentIn(name, skipped) + " (--commit batch)";
+  if (line <= 1) return "stopped at " + at + ": nothing of " + name + " went in";
+  std::string out = "stopped at " + at + ": lines 1 to " + std::to_string(line - 1) +
+                    " went in (" + std::to_string(ran) + " command" + (ran == 1 ? "" : "s") +
+                    " committed";
+  if (skipped > 0) out += ", " + std::to_string(skipped) + " already in the store";
+  return out + "), line " + std::to_string(line) + " and those after it did not";
+}
+
 }  // namespace
 
 std::string TooLongMessage(size_t max) {
@@ -93,6 +113,7 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
   if (options.batch) store->BeginBatch();
   std::optional<LoggedCommands> logged;
   if (options.resume) logged.emplace(store);
+  int64_t ran = 0;  // Commands run, for what a store error that stops the replay leaves behind.
   std::string line;
   bool too_long = false;
   while (ReadBoundedLine(in, kMaxCommandBytes, &line, &too_long)) {
@@ -119,7 +140,14 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
       }
       logged.reset();  // Past the store's log: run the rest.
     }
-    Outcome o = engine.Execute(c);
+    Outcome o;
+    try {
+      o = engine.Execute(c);
+    } catch (const StoreError& e) {
+      throw StoreError(e.kind(), std::string(e.what()) + "; " +
+                                     StoppedAt(name, at_line, ran, report.skipped, options.batch));
+    }
+    ++ran;
     ++report.counts[ResultKey(o.result)];
     if (!o.status.empty()) ++report.counts[o.status];
     if (o.timers_deferred > 0) report.counts["TimersDeferred"] += o.timers_deferred;
@@ -129,7 +157,13 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
     throw ReplayError("cannot resume: the store's command log holds more commands than " + name +
                       "; --resume continues the log the store was replaying");
   }
-  if (options.batch) store->CommitBatch();
+  if (options.batch) {
+    try {
+      store->CommitBatch();
+    } catch (const StoreError& e) {
+      throw StoreError(e.kind(), std::string(e.what()) + "; " + NothingWentIn(name, report.skipped));
+    }
+  }
   return report;
 }
 

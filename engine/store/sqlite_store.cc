@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -283,7 +284,10 @@ class SqliteStore : public Store {
   // An SQLite failure as the error the caller can act on; `op` says what the store was doing.
   [[noreturn]] void Fail(int rc, std::string_view op, std::string_view detail) const;
   [[noreturn]] void Fail(const SQLite::Exception& e, std::string_view op) const {
-    Fail(e.getErrorCode(), op, e.what());
+    // The extended code where SQLite gave one: it tells a full -shm from other I/O errors.
+    const int extended = e.getExtendedErrorCode();
+    Fail((extended & 0xff) == (e.getErrorCode() & 0xff) ? extended : e.getErrorCode(), op,
+         e.what());
   }
   // One step of `s`: true with a row, false when done. `op` + `subject` say what failed; they are
   // joined only then, so the hot path builds no strings.
@@ -299,6 +303,13 @@ class SqliteStore : public Store {
   // build can open (or an empty database); throws kNotAStore or kNewerSchema otherwise.
   int SchemaVersion();
   void Migrate();
+  // A store's first write in a process (its migration, or else its first write transaction)
+  // rewrites the header (schema version, identity): the WAL then holds the header with its
+  // store's identity, by which CheckWalBelongs tells it from another store's WAL, at a page per
+  // process. A store made before identities gets one here.
+  void WriteHeader();
+  bool header_pending_ = false;  // The next write transaction that changes rows rewrites it.
+  bool header_now_ = false;      // The open write transaction has rewritten it.
   BusyWait busy_;
   // Runs a write outside any transaction as its own Write, so every write holds the lock taken by
   // BEGIN IMMEDIATE rather than upgrading a read lock (which fails at once instead of waiting).
@@ -367,6 +378,9 @@ class SqliteStore : public Store {
   int64_t data_version_ = -1;
   // Called once the write lock is held: forgets what another connection may have changed.
   void CheckDataVersion();
+  // Called before the outermost COMMIT: rewrites the header if it is pending.
+  void BeforeCommit();
+  int64_t changes_at_begin_ = 0;  // sqlite3_total_changes64 when the write transaction began.
 };
 
 SqliteStore::Statements::Statements(SQLite::Database& db)
@@ -457,12 +471,20 @@ void SqliteStore::Fail(int rc, std::string_view op, std::string_view detail) con
   using Kind = StoreError::Kind;
   std::string what = std::string(op);
   std::string why = detail.empty() ? std::string() : " (" + std::string(detail) + ")";
+  // SQLite reports a full disk as SQLITE_FULL where it writes pages, but as an I/O error with
+  // ENOSPC in errno elsewhere: where it grows its -shm file, as every read of a WAL database may.
+  const int os_error = db_ ? sqlite3_system_errno(db_->getHandle()) : 0;
+  const bool shm_full = rc == SQLITE_IOERR_SHMSIZE;
+  if ((rc & 0xff) == SQLITE_IOERR && (os_error == ENOSPC || os_error == EDQUOT)) rc = SQLITE_FULL;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
       throw StoreError(Kind::kBusy,
                        "store " + path_ + " is busy: another process holds its write lock; retry");
     case SQLITE_FULL:
-      throw StoreError(Kind::kFull, "disk full writing " + path_ + " (" + what + ")");
+      throw StoreError(Kind::kFull,
+                       "disk full writing " + path_ + " (" + what +
+                           (shm_full ? ": SQLite grows " + path_ + "-shm even to read" : "") +
+                           "); free space on its disk, then retry");
     case SQLITE_IOERR:
       throw StoreError(Kind::kIo, "I/O error on " + path_ + " while " + what + why);
     case SQLITE_CORRUPT:
@@ -532,7 +554,10 @@ void SqliteStore::Open(const StoreOptions& options) {
     throw StoreError(StoreError::Kind::kNotFound,
                      "no store at " + path_ + "; give the path of an existing store with --db");
   }
+  CheckWalBelongs(path_);
   int mode = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  std::string vfs;  // The default.
+  bool unchangeable_with_wal = false;
   if (options.read_only) {
     // A read-only connection cannot remove the -wal and -shm files it opens, so where the store
     // and its folder are writable, reads open it read-write (and Write refuses): the last
@@ -541,10 +566,23 @@ void SqliteStore::Open(const StoreOptions& options) {
     if (folder.empty()) folder = ".";
     const bool writable = access(path_.c_str(), W_OK) == 0 && access(folder.c_str(), W_OK) == 0;
     mode = writable ? SQLite::OPEN_READWRITE : SQLite::OPEN_READONLY;
+    // SQLite reads a WAL database through a -shm file, which read-only media cannot hold: a file
+    // nothing can change is read as immutable instead, unless its WAL holds writes (which an
+    // immutable database would not see).
+    if (!writable && Unchangeable(path_)) {
+      std::error_code wal_ec;
+      const auto wal_size = std::filesystem::file_size(path_ + "-wal", wal_ec);
+      if (wal_ec || wal_size == 0) {
+        vfs = ImmutableVfs();
+      } else {
+        unchangeable_with_wal = true;
+      }
+    }
   }
   try {
     // Never SQLITE_OPEN_URI: the location is a file path (CheckPlainPath), not a URI.
-    db_ = std::make_unique<SQLite::Database>(path_, mode | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
+    db_ = std::make_unique<SQLite::Database>(path_, mode | SQLite::OPEN_NOMUTEX, busy_timeout_ms,
+                                             vfs);
   } catch (const SQLite::Exception& e) {
     Fail(e, "opening it");
   }
@@ -591,10 +629,19 @@ void SqliteStore::Open(const StoreOptions& options) {
     // memory (temp_store = MEMORY would too, but in 1 KiB chunks, each malloc'd).
     op = "migrating its schema";
     if (version < kSchemaVersion) Migrate();
+    header_pending_ = version == kSchemaVersion;
     op = "preparing statements";
     st_ = std::make_unique<Statements>(*db_);
   } catch (const SQLite::Exception& e) {
     if (InTransaction()) db_->tryExec("ROLLBACK");
+    if (unchangeable_with_wal && (e.getErrorCode() & 0xff) == SQLITE_CANTOPEN) {
+      throw StoreError(StoreError::Kind::kIo,
+                       "cannot read " + path_ + ": it cannot be written (read-only media), and " +
+                           path_ +
+                           "-wal holds writes that SQLite reads only through a -shm file, "
+                           "which it cannot make there; copy the store with its -wal file to "
+                           "writable media, and read the copy");
+    }
     Fail(e, op);
   }
 }
@@ -643,8 +690,15 @@ void SqliteStore::Migrate() {
     throw;
   }
   for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
-  db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  WriteHeader();
   db_->exec("COMMIT");
+}
+
+void SqliteStore::WriteHeader() {
+  int identity = db_->execAndGet("PRAGMA application_id").getInt();
+  if (identity == 0) identity = NewStoreIdentity();
+  db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  db_->exec("PRAGMA application_id = " + std::to_string(identity));
 }
 
 void SqliteStore::CheckDataVersion() {
@@ -656,10 +710,25 @@ void SqliteStore::CheckDataVersion() {
   }
   if (version != data_version_) known_ = Known();
   data_version_ = version;
+  header_now_ = false;
+  changes_at_begin_ = sqlite3_total_changes64(db_->getHandle());
+}
+
+void SqliteStore::BeforeCommit() {
+  // Only a transaction that changes rows: one that changes nothing leaves the file as it was.
+  if (!header_pending_ || sqlite3_total_changes64(db_->getHandle()) == changes_at_begin_) return;
+  try {
+    WriteHeader();
+  } catch (const SQLite::Exception& e) {
+    Fail(e, "rewriting its header");
+  }
+  header_pending_ = false;
+  header_now_ = true;
 }
 
 void SqliteStore::Unwind(bool savepoint) noexcept {
   known_ = Known();
+  if (!savepoint || !InTransaction()) header_pending_ = header_pending_ || header_now_;
   if (!InTransaction()) {
     // SQLite already rolled everything back (disk full, I/O error): nothing left to undo here, and
     // a batch around us is gone too.
@@ -712,6 +781,7 @@ void SqliteStore::Write(const std::function<void()>& fn) {
   try {
     CheckDataVersion();
     fn();
+    BeforeCommit();
     Run(st_->commit, "committing");
   } catch (...) {
     depth_ = 0;
@@ -750,6 +820,7 @@ void SqliteStore::CommitBatch() {
     throw error;
   }
   try {
+    BeforeCommit();
     Run(st_->commit, "committing a batch");
   } catch (...) {
     Unwind(/*savepoint=*/false);

@@ -17,9 +17,9 @@ namespace sellerflow::engine {
 
 // An infrastructure failure of the store. It is thrown, never returned: commands map it to an
 // exit code: 75 (temporary failure: retry) for kBusy, 5 for kNotFound, 2 (usage) for
-// kBadLocation, 74 (store I/O) for every other kind. A store that loses a write conflict to another process (SQLite's busy lock, a
-// database server's serialization failure) reports kBusy: the command did nothing and may be run
-// again as it is.
+// kBadLocation, 74 (store I/O) for every other kind. A store that loses a write conflict to another
+// process (SQLite's busy lock, a database server's serialization failure) reports kBusy: the
+// command did nothing and may be run again as it is.
 class StoreError : public std::runtime_error {
  public:
   enum class Kind {

@@ -73,6 +73,44 @@ def schema_version(version):
     return make
 
 
+RUN = {}  # The binary and the policy arguments, for the setups that make a second store.
+
+
+def others_wal(db):
+    """Puts the WAL of another store (made like this one, changed in place) beside the store."""
+    other = db + ".other"
+    tick = [RUN["binary"], "tick", "--db", other, *RUN["policy"]]
+    subprocess.run(tick + ["--to", AT], check=True, capture_output=True)
+    hold = sqlite3.connect(other)  # A reader keeps the WAL from being checkpointed and removed.
+    hold.execute("BEGIN")
+    hold.execute("SELECT count(*) FROM command_log").fetchall()
+    subprocess.run(tick + ["--to", "2026-01-02T00:00:00Z"], check=True, capture_output=True)
+    shutil.copy(other + "-wal", db + "-wal")
+    hold.close()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(other + suffix):
+            os.remove(other + suffix)
+
+
+def small_pages_wal(db):
+    other = db + ".other"
+    con = sqlite3.connect(other)
+    con.execute("PRAGMA page_size = 1024")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    shutil.copy(other + "-wal", db + "-wal")
+    con.close()
+    os.remove(other)
+
+
+def rollback_mode_with_wal(db):
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode = DELETE")
+    con.close()
+    others_wal(db)
+
+
 def files(folder):
     return {n: sha(os.path.join(folder, n)) for n in sorted(os.listdir(folder)) if not n.endswith("-shm")}
 
@@ -201,6 +239,16 @@ CASES = [
      "its schema version is -2147483648, and sellerflow writes none below 0", "files"),
     ("the lowest schema version, to read", ["digest"], Store(schema_version(-2 ** 31)), 74,
      "its schema version is -2147483648, and sellerflow writes none below 0", "files"),
+    ("another store's WAL beside the store", ["digest"], Store(others_wal), 74,
+     "sellerflow: {T}/s.db-wal does not belong to {T}/s.db (it holds the header of another store): opening the "
+     "store would apply another database's writes to it; move {T}/s.db-wal away and keep it (it may be another "
+     "store's), then retry\n", "files"),
+    ("another store's WAL beside the store, to write", ["tick", "--to", AT], Store(others_wal), 74,
+     "sellerflow: {T}/s.db-wal does not belong to {T}/s.db (it holds the header of another store)", "files"),
+    ("a WAL of other pages beside the store", ["digest"], Store(small_pages_wal), 74,
+     "sellerflow: {T}/s.db-wal does not belong to {T}/s.db (its pages are 1024 bytes, the store's 4096)", "files"),
+    ("a WAL beside a store not in WAL mode", ["digest"], Store(rollback_mode_with_wal), 74,
+     "sellerflow: {T}/s.db-wal does not belong to {T}/s.db ({T}/s.db is not in WAL mode)", "files"),
 ]
 
 
@@ -244,6 +292,7 @@ def main():
     binary, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     root = tempfile.mkdtemp(prefix="sellerflow-hostile-")
     policy = ["--workflows", os.path.join(src, "workflows"), "--rules", os.path.join(src, "rules")]
+    RUN.update(binary=binary, policy=policy)
     base = os.path.join(root, "base.db")
     setup = os.path.join(root, "setup.jsonl")
     with open(setup, "w") as f:

@@ -123,4 +123,110 @@ PY
   end
 }
 
+# sfdb DB ARGS...: the binary on another store than the test's; sets RC, OUT, ERR.
+sfdb() {
+  local db=$1
+  shift
+  "$BIN" "$@" --db "$db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+}
+# products N FILE: N import lines of Limited products, each a few hundred bytes.
+products() {
+  python3 - "$1" "$2" "$PT" "$SELLER" <<'PY'
+import json, sys
+n, path, pt, seller = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+with open(path, "w") as f:
+    for i in range(n):
+        f.write(json.dumps({"EntityType": pt, "EntityIdentifier": "prod-%013d" % i, "State": "Limited",
+                            "Owner": seller, "DetailsDocument": {"ProductTitle": "Product %d" % i,
+                                                                 "ShortDescription": "x" * 300}}) + "\n")
+PY
+}
+
+# A store on read-only media (a read-only bind mount, as root) is read and exported; writing it is
+# refused, and nothing is left beside it. Skipped where mounts are not allowed.
+test_read_only_media() {
+  begin read_only_media
+  mkdir -p "$T/media" "$T/ro"
+  products 5 "$T/p.jsonl"
+  sfdb "$T/media/s.db" import "$T/p.jsonl"
+  rc 0 "import"
+  sfdb "$T/media/s.db" digest
+  local want=$OUT before
+  before=$(sha256sum <"$T/media/s.db")
+  if ! mount --bind "$T/media" "$T/ro" 2>/dev/null; then
+    echo "  skip [$NAME]: no bind mounts here"
+    end
+    return
+  fi
+  if mount -o remount,ro,bind "$T/ro" 2>/dev/null; then
+    sfdb "$T/ro/s.db" digest
+    rc 0 "digest"
+    eq "the same digest" "$OUT" "$want"
+    sfdb "$T/ro/s.db" log export
+    rc 0 "log export"
+    eq "the whole log" "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 5
+    sfdb "$T/ro/s.db" describe-entity prod-0000000000003
+    rc 0 "describe-entity"
+    sfdb "$T/ro/s.db" tick --to 2026-01-01T00:00:00Z
+    rc 74 "a write"
+    eq "nothing beside it" "$(ls "$T/ro")" "s.db"
+  else
+    echo "  skip [$NAME]: no read-only remount here"
+  fi
+  umount "$T/ro"
+  eq "left as it was" "$(sha256sum <"$T/media/s.db")" "$before"
+  end
+}
+
+# On a full disk (a small tmpfs, as root) a read says disk full, and an import that fills the disk
+# says how many of its lines went in: exactly those are in the store. Skipped where mounts are not
+# allowed.
+test_full_disk() {
+  begin full_disk
+  mkdir -p "$T/full"
+  if ! mount -t tmpfs -o size=1m tmpfs "$T/full" 2>/dev/null; then
+    echo "  skip [$NAME]: no tmpfs mounts here"
+    end
+    return
+  fi
+  products 3 "$T/p.jsonl"
+  sfdb "$T/full/s.db" import "$T/p.jsonl"
+  rc 0 "import"
+  dd if=/dev/zero of="$T/full/fill" bs=4k 2>/dev/null
+  sfdb "$T/full/s.db" digest
+  rc 74 "a read on the full disk"
+  eq "says disk full" "$ERR" "sellerflow: disk full writing $T/full/s.db (reading its schema: SQLite grows $T/full/s.db-shm even to read); free space on its disk, then retry"
+  rm -f "$T/full/fill" "$T/full/s.db" "$T/full/s.db-wal" "$T/full/s.db-shm"
+  dd if=/dev/zero of="$T/full/fill" bs=4k count=150 2>/dev/null
+  products 400 "$T/p.jsonl"
+  sfdb "$T/full/s.db" import "$T/p.jsonl"
+  rc 74 "import past the end of the disk"
+  has "disk full" "$ERR" "sellerflow: disk full writing $T/full/s.db ("
+  local n
+  n=$(printf '%s' "$ERR" | sed -n 's/.*; stopped at .*p\.jsonl:\([0-9]*\): lines 1 to \([0-9]*\) went in (\2 commands committed), line \1 and those after it did not$/\2/p')
+  rm -f "$T/full/fill"
+  if [ -z "$n" ]; then
+    fail "says how many lines went in: <$ERR>"
+  else
+    sfdb "$T/full/s.db" list-entities
+    rc 0 "list-entities"
+    eq "those lines are in the store" "$(j 'len(d["EntitySummaryList"])')" "$n"
+  fi
+  # In one transaction, none of them.
+  rm -f "$T/full/s.db" "$T/full/s.db-wal" "$T/full/s.db-shm"
+  dd if=/dev/zero of="$T/full/fill" bs=4k count=150 2>/dev/null
+  sed 's/^{/{"op":"import",/' "$T/p.jsonl" >"$T/log.jsonl"
+  sfdb "$T/full/s.db" replay "$T/log.jsonl" --commit batch
+  rc 74 "a batch past the end of the disk"
+  has "says none went in" "$ERR" "; nothing of $T/log.jsonl went in"
+  rm -f "$T/full/fill"
+  sfdb "$T/full/s.db" list-entities
+  eq "none of them in the store" "$(j 'len(d["EntitySummaryList"])')" 0
+  umount "$T/full"
+  end
+}
+
 run_tests

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,7 +29,9 @@ namespace {
 
 // ---- The faults ---------------------------------------------------------------------------------
 
-enum class Fault { kNone, kWrite, kDiskFull, kSync, kAlloc };
+// kShmFull: growing the -shm file fails for want of space, as SQLite's unix VFS reports it (an I/O
+// error with ENOSPC in errno), which happens to reads of a WAL database too.
+enum class Fault { kNone, kWrite, kDiskFull, kSync, kAlloc, kShmFull };
 
 struct Injector {
   Fault fault = Fault::kNone;
@@ -104,6 +107,10 @@ int FaultDevice(sqlite3_file* f) {
   return AsFault(f)->real()->pMethods->xDeviceCharacteristics(AsFault(f)->real());
 }
 int FaultShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
+  if (g_faults.Hit(Fault::kShmFull)) {
+    errno = ENOSPC;
+    return SQLITE_IOERR_SHMSIZE;
+  }
   return AsFault(f)->real()->pMethods->xShmMap(AsFault(f)->real(), page, size, extend, out);
 }
 int FaultShmLock(sqlite3_file* f, int offset, int n, int flags) {
@@ -226,6 +233,8 @@ const char* FaultName(Fault f) {
       return "sync";
     case Fault::kAlloc:
       return "allocation";
+    case Fault::kShmFull:
+      return "-shm (disk full)";
     case Fault::kNone:
       break;
   }
@@ -337,6 +346,33 @@ TEST_CASE("a failed write, sync or allocation leaves a command whole or not at a
                 << " (" << threw_by_kind[Fault::kSync] << "), allocation "
                 << fired_by_kind[Fault::kAlloc] << " (" << threw_by_kind[Fault::kAlloc] << ")");
   REQUIRE(failed_whole > 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a full disk met by a read is disk full, not an I/O error", "[store][faults]") {
+  Install();
+  auto dir =
+      std::filesystem::temp_directory_path() / ("sellerflow-shm-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "s.db").string();
+  Store::Open(path)->Write([] {});
+  StoreOptions read;
+  read.read_only = true;
+  std::string message;
+  StoreError::Kind kind = StoreError::Kind::kIo;
+  g_faults.Arm(Fault::kShmFull, 1);
+  try {
+    Store::Open(path, read)->Digest();
+  } catch (const StoreError& e) {
+    message = e.what();
+    kind = e.kind();
+  }
+  g_faults.Disarm();
+  REQUIRE(g_faults.fired);
+  CHECK(kind == StoreError::Kind::kFull);
+  CHECK(message == "disk full writing " + path + " (reading its schema: SQLite grows " + path +
+                       "-shm even to read); free space on its disk, then retry");
+  CHECK(Store::Open(path, read)->IntegrityOk());
   std::filesystem::remove_all(dir);
 }
 

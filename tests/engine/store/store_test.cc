@@ -1,12 +1,17 @@
 // Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
 #include "engine/store/store.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -806,8 +811,8 @@ TEST_CASE("store: a file that is not SQLite is not a store", "[store]") {
     }
     const std::string before = FileSha(other);
     CHECK(OpenErrorKind(other, &message) == StoreError::Kind::kNotAStore);
-    CHECK(message == other +
-                         " is an SQLite database but not a sellerflow store; give another --db path");
+    CHECK(message ==
+          other + " is an SQLite database but not a sellerflow store; give another --db path");
     // Refused before anything was written: not even switched to WAL.
     CHECK(FileSha(other) == before);
     CHECK_FALSE(std::filesystem::exists(other + "-wal"));
@@ -859,10 +864,218 @@ TEST_CASE("store: a negative schema version is not a store's, and the file is le
       } catch (const StoreError& e) {
         CHECK(e.kind() == StoreError::Kind::kNotAStore);
         CHECK(std::string(e.what()) ==
-              path + " is not a sellerflow store, or is damaged: its schema version is " +
-                  version + ", and sellerflow writes none below 0; give another --db path");
+              path + " is not a sellerflow store, or is damaged: its schema version is " + version +
+                  ", and sellerflow writes none below 0; give another --db path");
       }
       CHECK(FileSha(path) == before);
+    }
+  }
+}
+
+// A store that stays open keeps its WAL: the WAL of `path`'s last writes, copied to `to`.
+void CopyWalOfOpenStore(const std::string& path, const std::string& to,
+                        const std::function<void(Store&)>& write) {
+  auto store = Store::Open(path);
+  write(*store);
+  std::filesystem::remove(to);
+  std::filesystem::copy_file(path + "-wal", to);
+}
+
+TEST_CASE("store: a WAL that is not the store's is refused before SQLite applies it", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db"), wal = path + "-wal";
+  Store::Open(path)->Write([] {});
+  {
+    auto store = Store::Open(path);
+    store->Write([&] { store->InsertEntity(Entity("prod-mine")); });
+  }
+  REQUIRE_FALSE(std::filesystem::exists(wal));
+  const std::string digest = Store::Open(path)->Digest();
+  const auto refused = [&](const std::string& why) {
+    const std::string db_sha = FileSha(path), wal_sha = FileSha(wal);
+    StoreOptions read;
+    read.read_only = true;
+    for (const StoreOptions& options : {StoreOptions(), read}) {
+      try {
+        Store::Open(path, options);
+        FAIL("opened the store beside a WAL that is not its own");
+      } catch (const StoreError& e) {
+        CHECK(e.kind() == StoreError::Kind::kCorrupt);
+        CHECK(std::string(e.what()) ==
+              wal + " does not belong to " + path + " (" + why +
+                  "): opening the store would apply another database's writes to it; move " + wal +
+                  " away and keep it (it may be another store's), then retry");
+      }
+      CHECK(FileSha(path) == db_sha);
+      CHECK(FileSha(wal) == wal_sha);
+    }
+    std::filesystem::remove(wal);
+    std::filesystem::remove(path + "-shm");
+    CHECK(Store::Open(path)->Digest() == digest);
+  };
+
+  SECTION("another store's") {
+    CopyWalOfOpenStore(dir.File("other.db"), wal, [](Store& other) {
+      other.Write([&] { other.InsertEntity(Entity("prod-other")); });
+    });
+    refused("it holds the header of another store");
+  }
+  SECTION("another store's, even when the other store was opened only to write in place") {
+    const std::string other = dir.File("other.db");
+    {
+      auto store = Store::Open(other);
+      store->Write([&] { store->InsertEntity(Entity("prod-other")); });
+    }
+    CopyWalOfOpenStore(other, wal, [](Store& store) {
+      store.Write([&] { store.UpdateEntity(Entity("prod-other", "Product", "LIVE")); });
+    });
+    refused("it holds the header of another store");
+  }
+  SECTION("a WAL with other pages") {
+    const std::string other = dir.File("other.db");
+    RawDb raw(other);
+    REQUIRE(raw.Exec("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; CREATE TABLE t (x);") ==
+            SQLITE_OK);
+    std::filesystem::copy_file(other + "-wal", wal);
+    refused("its pages are 1024 bytes, the store's 4096");
+  }
+  SECTION("a WAL beside a store that is not in WAL mode") {
+    {
+      RawDb raw(path);
+      REQUIRE(raw.Exec("PRAGMA journal_mode = DELETE") == SQLITE_OK);
+    }
+    CopyWalOfOpenStore(dir.File("other.db"), wal, [](Store& other) {
+      other.Write([&] { other.InsertEntity(Entity("prod-other")); });
+    });
+    refused(path + " is not in WAL mode");
+  }
+  SECTION("the WAL of a copy that grew, written in place since") {
+    // A copy has the store's identity; a WAL that never rewrites the header must leave the
+    // database the size the header says.
+    const std::string copy = dir.File("copy.db");
+    std::filesystem::copy_file(path, copy);
+    RawDb raw(copy);
+    REQUIRE(raw.Exec("CREATE TABLE pad (x); INSERT INTO pad SELECT zeroblob(4000) FROM "
+                     "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)"
+                     " SELECT i FROM n); PRAGMA wal_checkpoint(TRUNCATE);"
+                     "UPDATE entities SET state = 'LIVE'") == SQLITE_OK);
+    std::filesystem::copy_file(copy + "-wal", wal);
+    refused("it leaves " + std::to_string(std::filesystem::file_size(copy) / 4096) +
+            " pages without writing the header, which says " +
+            std::to_string(std::filesystem::file_size(path) / 4096));
+  }
+}
+
+TEST_CASE("store: its own WAL, left by a crash, is applied", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db"), crashed = dir.File("crashed.db");
+  auto store = Store::Open(path);
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  const auto crash = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(crashed + suffix);
+      std::filesystem::copy_file(path + suffix, crashed + suffix);
+    }
+    return Store::Open(crashed)->Digest();
+  };
+  CHECK(crash() == store->Digest());
+  SECTION("after SQLite restarted the WAL, which then holds no header") {
+    {
+      RawDb raw(path);
+      REQUIRE(raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)") == SQLITE_OK);
+    }
+    store->Write([&] { store->UpdateEntity(Entity("prod-1", "Product", "LIVE")); });
+    CHECK(crash() == store->Digest());
+  }
+  SECTION("with its -shm gone") {
+    store->Write([&] { store->InsertEntity(Entity("prod-2")); });
+    const std::string digest = store->Digest();
+    for (const char* suffix : {"", "-wal"}) {
+      std::filesystem::remove(crashed + suffix);
+      std::filesystem::copy_file(path + suffix, crashed + suffix);
+    }
+    std::filesystem::remove(crashed + "-shm");
+    CHECK(Store::Open(crashed)->Digest() == digest);
+  }
+}
+
+// Marks a file or folder immutable (chattr +i: not even root may change it) while it lives.
+class Immutable {
+ public:
+  explicit Immutable(const std::string& path) : path_(path) { ok_ = Set(true); }
+  ~Immutable() {
+    if (ok_) Set(false);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool Set(bool on) {
+    const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int flags = 0;
+    bool done = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    done = done && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    close(fd);
+    return done;
+  }
+  std::string path_;
+  bool ok_ = false;
+};
+
+TEST_CASE("store: a store nothing can write (read-only media) is read and exported", "[store]") {
+  TempDir dir;
+  const std::string folder = dir.File("media"), path = folder + "/s.db";
+  std::filesystem::create_directory(folder);
+  std::string digest;
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+    CommandRow c{0, "cmd", "{}", "2024-01-01T00:00:00Z"};
+    store->AppendCommand(&c);
+    digest = store->Digest();
+  }
+  const std::string before = FileSha(path);
+  StoreOptions read;
+  read.read_only = true;
+  read.create = false;
+  SECTION("the store alone") {
+    Immutable file(path), media(folder);
+    if (!file.ok() || !media.ok()) {
+      WARN("skipped: cannot mark files immutable here (chattr +i needs root and ext4 or the like)");
+      return;
+    }
+    auto store = Store::Open(path, read);
+    CHECK(store->Digest() == digest);
+    CHECK(store->Commands(0, 10).size() == 1);
+    CHECK(store->Clock() == "2024-01-01T00:00:00Z");
+    CHECK_THROWS_AS(store->Write([] {}), StoreError);
+    store.reset();
+    CHECK(std::filesystem::directory_iterator(folder)->path() == path);
+    CHECK(FileSha(path) == before);
+  }
+  SECTION("with writes still in its WAL, and no -shm") {
+    auto writer = Store::Open(path);
+    writer->Write([&] { writer->InsertEntity(Entity("prod-late")); });
+    const std::string copy = dir.File("copy"), copied = copy + "/s.db";
+    std::filesystem::create_directory(copy);
+    std::filesystem::copy_file(path, copied);
+    std::filesystem::copy_file(path + "-wal", copied + "-wal");
+    writer.reset();
+    Immutable file(copied), wal(copied + "-wal"), media(copy);
+    if (!file.ok() || !wal.ok() || !media.ok()) {
+      WARN("skipped: cannot mark files immutable here (chattr +i needs root and ext4 or the like)");
+      return;
+    }
+    try {
+      Store::Open(copied, read);
+      FAIL("read a store on read-only media without the writes in its WAL");
+    } catch (const StoreError& e) {
+      CHECK(std::string(e.what()) ==
+            "cannot read " + copied + ": it cannot be written (read-only media), and " + copied +
+                "-wal holds writes that SQLite reads only through a -shm file, which it cannot "
+                "make there; copy the store with its -wal file to writable media, and read the "
+                "copy");
     }
   }
 }
@@ -937,7 +1150,8 @@ TEST_CASE("store: SQLite's special names and URIs are not store paths", "[store]
   CHECK(OpenErrorKind(uri, &message) == StoreError::Kind::kBadLocation);
   CHECK(message == "'" + uri +
                        "' is not a store path: SQLite would read it as a URI, not as a file name; "
-                       "give the path of a store file (./" + uri + " for a file of that name)");
+                       "give the path of a store file (./" +
+                       uri + " for a file of that name)");
   CHECK_FALSE(std::filesystem::exists(dir.File("u.db")));
   // "file:" inside a path is only a name.
   const std::string plain = dir.File("file:v.db");
