@@ -768,8 +768,8 @@ struct EngineImpl {
                   std::string* fault) {
     const Transition& t = *ct.t;
     const auto guard_of = [&] {
-      return "the guard of " + cm.m->Key() + "'s transition " + Describe(t) + " (" +
-             Located(t.at) + ")";
+      return "the guard of " + cm.m->Key() + "'s transition " + Describe(t) + " (" + Located(t.at) +
+             ")";
     };
     if (ct.guard) {
       Value g = ct.guard->Evaluate(b, ctx);
@@ -1447,8 +1447,8 @@ struct EngineImpl {
           throw Refusal{Result::kAccessDenied,
                         "AccessDeniedException",
                         "the access rules of " + w.cm->m->Key() + " (" +
-                            Located(w.cm->m->access_at) + "): " +
-                            RuleFault(*w.cm->rules, static_cast<size_t>(rule), r) +
+                            Located(w.cm->m->access_at) +
+                            "): " + RuleFault(*w.cm->rules, static_cast<size_t>(rule), r) +
                             ": the request is refused",
                         {}};
         if (r.outcome == dsl::Outcome::kFailed)
