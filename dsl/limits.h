@@ -30,6 +30,12 @@ constexpr int kMaxDecimalScale = 18;
 constexpr uint64_t kMaxMacroSteps = 1000000;
 // Bytes of a string built at run time (join, lower, upper, message templates).
 constexpr size_t kMaxBuiltStringBytes = 1 << 20;
+// The longest duration a request may carry (a DetailsDocument's duration field): 100 years,
+// counted in months (P100Y, P1200M) and in days and time (P36525D) separately. Deadlines add such
+// durations to today's dates; this keeps every sum far inside the calendar's year 9999, so a
+// deadline computed from a request always exists.
+constexpr int32_t kMaxDataDurationMonths = 1200;
+constexpr int64_t kMaxDataDurationDays = 36525;
 // Nesting of a JSON document read as data.
 constexpr size_t kMaxJsonDepth = 64;
 // Bytes of a regular expression program (RE2's max_mem); a bigger pattern is refused when the
