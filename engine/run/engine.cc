@@ -844,6 +844,7 @@ struct EngineImpl {
   // ---- Change sets ----------------------------------------------------------------------------
   // The set's status from its changes' statuses, and, when it has ended, the outcome.
   void Settle(ChangeSetRow& cs, std::vector<ChangeWork>& changes) {
+    CheckChangeDeadlines(cs.id, changes);
     bool any_failed = false, all_done = true, any_applying = false, any_cancelled = false;
     std::string fault;
     for (auto& c : changes) {
@@ -854,6 +855,7 @@ struct EngineImpl {
       any_applying = any_applying || st == "APPLYING";
       all_done = all_done && st == "SUCCEEDED";
     }
+    if (fault.empty() && all_done && !any_failed && !any_cancelled) fault = EntityDeadlineFault();
     if (!fault.empty()) {
       cs.status = "FAILED";
       cs.failure_code = "SERVER_FAULT";
@@ -1086,20 +1088,71 @@ struct EngineImpl {
   }
 
   // ---- Timers ---------------------------------------------------------------------------------
-  bool DueOf(const CompiledTransition& ct, const dsl::Bindings& b, int64_t entered_us,
-             int64_t* due) {
+  // When a timer transition of `cm` entered at `entered_us` falls due: "" with *due set, or why
+  // its deadline cannot be computed (its expression is an error, or the time leaves the calendar).
+  // A timer without a deadline would never fire: the callers fail or refuse instead.
+  std::string DueOf(const CompiledMachine& cm, const CompiledTransition& ct, const dsl::Bindings& b,
+                    int64_t entered_us, int64_t* due) {
+    const Transition& t = *ct.t;
+    const auto fault = [&](const std::string& why) {
+      return "the deadline of " + cm.m->Key() + "'s transition " + Describe(t) + " (" +
+             Located(t.at) + ") cannot be computed: " + why;
+    };
     if (ct.after) {
       Value d = ct.after->Evaluate(b, ctx);
-      if (d.kind != ValueKind::kDuration) return false;
-      return dsl::AddDurationToTimestamp(entered_us, d.dur(), due);
+      if (d.is_error()) return fault(std::string(d.error_message()));
+      if (d.kind != ValueKind::kDuration) return fault("it is not a duration");
+      if (!dsl::AddDurationToTimestamp(entered_us, d.dur(), due))
+        return fault(dsl::FormatTimestamp(entered_us) + " + " + dsl::FormatDuration(d.dur()) +
+                     " is outside the years 0001 to 9999");
+      return "";
     }
     if (ct.at) {
-      Value t = ct.at->Evaluate(b, ctx);
-      if (t.kind != ValueKind::kTimestamp) return false;
-      *due = t.ts;
-      return true;
+      Value v = ct.at->Evaluate(b, ctx);
+      if (v.is_error()) return fault(std::string(v.error_message()));
+      if (v.kind != ValueKind::kTimestamp) return fault("it is not a timestamp");
+      *due = v.ts;
+      return "";
     }
-    return false;
+    return fault("it has neither after nor at");
+  }
+
+  // The timers a change's state sets when it is entered, and those of the entities a succeeding
+  // set changes, must all have deadlines: checked before the set settles, so that one that has
+  // none fails it with SERVER_FAULT instead of leaving a set or an entity that waits forever.
+  void CheckChangeDeadlines(const std::string& cs_id, std::vector<ChangeWork>& changes) {
+    for (auto& c : changes) {
+      if (!c.server_fault.empty() || c.failed || c.row.entered_at != cmd->at) continue;
+      const State* s = c.cm->m->FindState(c.row.state);
+      if (!s || s->final) continue;
+      for (const auto& ct : c.cm->transitions) {
+        if (ct.t->from != c.row.state || !ct.t->is_timer()) continue;
+        WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+        int64_t due = 0;
+        c.server_fault =
+            DueOf(*c.cm, ct, Bind(*ct.env, *c.cm, cs_id, &c.row, entity, ""), cmd->at_us, &due);
+        if (!c.server_fault.empty()) break;
+      }
+    }
+  }
+
+  std::string EntityDeadlineFault() {
+    for (auto& [id, w] : work) {
+      if (!w.changed) continue;
+      const bool moved = w.in_store && w.row.document != w.stored_document;
+      if (!w.state_changed && !moved) continue;
+      const CompiledMachine* em = EntityMachine(w.row.type);
+      if (!em) continue;
+      for (const auto& ct : em->transitions) {
+        if (ct.t->from != w.row.state || !ct.t->is_timer()) continue;
+        if (!w.state_changed && !ct.at) continue;  // Only an `at` follows its document.
+        int64_t due = 0;
+        std::string fault =
+            DueOf(*em, ct, Bind(*ct.env, *em, "", nullptr, &w, "{}"), cmd->at_us, &due);
+        if (!fault.empty()) return id + ": " + fault;
+      }
+    }
+    return "";
   }
 
   void ScheduleChangeTimers(const ChangeSetRow& cs, std::vector<ChangeWork>& changes) {
@@ -1111,7 +1164,8 @@ struct EngineImpl {
         WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
         dsl::Bindings b = Bind(*ct.env, *c.cm, cs.id, &c.row, entity, "");
         int64_t due = 0;
-        if (!DueOf(ct, b, cmd->at_us, &due)) continue;
+        // CheckChangeDeadlines failed the set before it stayed open on a timer without one.
+        if (!DueOf(*c.cm, ct, b, cmd->at_us, &due).empty()) continue;
         TimerRow t;
         t.due_us = due;
         t.due = dsl::FormatTimestamp(due);
@@ -1124,7 +1178,16 @@ struct EngineImpl {
     }
   }
 
-  void ScheduleEntityTimers() {
+  // Sets the timers of the entities that entered a state or moved an `at` deadline. Returns why
+  // one has no deadline, if one has none, and *entity names it (a set that applies checked them
+  // before, see EntityDeadlineFault; an import is refused, a timer's effects are noted).
+  std::string ScheduleEntityTimers(std::string* entity = nullptr) {
+    std::string fault;
+    const auto note = [&](const std::string& id, const std::string& why) {
+      if (!fault.empty()) return;
+      fault = why;
+      if (entity) *entity = id;
+    };
     for (const auto& id : entered) {
       WorkEntity* w = Load(id);
       if (!w) continue;
@@ -1135,7 +1198,10 @@ struct EngineImpl {
         if (ct.t->from != w->row.state || !ct.t->is_timer()) continue;
         dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
         int64_t due = 0;
-        if (!DueOf(ct, b, cmd->at_us, &due)) continue;
+        if (std::string why = DueOf(*em, ct, b, cmd->at_us, &due); !why.empty()) {
+          note(id, why);
+          continue;
+        }
         AddEntityTimer(id, w->row.state, i, due);
       }
     }
@@ -1153,14 +1219,21 @@ struct EngineImpl {
         const auto& ct = em->transitions[i];
         if (ct.t->from != w->row.state || !ct.at) continue;
         int64_t due = 0, was = 0;
-        if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
-        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) &&
+        std::string why =
+            DueOf(*em, ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due);
+        if (!why.empty()) {
+          note(id, why);
+          continue;
+        }
+        if (DueOf(*em, ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was)
+                .empty() &&
             was == due)
           continue;
         AddEntityTimer(id, w->row.state, i, due);
       }
     }
     retimed.clear();
+    return fault;
   }
 
   void AddEntityTimer(const std::string& id, const std::string& state, size_t transition,
@@ -1231,7 +1304,11 @@ struct EngineImpl {
       // The document may have moved the deadline since this timer was set: then a timer at the
       // new time exists, and this one is stale.
       int64_t due = 0;
-      if (!DueOf(ct, b, t.due_us, &due) || due != t.due_us) return;
+      if (std::string why = DueOf(*em, ct, b, t.due_us, &due); !why.empty()) {
+        TimerFault(*w, why);
+        return;
+      }
+      if (due != t.due_us) return;
     }
     std::string fault;
     if (!GuardHolds(*em, ct, b, &fault)) {
@@ -1269,7 +1346,12 @@ struct EngineImpl {
         retimed.push_back(id);
     }
     for (auto& hr : entity_history) store->AppendHistory(&hr);
-    ScheduleEntityTimers();
+    // Its effects are kept (no set is there to fail); an entity they left without a deadline says
+    // so in its history.
+    std::string without;
+    if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
+      if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
+    }
   }
 
   // An entity's timer that could not run (its guard or an action could not be evaluated): no
@@ -1583,7 +1665,12 @@ struct EngineImpl {
     h.at = c.at;
     store->AppendHistory(&h);
     entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
-    ScheduleEntityTimers();
+    if (std::string fault = ScheduleEntityTimers(); !fault.empty())
+      throw Refusal{
+          Result::kRefused,
+          "ValidationException",
+          "the imported " + c.entity_type + " " + c.entity_id + " cannot be kept: " + fault,
+          {}};
     Outcome o;
     if (respond) o.body = DescribeEntity(row);
     return o;

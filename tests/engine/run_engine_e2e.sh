@@ -575,6 +575,7 @@ entity_type: Probe@1.0
 id_prefix: probe-
 document:
   N?: int
+  M?: int
   Wait?: string
 events:
   poke: []
@@ -586,6 +587,7 @@ transitions:
   - {from: Idle, to: Poked, on: poke, if: '10 / (entity.Document.N ?? 0) > 0'}
   - {from: Idle, to: Idle, on: poke}
   - {from: Idle, to: Late, after: 'duration(entity.Document.Wait ?? "P1000D")'}
+  - {from: Poked, to: Late, after: duration("PT1H"), if: '10 / (entity.Document.M ?? 0) > 0'}
 YAML
   # probe_request NAME INPUT STATES TRANSITIONS [EXTRA]: a request machine on Probe@1.0.
   probe_request() {
@@ -605,6 +607,8 @@ YAML
   probe_request Reviewed '  N: int\n' "$other"'  InReview: {status: APPLYING}\n' \
     '  - {from: Submitted, to: InReview}\n  - {from: InReview, to: Done, on: approve, if: 10 / details.N > 0}\n  - {from: InReview, to: Other, on: approve}\n' \
     'events:\n  approve: [operations]\n'
+  probe_request Waits '  Wait: string\n' '  Waiting: {status: PREPARING}\n' \
+    '  - {from: Submitted, to: Waiting}\n  - {from: Waiting, to: Done, after: duration(details.Wait)}\n'
   probe_request Timed '  N: int\n' "$other"'  Waiting: {status: PREPARING}\n' \
     '  - {from: Submitted, to: Waiting}\n  - {from: Waiting, to: Done, after: duration("PT1H"), rules: [probe_positive]}\n  - {from: Waiting, to: Other, after: duration("PT1H")}\n'
 }
@@ -693,6 +697,62 @@ test_guard_errors_are_server_faults() {
   rc 6 "access rule error refuses"
   eq "access: type" "$(j 'd["__type"]')" AccessDeniedException
   has "access: names the rule" "$(j 'd["Message"]')" "rule probe_positive could not be evaluated"
+  end
+}
+
+# A timer whose deadline cannot be computed never leaves a set or an entity waiting forever: the set FAILS
+# with SERVER_FAULT, an import is refused, and an entity timer that cannot run says so in its history.
+test_timer_deadlines_are_checked() {
+  begin timer_deadlines_are_checked
+  probe_policy
+  local at=2026-01-01T00:00:00Z
+  # A request's own timer: 9,000 years from now is past the calendar.
+  probe CreateProbe "" '{"N":1}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 0 "create a probe"
+  local id
+  id=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
+  probe Waits "$id" '{"Wait":"P9000Y"}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 1 "a set whose timer has no deadline fails"
+  eq "request timer: status" "$(j 'd["Status"]')" FAILED
+  eq "request timer: failure code" "$(j 'd.get("FailureCode")')" SERVER_FAULT
+  has "request timer: says why" "$(j 'd.get("FailureDescription")')" \
+    "the deadline of Waits on Probe@1.0's transition from Waiting to Done after duration(details.Wait)"
+  has "request timer: the calendar" "$(j 'd.get("FailureDescription")')" "outside the years 0001 to 9999"
+  pf describe-entity "$id"
+  eq "request timer: the probe is not held" "$(j '"LockedBy" in d')" false
+  probe CreateProbe "" '{"N":1}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  probe Waits "$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')" '{"Wait":"PT1H"}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  eq "request timer with a deadline waits" "$(j 'd["Status"]')" PREPARING
+  # An entity's timer: the set that would leave the probe without a deadline fails, changing nothing.
+  probe CreateProbe "" '{"N":1,"Wait":"P9000Y"}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 1 "an entity left without a deadline fails the set"
+  eq "entity timer: failure code" "$(j 'd.get("FailureCode")')" SERVER_FAULT
+  has "entity timer: says why" "$(j 'd.get("FailureDescription")')" \
+    "the deadline of Probe@1.0's transition from Idle to Late after"
+  pf list-entities --type Probe@1.0
+  eq "entity timer: nothing created" "$(j 'len(d["EntitySummaryList"])')" 2
+  # An import of such an entity is refused.
+  printf '{"EntityType":"Probe@1.0","EntityIdentifier":"probe-aaaaaaaaaaaaa","State":"Idle","Owner":"%s","DetailsDocument":{"Wait":"P9000Y"}}\n' \
+    $SELLER >"$T/import.jsonl"
+  pf import "$T/import.jsonl" --log-level info
+  eq "an import without a deadline is refused" "$(j 'd.get("Refused")')" 1
+  has "import: says why" "$ERR" "probe-aaaaaaaaaaaaa cannot be kept: the deadline of Probe@1.0"
+  # An entity timer whose guard cannot be evaluated when it falls due: the probe stays, and says so.
+  probe PokeProbe "$id" '{}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 0 "poke"
+  pf tick --to 2026-01-01T02:00:00Z
+  rc 0 "tick past the probe's timer"
+  has "timer fault: logged" "$ERR" "timer fault"
+  pf describe-entity "$id"
+  eq "timer fault: the probe stays" "$(j 'd["State"]')" Poked
+  pf history "$id"
+  eq "timer fault: in the history" "$(j '[e["Event"] for e in d["Events"]][-1]')" "timer fault"
   end
 }
 
