@@ -709,8 +709,13 @@ NodePtr Compiler::CompileUntraced(const Expr& e) {
     NodePtr inner = plain.CompileNoFold(e);
     EvalContext ctx;
     ctx.Reset();
-    Value v = inner->Eval(nullptr, ctx);
-    return std::make_unique<ConstNode>(e, p, DeepCopy(v, *arena_));
+    try {
+      Value v = inner->Eval(nullptr, ctx);
+      return std::make_unique<ConstNode>(e, p, DeepCopy(v, *arena_));
+    } catch (const ArenaLimitReached&) {
+      // Too big to keep folded (or to build at all): evaluated each time, within its own limit.
+      return inner;
+    }
   }
   return CompileNoFold(e);
 }

@@ -30,6 +30,20 @@ constexpr int kMaxDecimalScale = 18;
 constexpr uint64_t kMaxMacroSteps = 1000000;
 // Bytes of a string built at run time (join, lower, upper, message templates).
 constexpr size_t kMaxBuiltStringBytes = 1 << 20;
+// Bytes one evaluation may build, summed over everything it makes (strings, lists, maps, objects:
+// concatenations, join, replace, map and filter results, ...). The step budget bounds the elements
+// macros visit, not what each builds: a 1 KB rule could otherwise make a million 2 KB strings.
+// Past it the evaluation ends in a limit error at the rule; a rule over one request builds a few
+// KB.
+constexpr size_t kMaxEvalBytes = 64 << 20;
+// Bytes the constants of a set of rules files (and values folded from them) may take, summed.
+constexpr size_t kMaxConstantBytes = 64 << 20;
+// The longest duration a request may carry (a DetailsDocument's duration field): 100 years,
+// counted in months (P100Y, P1200M) and in days and time (P36525D) separately. Deadlines add such
+// durations to today's dates; this keeps every sum far inside the calendar's year 9999, so a
+// deadline computed from a request always exists.
+constexpr int32_t kMaxDataDurationMonths = 1200;
+constexpr int64_t kMaxDataDurationDays = 36525;
 // Nesting of a JSON document read as data.
 constexpr size_t kMaxJsonDepth = 64;
 // Bytes of a regular expression program (RE2's max_mem); a bigger pattern is refused when the

@@ -15,7 +15,10 @@
 
 namespace sellerflow::dsl {
 
-EvalContext::EvalContext() : arena_(16 * 1024) { Reset(); }
+EvalContext::EvalContext() : arena_(16 * 1024) {
+  arena_.set_limit(kMaxEvalBytes);
+  Reset();
+}
 EvalContext::~EvalContext() = default;
 
 void EvalContext::Reset() {
@@ -23,6 +26,23 @@ void EvalContext::Reset() {
   steps_left = kMaxMacroSteps;
   trace = nullptr;
 }
+
+namespace {
+
+// The message of an evaluation that reached its arena's limit (kMaxEvalBytes).
+std::string BuiltTooMuch(size_t limit) {
+  return "evaluation limit reached: an evaluation may build at most " +
+         std::to_string(limit >> 20) + " MiB of strings, lists and maps";
+}
+
+// The arena of a program's constants and folded values.
+std::unique_ptr<Arena> LimitedArena() {
+  auto arena = std::make_unique<Arena>();
+  arena->set_limit(kMaxConstantBytes);
+  return arena;
+}
+
+}  // namespace
 
 const char* OutcomeName(Outcome outcome) {
   switch (outcome) {
@@ -55,7 +75,8 @@ struct ProgramData {
   TypeEnv env;
   std::vector<ConstantInfo> constants;
   std::vector<Value> constant_values;
-  std::unique_ptr<Arena> arena = std::make_unique<Arena>();
+  // Constants and the values folded from them: at most kMaxConstantBytes.
+  std::unique_ptr<Arena> arena = LimitedArena();
   std::vector<CompiledRule> rules;
   size_t max_locals = 0;
 
@@ -122,16 +143,29 @@ class ConstantEvaluator {
     NodePtr node = compiler.CompileNoFold(*c.ast->value);
     EvalContext ctx;
     ctx.locals.resize(checker.max_locals());
-    Value v = node->Eval(nullptr, ctx);
-    if (v.is_error()) {
-      diags_->Add(
-          Severity::kError, *c.source, c.ast->value->begin,
-          "constant '" + c.name + "' could not be evaluated: " + std::string(v.error_message()));
+    std::string error;
+    Value v;
+    try {
+      v = node->Eval(nullptr, ctx);
+    } catch (const ArenaLimitReached& full) {
+      error = BuiltTooMuch(full.limit);
+    }
+    if (error.empty() && v.is_error()) error = std::string(v.error_message());
+    if (error.empty()) {
+      try {
+        c.value = DeepCopy(v, *data_.arena);
+      } catch (const ArenaLimitReached& full) {
+        error = "the constants of these files may take at most " +
+                std::to_string(full.limit >> 20) + " MiB together";
+      }
+    }
+    if (!error.empty()) {
+      diags_->Add(Severity::kError, *c.source, c.ast->value->begin,
+                  "constant '" + c.name + "' could not be evaluated: " + error);
       c.status = ConstantInfo::Status::kBroken;
       return false;
     }
     c.type = t;
-    c.value = DeepCopy(v, *data_.arena);
     data_.constant_values[i] = c.value;
     c.status = ConstantInfo::Status::kDone;
     return true;
@@ -405,17 +439,40 @@ Outcome Program::Test(size_t rule, const Bindings& vars, EvalContext& ctx) const
   if (!r.compiled) return Outcome::kError;
   data_->PrepareContext(ctx);
   const Value* v = vars.data();
-  if (r.when) {
-    Value w = r.when->Eval(v, ctx);
-    if (w.kind != ValueKind::kBool) return Outcome::kError;
-    if (!w.b) return Outcome::kNotApplicable;
+  try {
+    if (r.when) {
+      Value w = r.when->Eval(v, ctx);
+      if (w.kind != ValueKind::kBool) return Outcome::kError;
+      if (!w.b) return Outcome::kNotApplicable;
+    }
+    Value c = r.require->Eval(v, ctx);
+    if (c.kind != ValueKind::kBool) return Outcome::kError;
+    return c.b ? Outcome::kPassed : Outcome::kFailed;
+  } catch (const ArenaLimitReached&) {
+    ctx.arena().Reset();
+    return Outcome::kError;
   }
-  Value c = r.require->Eval(v, ctx);
-  if (c.kind != ValueKind::kBool) return Outcome::kError;
-  return c.b ? Outcome::kPassed : Outcome::kFailed;
 }
 
 RuleResult Program::Evaluate(size_t rule, const Bindings& vars, EvalContext& ctx) const {
+  try {
+    return EvaluateUnbounded(rule, vars, ctx);
+  } catch (const ArenaLimitReached& full) {
+    // Everything the evaluation built goes; the error is at the rule.
+    ctx.arena().Reset();
+    const CompiledRule& r = data_->rules[rule];
+    RuleResult result;
+    result.outcome = Outcome::kError;
+    result.error = BuiltTooMuch(full.limit);
+    result.error_pos = r.info.pos;
+    result.message = "could not be evaluated: " + result.error + " (at " +
+                     std::to_string(r.info.pos.line) + ":" + std::to_string(r.info.pos.column) +
+                     ")";
+    return result;
+  }
+}
+
+RuleResult Program::EvaluateUnbounded(size_t rule, const Bindings& vars, EvalContext& ctx) const {
   const CompiledRule& r = data_->rules[rule];
   data_->PrepareContext(ctx);
   const Value* v = vars.data();
@@ -448,6 +505,20 @@ RuleResult Program::Evaluate(size_t rule, const Bindings& vars, EvalContext& ctx
 }
 
 Explanation Program::Explain(size_t rule, const Bindings& vars, EvalContext& ctx) const {
+  try {
+    return ExplainUnbounded(rule, vars, ctx);
+  } catch (const ArenaLimitReached&) {
+    ctx.arena().Reset();
+    ctx.trace = nullptr;
+    Explanation ex;
+    ex.rule = data_->rules[rule].info.name;
+    ex.file = data_->rules[rule].source->name;
+    ex.outcome = Outcome::kError;
+    return ex;
+  }
+}
+
+Explanation Program::ExplainUnbounded(size_t rule, const Bindings& vars, EvalContext& ctx) const {
   const CompiledRule& r = data_->rules[rule];
   data_->PrepareContext(ctx);
   Trace trace;
@@ -493,7 +564,7 @@ struct Expression::Impl {
   size_t max_locals = 0;
   std::vector<ConstantInfo> constants;  // Copies of the program's, all evaluated.
   std::vector<Value> constant_values;
-  std::unique_ptr<Arena> arena = std::make_unique<Arena>();
+  std::unique_ptr<Arena> arena = LimitedArena();  // Values folded at compile time.
   NodePtr node, traced;
 };
 
@@ -588,10 +659,28 @@ const TypePtr& Expression::type() const { return impl_->type; }
 Value Expression::Evaluate(const Bindings& vars, EvalContext& ctx) const {
   ctx.Reset();
   if (ctx.locals.size() < impl_->max_locals) ctx.locals.resize(impl_->max_locals);
-  return impl_->node->Eval(vars.data(), ctx);
+  try {
+    return impl_->node->Eval(vars.data(), ctx);
+  } catch (const ArenaLimitReached& full) {
+    ctx.arena().Reset();
+    return ErrorValue(ctx.arena(), ErrorKind::kLimit, impl_->node->pos(), BuiltTooMuch(full.limit));
+  }
 }
 
 Explanation Expression::Explain(const Bindings& vars, EvalContext& ctx) const {
+  try {
+    return ExplainUnbounded(vars, ctx);
+  } catch (const ArenaLimitReached&) {
+    ctx.arena().Reset();
+    ctx.trace = nullptr;
+    Explanation ex;
+    ex.file = impl_->source.name;
+    ex.outcome = Outcome::kError;
+    return ex;
+  }
+}
+
+Explanation Expression::ExplainUnbounded(const Bindings& vars, EvalContext& ctx) const {
   ctx.Reset();
   if (ctx.locals.size() < impl_->max_locals) ctx.locals.resize(impl_->max_locals);
   Trace trace;

@@ -126,6 +126,9 @@ class Program {
  private:
   friend class Expression;  // Reads the evaluated constants.
   explicit Program(std::unique_ptr<ProgramData> data);
+  // Evaluate and Explain before an evaluation that reached kMaxEvalBytes is turned into an error.
+  RuleResult EvaluateUnbounded(size_t rule, const Bindings& vars, EvalContext& ctx) const;
+  Explanation ExplainUnbounded(size_t rule, const Bindings& vars, EvalContext& ctx) const;
   std::unique_ptr<ProgramData> data_;
 };
 
@@ -162,6 +165,7 @@ class Expression {
                                             Diagnostics* diags, const Program* constants,
                                             size_t errors_before);
   explicit Expression(std::unique_ptr<Impl> impl);
+  Explanation ExplainUnbounded(const Bindings& vars, EvalContext& ctx) const;
   std::unique_ptr<Impl> impl_;
 };
 

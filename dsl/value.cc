@@ -31,6 +31,7 @@ Arena::~Arena() {
 }
 
 void* Arena::Allocate(size_t bytes, size_t align) {
+  if (bytes > limit_ - used_) throw ArenaLimitReached{limit_};
   if (align == 0 || (align & (align - 1)) != 0) align = alignof(std::max_align_t);
   // Alignment is of the address itself, so over-aligned requests work too.
   auto padding = [align](const Block* b) {

@@ -15,6 +15,12 @@
 
 namespace sellerflow::dsl {
 
+// Thrown by an Arena asked for more than its limit: the evaluator's entry points catch it and end
+// the evaluation in a limit error (evaluation never throws to its callers).
+struct ArenaLimitReached {
+  size_t limit;
+};
+
 // A bump allocator. Values never own memory: whatever they point at lives in an Arena (or in a
 // structure that outlives them). Reset() keeps the first block, so an evaluation that reuses an
 // arena allocates nothing from the heap once warm.
@@ -33,6 +39,9 @@ class Arena {
   // Frees everything allocated since construction; keeps the first block for reuse.
   void Reset();
   size_t bytes_used() const { return used_; }
+  // Allocate throws ArenaLimitReached rather than let bytes_used() pass `bytes`.
+  void set_limit(size_t bytes) { limit_ = bytes; }
+  size_t limit() const { return limit_; }
 
  private:
   struct Block;
@@ -40,6 +49,7 @@ class Arena {
   Block* first_ = nullptr;
   size_t block_size_;
   size_t used_ = 0;
+  size_t limit_ = SIZE_MAX;
 };
 
 enum class ValueKind : uint8_t {

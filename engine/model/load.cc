@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "dsl/program.h"
+#include "dsl/time.h"
 #include "engine/base/limits.h"
 #include "engine/base/sha256.h"
 #include "engine/model/yaml_doc.h"
@@ -107,7 +108,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys
         "creates", "input", "document", "context", "events", "states", "transitions"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
-        "maximum", "pattern", "one_of", "refers_to", "items", "fields"}},
+        "maximum", "pattern", "format", "one_of", "refers_to", "items", "fields"}},
       {"context", {"entity_type", "id", "description"}},
       {"event", {"actors", "data", "description"}},
       {"state", {"initial", "final", "status", "validate", "description"}},
@@ -658,19 +659,20 @@ class MachineReader {
     int_key("max_length", &f->max_length);
     int_key("min_items", &f->min_items);
     int_key("max_items", &f->max_items);
-    auto dec_key = [&](const char* key, std::optional<dsl::Decimal>* out) {
-      if (const YamlNode* n = v.Find(key)) {
-        if (LimitName(*n, key, false, f, out)) return;
-        std::string s;
-        dsl::Decimal d{0, 0};
-        if (r_.Scalar(*n, key, &s) && dsl::ParseDecimal(s, &d) == dsl::DecimalStatus::kOk)
-          *out = d;
-        else if (n->is_scalar())
-          r_.Error(*n, std::string(key) + " must be a number, not '" + s + "'");
+    if (const YamlNode* n = v.Find("format")) {
+      std::string s;
+      if (r_.Scalar(*n, "format", &s)) {
+        static const std::pair<const char*, dsl::TypeKind> kFormats[] = {
+            {"date", dsl::TypeKind::kDate},
+            {"timestamp", dsl::TypeKind::kTimestamp},
+            {"duration", dsl::TypeKind::kDuration},
+            {"decimal", dsl::TypeKind::kDecimal}};
+        for (const auto& [name, kind] : kFormats)
+          if (s == name) f->format = kind;
+        if (f->format == dsl::TypeKind::kDyn)
+          r_.Error(*n, "format must be date, timestamp, duration or decimal, not '" + s + "'");
       }
-    };
-    dec_key("minimum", &f->minimum);
-    dec_key("maximum", &f->maximum);
+    }
     if (const YamlNode* n = v.Find("pattern")) {
       if (r_.Scalar(*n, "pattern", &f->pattern)) {
         RE2::Options options;
@@ -740,10 +742,41 @@ class MachineReader {
         (k = first_key({"min_items", "max_items", "items"})))
       r_.Error(*k,
                "item constraints apply to lists; '" + f->name + "' is a " + f->type->ToString());
-    if ((f->minimum || f->maximum) && !f->type->IsNumeric() &&
-        (k = first_key({"minimum", "maximum"})))
-      r_.Error(*k, "minimum and maximum apply to numbers; '" + f->name + "' is a " +
-                       f->type->ToString());
+    if (f->format != dsl::TypeKind::kDyn && !is_string && (k = first_key({"format"})))
+      r_.Error(*k, "format applies to strings; '" + f->name + "' is a " + f->type->ToString() +
+                       (f->type->kind() == f->format ? ", which is checked as one already" : ""));
+    // minimum and maximum: decimals (or a rules constant's name) for numbers and decimal strings,
+    // durations for durations.
+    const bool is_duration = f->type->kind() == dsl::TypeKind::kDuration ||
+                             (is_string && f->format == dsl::TypeKind::kDuration);
+    const bool is_number =
+        f->type->IsNumeric() || (is_string && f->format == dsl::TypeKind::kDecimal);
+    auto bound_key = [&](const char* key, std::optional<dsl::Decimal>* number,
+                         std::optional<FieldSpec::DurationBound>* duration) {
+      const YamlNode* n = v.Find(key);
+      if (n == nullptr) return;
+      if (!is_duration && LimitName(*n, key, false, f, number)) return;
+      std::string s;
+      if (!r_.Scalar(*n, key, &s)) return;
+      if (is_duration) {
+        dsl::Duration d{0, 0};
+        if (dsl::ParseDuration(s, &d))
+          *duration = FieldSpec::DurationBound{d, s};
+        else
+          r_.Error(*n, std::string(key) + " must be a duration such as P1D, not '" + s + "'");
+        return;
+      }
+      dsl::Decimal d{0, 0};
+      if (dsl::ParseDecimal(s, &d) == dsl::DecimalStatus::kOk)
+        *number = d;
+      else
+        r_.Error(*n, std::string(key) + " must be a number, not '" + s + "'");
+    };
+    bound_key("minimum", &f->minimum, &f->shortest);
+    bound_key("maximum", &f->maximum, &f->longest);
+    if (!is_number && !is_duration && (k = first_key({"minimum", "maximum"})))
+      r_.Error(*k, "minimum and maximum apply to numbers, decimal strings and durations; '" +
+                       f->name + "' is a " + f->type->ToString());
   }
 
   dsl::TypePtr ParseTypeText(const ExprText& t) {

@@ -12,6 +12,7 @@
 
 #include "dsl/decimal.h"
 #include "dsl/diagnostics.h"
+#include "dsl/time.h"
 #include "dsl/types.h"
 
 namespace sellerflow::engine {
@@ -51,9 +52,17 @@ struct FieldSpec {
   dsl::TypePtr type;
   std::optional<int64_t> min_length, max_length;  // Strings, in code points.
   std::optional<int64_t> min_items, max_items;    // Lists.
-  std::optional<dsl::Decimal> minimum, maximum;   // Numbers.
-  std::string pattern;                            // Strings: RE2, full match.
-  std::vector<std::string> one_of;                // Strings: the allowed values.
+  std::optional<dsl::Decimal> minimum, maximum;   // Numbers and decimal strings.
+  struct DurationBound {
+    dsl::Duration value;
+    std::string text;  // As written ("P1D"), for messages.
+  };
+  std::optional<DurationBound> shortest, longest;  // Durations: `minimum` and `maximum`.
+  std::string pattern;                             // Strings: RE2, full match.
+  // Strings: the text must be a date, timestamp, duration or decimal as the rule language reads
+  // one (`format: date`, ...), so that date(x) and the like cannot fail on it; kDyn for any text.
+  dsl::TypeKind format = dsl::TypeKind::kDyn;
+  std::vector<std::string> one_of;  // Strings: the allowed values.
   // Strings: the identifier of an entity of this type (`refers_to: Offer@1.0`). Such a field may
   // name an entity an earlier change of the same set makes, as $ChangeName.Entity.Identifier:
   // that change runs first, and the field reads as its entity's identifier.

@@ -1519,7 +1519,7 @@ class ShapeChecker {
       case dsl::TypeKind::kTimestamp:
       case dsl::TypeKind::kDuration:
         if (t != od::json_type::string) break;
-        return Time(v, type.kind(), path);
+        return Time(v, type.kind(), spec, path);
       case dsl::TypeKind::kList:
         if (t != od::json_type::array) break;
         return List(v, type, spec, path, depth);
@@ -1638,6 +1638,7 @@ class ShapeChecker {
                                 "character", "characters"));
       }
     }
+    bool matched = true;
     if (!spec->pattern.empty()) {
       const RE2* re = Patterns().Get(spec->pattern);
       if (re == nullptr) {
@@ -1645,7 +1646,24 @@ class ShapeChecker {
                             " is not a valid RE2 expression");
       } else if (!RE2::FullMatch(s, *re)) {
         sink_.Add(path, "must match " + spec->pattern);
+        matched = false;
       }
+    }
+    // A text that breaks its pattern is not read as its format too: one problem, one message.
+    if (matched && spec->format == dsl::TypeKind::kDecimal) {
+      dsl::Decimal d{0, 0};
+      dsl::DecimalStatus st = dsl::ParseDecimal(s, &d);
+      if (st == dsl::DecimalStatus::kSyntax) {
+        sink_.Add(path, "must be a decimal number such as 1000.00, not " + Quote(s));
+      } else if (st != dsl::DecimalStatus::kOk) {
+        sink_.Add(path, "must be a number of at most " + std::to_string(dsl::kMaxDecimalDigits) +
+                            " significant digits and " + std::to_string(dsl::kMaxDecimalScale) +
+                            " decimal places, not " + Quote(s));
+      } else {
+        Bounds(d, s, spec, path);
+      }
+    } else if (matched && spec->format != dsl::TypeKind::kDyn) {
+      TimeText(s, spec->format, spec, path);
     }
     if (!spec->one_of.empty() &&
         std::find(spec->one_of.begin(), spec->one_of.end(), s) == spec->one_of.end()) {
@@ -1654,9 +1672,16 @@ class ShapeChecker {
     return true;
   }
 
-  bool Time(od::value& v, dsl::TypeKind kind, const Path& path) {
+  bool Time(od::value& v, dsl::TypeKind kind, const FieldSpec* spec, const Path& path) {
     std::string_view s;
     if (!Ok(w_.String(v, &s), path)) return false;
+    TimeText(s, kind, spec, path);
+    return true;
+  }
+
+  // A date, timestamp or duration as the rule language reads one: a real calendar date, and a
+  // duration that is not negative, within kMaxDataDuration* and the field's minimum and maximum.
+  void TimeText(std::string_view s, dsl::TypeKind kind, const FieldSpec* spec, const Path& path) {
     if (kind == dsl::TypeKind::kDate) {
       int32_t days = 0;
       if (!dsl::ParseDate(s, &days))
@@ -1671,9 +1696,30 @@ class ShapeChecker {
       dsl::Duration d{0, 0};
       if (!dsl::ParseDuration(s, &d)) {
         sink_.Add(path, "must be an ISO 8601 duration such as P30D or PT24H, not " + Quote(s));
+      } else if (d.months < 0 || d.micros < 0) {
+        sink_.Add(path, "must not be a negative duration, not " + Quote(s));
+      } else if (d.months > dsl::kMaxDataDurationMonths ||
+                 d.micros > dsl::kMaxDataDurationDays * dsl::kMicrosPerDay) {
+        sink_.Add(path, "must be at most " + std::to_string(dsl::kMaxDataDurationMonths / 12) +
+                            " years (P" + std::to_string(dsl::kMaxDataDurationMonths) + "M or P" +
+                            std::to_string(dsl::kMaxDataDurationDays) + "D), not " + Quote(s));
+      } else if (spec != nullptr) {
+        if (spec->shortest && !AtLeast(d, spec->shortest->value))
+          sink_.Add(path, "must be at least " + spec->shortest->text + ", not " + Quote(s));
+        if (spec->longest && !AtLeast(spec->longest->value, d))
+          sink_.Add(path, "must be at most " + spec->longest->text + ", not " + Quote(s));
       }
     }
-    return true;
+  }
+
+  // Whether `a` is at least `b` from any start: months (whose length varies) count as 28 days
+  // where `a` has more of them than `b`, and as 31 where it has fewer.
+  static bool AtLeast(dsl::Duration a, dsl::Duration b) {
+    const __int128 months = static_cast<__int128>(a.months) - b.months;
+    const __int128 days_per_month = months >= 0 ? 28 : 31;
+    return months * days_per_month * dsl::kMicrosPerDay +
+               (static_cast<__int128>(a.micros) - b.micros) >=
+           0;
   }
 
   bool List(od::value& v, const dsl::Type& type, const FieldSpec* spec, const Path& path,

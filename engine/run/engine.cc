@@ -51,6 +51,33 @@ bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
   return false;
 }
 
+// "workflows/offer.yaml:12:9": where a part of a machine is written, for messages.
+std::string Located(const Where& w) {
+  std::string out = w.source ? w.source->name : "<policy>";
+  if (w.line) out += ":" + std::to_string(w.line) + ":" + std::to_string(w.column);
+  return out;
+}
+
+// "from Routing to InReview on approve": a transition, as a message names it.
+std::string Describe(const Transition& t) {
+  std::string out = "from " + t.from + " to " + t.to;
+  if (!t.event.empty()) out += " on " + t.event;
+  if (!t.after.empty()) out += " after " + t.after.text;
+  if (!t.at_time.empty()) out += " at " + t.at_time.text;
+  return out;
+}
+
+// Why rule `r` of `rules` could not be evaluated, with where the error stands in its file.
+std::string RuleFault(const dsl::Program& rules, size_t r, const dsl::RuleResult& result) {
+  const dsl::RuleInfo& info = rules.rule(r);
+  std::string at = info.file;
+  dsl::SourcePos pos = result.error_pos.line ? result.error_pos : info.pos;
+  if (pos.line) at += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+  return "rule " + info.name + " could not be evaluated: " +
+         (result.error.empty() ? std::string("it is not compiled") : result.error) + " (at " + at +
+         ")";
+}
+
 const char* ResultName(Result r) {
   switch (r) {
     case Result::kOk:
@@ -371,25 +398,28 @@ struct EngineImpl {
   }
 
   // Delivers `event` to an entity's machine: the first transition from its state on that event
-  // whose guard holds. Returns an error message when none applies.
+  // whose guard holds. Returns an error message when none applies; *fault is set when that is
+  // because a guard or an action could not be evaluated (a server fault, not the request's).
   std::string Deliver(const std::string& event, WorkEntity* e, const std::string& cs_id,
-                      int change_index, ChangeWork* change, const std::string& event_json = "{}") {
+                      int change_index, ChangeWork* change, const std::string& event_json,
+                      bool* fault) {
     const CompiledMachine* em = EntityMachine(e->row.type);
     if (!em) return "no machine for entity type " + e->row.type;
     for (const auto& ct : em->transitions) {
       const Transition& t = *ct.t;
       if (t.from != e->row.state || t.event != event) continue;
       dsl::Bindings b = Bind(*ct.env, *em, cs_id, nullptr, e, event_json);
-      if (ct.guard) {
-        Value g = ct.guard->Evaluate(b, ctx);
-        if (g.is_error()) {
-          return "the guard of " + em->m->Key() + "'s transition on '" + event +
-                 "' could not be evaluated: " + std::string(g.error_message());
-        }
-        if (!g.b) continue;
+      std::string guard_fault;
+      if (!GuardHolds(*em, ct, b, &guard_fault)) {
+        if (guard_fault.empty()) continue;
+        *fault = true;
+        return guard_fault;
       }
       std::string failure = RunActions(ct, *em, cs_id, nullptr, e, b, change);
-      if (!failure.empty()) return failure;
+      if (!failure.empty()) {
+        *fault = true;
+        return failure;
+      }
       HistoryRow h;
       h.change_set = cs_id;
       h.change_index = change_index;
@@ -595,10 +625,11 @@ struct EngineImpl {
             if (auto m = eval(ca.data, &d); !m.empty()) return m;
             data = dsl::ToJson(d);
           }
-          std::string failure =
-              Deliver(a.event, target, cs_id, change ? change->row.index : -1, errors_to, data);
+          bool fault = false;
+          std::string failure = Deliver(a.event, target, cs_id, change ? change->row.index : -1,
+                                        errors_to, data, &fault);
           if (!failure.empty()) {
-            if (errors_to) {
+            if (errors_to && !fault) {
               errors_to->errors.push_back({"INVALID_STATE", failure});
               errors_to->failed = true;
               return "";
@@ -680,14 +711,31 @@ struct EngineImpl {
       if (s->validate) {
         dsl::Bindings b = Bind(c.cm->env, *c.cm, cs_id, &c.row, entity, "");
         bool passed = true;
+        // A rule that cannot be evaluated decides neither way: the change fails with SERVER_FAULT
+        // naming it (after the other rules, whose violations are still listed).
+        std::string fault;
         for (const auto& name : s->validate->rules) {
           int i = c.cm->rules->FindRule(name);
-          if (i < 0) continue;
-          dsl::RuleResult r = c.cm->rules->Evaluate(static_cast<size_t>(i), b, ctx);
-          if (r.outcome == dsl::Outcome::kFailed || r.outcome == dsl::Outcome::kError) {
-            passed = false;
-            c.errors.push_back({c.cm->rules->rule(static_cast<size_t>(i)).code, r.message});
+          if (i < 0) {
+            if (fault.empty())
+              fault = "the validation of " + c.cm->m->Key() + " in state " + s->name +
+                      " names rule " + name + ", which its rules do not define";
+            continue;
           }
+          const size_t rule = static_cast<size_t>(i);
+          dsl::RuleResult r = c.cm->rules->Evaluate(rule, b, ctx);
+          if (r.outcome == dsl::Outcome::kError) {
+            if (fault.empty())
+              fault = "the validation of " + c.cm->m->Key() + " in state " + s->name + " (" +
+                      Located(s->validate->at) + "): " + RuleFault(*c.cm->rules, rule, r);
+          } else if (r.outcome == dsl::Outcome::kFailed) {
+            passed = false;
+            c.errors.push_back({c.cm->rules->rule(rule).code, r.message});
+          }
+        }
+        if (!fault.empty()) {
+          c.server_fault = fault;
+          return;
         }
         Enter(c, passed ? s->validate->passed : s->validate->failed,
               passed ? "validation passed" : "validation failed", cs_id);
@@ -712,22 +760,46 @@ struct EngineImpl {
                      " automatic steps in one go: its machine loops";
   }
 
-  // A transition's guard: its inline condition and its named rules.
+  // A change's transition's guard; one that cannot be evaluated sets the change's server fault.
   bool Holds(ChangeWork& c, const CompiledTransition& ct, const dsl::Bindings& b) {
+    return GuardHolds(*c.cm, ct, b, &c.server_fault);
+  }
+
+  // Whether a transition's guard holds: its inline condition and its named rules (one whose `when`
+  // is false does not stand in the way). A guard that cannot be evaluated (an error value, a rule
+  // the machine's rules lack) holds no more than a false one, and *fault says why, naming the
+  // guard and where it is written: the caller fails with SERVER_FAULT instead of taking another
+  // transition in its place.
+  bool GuardHolds(const CompiledMachine& cm, const CompiledTransition& ct, const dsl::Bindings& b,
+                  std::string* fault) {
+    const Transition& t = *ct.t;
+    const auto guard_of = [&] {
+      return "the guard of " + cm.m->Key() + "'s transition " + Describe(t) + " (" + Located(t.at) +
+             ")";
+    };
     if (ct.guard) {
       Value g = ct.guard->Evaluate(b, ctx);
-      if (g.is_error()) {
-        c.server_fault = "a guard of " + c.cm->m->Key() +
-                         " could not be evaluated: " + std::string(g.error_message());
+      if (g.kind != ValueKind::kBool) {
+        *fault = guard_of() + " could not be evaluated: " +
+                 (g.is_error() ? std::string(g.error_message()) : "it is not a bool") + " (in " +
+                 t.guard.text + " at " + Located(t.guard.at) + ")";
         return false;
       }
       if (!g.b) return false;
     }
-    for (const auto& name : ct.t->rules) {
-      int i = c.cm->rules->FindRule(name);
-      if (i < 0) return false;
-      dsl::Outcome o = c.cm->rules->Test(static_cast<size_t>(i), b, ctx);
-      if (o == dsl::Outcome::kFailed || o == dsl::Outcome::kError) return false;
+    for (const auto& name : t.rules) {
+      int i = cm.rules->FindRule(name);
+      if (i < 0) {
+        *fault = guard_of() + " names rule " + name + ", which its rules do not define";
+        return false;
+      }
+      const size_t rule = static_cast<size_t>(i);
+      dsl::Outcome o = cm.rules->Test(rule, b, ctx);
+      if (o == dsl::Outcome::kError) {
+        *fault = guard_of() + ": " + RuleFault(*cm.rules, rule, cm.rules->Evaluate(rule, b, ctx));
+        return false;
+      }
+      if (o == dsl::Outcome::kFailed) return false;
     }
     return true;
   }
@@ -751,7 +823,15 @@ struct EngineImpl {
                             " (allowed: " + JoinActors(spec->actors) + ")",
                         {}};
         dsl::Bindings b = Bind(*ct.env, *c.cm, cs_id, &c.row, entity, event_json);
-        if (!Holds(c, ct, b)) continue;
+        if (!Holds(c, ct, b)) {
+          // A guard that cannot be evaluated ends the search: the event was received, and the
+          // change fails with SERVER_FAULT rather than take the next transition in its place.
+          if (!c.server_fault.empty()) {
+            delivered = true;
+            break;
+          }
+          continue;
+        }
         Take(c, ct, event, cs_id, b);
         delivered = true;
         Advance(c, cs_id);
@@ -770,6 +850,7 @@ struct EngineImpl {
   // ---- Change sets ----------------------------------------------------------------------------
   // The set's status from its changes' statuses, and, when it has ended, the outcome.
   void Settle(ChangeSetRow& cs, std::vector<ChangeWork>& changes) {
+    CheckChangeDeadlines(cs.id, changes);
     bool any_failed = false, all_done = true, any_applying = false, any_cancelled = false;
     std::string fault;
     for (auto& c : changes) {
@@ -780,6 +861,7 @@ struct EngineImpl {
       any_applying = any_applying || st == "APPLYING";
       all_done = all_done && st == "SUCCEEDED";
     }
+    if (fault.empty() && all_done && !any_failed && !any_cancelled) fault = EntityDeadlineFault();
     if (!fault.empty()) {
       cs.status = "FAILED";
       cs.failure_code = "SERVER_FAULT";
@@ -1012,20 +1094,71 @@ struct EngineImpl {
   }
 
   // ---- Timers ---------------------------------------------------------------------------------
-  bool DueOf(const CompiledTransition& ct, const dsl::Bindings& b, int64_t entered_us,
-             int64_t* due) {
+  // When a timer transition of `cm` entered at `entered_us` falls due: "" with *due set, or why
+  // its deadline cannot be computed (its expression is an error, or the time leaves the calendar).
+  // A timer without a deadline would never fire: the callers fail or refuse instead.
+  std::string DueOf(const CompiledMachine& cm, const CompiledTransition& ct, const dsl::Bindings& b,
+                    int64_t entered_us, int64_t* due) {
+    const Transition& t = *ct.t;
+    const auto fault = [&](const std::string& why) {
+      return "the deadline of " + cm.m->Key() + "'s transition " + Describe(t) + " (" +
+             Located(t.at) + ") cannot be computed: " + why;
+    };
     if (ct.after) {
       Value d = ct.after->Evaluate(b, ctx);
-      if (d.kind != ValueKind::kDuration) return false;
-      return dsl::AddDurationToTimestamp(entered_us, d.dur(), due);
+      if (d.is_error()) return fault(std::string(d.error_message()));
+      if (d.kind != ValueKind::kDuration) return fault("it is not a duration");
+      if (!dsl::AddDurationToTimestamp(entered_us, d.dur(), due))
+        return fault(dsl::FormatTimestamp(entered_us) + " + " + dsl::FormatDuration(d.dur()) +
+                     " is outside the years 0001 to 9999");
+      return "";
     }
     if (ct.at) {
-      Value t = ct.at->Evaluate(b, ctx);
-      if (t.kind != ValueKind::kTimestamp) return false;
-      *due = t.ts;
-      return true;
+      Value v = ct.at->Evaluate(b, ctx);
+      if (v.is_error()) return fault(std::string(v.error_message()));
+      if (v.kind != ValueKind::kTimestamp) return fault("it is not a timestamp");
+      *due = v.ts;
+      return "";
     }
-    return false;
+    return fault("it has neither after nor at");
+  }
+
+  // The timers a change's state sets when it is entered, and those of the entities a succeeding
+  // set changes, must all have deadlines: checked before the set settles, so that one that has
+  // none fails it with SERVER_FAULT instead of leaving a set or an entity that waits forever.
+  void CheckChangeDeadlines(const std::string& cs_id, std::vector<ChangeWork>& changes) {
+    for (auto& c : changes) {
+      if (!c.server_fault.empty() || c.failed || c.row.entered_at != cmd->at) continue;
+      const State* s = c.cm->m->FindState(c.row.state);
+      if (!s || s->final) continue;
+      for (const auto& ct : c.cm->transitions) {
+        if (ct.t->from != c.row.state || !ct.t->is_timer()) continue;
+        WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
+        int64_t due = 0;
+        c.server_fault =
+            DueOf(*c.cm, ct, Bind(*ct.env, *c.cm, cs_id, &c.row, entity, ""), cmd->at_us, &due);
+        if (!c.server_fault.empty()) break;
+      }
+    }
+  }
+
+  std::string EntityDeadlineFault() {
+    for (auto& [id, w] : work) {
+      if (!w.changed) continue;
+      const bool moved = w.in_store && w.row.document != w.stored_document;
+      if (!w.state_changed && !moved) continue;
+      const CompiledMachine* em = EntityMachine(w.row.type);
+      if (!em) continue;
+      for (const auto& ct : em->transitions) {
+        if (ct.t->from != w.row.state || !ct.t->is_timer()) continue;
+        if (!w.state_changed && !ct.at) continue;  // Only an `at` follows its document.
+        int64_t due = 0;
+        std::string fault =
+            DueOf(*em, ct, Bind(*ct.env, *em, "", nullptr, &w, "{}"), cmd->at_us, &due);
+        if (!fault.empty()) return id + ": " + fault;
+      }
+    }
+    return "";
   }
 
   void ScheduleChangeTimers(const ChangeSetRow& cs, std::vector<ChangeWork>& changes) {
@@ -1037,7 +1170,8 @@ struct EngineImpl {
         WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
         dsl::Bindings b = Bind(*ct.env, *c.cm, cs.id, &c.row, entity, "");
         int64_t due = 0;
-        if (!DueOf(ct, b, cmd->at_us, &due)) continue;
+        // CheckChangeDeadlines failed the set before it stayed open on a timer without one.
+        if (!DueOf(*c.cm, ct, b, cmd->at_us, &due).empty()) continue;
         TimerRow t;
         t.due_us = due;
         t.due = dsl::FormatTimestamp(due);
@@ -1050,7 +1184,16 @@ struct EngineImpl {
     }
   }
 
-  void ScheduleEntityTimers() {
+  // Sets the timers of the entities that entered a state or moved an `at` deadline. Returns why
+  // one has no deadline, if one has none, and *entity names it (a set that applies checked them
+  // before, see EntityDeadlineFault; an import is refused, a timer's effects are noted).
+  std::string ScheduleEntityTimers(std::string* entity = nullptr) {
+    std::string fault;
+    const auto note = [&](const std::string& id, const std::string& why) {
+      if (!fault.empty()) return;
+      fault = why;
+      if (entity) *entity = id;
+    };
     for (const auto& id : entered) {
       WorkEntity* w = Load(id);
       if (!w) continue;
@@ -1061,7 +1204,10 @@ struct EngineImpl {
         if (ct.t->from != w->row.state || !ct.t->is_timer()) continue;
         dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, w, "{}");
         int64_t due = 0;
-        if (!DueOf(ct, b, cmd->at_us, &due)) continue;
+        if (std::string why = DueOf(*em, ct, b, cmd->at_us, &due); !why.empty()) {
+          note(id, why);
+          continue;
+        }
         AddEntityTimer(id, w->row.state, i, due);
       }
     }
@@ -1079,14 +1225,21 @@ struct EngineImpl {
         const auto& ct = em->transitions[i];
         if (ct.t->from != w->row.state || !ct.at) continue;
         int64_t due = 0, was = 0;
-        if (!DueOf(ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due)) continue;
-        if (DueOf(ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was) &&
+        std::string why =
+            DueOf(*em, ct, Bind(*ct.env, *em, "", nullptr, w, "{}"), cmd->at_us, &due);
+        if (!why.empty()) {
+          note(id, why);
+          continue;
+        }
+        if (DueOf(*em, ct, Bind(*ct.env, *em, "", nullptr, &before, "{}"), cmd->at_us, &was)
+                .empty() &&
             was == due)
           continue;
         AddEntityTimer(id, w->row.state, i, due);
       }
     }
     retimed.clear();
+    return fault;
   }
 
   void AddEntityTimer(const std::string& id, const std::string& state, size_t transition,
@@ -1163,13 +1316,22 @@ struct EngineImpl {
       // The document may have moved the deadline since this timer was set: then a timer at the
       // new time exists, and this one is stale.
       int64_t due = 0;
-      if (!DueOf(ct, b, t.due_us, &due) || due != t.due_us) return;
+      if (std::string why = DueOf(*em, ct, b, t.due_us, &due); !why.empty()) {
+        TimerFault(*w, why);
+        return;
+      }
+      if (due != t.due_us) return;
     }
-    if (ct.guard) {
-      Value g = ct.guard->Evaluate(b, ctx);
-      if (g.kind != ValueKind::kBool || !g.b) return;
+    std::string fault;
+    if (!GuardHolds(*em, ct, b, &fault)) {
+      if (!fault.empty()) TimerFault(*w, fault);
+      return;
     }
-    if (!RunActions(ct, *em, "", nullptr, w, b, nullptr).empty()) return;
+    fault = RunActions(ct, *em, "", nullptr, w, b, nullptr);
+    if (!fault.empty()) {
+      TimerFault(*w, fault);
+      return;
+    }
     HistoryRow h;
     h.entity = w->row.id;
     h.event = "timer";
@@ -1196,7 +1358,32 @@ struct EngineImpl {
         retimed.push_back(id);
     }
     for (auto& hr : entity_history) store->AppendHistory(&hr);
-    ScheduleEntityTimers();
+    // Its effects are kept (no set is there to fail); an entity they left without a deadline says
+    // so in its history.
+    std::string without;
+    if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
+      if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
+    }
+  }
+
+  // An entity's timer that could not run (its guard or an action could not be evaluated): no
+  // change set is there to fail, so the entity stays as it is, and its history and the log say
+  // why, rather than the timer passing unseen.
+  void TimerFault(const WorkEntity& w, const std::string& fault) {
+    LogEvent(LogLevel::kError, {{"event", "timer fault"},
+                                {"at", cmd->at},
+                                {"entity", w.row.id},
+                                {"state", w.row.state},
+                                {"message", fault}});
+    HistoryRow h;
+    h.entity = w.row.id;
+    h.event = "timer fault";
+    h.from_state = w.row.state;
+    h.to_state = w.row.state;
+    h.actor = "timer";
+    h.at = cmd->at;
+    h.data = "{\"Fault\":" + Json(fault) + "}";
+    store->AppendHistory(&h);
   }
 
   // A change set as stored (describe.h), with its DetailsDocument references resolved again: the
@@ -1386,10 +1573,24 @@ struct EngineImpl {
       WorkEntity* entity = w.row.entity_id.empty() ? nullptr : Load(w.row.entity_id);
       dsl::Bindings b = Bind(w.cm->env, *w.cm, cs.id, &w.row, entity, "");
       for (const auto& name : w.cm->m->access) {
+        // An access rule that cannot be evaluated (or is missing) refuses: it never lets through.
         int rule = w.cm->rules->FindRule(name);
-        if (rule < 0) continue;
+        if (rule < 0)
+          throw Refusal{Result::kAccessDenied,
+                        "AccessDeniedException",
+                        "the access rules of " + w.cm->m->Key() + " name rule " + name +
+                            ", which its rules do not define: the request is refused",
+                        {}};
         dsl::RuleResult r = w.cm->rules->Evaluate(static_cast<size_t>(rule), b, ctx);
-        if (r.outcome == dsl::Outcome::kFailed || r.outcome == dsl::Outcome::kError)
+        if (r.outcome == dsl::Outcome::kError)
+          throw Refusal{Result::kAccessDenied,
+                        "AccessDeniedException",
+                        "the access rules of " + w.cm->m->Key() + " (" +
+                            Located(w.cm->m->access_at) +
+                            "): " + RuleFault(*w.cm->rules, static_cast<size_t>(rule), r) +
+                            ": the request is refused",
+                        {}};
+        if (r.outcome == dsl::Outcome::kFailed)
           throw Refusal{Result::kAccessDenied, "AccessDeniedException", r.message, {}};
       }
     }
@@ -1555,7 +1756,12 @@ struct EngineImpl {
     h.at = c.at;
     store->AppendHistory(&h);
     entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
-    ScheduleEntityTimers();
+    if (std::string fault = ScheduleEntityTimers(); !fault.empty())
+      throw Refusal{
+          Result::kRefused,
+          "ValidationException",
+          "the imported " + c.entity_type + " " + c.entity_id + " cannot be kept: " + fault,
+          {}};
     Outcome o;
     if (respond) o.body = DescribeEntity(row);
     return o;

@@ -146,5 +146,75 @@ TEST_CASE("limits: NUL bytes and invalid UTF-8 in source", "[limits]") {
   CHECK(types.items().at(0).message == "NUL byte in source text");
 }
 
+// Constants for rules that build 810,000 strings of 1 KB: 900 elements, mapped over twice.
+const std::string kBuilders = "const S = \"" + std::string(1000, 'x') +
+                              "\"\nconst A = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                              "const B = A + A + A + A + A + A + A + A + A + A\n"
+                              "const C = B + B + B + B + B + B + B + B + B + B\n"
+                              "const D = filter(C, x => x > 1)\n";
+
+TEST_CASE("limits: the bytes one evaluation builds", "[limits]") {
+  REQUIRE(kMaxEvalBytes == 64u << 20);
+  Diagnostics diags;
+  auto p = Program::Build(
+      {{"big.rules", kBuilders + "rule big {\n  code X\n"
+                                 "  require len(map(D, x => map(D, y => S + string(y)))) > 0\n"
+                                 "  message \"m\"\n}\n"
+                                 "rule small {\n  code X\n"
+                                 "  require len(map(D, x => S + string(x))) == 900\n"
+                                 "  message \"m\"\n}\n"}},
+      {}, &diags);
+  INFO(diags.ToText());
+  REQUIRE(p);
+  EvalContext ctx;
+  // About 1 GB without the bound: an error at the rule instead, found in a moment.
+  RuleResult r = p->Evaluate(0, {}, ctx);
+  CHECK(r.outcome == Outcome::kError);
+  CHECK(r.error ==
+        "evaluation limit reached: an evaluation may build at most 64 MiB of strings, "
+        "lists and maps");
+  CHECK(r.error_pos.line == 6);
+  CHECK(r.message == "could not be evaluated: " + r.error + " (at 6:6)");
+  CHECK(p->Test(0, {}, ctx) == Outcome::kError);
+  CHECK(p->Explain(0, {}, ctx).outcome == Outcome::kError);
+  CHECK(ctx.arena().bytes_used() < 1024);  // What it built is gone.
+  // The context is as good as new: the next evaluation runs, within the limit.
+  CHECK(p->Evaluate(1, {}, ctx).outcome == Outcome::kPassed);
+  CHECK(p->Test(1, {}, ctx) == Outcome::kPassed);
+
+  // An expression (a guard in a workflow) alike.
+  Diagnostics expr_diags;
+  auto e = Expression::Compile({"<expr>", "len(map(D, x => map(D, y => S + string(y)))) > 0"}, {},
+                               &expr_diags, p.get());
+  INFO(expr_diags.ToText());
+  REQUIRE(e);
+  Value v = e->Evaluate({}, ctx);
+  REQUIRE(v.is_error());
+  CHECK(v.err->kind == ErrorKind::kLimit);
+  CHECK(std::string(v.error_message()).rfind("evaluation limit reached: an evaluation may", 0) ==
+        0);
+  CHECK(e->Explain({}, ctx).outcome == Outcome::kError);
+}
+
+TEST_CASE("limits: the bytes constants take", "[limits]") {
+  // One constant over the evaluation limit, and many under it that together pass the constants'.
+  Diagnostics one;
+  Program::Build({{"c.rules", kBuilders + "const E = map(D, x => map(D, y => S + string(y)))\n"}},
+                 {}, &one);
+  REQUIRE(one.error_count() == 1);
+  CHECK(one.items()[0].message ==
+        "constant 'E' could not be evaluated: evaluation limit reached: an evaluation may build at "
+        "most 64 MiB of strings, lists and maps");
+  std::string many = kBuilders + "const F = map(D, x => map(D, y => y))\n";  // 13 MB of values.
+  for (int i = 0; i < 6; ++i)
+    many += "const G" + std::to_string(i) + " = F + [[" + std::to_string(i) + "]]\n";
+  Diagnostics total;
+  Program::Build({{"c.rules", many}}, {}, &total);
+  REQUIRE(total.error_count() >= 1);
+  CHECK_THAT(total.items()[0].message,
+             Catch::Contains("could not be evaluated: the constants of these files may take at "
+                             "most 64 MiB together"));
+}
+
 }  // namespace
 }  // namespace sellerflow::dsl

@@ -749,6 +749,206 @@ PY
   end
 }
 
+# probe_policy: the shipped policy in $T/wf and $T/rules plus Probe machines whose guards, rules and timers
+# divide by details.N (or entity.Document.N), so N=0 makes each of them an evaluation error.
+probe_policy() {
+  mkdir -p "$T/wf" "$T/rules"
+  cp "$SRC"/workflows/*.yaml "$T/wf/"
+  cp "$SRC"/rules/*.rules "$T/rules/"
+  cat >"$T/rules/probe.rules" <<'RULES'
+rule probe_positive {
+  code PROBE
+  require 10 / details.N > 0
+  message "N is {details.N}"
+}
+RULES
+  cat >"$T/wf/probe.yaml" <<'YAML'
+machine: entity
+entity_type: Probe@1.0
+id_prefix: probe-
+document:
+  N?: int
+  M?: int
+  Wait?: string
+events:
+  poke: []
+states:
+  Idle: {initial: true}
+  Poked: {}
+  Late: {}
+transitions:
+  - {from: Idle, to: Poked, on: poke, if: '10 / (entity.Document.N ?? 0) > 0'}
+  - {from: Idle, to: Idle, on: poke}
+  - {from: Idle, to: Late, after: 'duration(entity.Document.Wait ?? "P1000D")'}
+  - {from: Poked, to: Late, after: duration("PT1H"), if: '10 / (entity.Document.M ?? 0) > 0'}
+YAML
+  # probe_request NAME INPUT STATES TRANSITIONS [EXTRA]: a request machine on Probe@1.0.
+  probe_request() {
+    printf 'machine: request\nchange_type: %s\nentity_type: Probe@1.0\n%binput:\n%bstates:\n  Submitted: {initial: true, status: PREPARING}\n  Done: {final: true, status: SUCCEEDED}\n%btransitions:\n%b' \
+      "$1" "${5-}" "$2" "$3" "$4" >"$T/wf/$(echo "$1" | tr '[:upper:]' '[:lower:]').yaml"
+  }
+  probe_request CreateProbe '  N: int\n  Wait?: string\n' '' \
+    '  - {from: Submitted, to: Done, actions: [{merge: entity.Document, value: details}]}\n' 'creates: always\n'
+  probe_request PokeProbe '  {}\n' '' '  - {from: Submitted, to: Done, actions: [{send: poke}]}\n'
+  local other='  Other: {final: true, status: SUCCEEDED}\n'
+  probe_request RuleGuard '  N: int\n' "$other" \
+    '  - {from: Submitted, to: Done, rules: [probe_positive]}\n  - {from: Submitted, to: Other}\n'
+  probe_request Validated '  N: int\n' \
+    '  Checking: {status: PREPARING, validate: {rules: [probe_positive], passed: Done, failed: Failed}}\n  Failed: {final: true, status: FAILED}\n' \
+    '  - {from: Submitted, to: Checking}\n'
+  probe_request Guarded '  N: int\n' '' '  - {from: Submitted, to: Done}\n' 'access: [probe_positive]\n'
+  probe_request Reviewed '  N: int\n' "$other"'  InReview: {status: APPLYING}\n' \
+    '  - {from: Submitted, to: InReview}\n  - {from: InReview, to: Done, on: approve, if: 10 / details.N > 0}\n  - {from: InReview, to: Other, on: approve}\n' \
+    'events:\n  approve: [operations]\n'
+  probe_request Waits '  Wait: string\n' '  Waiting: {status: PREPARING}\n' \
+    '  - {from: Submitted, to: Waiting}\n  - {from: Waiting, to: Done, after: duration(details.Wait)}\n'
+  probe_request Timed '  N: int\n' "$other"'  Waiting: {status: PREPARING}\n' \
+    '  - {from: Submitted, to: Waiting}\n  - {from: Waiting, to: Done, after: duration("PT1H"), rules: [probe_positive]}\n  - {from: Waiting, to: Other, after: duration("PT1H")}\n'
+}
+# pf ARGS...: sf on the probe policy.
+pf() {
+  "$BIN" "$@" --db "$T/s.db" --workflows "$T/wf" --rules "$T/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+}
+probe() {  # probe CHANGE_TYPE IDENTIFIER DETAILS_JSON: a one-change body in $T/body.json
+  local id=""
+  [ -n "$2" ] && id=",\"Identifier\":\"$2\""
+  printf '{"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"%s","Entity":{"Type":"Probe@1.0"%s},"DetailsDocument":%s}]}' \
+    "$1" "$id" "$3" >"$T/body.json"
+}
+
+# A guard or rule that cannot be evaluated never takes a transition, nor lets the next one be taken in
+# its place: the change set FAILS with SERVER_FAULT naming it, wherever it is evaluated.
+test_guard_errors_are_server_faults() {
+  begin guard_errors_are_server_faults
+  probe_policy
+  local at=2026-01-01T00:00:00Z probe0 probe1
+  probe CreateProbe "" '{"N":0}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 0 "create a probe with N=0"
+  [ "$RC" = 0 ] || { end; return; }
+  probe0=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
+  probe CreateProbe "" '{"N":1}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  probe1=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
+  # server_fault WHAT NEEDLE: the last response is a FAILED set with SERVER_FAULT whose description has NEEDLE.
+  server_fault() {
+    rc 1 "$1: exit"
+    eq "$1: status" "$(j 'd.get("Status")')" FAILED
+    eq "$1: failure code" "$(j 'd.get("FailureCode")')" SERVER_FAULT
+    has "$1: names the guard" "$(j 'd.get("FailureDescription")')" "$2"
+  }
+  # An automatic transition guarded by a rule: the rule's error is not "false" (the next transition).
+  probe RuleGuard "$probe0" '{"N":0}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  server_fault "rule guard" "rule probe_positive could not be evaluated: division by zero"
+  has "rule guard: where" "$(j 'd["FailureDescription"]')" "probe.rules:3:"
+  has "rule guard: which transition" "$(j 'd["FailureDescription"]')" "from Submitted to Done"
+  probe RuleGuard "$probe0" '{"N":1}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  eq "rule guard holds" "$(j 'd["ChangeSet"][0]["State"]')" Done
+  # A validation step: an error is neither a pass nor a violation of the request.
+  probe Validated "$probe0" '{"N":0}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  server_fault "validation" "the validation of Validated on Probe@1.0 in state Checking"
+  # An event transition: the first guard errs, so the unguarded one after it is not taken.
+  probe Reviewed "$probe0" '{"N":0}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  pf review "$cs" approve --actor operations --at $at
+  server_fault "event guard" "the guard of Reviewed on Probe@1.0's transition from InReview to Done on approve"
+  pf history "$cs"
+  hasnt "event guard: the next transition is not taken" "$(j '[e["To"] for e in d["Events"]]')" Other
+  # A timer transition guarded by a rule, with an unguarded timer at the same time after it.
+  probe Timed "$probe0" '{"N":0}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  cs=$(j 'd["ChangeSetId"]')
+  pf tick --to 2026-01-01T02:00:00Z
+  rc 0 "tick"
+  pf describe-change-set "$cs"
+  eq "timer guard: status" "$(j 'd["Status"]')" FAILED
+  eq "timer guard: failure code" "$(j 'd.get("FailureCode")')" SERVER_FAULT
+  eq "timer guard: not taken" "$(j 'd["ChangeSet"][0]["State"]')" Waiting
+  # An entity machine's event transition (a send): a server fault, not the request's INVALID_STATE.
+  probe PokeProbe "$probe0" '{}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T03:00:00Z
+  server_fault "entity guard" "the guard of Probe@1.0's transition from Idle to Poked on poke"
+  eq "entity guard: no client error" "$(j 'd["ChangeSet"][0]["ErrorDetailList"]')" "[]"
+  pf describe-entity "$probe0"
+  eq "entity guard: the probe stays Idle" "$(j 'd["State"]')" Idle
+  probe PokeProbe "$probe1" '{}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T03:00:00Z
+  rc 0 "entity guard holds"
+  pf describe-entity "$probe1"
+  eq "entity guard: poked" "$(j 'd["State"]')" Poked
+  # An access rule that cannot be evaluated refuses the request.
+  probe Guarded "$probe0" '{"N":0}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T03:00:00Z
+  rc 6 "access rule error refuses"
+  eq "access: type" "$(j 'd["__type"]')" AccessDeniedException
+  has "access: names the rule" "$(j 'd["Message"]')" "rule probe_positive could not be evaluated"
+  end
+}
+
+# A timer whose deadline cannot be computed never leaves a set or an entity waiting forever: the set FAILS
+# with SERVER_FAULT, an import is refused, and an entity timer that cannot run says so in its history.
+test_timer_deadlines_are_checked() {
+  begin timer_deadlines_are_checked
+  probe_policy
+  local at=2026-01-01T00:00:00Z
+  # A request's own timer: 9,000 years from now is past the calendar.
+  probe CreateProbe "" '{"N":1}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 0 "create a probe"
+  local id
+  id=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
+  probe Waits "$id" '{"Wait":"P9000Y"}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 1 "a set whose timer has no deadline fails"
+  eq "request timer: status" "$(j 'd["Status"]')" FAILED
+  eq "request timer: failure code" "$(j 'd.get("FailureCode")')" SERVER_FAULT
+  has "request timer: says why" "$(j 'd.get("FailureDescription")')" \
+    "the deadline of Waits on Probe@1.0's transition from Waiting to Done after duration(details.Wait)"
+  has "request timer: the calendar" "$(j 'd.get("FailureDescription")')" "outside the years 0001 to 9999"
+  pf describe-entity "$id"
+  eq "request timer: the probe is not held" "$(j '"LockedBy" in d')" false
+  probe CreateProbe "" '{"N":1}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  probe Waits "$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')" '{"Wait":"PT1H"}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  eq "request timer with a deadline waits" "$(j 'd["Status"]')" PREPARING
+  # An entity's timer: the set that would leave the probe without a deadline fails, changing nothing.
+  probe CreateProbe "" '{"N":1,"Wait":"P9000Y"}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 1 "an entity left without a deadline fails the set"
+  eq "entity timer: failure code" "$(j 'd.get("FailureCode")')" SERVER_FAULT
+  has "entity timer: says why" "$(j 'd.get("FailureDescription")')" \
+    "the deadline of Probe@1.0's transition from Idle to Late after"
+  pf list-entities --type Probe@1.0
+  eq "entity timer: nothing created" "$(j 'len(d["EntitySummaryList"])')" 2
+  # An import of such an entity is refused.
+  printf '{"EntityType":"Probe@1.0","EntityIdentifier":"probe-aaaaaaaaaaaaa","State":"Idle","Owner":"%s","DetailsDocument":{"Wait":"P9000Y"}}\n' \
+    $SELLER >"$T/import.jsonl"
+  pf import "$T/import.jsonl" --log-level info
+  eq "an import without a deadline is refused" "$(j 'd.get("Refused")')" 1
+  has "import: says why" "$ERR" "probe-aaaaaaaaaaaaa cannot be kept: the deadline of Probe@1.0"
+  # An entity timer whose guard cannot be evaluated when it falls due: the probe stays, and says so.
+  probe PokeProbe "$id" '{}'
+  pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
+  rc 0 "poke"
+  pf tick --to 2026-01-01T02:00:00Z
+  rc 0 "tick past the probe's timer"
+  has "timer fault: logged" "$ERR" "timer fault"
+  pf describe-entity "$id"
+  eq "timer fault: the probe stays" "$(j 'd["State"]')" Poked
+  pf history "$id"
+  eq "timer fault: in the history" "$(j '[e["Event"] for e in d["Events"]][-1]')" "timer fault"
+  end
+}
+
 # A change set in flight keeps the definitions it started under when the files change.
 test_pinned_definitions() {
   begin pinned_definitions

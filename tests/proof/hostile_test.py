@@ -191,6 +191,12 @@ CASES = [
      ["eval", "all([%s], x => all([%s], y => x + y >= 0))" % (",".join(map(str, range(2000))),
                                                           ",".join(map(str, range(2000))))], None, 3,
      "error: evaluation limit reached: macros may visit at most 1000000 elements per evaluation", "file"),
+    ("an expression that would build 810,000 strings of 1 KB stops at the evaluation's memory bound",
+     ["eval", "len(map(D, x => map(D, y => S + string(y))))", "--rules", "{T}/in.rules"],
+     b'const S = "' + b"x" * 1000 + b'"\nconst A = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n'
+     b"const B = A + A + A + A + A + A + A + A + A + A\nconst C = B + B + B + B + B + B + B + B + B + B\n"
+     b"const D = filter(C, x => x > 1)\n", 3,
+     "evaluation limit reached: an evaluation may build at most 64 MiB of strings, lists and maps", "file"),
     ("YAML nested 10,000 deep", ["check", "--workflows", "{T}/wf"], "deep", 1,
      "wf/deep.yaml:4:39: error: nesting deeper than 32 levels", "file"),
     ("--workflows through .. to nowhere", ["tick", "--to", AT, "--actor", "operations", "--workflows", "{T}/../nowhere"], None, 3,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dsl/decimal.h"
+#include "dsl/time.h"
 #include "engine/base/sha256.h"
 
 namespace sellerflow::engine {
@@ -194,6 +195,68 @@ transitions:
   CHECK(bad_diags.items()[0].column == 5);
   CHECK(bad_diags.items()[0].message ==
         "a list input is a sequence of exactly one map (the fields of each item), not 2 items");
+}
+
+TEST_CASE("load: format reads a string as a date, timestamp, duration or decimal", "[load]") {
+  constexpr char kFormats[] = R"(machine: request
+change_type: Term
+entity_type: Widget@1.0
+input:
+  Ends: {type: string, format: date}
+  At?: {type: string, format: timestamp}
+  Length: {type: string, format: duration, minimum: P1D, maximum: P5Y}
+  Span?: {type: duration, minimum: PT1H}
+  Price: {type: string, format: decimal, maximum: 100000000}
+states:
+  A: {initial: true, status: PREPARING}
+  B: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: A, to: B}
+)";
+  dsl::Source source{"m.yaml", kFormats};
+  dsl::Diagnostics diags;
+  auto m = LoadMachine(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  const auto& f = m->input.fields;
+  REQUIRE(f.size() == 5);
+  CHECK(f[0].format == dsl::TypeKind::kDate);
+  CHECK(f[1].format == dsl::TypeKind::kTimestamp);
+  CHECK(f[2].format == dsl::TypeKind::kDuration);
+  REQUIRE(f[2].shortest);
+  REQUIRE(f[2].longest);
+  CHECK(f[2].shortest->text == "P1D");
+  CHECK(f[2].shortest->value.micros == dsl::kMicrosPerDay);
+  CHECK(f[2].longest->value.months == 60);
+  CHECK_FALSE(f[2].minimum);  // A duration's bounds are durations.
+  CHECK(f[3].format == dsl::TypeKind::kDyn);
+  REQUIRE(f[3].shortest);
+  CHECK(f[3].shortest->text == "PT1H");
+  CHECK(f[4].format == dsl::TypeKind::kDecimal);
+  REQUIRE(f[4].maximum);
+  CHECK(dsl::DecimalToString(*f[4].maximum) == "100000000");
+  CHECK(m->input.type->ToString() ==
+        "{Ends: string, At?: string, Length: string, Span?: duration, Price: string}");
+
+  // Misused: an unknown format, a format on a non-string, bounds that do not fit the field.
+  std::string bad = kFormats;
+  bad.replace(bad.find("format: date"), 12, "format: day");
+  bad.replace(bad.find("{type: string, format: timestamp}"), 33, "{type: date, format: date}");
+  bad.replace(bad.find("minimum: P1D"), 12, "minimum: 1");
+  bad.replace(bad.find("{type: duration, minimum: PT1H}"), 31, "{type: string, minimum: 3}");
+  dsl::Source broken{"m.yaml", bad};
+  dsl::Diagnostics bad_diags;
+  CHECK(LoadMachine(broken, &bad_diags) == nullptr);
+  std::vector<std::string> messages;
+  for (const auto& d : bad_diags.items()) messages.push_back(d.message);
+  CHECK(messages ==
+        std::vector<std::string>{
+            "format must be date, timestamp, duration or decimal, not 'day'",
+            "format applies to strings; 'At' is a date, which is checked as one already",
+            "minimum must be a duration such as P1D, not '1'",
+            "minimum and maximum apply to numbers, decimal strings and durations; 'Span' "
+            "is a string",
+        });
 }
 
 TEST_CASE("load: refers_to declares an input field an entity reference", "[load]") {

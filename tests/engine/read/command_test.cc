@@ -922,6 +922,74 @@ TEST_CASE("ValidateShape: required fields, nulls, kinds and numbers", "[command]
               "A: cannot be checked: its pattern ( is not a valid RE2 expression"});
 }
 
+TEST_CASE("ValidateShape: dates are real, durations bounded, formatted strings read as typed",
+          "[command][shape]") {
+  using dsl::Type;
+  Schema s;
+  FieldSpec ends = Field("Ends", Type::String(), true);
+  ends.format = dsl::TypeKind::kDate;
+  s.fields.push_back(std::move(ends));
+  FieldSpec at = Field("At", Type::String(), true);
+  at.format = dsl::TypeKind::kTimestamp;
+  s.fields.push_back(std::move(at));
+  FieldSpec length = Field("Length", Type::String(), true);
+  length.format = dsl::TypeKind::kDuration;
+  length.pattern = "P([0-9]+[YMWD])+";
+  length.shortest = FieldSpec::DurationBound{{0, dsl::kMicrosPerDay}, "P1D"};
+  length.longest = FieldSpec::DurationBound{{60, 0}, "P5Y"};
+  s.fields.push_back(std::move(length));
+  s.fields.push_back(Field("Span", Type::Duration(), true));  // Typed: the engine's bounds only.
+  FieldSpec price = Field("Price", Type::String(), true);
+  price.format = dsl::TypeKind::kDecimal;
+  price.maximum = Dec("100000000");
+  s.fields.push_back(std::move(price));
+  s.type = Type::Object({{"Ends", Type::String(), true},
+                         {"At", Type::String(), true},
+                         {"Length", Type::String(), true},
+                         {"Span", Type::Duration(), true},
+                         {"Price", Type::String(), true}});
+  const std::string p = "ChangeSet[0].DetailsDocument.";
+  REQUIRE(Shape(R"({"Ends":"2028-02-29","At":"2026-01-01T00:00:00Z","Length":"P12M",)"
+                R"("Span":"PT0S","Price":"100000000.00"})",
+                s)
+              .empty());
+  REQUIRE(Shape(R"({"Length":"P1D","Span":"P100Y"})", s).empty());
+  REQUIRE(Shape(R"({"Ends":"2026-02-30","At":"2026-02-29T00:00:00Z","Length":"P0D",)"
+                R"("Span":"P9000Y","Price":"1000000000000000000000"})",
+                s) ==
+          std::vector<std::string>{
+              p + "Ends: must be a date such as 2026-01-31, not '2026-02-30'",
+              p + "At: must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, not "
+                  "'2026-02-29T00:00:00Z'",
+              p + "Length: must be at least P1D, not 'P0D'",
+              p + "Span: must be at most 100 years (P1200M or P36525D), not 'P9000Y'",
+              p + "Price: must be a number of at most 18 significant digits and 18 decimal "
+                  "places, not '1000000000000000000000'",
+          });
+  REQUIRE(Shape(R"({"Length":"P6Y","Span":"-P1D","Price":"100000000.01"})", s) ==
+          std::vector<std::string>{
+              p + "Length: must be at most P5Y, not 'P6Y'",
+              p + "Span: must not be a negative duration, not '-P1D'",
+              p + "Price: must be at most 100000000, not 100000000.01",
+          });
+  // Months against days: P1M is at least P1D (a month is 28 days at its shortest); P2M is not at
+  // most P59D (it may be 62 days).
+  length = Field("Length", Type::Duration());
+  length.longest = FieldSpec::DurationBound{{0, 59 * dsl::kMicrosPerDay}, "P59D"};
+  Schema months;
+  months.fields.push_back(std::move(length));
+  months.type = Type::Object({{"Length", Type::Duration(), false}});
+  REQUIRE(Shape(R"({"Length":"P1M"})", months).empty());
+  REQUIRE(Shape(R"({"Length":"P2M"})", months) ==
+          std::vector<std::string>{p + "Length: must be at most P59D, not 'P2M'"});
+  // A text that breaks its pattern gets that one message, not a second one for its format.
+  REQUIRE(Shape(R"({"Length":"PT1H","Price":"x"})", s) ==
+          std::vector<std::string>{
+              p + "Length: must match P([0-9]+[YMWD])+",
+              p + "Price: must be a decimal number such as 1000.00, not 'x'",
+          });
+}
+
 TEST_CASE("ValidateShape without declared fields", "[command][shape]") {
   Schema none;  // No `input:` at all: any object.
   REQUIRE(Shape(R"({"A":[1,{"b":null}]})", none).empty());
