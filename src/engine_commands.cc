@@ -106,7 +106,10 @@ std::unique_ptr<engine::Store> OpenStoreToRead(const Globals& g) {
   return OpenStore(g, options);
 }
 
-int OpenSession(const Globals& g, Session* s) {
+// `before_engine`, when given, sees the store before the engine writes anything to it (its
+// definitions), and may throw to leave it as it was.
+int OpenSession(const Globals& g, Session* s,
+                const std::function<void(engine::Store&)>& before_engine = {}) {
   engine::ConfigureLog(
       g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
   dsl::Diagnostics diags;
@@ -121,6 +124,7 @@ int OpenSession(const Globals& g, Session* s) {
     return kExitDefinitions;
   }
   s->store = OpenStore(g, engine::StoreOptions());
+  if (before_engine) before_engine(*s->store);
   s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
   return kExitOk;
 }
@@ -358,6 +362,7 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
 // How `replay` and `import` report as they go.
 struct ReplayFlags {
   bool ack = false;  // Print {"Ack":LINE} once each command is committed.
+  std::string expect_digest;  // Compare the store's digest with it at the end ("": do not).
 };
 
 // Runs a file of commands through engine::Replay and prints its summary and the store's digest.
@@ -384,6 +389,10 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   engine::ReplayReport r;
   try {
     r = engine::Replay(*s.engine, *in, path, options, hooks);
+  } catch (const engine::ReplayStopped& e) {
+    if (progress) std::fprintf(stderr, "\r");  // Over the progress count, if one was shown.
+    std::fprintf(stderr, "sellerflow: %s\n", Visible(e.what()).c_str());
+    return kExitRefused;
   } catch (const engine::ReplayError& e) {
     throw UsageError(e.what());
   }
@@ -395,8 +404,14 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   if (options.resume) out += ",\"Skipped\":" + std::to_string(r.skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
-  out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
+  const std::string digest = s.store->Digest();
+  out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + digest + "\"}";
   std::printf("%s\n", out.c_str());
+  if (!flags.expect_digest.empty() && digest != flags.expect_digest) {
+    std::fprintf(stderr, "sellerflow: the store's digest after the replay is %s, not %s (--expect-digest)\n",
+                 digest.c_str(), flags.expect_digest.c_str());
+    return kExitRefused;
+  }
   return r.malformed ? kExitRefused : kExitOk;
 }
 
@@ -670,6 +685,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
            if (int rc = OpenSession(*g, &s)) return rc;
            engine::ReplayOptions options;
            options.default_op = engine::Op::kImport;
+           options.append = true;  // Entities join whatever the store holds.
            return ReplayLines(*g, s, *file, options, {});
          });
        }});
@@ -685,7 +701,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
            for (;;) {
              auto rows = store->Commands(after, 1000);
              if (rows.empty()) break;
-             for (const auto& r : rows) std::printf("%s\n", r.command.c_str());
+             for (const auto& r : rows) std::printf("%s\n", engine::ExportLine(r).c_str());
              after = rows.back().seq;
            }
            return kExitOk;
@@ -704,15 +720,35 @@ void AddEngineCommands(std::vector<Command>* commands) {
          app->add_flag("--resume", options->resume,
                        "skip the commands already in the store's command log (after a crash), "
                        "checking that they are this file's first ones");
+         app->add_flag("--append", options->append,
+                       "run the file after the commands the store already holds (without it, a "
+                       "store that holds commands is refused)");
          app->add_flag("--ack", flags->ack,
                        "print {\"Ack\":LINE} as each command is committed (--commit each)");
+         app->add_option("--expect-digest", flags->expect_digest,
+                         "exit 1 unless the store's digest after the replay is this one");
          AddGlobals(app, g.get());
          return std::function<int()>([g, file, commit, options, flags]() -> int {
            options->batch = *commit == "batch";
            if (options->batch && flags->ack)
              throw UsageError("--ack needs --commit each: a batch commits only at its end");
+           if (options->resume && options->append)
+             throw UsageError("--resume and --append exclude each other: --resume continues the "
+                              "log the store holds, --append adds to it");
+           const std::string& want = flags->expect_digest;
+           if (!want.empty() && (want.size() != 64 || want.find_first_not_of(
+                                                          "0123456789abcdef") != std::string::npos))
+             throw UsageError("--expect-digest must be a digest as `sellerflow digest` prints it "
+                              "(64 lowercase hex digits), not '" + Visible(want) + "'");
            Session s;
-           if (int rc = OpenSession(*g, &s)) return rc;
+           auto check = [&](engine::Store& store) {
+             try {
+               engine::CheckReplayTarget(store, *file, *options);
+             } catch (const engine::ReplayError& e) {
+               throw UsageError(e.what());
+             }
+           };
+           if (int rc = OpenSession(*g, &s, check)) return rc;
            return ReplayLines(*g, s, *file, *options, *flags);
          });
        }});

@@ -61,7 +61,7 @@ for changesets in $sizes; do
     "$sellerflow" import "$work/entities.jsonl" --db "$db" --workflows "$here/workflows" \
       --rules "$here/rules" --output json >/dev/null
     timed "$work/sellerflow-$mode.rss" "$sellerflow" replay "$work/changesets.jsonl" \
-      --commit "$mode" --db "$db" --workflows "$here/workflows" --rules "$here/rules" \
+      --append --commit "$mode" --db "$db" --workflows "$here/workflows" --rules "$here/rules" \
       >"$work/sellerflow-$mode.json"
     rm -f "$db" "$db-wal" "$db-shm"
     echo "$changesets change sets, --commit $mode: peer (full record)" >&2

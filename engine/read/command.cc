@@ -545,6 +545,7 @@ enum Key {
   kState,
   kOwner,
   kDetailsDocument,
+  kOutcome,
   kKeyCount,
 };
 
@@ -564,7 +565,8 @@ constexpr std::string_view kKeyNames[kKeyCount] = {"op",
                                                    "EntityIdentifier",
                                                    "State",
                                                    "Owner",
-                                                   "DetailsDocument"};
+                                                   "DetailsDocument",
+                                                   "Outcome"};
 
 int KeyOf(std::string_view key) {
   for (int k = 0; k < kKeyCount; ++k) {
@@ -681,6 +683,11 @@ class CommandReader {
     for (Key k : keys) allowed.emplace_back(kKeyNames[k]);
     uint32_t allowed_mask = 0;
     for (Key k : keys) allowed_mask |= 1u << k;
+    // A recorded outcome belongs to a replay line, never to a StartChangeSet body.
+    if (present_ & (1u << kOpKey)) {
+      allowed.emplace_back(kKeyNames[kOutcome]);
+      allowed_mask |= 1u << kOutcome;
+    }
     for (Key k : order_) {
       if (!(allowed_mask & (1u << k))) {
         sink_.Add(std::string(kKeyNames[k]), UnknownField(kKeyNames[k], allowed));
@@ -844,6 +851,8 @@ class CommandReader {
         return ReadChangeSet(v);
       case kDetailsDocument:
         return ReadDocument(v);
+      case kOutcome:
+        return ReadOutcome(v);
       case kKeyCount:
         return true;
     }
@@ -911,6 +920,22 @@ class CommandReader {
     if (!CheckOnly(v, path)) return false;
     out_->document = KeepRaw(input_.Slice(begin, walker_.Location()));
     present_ |= 1u << kDetailsDocument;
+    return true;
+  }
+
+  // A replay line's recorded outcome, read from its canonical text.
+  bool ReadOutcome(od::value& v) {
+    Path root;
+    Path path(root, "Outcome");
+    Member m = MemberOfKind(v, kOutcome, path, od::json_type::object, "an object");
+    if (m != Member::kWanted) return m == Member::kSkipped;
+    std::string text;
+    if (!Go(walker_.Write(v, &text), path)) return false;
+    RecordedOutcome outcome;
+    std::vector<Violation> problems;
+    if (ParseOutcome(text, "Outcome", &outcome, &problems)) out_->outcome = std::move(outcome);
+    for (Violation& p : problems) sink_.Add(std::move(p.path), std::move(p.message));
+    present_ |= 1u << kOutcome;
     return true;
   }
 
@@ -1933,6 +1958,96 @@ void ValidateShape(std::string_view details, const Schema& schema, const std::st
   for (size_t i = first; i < violations->size(); ++i) {
     if ((*violations)[i].path.empty()) (*violations)[i].path = path;
   }
+}
+
+std::string RecordedOutcome::ToJson() const {
+  std::string out = "{\"Result\":";
+  dsl::AppendJsonString(result, &out);
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"Error", &error},
+                                   {"ChangeSetId", &change_set_id},
+                                   {"Status", &status}}) {
+    if (value->empty()) continue;
+    out += ",\"";
+    out += key;
+    out += "\":";
+    dsl::AppendJsonString(*value, &out);
+  }
+  if (timers_deferred > 0) out += ",\"TimersDeferred\":" + std::to_string(timers_deferred);
+  return out + "}";
+}
+
+bool ParseOutcome(std::string_view json, const std::string& path, RecordedOutcome* out,
+                  std::vector<Violation>* violations, bool log_spelling) {
+  *out = RecordedOutcome();
+  Sink sink(violations);
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(json.data(), json.size()).get(object) != simdjson::SUCCESS) {
+    sink.Add(path, "must be a JSON object");
+    return false;
+  }
+  static const std::vector<std::string> kKeys = {"Result", "Error", "ChangeSetId", "Status",
+                                                 "TimersDeferred"};
+  static const std::vector<std::string> kResults = {"Ok", "Refused", "Conflict", "NotFound",
+                                                    "AccessDenied"};
+  // The command log's spelling of the same results, in the same order (its log lines' "result").
+  static const std::vector<std::string> kLogResults = {"ok", "refused", "conflict", "not found",
+                                                       "access denied"};
+  const std::vector<std::string>& names = log_spelling ? kLogResults : kResults;
+  bool result_given = false;
+  std::string message;  // The command log's, for people: not compared.
+  for (auto [key, value] : object) {
+    const std::string field = FieldPath(path, key);
+    if (key == "TimersDeferred") {
+      int64_t n = 0;
+      if (value.get(n) != simdjson::SUCCESS || n < 0) {
+        sink.Add(field, "must be a whole number, 0 or more");
+      } else {
+        out->timers_deferred = n;
+      }
+      continue;
+    }
+    std::string* target = key == "Result"        ? &out->result
+                          : key == "Error"       ? &out->error
+                          : key == "ChangeSetId" ? &out->change_set_id
+                          : key == "Status"      ? &out->status
+                          : key == "Message" && log_spelling ? &message
+                                                 : nullptr;
+    if (target == nullptr) {
+      sink.Add(field, UnknownField(key, kKeys));
+      continue;
+    }
+    if (key == "Result") result_given = true;
+    std::string_view text;
+    if (value.get(text) != simdjson::SUCCESS) {
+      sink.Add(field, "must be a string");
+      continue;
+    }
+    target->assign(text);
+    if (key == "Result") {
+      auto it = std::find(names.begin(), names.end(), out->result);
+      if (it == names.end()) {
+        sink.Add(field, "must be one of " + Join(names));
+      } else {
+        out->result = kResults[static_cast<size_t>(it - names.begin())];
+      }
+    }
+  }
+  if (!result_given) sink.Add(FieldPath(path, "Result"), "is required");
+  return !sink.any();
+}
+
+bool CanonicalJson(std::string_view json, std::string* out) {
+  out->clear();
+  thread_local JsonInput input;
+  od::document doc;
+  if (input.Iterate(json, &doc)) return false;
+  od::value root;
+  if (doc.get_value().get(root)) return false;
+  Walker walker(input, doc);
+  if (walker.Write(root, out) != Walker::Status::kOk) return false;
+  const char* rest = nullptr;
+  return doc.current_location().get(rest) != simdjson::SUCCESS;  // Nothing after the value.
 }
 
 std::string Command::ToJsonLine() const {

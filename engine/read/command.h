@@ -31,6 +31,32 @@ struct ChangeRequest {
                         // content when that was given instead. "{}" when neither.
 };
 
+// What a command answered, as `log export` writes it beside the command ("Outcome") and a replay
+// compares it: the result ("Ok", "Refused", "Conflict", "NotFound", "AccessDenied"), the
+// exception's type when refused, and the change set's id and status when it concerned one. The
+// message is for people and left out, so rewording one is not a different outcome.
+struct RecordedOutcome {
+  std::string result;
+  std::string error;
+  std::string change_set_id;
+  std::string status;
+  int64_t timers_deferred = 0;
+  bool operator==(const RecordedOutcome&) const = default;
+  // {"Result":..,"Error":..,"ChangeSetId":..,"Status":..,"TimersDeferred":N}, empty fields left out.
+  std::string ToJson() const;
+};
+
+// Reads an outcome object in the shape ToJson writes. With `log_spelling`, it is the command log's
+// own outcome column instead, which spells results as its log lines do ("ok", "not found", ...)
+// and also holds a "Message" (for people: ignored); they are read into ToJson's names. Appends a
+// violation per problem with paths under `path`; false if any.
+bool ParseOutcome(std::string_view json, const std::string& path, RecordedOutcome* out,
+                  std::vector<Violation>* violations, bool log_spelling = false);
+
+// `json` in canonical form (keys sorted, no whitespace, strings escaped minimally), so that two
+// texts of one JSON value compare equal; false when it is not one well-formed JSON value.
+bool CanonicalJson(std::string_view json, std::string* out);
+
 enum class Op { kStartChangeSet, kReview, kCancelChangeSet, kTick, kImport };
 const char* OpName(Op op);  // "start-change-set", "review", "cancel-change-set", "tick", "import"
 
@@ -60,6 +86,10 @@ struct Command {
   // import (Actor and At optional: a line without At runs at the store's clock)
   std::string entity_type, entity_id, state, owner;
   std::string document;  // JSON text
+
+  // A replay line's "Outcome": what the command answered when the log recorded it. It is not part
+  // of the command (ToJsonLine leaves it out), and only a line with "op" may carry it.
+  std::optional<RecordedOutcome> outcome;
 
   // The command as one JSON line in the replay format (what `log export` writes): `op` first, then
   // the fields above that were given, in a fixed order.

@@ -730,9 +730,10 @@ for half, mine in (("a", ids[:5]), ("b", ids[5:])):
                                                "DetailsDocument": {"ProductTitle": f"{half} {k}"}}]}) + "\n")
 PY
   local args=(--db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules")
-  "$BIN" replay "$T/a.jsonl" "${args[@]}" >"$T/a.out" 2>"$T/a.err" &
+  # --append: both add to a store that holds the import (and each other's commands).
+  "$BIN" replay "$T/a.jsonl" --append "${args[@]}" >"$T/a.out" 2>"$T/a.err" &
   local pa=$!
-  "$BIN" replay "$T/b.jsonl" "${args[@]}" >"$T/b.out" 2>"$T/b.err" &
+  "$BIN" replay "$T/b.jsonl" --append "${args[@]}" >"$T/b.out" 2>"$T/b.err" &
   local pb=$!
   wait $pa
   eq "first replay exit" "$?" 0

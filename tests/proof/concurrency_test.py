@@ -95,7 +95,7 @@ class Run:
                                     "ChangeSet": [{"ChangeType": "UpdateInformation",
                                                    "Entity": {"Type": PT, "Identifier": product},
                                                    "DetailsDocument": {"ProductTitle": "w%d n%d" % (w, k)}}]}) + "\n")
-        r = self.sf("replay", path)
+        r = self.sf("replay", path, "--append")  # After the setup and the other workers' commands.
         with self.lock:
             self.sent += commands
         results[w] = r
