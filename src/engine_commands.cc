@@ -755,10 +755,14 @@ void AddEngineCommands(std::vector<Command>* commands) {
   commands->push_back(
       {"digest", "a hash of every entity, change set and history row", [](CLI::App* app) {
          auto g = std::make_shared<Globals>();
+         auto outcomes = std::make_shared<bool>(false);
+         app->add_flag("--outcomes", *outcomes,
+                       "leave out the definitions each change ran under: two policies that decide "
+                       "alike give the same digest");
          AddGlobals(app, g.get());
-         return std::function<int()>([g]() -> int {
+         return std::function<int()>([g, outcomes]() -> int {
            std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
-           std::printf("%s\n", store->Digest().c_str());
+           std::printf("%s\n", (*outcomes ? store->OutcomeDigest() : store->Digest()).c_str());
            return kExitOk;
          });
        }});

@@ -262,7 +262,8 @@ class SqliteStore : public Store {
   int64_t LastChangeSetSeq() override;
   std::string Clock() override;
 
-  std::string Digest() override;
+  std::string Digest() override { return DigestOf(false); }
+  std::string OutcomeDigest() override { return DigestOf(true); }
   bool IntegrityOk() override;
 
  private:
@@ -303,6 +304,7 @@ class SqliteStore : public Store {
   // build can open (or an empty database); throws kNotAStore or kNewerSchema otherwise.
   int SchemaVersion();
   void Migrate();
+  std::string DigestOf(bool outcomes_only);
   // A store's first write in a process (its migration, or else its first write transaction)
   // rewrites the header (schema version, identity): the WAL then holds the header with its
   // store's identity, by which CheckWalBelongs tells it from another store's WAL, at a page per
@@ -1254,11 +1256,18 @@ std::string SqliteStore::Clock() {
 // hash the same bytes. Only the current row's fields are held in memory.
 class DigestWriter {
  public:
-  void Row(char tag, const SQLite::Statement& s) {
+  // Column `replaced` (when not -1) is hashed as `replacement` instead of what the row holds.
+  void Row(char tag, const SQLite::Statement& s, int replaced = -1,
+           std::string_view replacement = {}) {
     int n = s.getColumnCount();
     Raw(std::string_view(&tag, 1));
     Length(static_cast<uint64_t>(n));
     for (int i = 0; i < n; ++i) {
+      if (i == replaced) {
+        Length(replacement.size());
+        Raw(replacement);
+        continue;
+      }
       // Integers hash as their decimal text: getText converts them (before getBytes measures).
       SQLite::Column c = s.getColumn(i);
       const char* p = c.getText();
@@ -1267,6 +1276,7 @@ class DigestWriter {
       Raw(std::string_view(p == nullptr ? "" : p, size));
     }
   }
+  void Tag(char tag) { Raw(std::string_view(&tag, 1)); }
   std::string Finish() { return hash_.HexDigest(); }
 
  private:
@@ -1279,9 +1289,11 @@ class DigestWriter {
   Sha256 hash_;
 };
 
-std::string SqliteStore::Digest() {
+std::string SqliteStore::DigestOf(bool outcomes_only) {
   return Read([&] {
     DigestWriter digest;
+    // A tag of its own, so that an outcome digest never equals a full one.
+    if (outcomes_only) digest.Tag('O');
     {
       Use use(st_->all_entities);
       while (Step(st_->all_entities, "digesting entities")) digest.Row('E', st_->all_entities);
@@ -1289,7 +1301,16 @@ std::string SqliteStore::Digest() {
     {
       SQLite::Statement& cs = st_->all_change_sets;
       Use use(cs);
-      while (Step(cs, "digesting change sets")) digest.Row('S', cs);
+      constexpr int kChangesColumn = 13;  // all_change_sets: ..., working, changes.
+      while (Step(cs, "digesting change sets")) {
+        if (!outcomes_only) {
+          digest.Row('S', cs);
+          continue;
+        }
+        std::vector<ChangeRow> changes = DecodeChanges(Text(cs, kChangesColumn), Text(cs, 0));
+        for (ChangeRow& c : changes) c.machine_hash.clear();
+        digest.Row('S', cs, kChangesColumn, EncodeChanges(changes));
+      }
     }
     {
       Use use(st_->all_history);

@@ -227,6 +227,11 @@ class Store {
   // SHA-256 over every entity, change set (with changes) and history row, in a fixed order: two
   // stores that went through the same commands have the same digest.
   virtual std::string Digest() = 0;
+  // The same, without the definitions each change ran under (its request machine's content hash):
+  // the results alone, so that two policies that differ only in their text (a comment, a
+  // reordered key) and decide alike give the same outcome digest. States are results: a policy
+  // that renames one gives another digest.
+  virtual std::string OutcomeDigest() = 0;
   // Whether the store's own consistency check passes (SQLite: PRAGMA integrity_check is "ok").
   virtual bool IntegrityOk() = 0;
 };
