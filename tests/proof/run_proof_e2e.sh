@@ -229,4 +229,183 @@ test_full_disk() {
   end
 }
 
+# Issue 12: a replay that was killed and run again without --resume accepted the request whose At equals the
+# store's clock a second time. A plain replay into a store that holds commands is refused, pointing to --resume,
+# and leaves the store as it was; --append adds to it on purpose.
+test_replay_into_a_store_with_commands() {
+  begin replay_into_a_store_with_commands
+  python3 "$HERE/gen_mixed_log.py" "$T/log.jsonl" --commands 80 --seed 5
+  head -30 "$T/log.jsonl" >"$T/head.jsonl"
+  sf replay "$T/head.jsonl"
+  rc 0 "the replay that was stopped"
+  local digest before
+  digest=$(j 'd["Digest"]')
+  before=$(sha256sum <"$T/s.db")
+  sf replay "$T/log.jsonl"
+  rc 2 "the same replay again, without --resume"
+  has "says why" "$ERR" "cannot replay $T/log.jsonl: the store already holds 30 commands"
+  has "points to --resume" "$ERR" "run it again with --resume"
+  eq "the file is unchanged" "$(sha256sum <"$T/s.db")" "$before"
+  sf log export
+  eq "the log is unchanged" "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 30
+  sf digest
+  eq "the digest is unchanged" "$OUT" "$digest"
+  sf replay "$T/log.jsonl" --resume --append
+  rc 2 "--resume with --append"
+  sf replay "$T/log.jsonl" --resume
+  rc 0 "resumed"
+  eq "skipped what the store held" "$(j 'd["Skipped"]')" 30
+  "$BIN" import /dev/null --db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 0 "import adds to a store that holds commands"
+  end
+}
+
+# Issue 12: `log export` carries each command's outcome; a replay compares it and stops at the first line that
+# differs, naming the line and both outcomes; with a transaction per command what ran stays in, in a batch nothing.
+test_replay_outcomes() {
+  begin replay_outcomes
+  python3 "$HERE/gen_mixed_log.py" "$T/gen.jsonl" --commands 60 --seed 6
+  sf replay "$T/gen.jsonl"
+  rc 0 "replay"
+  local want
+  want=$(j 'd["Digest"]')
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  eq "every line has an outcome" "$(python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+print(all(set(l["Outcome"]) <= {"Result", "Error", "ChangeSetId", "Status", "TimersDeferred"} for l in lines),
+      len(lines), sorted({l["Outcome"]["Result"] for l in lines}))' "$T/log.jsonl")" "True 60 ['AccessDenied', 'Ok']"
+  has "a change set's outcome" "$OUT" '"Outcome":{"Result":"Ok","ChangeSetId":"cs-'
+  has "a refusal's outcome" "$OUT" '"Outcome":{"Result":"AccessDenied","Error":"AccessDeniedException"}'
+  "$BIN" replay "$T/log.jsonl" --db "$T/again.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 0 "the export replays, its outcomes agreeing"
+  eq "same digest" "$(j 'd["Digest"]' "$(cat "$T/out")")" "$want"
+  # Line 5 recorded as something it is not.
+  python3 - "$T/log.jsonl" "$T/edited.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+lines[4]["Outcome"] = {"Result": "NotFound", "Error": "ResourceNotFoundException"}
+with open(sys.argv[2], "w") as f:
+    f.write("".join(json.dumps(l, separators=(",", ":")) + "\n" for l in lines))
+PY
+  local reached
+  reached=$(sed -n 5p "$T/log.jsonl" | python3 -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.read())["Outcome"], separators=(",", ":")))')
+  "$BIN" replay "$T/edited.jsonl" --db "$T/edited.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 1 "an outcome that differs"
+  eq "names the line, both outcomes and what went in" "$ERR" "sellerflow: $T/edited.jsonl:5: the log recorded the outcome {\"Result\":\"NotFound\",\"Error\":\"ResourceNotFoundException\"}, this replay reached $reached; stopped at $T/edited.jsonl:5: lines 1 to 5 went in (5 commands committed, line 5 with the outcome this replay reached), line 6 and those after it did not"
+  "$BIN" log export --db "$T/edited.db" >"$T/out"
+  eq "those five are in the store" "$(wc -l <"$T/out" | tr -d ' ')" 5
+  "$BIN" replay "$T/edited.jsonl" --db "$T/batch.db" --commit batch --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 1 "in a batch"
+  has "says none went in" "$ERR" "stopped at $T/edited.jsonl:5: nothing of $T/edited.jsonl went in (--commit batch)"
+  "$BIN" log export --db "$T/batch.db" >"$T/out"
+  eq "none of them in the store" "$(wc -l <"$T/out" | tr -d ' ')" 0
+  # A malformed outcome is a malformed line, with its field path.
+  printf '{"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Fine"}}\n' >"$T/bad.jsonl"
+  "$BIN" replay "$T/bad.jsonl" --db "$T/bad.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 1 "a malformed outcome"
+  has "names the field" "$ERR" "  Outcome.Result: must be one of Ok, Refused, Conflict, NotFound, AccessDenied"
+  end
+}
+
+# Issue 12: --expect-digest compares the store's digest after the replay.
+test_replay_expect_digest() {
+  begin replay_expect_digest
+  python3 "$HERE/gen_mixed_log.py" "$T/log.jsonl" --commands 40 --seed 7
+  "$BIN" replay "$T/log.jsonl" --db "$T/first.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out"
+  local want
+  want=$(j 'd["Digest"]' "$(cat "$T/out")")
+  sf replay "$T/log.jsonl" --expect-digest "$want"
+  rc 0 "the digest expected"
+  local other=0000000000000000000000000000000000000000000000000000000000000000
+  "$BIN" replay "$T/log.jsonl" --db "$T/third.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --expect-digest $other >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 1 "another digest"
+  eq "names both" "$ERR" "sellerflow: the store's digest after the replay is $want, not $other (--expect-digest)"
+  "$BIN" replay "$T/log.jsonl" --db "$T/fourth.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --expect-digest abc >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 2 "not a digest"
+  [ ! -e "$T/fourth.db" ] || [ "$(sqlite3 "$T/fourth.db" 'SELECT count(*) FROM command_log')" = 0 ] || fail "a bad --expect-digest ran the replay"
+  end
+}
+
+# Issue 12: digest --outcomes leaves out the definitions, so a policy that differs only in a comment gives
+# another digest but the same outcome digest.
+test_digest_outcomes() {
+  begin digest_outcomes
+  python3 "$HERE/gen_mixed_log.py" "$T/log.jsonl" --commands 60 --seed 8
+  mkdir -p "$T/wf"
+  cp "$SRC"/workflows/*.yaml "$T/wf/"
+  for f in "$T"/wf/*.yaml; do printf '# a comment changes nothing the policy decides\n' >>"$f"; done
+  "$BIN" replay "$T/log.jsonl" --db "$T/a.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null
+  "$BIN" replay "$T/log.jsonl" --db "$T/b.db" --workflows "$T/wf" --rules "$SRC/rules" >/dev/null
+  local a b
+  a=$("$BIN" digest --db "$T/a.db")
+  b=$("$BIN" digest --db "$T/b.db")
+  [ "$a" != "$b" ] || fail "the plain digests should differ (the definitions' hashes)"
+  a=$("$BIN" digest --outcomes --db "$T/a.db")
+  b=$("$BIN" digest --outcomes --db "$T/b.db")
+  eq "an outcome digest" "${#a}" 64
+  eq "the outcome digests" "$b" "$a"
+  [ "$a" != "$("$BIN" digest --db "$T/a.db")" ] || fail "an outcome digest equals a full one"
+  # A policy that decides otherwise gives another outcome digest.
+  mkdir -p "$T/rules"
+  cp "$SRC"/rules/*.rules "$T/rules/"
+  sed -i 's/^const MAX_TITLE = .*/const MAX_TITLE = 8/' "$T/rules/"*.rules
+  "$BIN" replay "$T/log.jsonl" --db "$T/c.db" --workflows "$T/wf" --rules "$T/rules" >/dev/null
+  [ "$a" != "$("$BIN" digest --outcomes --db "$T/c.db")" ] || fail "another decision, the same outcome digest"
+  end
+}
+
+# Issue 13 item 16: a byte-order mark before line 1 is skipped (it was a malformed line 1); --resume takes a log
+# spaced otherwise than the store's; an endless line (/dev/zero) ends the replay promptly.
+test_replay_input_forms() {
+  begin replay_input_forms
+  python3 "$HERE/gen_mixed_log.py" "$T/log.jsonl" --commands 30 --seed 9
+  "$BIN" replay "$T/log.jsonl" --db "$T/plain.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out"
+  local want
+  want=$(j 'd["Digest"]' "$(cat "$T/out")")
+  { printf '\357\273\277'; cat "$T/log.jsonl"; } >"$T/bom.jsonl"
+  sf replay "$T/bom.jsonl"
+  rc 0 "a log with a BOM"
+  eq "line 1 ran" "$(j 'd.get("Malformed", 0)')" 0
+  eq "same digest" "$(j 'd["Digest"]')" "$want"
+  { printf '\357\273\277'; printf '{"EntityType":"%s","EntityIdentifier":"prod-bombombombombo","State":"Limited","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$SELLER"; } >"$T/bom-import.jsonl"
+  "$BIN" import "$T/bom-import.jsonl" --db "$T/import.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  rc 0 "an import file with a BOM"
+  "$BIN" describe-entity prod-bombombombombo --db "$T/import.db" >/dev/null 2>&1 || fail "line 1 of the import was dropped"
+  # --resume: the same commands, spaced and ordered otherwise.
+  head -12 "$T/log.jsonl" >"$T/head.jsonl"
+  "$BIN" replay "$T/head.jsonl" --db "$T/resume.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null
+  python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    print(json.dumps(dict(reversed(list(d.items()))), indent=None, separators=(" , ", " : ")))' "$T/log.jsonl" >"$T/spaced.jsonl"
+  "$BIN" replay "$T/spaced.jsonl" --resume --db "$T/resume.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 0 "resume a log spaced otherwise"
+  eq "skipped" "$(j 'd["Skipped"]' "$(cat "$T/out")")" 12
+  eq "resumed digest" "$(j 'd["Digest"]' "$(cat "$T/out")")" "$want"
+  # /dev/zero: one line without an end.
+  timeout 20 "$BIN" replay /dev/zero --db "$T/zero.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 1 "replay /dev/zero returns"
+  has "says why" "$ERR" "cannot read past /dev/zero:1, which has more than 1048576 bytes; at most 1048576 are allowed; stopped at /dev/zero:1: nothing of /dev/zero went in"
+  end
+}
+
 run_tests
