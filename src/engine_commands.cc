@@ -361,7 +361,7 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
 
 // How `replay` and `import` report as they go.
 struct ReplayFlags {
-  bool ack = false;  // Print {"Ack":LINE} once each command is committed.
+  bool ack = false;           // Print {"Ack":LINE} once each command is committed.
   std::string expect_digest;  // Compare the store's digest with it at the end ("": do not).
 };
 
@@ -408,8 +408,9 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + digest + "\"}";
   std::printf("%s\n", out.c_str());
   if (!flags.expect_digest.empty() && digest != flags.expect_digest) {
-    std::fprintf(stderr, "sellerflow: the store's digest after the replay is %s, not %s (--expect-digest)\n",
-                 digest.c_str(), flags.expect_digest.c_str());
+    std::fprintf(
+        stderr, "sellerflow: the store's digest after the replay is %s, not %s (--expect-digest)\n",
+        digest.c_str(), flags.expect_digest.c_str());
     return kExitRefused;
   }
   return r.malformed ? kExitRefused : kExitOk;
@@ -733,13 +734,16 @@ void AddEngineCommands(std::vector<Command>* commands) {
            if (options->batch && flags->ack)
              throw UsageError("--ack needs --commit each: a batch commits only at its end");
            if (options->resume && options->append)
-             throw UsageError("--resume and --append exclude each other: --resume continues the "
-                              "log the store holds, --append adds to it");
+             throw UsageError(
+                 "--resume and --append exclude each other: --resume continues the "
+                 "log the store holds, --append adds to it");
            const std::string& want = flags->expect_digest;
-           if (!want.empty() && (want.size() != 64 || want.find_first_not_of(
-                                                          "0123456789abcdef") != std::string::npos))
-             throw UsageError("--expect-digest must be a digest as `sellerflow digest` prints it "
-                              "(64 lowercase hex digits), not '" + Visible(want) + "'");
+           if (!want.empty() && (want.size() != 64 ||
+                                 want.find_first_not_of("0123456789abcdef") != std::string::npos))
+             throw UsageError(
+                 "--expect-digest must be a digest as `sellerflow digest` prints it "
+                 "(64 lowercase hex digits), not '" +
+                 Visible(want) + "'");
            Session s;
            auto check = [&](engine::Store& store) {
              try {

@@ -2007,12 +2007,12 @@ bool ParseOutcome(std::string_view json, const std::string& path, RecordedOutcom
       }
       continue;
     }
-    std::string* target = key == "Result"        ? &out->result
-                          : key == "Error"       ? &out->error
-                          : key == "ChangeSetId" ? &out->change_set_id
-                          : key == "Status"      ? &out->status
+    std::string* target = key == "Result"                    ? &out->result
+                          : key == "Error"                   ? &out->error
+                          : key == "ChangeSetId"             ? &out->change_set_id
+                          : key == "Status"                  ? &out->status
                           : key == "Message" && log_spelling ? &message
-                                                 : nullptr;
+                                                             : nullptr;
     if (target == nullptr) {
       sink.Add(field, UnknownField(key, kKeys));
       continue;

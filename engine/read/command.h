@@ -42,7 +42,7 @@ struct RecordedOutcome {
   std::string status;
   int64_t timers_deferred = 0;
   bool operator==(const RecordedOutcome&) const = default;
-  // {"Result":..,"Error":..,"ChangeSetId":..,"Status":..,"TimersDeferred":N}, empty fields left out.
+  // {"Result":..,"Error":..,"ChangeSetId":..,"Status":..,"TimersDeferred":N}, without empty ones.
   std::string ToJson() const;
 };
 

@@ -156,9 +156,8 @@ void CheckReplayTarget(Store& store, const std::string& name, const ReplayOption
   if (options.resume || options.append) return;
   const int64_t held = store.LastCommandSeq();
   if (held == 0) return;
-  throw ReplayError("cannot replay " + name + ": the store already holds " +
-                    std::to_string(held) + " command" + (held == 1 ? "" : "s") +
-                    " (its clock is " + store.Clock() +
+  throw ReplayError("cannot replay " + name + ": the store already holds " + std::to_string(held) +
+                    " command" + (held == 1 ? "" : "s") + " (its clock is " + store.Clock() +
                     "), and a replay runs a log from its start; to continue a replay that was "
                     "stopped, run it again with --resume (it skips the commands the store holds, "
                     "checking them); to run these commands after the store's own, use --append");
@@ -177,7 +176,7 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
   bool too_long = false;
   while (ReadBoundedLine(in, kMaxCommandBytes, &line, &too_long)) {
     const int64_t at_line = ++report.lines;
-    // Editors on Windows begin a UTF-8 file with a byte-order mark; it is not part of line 1's JSON.
+    // Windows editors begin a UTF-8 file with a byte-order mark: not part of line 1's JSON.
     if (at_line == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
     if (!too_long && (line.empty() || line == "\r")) continue;
     Command c;
@@ -206,7 +205,8 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
         }
         RecordedOutcome held;
         std::vector<Violation> ignored;
-        if (c.outcome && ParseOutcome(done->outcome, "", &held, &ignored, /*log_spelling=*/true) && held != *c.outcome) {
+        if (c.outcome && ParseOutcome(done->outcome, "", &held, &ignored, /*log_spelling=*/true) &&
+            held != *c.outcome) {
           throw ReplayStopped("cannot resume: " + name + ":" + std::to_string(at_line) +
                               " recorded the outcome " + c.outcome->ToJson() +
                               ", and the store's log holds its command with the outcome " +
@@ -234,9 +234,9 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
       // stays; what follows it is not run on a store that has already gone another way.
       const RecordedOutcome reached = Recorded(o);
       if (reached != *c.outcome) {
-        throw ReplayStopped(name + ":" + std::to_string(at_line) + ": the log recorded the outcome " +
-                            c.outcome->ToJson() + ", this replay reached " + reached.ToJson() +
-                            "; " +
+        throw ReplayStopped(name + ":" + std::to_string(at_line) +
+                            ": the log recorded the outcome " + c.outcome->ToJson() +
+                            ", this replay reached " + reached.ToJson() + "; " +
                             StoppedAt(name, at_line, ran, report.skipped, options.batch, true));
       }
     }
@@ -249,7 +249,8 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
     try {
       store->CommitBatch();
     } catch (const StoreError& e) {
-      throw StoreError(e.kind(), std::string(e.what()) + "; " + NothingWentIn(name, report.skipped));
+      throw StoreError(e.kind(),
+                       std::string(e.what()) + "; " + NothingWentIn(name, report.skipped));
     }
   }
   return report;

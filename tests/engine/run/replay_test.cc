@@ -86,8 +86,9 @@ TEST_CASE("replay: an outcome reads back as ToJson writes it; the log's spelling
   }
 
   // The command log's column: lower-case results and a message, which is not compared.
-  REQUIRE(ParseOutcome(R"({"Result":"not found","Error":"ResourceNotFoundException","Message":"x"})",
-                       "", &back, &v, /*log_spelling=*/true));
+  REQUIRE(
+      ParseOutcome(R"({"Result":"not found","Error":"ResourceNotFoundException","Message":"x"})",
+                   "", &back, &v, /*log_spelling=*/true));
   CHECK(back.result == "NotFound");
   CHECK(back.error == "ResourceNotFoundException");
 
@@ -102,8 +103,7 @@ TEST_CASE("replay: an outcome reads back as ToJson writes it; the log's spelling
 TEST_CASE("replay: a replay line may carry an Outcome, a StartChangeSet body may not", "[replay]") {
   Command c;
   std::vector<Violation> v;
-  const std::string line =
-      R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})";
+  const std::string line = R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})";
   REQUIRE(ParseCommand(line, std::nullopt, &c, &v));
   REQUIRE(c.outcome);
   CHECK(c.outcome->result == "Ok");
@@ -180,8 +180,8 @@ TEST_CASE("replay: a store that holds commands takes only --resume or --append",
   try {
     s.Run("{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n");
   } catch (const ReplayError& e) {
-    CHECK_THAT(e.what(), Catch::Contains("already holds 2 commands") &&
-                             Catch::Contains("--resume"));
+    CHECK_THAT(e.what(),
+               Catch::Contains("already holds 2 commands") && Catch::Contains("--resume"));
   }
   CHECK(s.store().LastCommandSeq() == 2);
   CHECK(s.store().Digest() == digest);
@@ -193,22 +193,24 @@ TEST_CASE("replay: a store that holds commands takes only --resume or --append",
 TEST_CASE("replay: the first outcome that differs stops the replay, after its line ran",
           "[replay]") {
   Shipped s;
-  const std::string log = R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
-                          "\n"
-                          R"({"op":"review","Actor":"operations","At":"2026-01-02T00:00:00Z",)"
-                          R"("ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj","Decision":"approve",)"
-                          R"("Outcome":{"Result":"Ok","ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj"}})"
-                          "\n"
-                          R"({"op":"tick","To":"2026-01-03T00:00:00Z"})"
-                          "\n";
+  const std::string log =
+      R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
+      "\n"
+      R"({"op":"review","Actor":"operations","At":"2026-01-02T00:00:00Z",)"
+      R"("ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj","Decision":"approve",)"
+      R"("Outcome":{"Result":"Ok","ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj"}})"
+      "\n"
+      R"({"op":"tick","To":"2026-01-03T00:00:00Z"})"
+      "\n";
   try {
     s.Run(log);
     FAIL("the review's outcome differs from the recorded one");
   } catch (const ReplayStopped& e) {
-    CHECK_THAT(e.what(), Catch::StartsWith("log:2: the log recorded the outcome "
-                                           R"({"Result":"Ok","ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj"})"
-                                           ", this replay reached "
-                                           R"({"Result":"NotFound","Error":"ResourceNotFoundException"})"));
+    CHECK_THAT(e.what(),
+               Catch::StartsWith("log:2: the log recorded the outcome "
+                                 R"({"Result":"Ok","ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj"})"
+                                 ", this replay reached "
+                                 R"({"Result":"NotFound","Error":"ResourceNotFoundException"})"));
     CHECK_THAT(e.what(), Catch::EndsWith("line 3 and those after it did not"));
   }
   CHECK(s.store().LastCommandSeq() == 2);  // The tick and the review; not line 3.
