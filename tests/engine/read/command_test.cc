@@ -427,7 +427,7 @@ TEST_CASE("every violation of a body is reported at once, with its path", "[comm
               "ChangeSet[1].ChangeType: must match ^[A-Z]\\w*$",
               "ChangeSet[1].Entity.Extra: unknown field 'Extra'; allowed: Type, Identifier",
               "Colour: unknown field 'Colour'; allowed: op, Actor, At, Catalog, ChangeSetName, "
-              "ClientRequestToken, Intent, ChangeSet",
+              "ClientRequestToken, Intent, ChangeSet, Outcome",
               "At: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'soon'",
               "Actor: must be seller:<12 digits>, buyer:<12 digits> or operations, not 'seller:1'",
               "ChangeSet[1].ChangeName: 'A' is already the ChangeName of ChangeSet[0]; ChangeNames "
@@ -460,7 +460,7 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
       Lines(Parse(R"({"op":"cancel-change-set","ChangeSetId":"cs/1","Reason":"x"})").violations) ==
       std::vector<std::string>{
           "ChangeSetId: must match ^[\\w\\-]+$",
-          "Reason: unknown field 'Reason'; allowed: op, Actor, At, ChangeSetId"});
+          "Reason: unknown field 'Reason'; allowed: op, Actor, At, ChangeSetId, Outcome"});
 
   Parsed tick = Parse(R"({"op":"tick","To":"2026-02-01T00:00:00Z"})");
   REQUIRE(tick.ok);
@@ -468,7 +468,8 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(tick.command.at == "2026-02-01T00:00:00Z");
   REQUIRE(tick.command.at_us == 1769904000000000);
   REQUIRE(Lines(Parse(R"({"op":"tick","At":"2026-02-01T00:00:00Z"})").violations) ==
-          std::vector<std::string>{"At: unknown field 'At'; allowed: op, To", "To: is required"});
+          std::vector<std::string>{"At: unknown field 'At'; allowed: op, To, Outcome",
+                                   "To: is required"});
   REQUIRE(Lines(Parse(R"({"op":"tick","To":"later"})").violations) ==
           std::vector<std::string>{
               "To: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'later'"});
