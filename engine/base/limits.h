@@ -46,6 +46,10 @@ constexpr size_t kMaxViolations = 100;
 // at most 20 changes of at most 16,384 characters of Details each, about 330 KB; every command is
 // held whole in memory, parsed, and kept twice (in its change set and in the command log).
 constexpr size_t kMaxCommandBytes = 1 << 20;
+// Bytes of one replay-log line: a command as the log keeps it is the body as sent plus `op`, Actor
+// and At, and `log export` adds its Outcome (about 150 bytes in all); a log line must be readable
+// whenever its body was.
+constexpr size_t kMaxReplayLineBytes = kMaxCommandBytes + 4096;
 
 // ---- Running (engine/run/engine.cc)
 // -------------------------------------------------------------------

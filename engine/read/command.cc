@@ -1849,9 +1849,11 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
                   std::vector<Violation>* violations) {
   *out = Command();
   Sink sink(violations);
-  if (json.size() > kMaxCommandBytes) {
-    sink.Add("", "has " + std::to_string(json.size()) + " bytes; at most " +
-                     std::to_string(kMaxCommandBytes) + " are allowed");
+  // A bare body is bounded as sent; a replay or import line has room for what a log adds.
+  const size_t max = default_op == Op::kStartChangeSet ? kMaxCommandBytes : kMaxReplayLineBytes;
+  if (json.size() > max) {
+    sink.Add("", "has " + std::to_string(json.size()) + " bytes; at most " + std::to_string(max) +
+                     " are allowed");
     return false;
   }
   if (TrimJsonSpace(json).empty()) {

@@ -174,7 +174,7 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
   int64_t ran = 0;  // Commands run, for what a store error that stops the replay leaves behind.
   std::string line;
   bool too_long = false;
-  while (ReadBoundedLine(in, kMaxCommandBytes, &line, &too_long)) {
+  while (ReadBoundedLine(in, kMaxReplayLineBytes, &line, &too_long)) {
     const int64_t at_line = ++report.lines;
     // Windows editors begin a UTF-8 file with a byte-order mark: not part of line 1's JSON.
     if (at_line == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
@@ -184,9 +184,9 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
     if (too_long) {
       // The rest of the line is not read (it may never end), so no line after it can be found.
       ++report.malformed;
-      if (hooks.malformed) hooks.malformed(at_line, {{"", TooLongMessage(kMaxCommandBytes)}});
+      if (hooks.malformed) hooks.malformed(at_line, {{"", TooLongMessage(kMaxReplayLineBytes)}});
       throw ReplayStopped("cannot read past " + name + ":" + std::to_string(at_line) + ", which " +
-                          TooLongMessage(kMaxCommandBytes) + "; " +
+                          TooLongMessage(kMaxReplayLineBytes) + "; " +
                           StoppedAt(name, at_line, ran, report.skipped, options.batch));
     }
     if (!ParseCommand(line, options.default_op, &c, &violations)) {

@@ -69,10 +69,10 @@ std::string ExportLine(const CommandRow& row);
 // (an Engine records its definitions); Replay checks again.
 void CheckReplayTarget(Store& store, const std::string& name, const ReplayOptions& options);
 
-// Reads `in` (named `name` in messages) line by line, each at most kMaxCommandBytes, and executes
-// each command on `engine`, which borrows its store. Streams: a long log is never held whole.
-// A line that carries an "Outcome" (what `log export` writes) is compared with the outcome it
-// reaches. Throws ReplayError (a store that already holds commands, resume mismatch, unreadable
+// Reads `in` (named `name` in messages) line by line, each at most kMaxReplayLineBytes, and
+// executes each command on `engine`, which borrows its store. Streams: a long log is never held
+// whole. A line that carries an "Outcome" (what `log export` writes) is compared with the outcome
+// it reaches. Throws ReplayError (a store that already holds commands, resume mismatch, unreadable
 // input), ReplayStopped (a line too long, an outcome that differs) and StoreError; with
 // options.batch, a throw commits nothing.
 ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,

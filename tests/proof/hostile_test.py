@@ -135,7 +135,7 @@ CASES = [
      1, "in:1 has 1 problem", "file"),
     ("a 50 MB line in a replay log", ["replay", "{T}/in", "--append"],
      lambda: b'{"op":"tick","To":"' + b"9" * (50 << 20) + b'"}\n', 1,
-     "  (body): has more than 1048576 bytes; at most 1048576 are allowed", "file"),
+     "  (body): has more than 1052672 bytes; at most 1052672 are allowed", "file"),
     ("a 50 MB change set body", START,
      lambda: raw_body(b'{"ProductTitle":"' + b"x" * (50 << 20) + b'"}'), 1,
      "  (body): has more than 1048576 bytes; at most 1048576 are allowed", "file"),
