@@ -216,5 +216,30 @@ TEST_CASE("replay: the first outcome that differs stops the replay, after its li
   CHECK(s.store().LastCommandSeq() == 2);  // The tick and the review; not line 3.
 }
 
+TEST_CASE("replay: --resume refuses a line whose outcome is not the one the store logged",
+          "[replay]") {
+  Shipped s;
+  s.Run("{\"op\":\"tick\",\"To\":\"2026-01-01T00:00:00Z\"}\n");
+  ReplayOptions resume;
+  resume.resume = true;
+  // The same command, recorded elsewhere as refused: the store's log says it went through.
+  const std::string line =
+      R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Refused"}})"
+      "\n";
+  try {
+    s.Run(line + "{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume);
+    FAIL("the outcomes differ");
+  } catch (const ReplayStopped& e) {
+    CHECK(std::string(e.what()) ==
+          R"(cannot resume: log:1 recorded the outcome {"Result":"Refused"}, and the store's log )"
+          R"(holds its command with the outcome {"Result":"Ok"}; nothing of log went in)");
+  }
+  CHECK(s.store().LastCommandSeq() == 1);
+  // Recorded as it was, it resumes.
+  const std::string same = R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
+                           "\n";
+  CHECK(s.Run(same + "{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume).skipped == 1);
+}
+
 }  // namespace
 }  // namespace sellerflow::engine
