@@ -399,6 +399,14 @@ for l in open(sys.argv[1]):
   rc 0 "resume a log spaced otherwise"
   eq "skipped" "$(j 'd["Skipped"]' "$(cat "$T/out")")" 12
   eq "resumed digest" "$(j 'd["Digest"]' "$(cat "$T/out")")" "$want"
+  # A line with NUL bytes is a malformed line, not the end of the input.
+  { printf '{"op":"tick",\0"To":"2026-01-01T00:00:00Z"}\n'; sed -n 1p "$T/log.jsonl"; } >"$T/nul.jsonl"
+  timeout 20 "$BIN" replay "$T/nul.jsonl" --db "$T/nul.db" --workflows "$SRC/workflows" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  ERR=$(cat "$T/err")
+  rc 1 "a line with a NUL byte"
+  has "names it" "$ERR" "nul.jsonl:1 has 1 problem"
+  eq "the next line ran" "$(j 'd["Ok"]' "$(cat "$T/out")")" 1
   # /dev/zero: one line without an end.
   timeout 20 "$BIN" replay /dev/zero --db "$T/zero.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >"$T/out" 2>"$T/err"
   RC=$?
