@@ -4,7 +4,7 @@
 usage: readme_commands_test.py SELLERFLOW SOURCE_DIR [README ...] [--show]
 
 A ```console block is a session: each `$ ` line (continued by a trailing backslash) is a command, and the lines
-after it, up to the next `$ ` line, are its output (stdout, then stderr). In the output, a line that is just `...`
+after it, up to the next `$ ` line, are its output (stdout and stderr as they were written). In the output, a line that is just `...`
 stands for any number of lines, and `...` inside a line for any text. A command that should fail ends with
 `; echo "exit $?"` so its exit code is part of its output; any other command must exit 0. The blocks of one
 README run in order in one scratch directory that sees the source tree's top-level folders (so `workflows/`,
@@ -122,9 +122,9 @@ def run_readme(binary, root, readme, show):
                     failures += 1
                     continue
                 ran += 1
-                p = subprocess.run(["bash", "-c", cmd], cwd=work, env=env,
-                                   capture_output=True, text=True, timeout=300)
-                actual = (p.stdout + p.stderr).rstrip("\n").split("\n") if (p.stdout + p.stderr) else []
+                p = subprocess.run(["bash", "-c", cmd], cwd=work, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=300)
+                actual = p.stdout.rstrip("\n").split("\n") if p.stdout else []
                 actual = [line.rstrip() for line in actual]
                 if show:
                     print("%s:%d: $ %s\n%s" % (readme, at, cmd, "\n".join(actual)))
