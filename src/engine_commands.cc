@@ -26,6 +26,7 @@
 #include "engine/run/replay.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
+#include "src/serve/server.h"
 
 namespace sellerflow {
 namespace {
@@ -724,6 +725,59 @@ void AddEngineCommands(std::vector<Command>* commands) {
            std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
            std::printf("%s\n", store->Digest().c_str());
            return kExitOk;
+         });
+       }});
+  commands->push_back(
+      {"serve", "serve the Catalog API over HTTP, for the AWS CLI and the SDKs", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto o = std::make_shared<serve::ServeOptions>();
+         auto listen = std::make_shared<std::string>("127.0.0.1:8080");
+         auto credentials = std::make_shared<std::string>();
+         auto clock = std::make_shared<std::string>("wall");
+         app->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080; "
+                                              "port 0 picks a free one)");
+         app->add_option("--credentials", *credentials,
+                         "JSON file of access keys: {\"Keys\": [{\"AccessKeyId\", "
+                         "\"SecretAccessKey\", \"Actor\"}]}")
+             ->required();
+         app->add_option("--tls-cert", o->tls_cert, "PEM certificate: serve HTTPS");
+         app->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
+         app->add_option("--clock", *clock,
+                         "wall (commands run at the wall clock, timers fire on time) or manual "
+                         "(time moves only through /sellerflow/Tick, for tests)")
+             ->check(CLI::IsMember({"wall", "manual"}));
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, o, listen, credentials, clock]() -> int {
+           const size_t colon = listen->rfind(':');
+           int port = -1;
+           if (colon != std::string::npos) {
+             try {
+               port = std::stoi(listen->substr(colon + 1));
+             } catch (const std::exception&) {
+             }
+           }
+           if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535)
+             throw UsageError("--listen must be HOST:PORT, not '" + *listen + "'");
+           o->host = listen->substr(0, colon);
+           o->port = port;
+           if (o->tls_cert.empty() != o->tls_key.empty())
+             throw UsageError("--tls-cert and --tls-key go together");
+           o->manual_clock = *clock == "manual";
+           std::vector<serve::AccessKey> keys;
+           try {
+             keys = serve::LoadCredentials(*credentials);
+           } catch (const std::invalid_argument& e) {
+             throw UsageError(std::string("--credentials: ") + e.what());
+           }
+           Session s;
+           if (int rc = OpenSession(*g, &s)) return rc;
+           const std::string scheme = o->tls_cert.empty() ? "http" : "https";
+           o->on_listening = [o, scheme](int bound) {
+             std::fprintf(stderr, "sellerflow: serving the Catalog API on %s://%s:%d\n",
+                          scheme.c_str(), o->host.c_str(), bound);
+             std::fflush(stderr);
+           };
+           return serve::Serve(*o, s.engine.get(), std::move(keys));
          });
        }});
 }
