@@ -18,7 +18,8 @@ std::string Json(std::string_view s) {
 }
 
 std::string Arn(const std::string& kind, const std::string& id) {
-  return "arn:aws:catalog:us-east-1:000000000000:" + kind + "/" + id;
+  // The Catalog API's form: the service is aws-marketplace, its signing name.
+  return "arn:aws:aws-marketplace:us-east-1:000000000000:" + kind + "/" + id;
 }
 
 }  // namespace

@@ -50,10 +50,10 @@ Response Ok(const json& body) {
 // The HTTP status the Catalog API's model gives each error.
 int StatusOf(const std::string& type) {
   static const std::map<std::string, int> kStatus = {
-      {"ValidationException", 422},          {"AccessDeniedException", 403},
-      {"ResourceNotFoundException", 404},    {"ResourceInUseException", 423},
+      {"ValidationException", 422},           {"AccessDeniedException", 403},
+      {"ResourceNotFoundException", 404},     {"ResourceInUseException", 423},
       {"ServiceQuotaExceededException", 402}, {"ThrottlingException", 429},
-      {"InternalServiceException", 500},     {"ResourceNotSupportedException", 415}};
+      {"InternalServiceException", 500},      {"ResourceNotSupportedException", 415}};
   auto it = kStatus.find(type);
   return it == kStatus.end() ? 400 : it->second;
 }
@@ -61,7 +61,16 @@ int StatusOf(const std::string& type) {
 Response FromOutcome(const engine::Outcome& o) {
   if (o.result == engine::Result::kOk) return Response{200, "", ""};
   std::string type = o.error_type.empty() ? "ValidationException" : o.error_type;
-  return Error(StatusOf(type), type, o.message);
+  // The clients print only the message: it carries each violation with its field path.
+  std::string message = o.message;
+  json body = json::parse(o.body, nullptr, false);
+  if (body.is_object() && body.contains("Violations") && body["Violations"].is_array())
+    for (const json& v : body["Violations"])
+      if (v.is_object())
+        message += "; " +
+                   (v.value("Path", "").empty() ? std::string("(body)") : v.value("Path", "")) +
+                   ": " + v.value("Message", "");
+  return Error(StatusOf(type), type, message);
 }
 
 std::string Account(const std::string& actor) {
@@ -202,16 +211,17 @@ std::vector<AccessKey> LoadCredentials(const std::string& path) {
     const std::string at = "Keys[" + std::to_string(i) + "]";
     if (!k.is_object()) fail(at, "expected an object");
     AccessKey key;
-    for (auto [name, out] : {std::pair<const char*, std::string*>{"AccessKeyId", &key.access_key_id},
-                             {"SecretAccessKey", &key.secret_access_key},
-                             {"Actor", &key.actor}}) {
+    for (auto [name, out] :
+         {std::pair<const char*, std::string*>{"AccessKeyId", &key.access_key_id},
+          {"SecretAccessKey", &key.secret_access_key},
+          {"Actor", &key.actor}}) {
       if (!k.contains(name) || !k[name].is_string() || k[name].get<std::string>().empty())
         fail(at + "." + name, "a non-empty string is required");
       *out = k[name].get<std::string>();
     }
     if (!engine::ValidActor(key.actor))
-      fail(at + ".Actor", "must be seller:<12 digits>, buyer:<12 digits> or operations, not '" +
-                              key.actor + "'");
+      fail(at + ".Actor",
+           "must be seller:<12 digits>, buyer:<12 digits> or operations, not '" + key.actor + "'");
     for (const AccessKey& other : keys)
       if (other.access_key_id == key.access_key_id)
         fail(at + ".AccessKeyId", "'" + key.access_key_id + "' is given twice");
@@ -404,8 +414,9 @@ Response Service::Handle(const std::string& method, const std::string& path,
       c.at_us = now_us;
     } else {
       if (!options_.manual_clock)
-        return Error(422, "ValidationException",
-                     "the clock is the wall clock; Tick needs a server started with --clock manual");
+        return Error(
+            422, "ValidationException",
+            "the clock is the wall clock; Tick needs a server started with --clock manual");
       if (actor != "operations")
         return Error(403, "AccessDeniedException", "only operations may move the clock");
       c.op = engine::Op::kTick;
@@ -419,8 +430,8 @@ Response Service::Handle(const std::string& method, const std::string& path,
     r.body = o.body.empty() ? "{}" : o.body;
     return r;
   }
-  static const char* kKnown[] = {"/StartChangeSet", "/DescribeChangeSet", "/CancelChangeSet",
-                                 "/DescribeEntity",  "/ListChangeSets",    "/ListEntities",
+  static const char* kKnown[] = {"/StartChangeSet",    "/DescribeChangeSet", "/CancelChangeSet",
+                                 "/DescribeEntity",    "/ListChangeSets",    "/ListEntities",
                                  "/sellerflow/Review", "/sellerflow/Tick"};
   for (const char* known : kKnown)
     if (path == known)
@@ -545,14 +556,13 @@ std::vector<std::pair<std::string, std::string>> DecodedQuery(const std::string&
   size_t start = 0;
   while (start <= rest.size()) {
     size_t amp = rest.find('&', start);
-    std::string item = rest.substr(start, amp == std::string::npos ? std::string::npos
-                                                                    : amp - start);
+    std::string item =
+        rest.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
     if (!item.empty()) {
       size_t eq = item.find('=');
-      out.emplace_back(httplib::detail::decode_url(item.substr(0, eq), false),
-                       eq == std::string::npos
-                           ? ""
-                           : httplib::detail::decode_url(item.substr(eq + 1), false));
+      out.emplace_back(
+          httplib::detail::decode_url(item.substr(0, eq), false),
+          eq == std::string::npos ? "" : httplib::detail::decode_url(item.substr(eq + 1), false));
     }
     if (amp == std::string::npos) break;
     start = amp + 1;
@@ -572,8 +582,8 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
 
   std::unique_ptr<httplib::Server> server;
   if (!options.tls_cert.empty())
-    server = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
-                                                  options.tls_key.c_str());
+    server =
+        std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
   else
     server = std::make_unique<httplib::Server>();
   if (!server->is_valid())
@@ -611,7 +621,8 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
     RawRequest raw;
     raw.method = req.method;
     raw.path = std::string_view(target).substr(0, q);
-    raw.query = q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+    raw.query =
+        q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
     raw.body = req.body;
     for (const auto& [k, v] : req.headers) raw.headers.emplace_back(k, v);
     const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
@@ -635,10 +646,9 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
   server->Put(".*", handle);
   server->Delete(".*", handle);
 
-  const int port = options.port == 0 ? server->bind_to_any_port(options.host)
-                                     : (server->bind_to_port(options.host, options.port)
-                                            ? options.port
-                                            : -1);
+  const int port = options.port == 0
+                       ? server->bind_to_any_port(options.host)
+                       : (server->bind_to_port(options.host, options.port) ? options.port : -1);
   if (port < 0)
     throw std::runtime_error("cannot listen on " + options.host + ":" +
                              std::to_string(options.port));

@@ -27,7 +27,7 @@ struct ServeOptions {
   int threads = 64;               // Connections served at once.
   int read_timeout_seconds = 10;  // A client that sends nothing for this long is dropped.
   size_t max_body_bytes = 1 << 20;
-  std::string region = "us-east-1";    // In ARNs.
+  std::string region = "us-east-1";      // In ARNs.
   std::string account = "000000000000";  // The catalog's account in ARNs.
   // Called once the socket listens (tests wait for it); the port actually bound.
   std::function<void(int port)> on_listening;
