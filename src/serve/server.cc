@@ -385,16 +385,70 @@ Response Service::Handle(const std::string& method, const std::string& path,
     const std::string type = b["EntityType"].get<std::string>();
     std::map<std::string, std::vector<std::string>> filters;
     if (!ReadFilters(b, {"EntityId"}, &filters, &error)) return error;
+    if (b.contains("OwnershipType") &&
+        !(b["OwnershipType"] == "SELF" || b["OwnershipType"] == "SHARED"))
+      return Error(422, "ValidationException", "OwnershipType must be SELF or SHARED");
+    if (b.contains("EntityTypeFilters") || b.contains("EntityTypeSort"))
+      return Error(422, "ValidationException",
+                   "EntityTypeFilters and EntityTypeSort name other product kinds' fields; "
+                   "use FilterList and Sort");
+    // Nothing is shared through RAM here: SHARED lists nothing.
+    const bool shared = b.value("OwnershipType", "SELF") == "SHARED";
     json all = json::parse(catalog.ListEntities("", ""), nullptr, false);
     json items = json::array();
     for (json& e : all["EntitySummaryList"]) {
       const std::string full = e["EntityType"].get<std::string>();
-      if (full != type && full.substr(0, full.find('@')) != type) continue;
+      if (shared || (full != type && full.substr(0, full.find('@')) != type)) continue;
       if (!MaySee(actor, e.value("Owner", ""))) continue;
       if (filters.count("EntityId") && !AnyOf(filters["EntityId"], e["EntityId"])) continue;
+      e["EntityArn"] = engine::EntityArn(full, e["EntityId"].get<std::string>());
       items.push_back(e);
     }
+    std::string sort_by = "LastModifiedDate", order = "ASCENDING";
+    if (b.contains("Sort")) {
+      const json& s = b["Sort"];
+      if (!s.is_object()) return Error(422, "ValidationException", "Sort must be an object");
+      sort_by = s.value("SortBy", sort_by);
+      order = s.value("SortOrder", order);
+      if (sort_by != "LastModifiedDate" && sort_by != "EntityId")
+        return Error(422, "ValidationException",
+                     "Sort.SortBy must be LastModifiedDate or EntityId");
+      if (order != "ASCENDING" && order != "DESCENDING")
+        return Error(422, "ValidationException", "Sort.SortOrder must be ASCENDING or DESCENDING");
+    }
+    std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& c) {
+      std::string x = a.value(sort_by, ""), y = c.value(sort_by, "");
+      if (x == y) {
+        x = a["EntityId"].get<std::string>();
+        y = c["EntityId"].get<std::string>();
+      }
+      return order == "ASCENDING" ? x < y : x > y;
+    });
     return Page(items, "EntitySummaryList", "EntityId", b, 50);
+  }
+  if (route("POST", "/BatchDescribeEntities")) {
+    json b;
+    if (!json_body(&b, &error)) return error;
+    if (!b.contains("EntityRequestList") || !b["EntityRequestList"].is_array() ||
+        b["EntityRequestList"].empty() || b["EntityRequestList"].size() > 20)
+      return Error(422, "ValidationException", "EntityRequestList must hold 1 to 20 requests");
+    json found = json::object(), errors = json::object();
+    for (const json& r : b["EntityRequestList"]) {
+      if (!r.is_object() || !r.contains("EntityId") || !r["EntityId"].is_string())
+        return Error(422, "ValidationException", "each request needs Catalog and EntityId");
+      if (!CheckCatalog(r.contains("Catalog") ? &r["Catalog"] : nullptr, &error)) return error;
+      const std::string id = r["EntityId"].get<std::string>();
+      std::optional<engine::EntityRow> row = store->GetEntity(id);
+      if (!row || !MaySee(actor, row->owner)) {
+        errors[id] = {{"ErrorCode", "ResourceNotFoundException"},
+                      {"ErrorMessage", "Entity " + id + " not found"}};
+        continue;
+      }
+      json doc = json::parse(catalog.DescribeEntity(id), nullptr, false);
+      AddDetailsStrings(&doc);
+      found[id] = doc;
+    }
+    return Ok({{"EntityDetails", found}, {"Errors", errors}});
   }
   // sellerflow's own operations, in the same style: Seller Operations' review, and the clock.
   if (route("POST", "/sellerflow/Review") || route("POST", "/sellerflow/Tick")) {

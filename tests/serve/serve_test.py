@@ -182,6 +182,16 @@ def run_checks(endpoint, root, work):
     check("list_entities pages through the seller's four products", len(entities) == 4 and len(set(entities)) == 4,
           entities)
 
+    batch = seller.batch_describe_entities(EntityRequestList=[
+        {"Catalog": "AWSMarketplace", "EntityId": product}, {"Catalog": "AWSMarketplace", "EntityId": "prod-missing"}])
+    check("BatchDescribeEntities: the product, and an error for the missing one",
+          list(batch["EntityDetails"]) == [product] and
+          batch["Errors"]["prod-missing"]["ErrorCode"] == "ResourceNotFoundException", batch)
+    newest = seller.list_entities(Catalog="AWSMarketplace", EntityType="ProfessionalServicesProduct",
+                                  Sort={"SortBy": "EntityId", "SortOrder": "DESCENDING"})["EntitySummaryList"]
+    check("ListEntities sorts by EntityId, descending",
+          [e["EntityId"] for e in newest] == sorted(entities, reverse=True), newest)
+
     try:
         seller.start_change_set(Catalog="AWSMarketplace", ChangeSet=[{
             "ChangeType": "CreatProduct", "Entity": {"Type": "ProfessionalServicesProduct@1.0"},
