@@ -734,6 +734,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
          auto listen = std::make_shared<std::string>("127.0.0.1:8080");
          auto credentials = std::make_shared<std::string>();
          auto clock = std::make_shared<std::string>("wall");
+         g->log_level = "info";  // A server logs each request it answers.
          app->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080; "
                                               "port 0 picks a free one)");
          app->add_option("--credentials", *credentials,

@@ -24,6 +24,7 @@
 
 #include "dsl/time.h"
 #include "engine/base/limits.h"
+#include "engine/base/log.h"
 #include "engine/read/command.h"
 #include "engine/run/describe.h"
 #include "engine/store/store.h"
@@ -495,12 +496,94 @@ Response Service::Handle(const std::string& method, const std::string& path,
 
 namespace {
 
+// Prometheus metrics: requests by operation and status, request latency, commit group sizes, and
+// how many requests wait for the writer. Thread-safe.
+class Metrics {
+ public:
+  void Request(const std::string& op, int status, double seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++requests_[{op, status}];
+    Observe(&latency_, kLatencyBounds, seconds);
+  }
+  void Group(size_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Observe(&groups_, kGroupBounds, static_cast<double>(size));
+  }
+  void Waiting(int64_t delta) { waiting_ += delta; }
+
+  std::string Text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out =
+        "# HELP sellerflow_requests_total Requests answered, by operation and HTTP status.\n"
+        "# TYPE sellerflow_requests_total counter\n";
+    for (const auto& [key, n] : requests_)
+      out += "sellerflow_requests_total{operation=\"" + key.first + "\",status=\"" +
+             std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+    out += Histogram("sellerflow_request_seconds", "Time from a request's arrival to its answer.",
+                     latency_, kLatencyBounds);
+    out += Histogram("sellerflow_commit_group_size", "Requests committed together.", groups_,
+                     kGroupBounds);
+    out +=
+        "# HELP sellerflow_writer_queue_depth Requests waiting for the writer.\n"
+        "# TYPE sellerflow_writer_queue_depth gauge\n"
+        "sellerflow_writer_queue_depth " +
+        std::to_string(waiting_.load()) + "\n";
+    return out;
+  }
+
+ private:
+  struct Buckets {
+    std::vector<uint64_t> counts;  // One per bound, then +Inf.
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  static constexpr double kLatencyBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                              0.025,  0.05,  0.1,    0.25,  1};
+  static constexpr double kGroupBounds[] = {1, 2, 4, 8, 16, 32, 64};
+
+  template <size_t N>
+  static void Observe(Buckets* b, const double (&bounds)[N], double v) {
+    if (b->counts.empty()) b->counts.assign(N + 1, 0);
+    size_t i = 0;
+    while (i < N && v > bounds[i]) ++i;
+    ++b->counts[i];
+    b->sum += v;
+    ++b->count;
+  }
+  template <size_t N>
+  static std::string Histogram(const char* name, const char* help, const Buckets& b,
+                               const double (&bounds)[N]) {
+    std::string out =
+        std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    uint64_t running = 0;
+    char le[32];
+    for (size_t i = 0; i <= N; ++i) {
+      running += b.counts.empty() ? 0 : b.counts[i];
+      if (i < N)
+        std::snprintf(le, sizeof le, "%g", bounds[i]);
+      else
+        std::snprintf(le, sizeof le, "+Inf");
+      out += std::string(name) + "_bucket{le=\"" + le + "\"} " + std::to_string(running) + "\n";
+    }
+    char sum[64];
+    std::snprintf(sum, sizeof sum, "%.6f", b.sum);
+    out += std::string(name) + "_sum " + sum + "\n" + name + "_count " + std::to_string(b.count) +
+           "\n";
+    return out;
+  }
+
+  std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  Buckets latency_, groups_;
+  std::atomic<int64_t> waiting_{0};
+};
+
 // Runs jobs on the engine, one at a time, committing each group of jobs that waited together at
 // once (each its own savepoint): a response is released only after its commit.
 class Writer {
  public:
-  Writer(engine::Engine* engine, Service* service, const ServeOptions& options)
-      : engine_(engine), service_(service), options_(options) {
+  Writer(engine::Engine* engine, Service* service, const ServeOptions& options, Metrics* metrics)
+      : engine_(engine), service_(service), options_(options), metrics_(metrics) {
     int64_t us = 0;
     if (engine::ParseAt(engine_->store()->Clock(), &us)) clock_us_ = us;
     thread_ = std::thread([this] { Loop(); });
@@ -518,12 +601,15 @@ class Writer {
   Response Run(std::function<Response(int64_t now_us)> fn) {
     Job job{std::move(fn), {}};
     std::future<Response> done = job.done.get_future();
+    metrics_->Waiting(1);
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(&job);
     }
     cv_.notify_one();
-    return done.get();
+    Response r = done.get();
+    metrics_->Waiting(-1);
+    return r;
   }
 
  private:
@@ -568,6 +654,7 @@ class Writer {
           if (timers) service_->FireDueTimers(now);
           for (size_t i = 0; i < group.size(); ++i) answers[i] = group[i]->fn(now);
           engine_->store()->CommitBatch();
+          if (!group.empty()) metrics_->Group(group.size());
         }
       } catch (const std::exception& e) {
         for (auto& a : answers)
@@ -584,6 +671,7 @@ class Writer {
   engine::Engine* engine_;
   Service* service_;
   const ServeOptions& options_;
+  Metrics* metrics_;
   int64_t clock_us_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -651,7 +739,8 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
   server->set_payload_max_length(options.max_body_bytes);
 
   Service service(engine, options);
-  Writer writer(engine, &service, options);
+  Metrics metrics;
+  Writer writer(engine, &service, options, &metrics);
   std::map<std::string, AccessKey> by_id;
   for (auto& k : keys) by_id.emplace(k.access_key_id, k);
   const KeyLookup lookup = [&by_id](std::string_view id) -> const AccessKey* {
@@ -660,14 +749,39 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
   };
 
   auto handle = [&](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("x-amzn-RequestId", RequestId());
+    const auto started = std::chrono::steady_clock::now();
+    const std::string request_id = RequestId();
+    res.set_header("x-amzn-RequestId", request_id);
+    std::string actor_seen = "-";
+    // The access log and the metrics see every answer, refused ones too.
     auto send = [&](const Response& r) {
       res.status = r.status;
       if (!r.error_type.empty()) res.set_header("x-amzn-ErrorType", r.error_type);
       res.set_content(r.body, "application/json");
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const std::string op =
+          req.path.size() > 1 && req.path.size() < 64 ? req.path.substr(1) : "other";
+      metrics.Request(op, r.status, seconds);
+      const std::string status = std::to_string(r.status);
+      char ms[32];
+      std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
+      engine::LogEvent(engine::LogLevel::kInfo, {{"event", "request"},
+                                                 {"method", req.method},
+                                                 {"path", req.path},
+                                                 {"status", status},
+                                                 {"error", r.error_type},
+                                                 {"actor", actor_seen},
+                                                 {"ms", ms},
+                                                 {"remote", req.remote_addr},
+                                                 {"request_id", request_id}});
     };
     if (req.method == "GET" && req.path == "/ping") {
       res.set_content("ok\n", "text/plain");
+      return;
+    }
+    if (req.method == "GET" && req.path == "/metrics") {
+      res.set_content(metrics.Text(), "text/plain; version=0.0.4");
       return;
     }
     const std::string& target = req.target;
@@ -689,6 +803,7 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
     }
     const std::string path(raw.path);
     const std::string actor = auth.key->actor;
+    actor_seen = actor;
     const auto query = DecodedQuery(target);
     send(writer.Run([&](int64_t now_us) {
       return service.Handle(req.method, path, query, req.body, actor, now_us);

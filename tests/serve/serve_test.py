@@ -53,15 +53,27 @@ def main():
                     "--at", "2026-03-02T09:00:00Z"], check=True, capture_output=True)
     server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--db", db, "--credentials", creds,
                                "--workflows", root + "/workflows", "--rules", root + "/rules"],
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=open(os.path.join(work, "server.log"), "w"), text=True)
     try:
-        line = server.stderr.readline()
-        m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
+        # Its log goes to a file: a pipe nobody reads would fill and stop the server.
+        m, line = None, ""
+        for _ in range(200):
+            with open(os.path.join(work, "server.log")) as log:
+                line = log.readline()
+            m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
+            if m or server.poll() is not None:
+                break
+            time.sleep(0.05)
         if not m:
             check("the server says where it listens", False, line)
             return
         endpoint = "http://127.0.0.1:" + m.group(1)
         run_checks(endpoint, root, work)
+        with open(os.path.join(work, "server.log")) as log:
+            access = log.read()
+        check("the access log has a line per request, with who acted",
+              re.search(r"event=request method=POST path=/StartChangeSet status=200 .*actor=seller:111122223333",
+                        access) is not None, access[-600:])
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -205,6 +217,17 @@ def run_checks(endpoint, root, work):
     status, answer = signed(endpoint, "seller", "/sellerflow/Review", {"ChangeSetId": first["ChangeSetId"],
                                                                        "Decision": "approve"})
     check("a seller's review is not Seller Operations'", status != 200, (status, answer))
+    import urllib.request
+    with urllib.request.urlopen(endpoint + "/ping", timeout=10) as r:
+        check("GET /ping needs no signature", r.status == 200 and r.read() == b"ok\n")
+    with urllib.request.urlopen(endpoint + "/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    check("/metrics counts StartChangeSet answers by status",
+          re.search(r'^sellerflow_requests_total\{operation="StartChangeSet",status="200"\} [1-9]', metrics, re.M)
+          is not None, metrics[:400])
+    check("/metrics has the latency histogram and the commit group sizes",
+          "sellerflow_request_seconds_bucket{le=\"+Inf\"}" in metrics and
+          "sellerflow_commit_group_size_count" in metrics and "sellerflow_writer_queue_depth 0" in metrics)
     status, answer = signed(endpoint, "ops", "/sellerflow/Nope", {})
     check("an unknown path is a JSON error", status == 404 and "message" in answer, (status, answer))
 
