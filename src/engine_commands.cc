@@ -735,12 +735,20 @@ void AddEngineCommands(std::vector<Command>* commands) {
          auto credentials = std::make_shared<std::string>();
          auto clock = std::make_shared<std::string>("wall");
          g->log_level = "info";  // A server logs each request it answers.
-         app->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080; "
-                                              "port 0 picks a free one)");
+         app->add_option("--listen", *listen,
+                         "HOST:PORT to listen on (default 127.0.0.1:8080; "
+                         "port 0 picks a free one)");
          app->add_option("--credentials", *credentials,
                          "JSON file of access keys: {\"Keys\": [{\"AccessKeyId\", "
                          "\"SecretAccessKey\", \"Actor\"}]}")
              ->required();
+         app->add_option("--read-timeout", o->read_timeout_seconds,
+                         "seconds a client may stay silent mid-request or idle between requests "
+                         "before its connection is closed (default 10)")
+             ->check(CLI::Range(1, 3600));
+         app->add_option("--threads", o->threads,
+                         "connections served at once (default 64); more wait to be accepted")
+             ->check(CLI::Range(1, 4096));
          app->add_option("--tls-cert", o->tls_cert, "PEM certificate: serve HTTPS");
          app->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
          app->add_option("--clock", *clock,
