@@ -9,6 +9,8 @@ CMAKE_FLAGS ?=
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev libspdlog-dev \
             nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libsqlitecpp-dev \
             libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev
+# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image).
+TEST_PACKAGES := awscli
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
 # Only for `make fuzz`: libFuzzer comes with clang.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -30,6 +32,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
+	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
 	cd $(BUILD) && ctest --output-on-failure
 
 demo: build

@@ -87,12 +87,12 @@ def main():
     sys.exit(1 if FAILURES else 0)
 
 
-def aws(endpoint, who, *args):
+def aws(endpoint, who, *args, cli="aws"):
     key, secret, _ = KEYS[who]
     env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1",
                AWS_MAX_ATTEMPTS="1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
     env.pop("AWS_SESSION_TOKEN", None)
-    p = subprocess.run(["aws", "--endpoint-url", endpoint, "marketplace-catalog"] + list(args), env=env,
+    p = subprocess.run([cli, "--endpoint-url", endpoint, "marketplace-catalog"] + list(args), env=env,
                        capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr.strip()
 
@@ -228,6 +228,32 @@ def run_checks(endpoint, root, work):
     check("/metrics has the latency histogram and the commit group sizes",
           "sellerflow_request_seconds_bucket{le=\"+Inf\"}" in metrics and
           "sellerflow_commit_group_size_count" in metrics and "sellerflow_writer_queue_depth 0" in metrics)
+    # Debian's AWS CLI v2.9 knows only the Details string form, exits 254 on errors, and says how many
+    # retries it made (none: AWS_MAX_ATTEMPTS=1).
+    if not os.path.exists("/usr/bin/aws"):
+        check("Debian's AWS CLI v2 is installed (make test installs the awscli package)", False)
+    else:
+        v2 = "/usr/bin/aws"
+        changes = json.dumps([{"ChangeType": "UpdateInformation",
+                               "Entity": {"Type": "ProfessionalServicesProduct@1.0", "Identifier": product},
+                               "Details": json.dumps({"LongDescription": "Inventory, mapping, and a plan."})}])
+        rc, out, err = aws(endpoint, "seller", "start-change-set", "--catalog", "AWSMarketplace",
+                           "--change-set", changes, cli=v2)
+        check("CLI v2.9: start-change-set with Details", rc == 0, err)
+        v2cs = json.loads(out)["ChangeSetId"] if rc == 0 else "none"
+        rc, out, err = aws(endpoint, "seller", "describe-change-set", "--catalog", "AWSMarketplace",
+                           "--change-set-id", v2cs, cli=v2)
+        got = json.loads(out) if rc == 0 else {}
+        check("CLI v2.9: describe-change-set, SUCCEEDED, Details back as a string",
+              got.get("Status") == "SUCCEEDED" and
+              json.loads(got["ChangeSet"][0]["Details"]).get("LongDescription") == "Inventory, mapping, and a plan.",
+              out + err)
+        rc, out, err = aws(endpoint, "seller", "describe-entity", "--catalog", "AWSMarketplace", "--entity-id",
+                           "prod-missing", cli=v2)
+        check("CLI v2.9: the error line, exit 254",
+              rc == 254 and err == "An error occurred (ResourceNotFoundException) when calling the DescribeEntity "
+              "operation (reached max retries: 0): Entity prod-missing not found", (rc, err))
+
     status, answer = signed(endpoint, "ops", "/sellerflow/Nope", {})
     check("an unknown path is a JSON error", status == 404 and "message" in answer, (status, answer))
 
