@@ -6,13 +6,15 @@ usage: readme_commands_test.py SELLERFLOW SOURCE_DIR [README ...] [--show]
 A ```console block is a session: each `$ ` line (continued by a trailing backslash) is a command, and the lines
 after it, up to the next `$ ` line, are its output (stdout and stderr as they were written). In the output, a line that is just `...`
 stands for any number of lines, and `...` inside a line for any text. A command that should fail ends with
-`; echo "exit $?"` so its exit code is part of its output; any other command must exit 0. The blocks of one
+`; echo "exit $?"` so its exit code is part of its output; any other command must exit 0. An `export`
+line sets variables for the commands after it. The blocks of one
 README run in order in one scratch directory that sees the source tree's top-level folders (so `workflows/`,
 `examples/...` resolve) and keeps whatever the commands write (`sellerflow.db`, `log.jsonl`); `sellerflow` and
 `build/src/sellerflow` are the binary under test. A ```sh block may not start a line with a sellerflow command: what a reader
 is told to run is a console block, and so is tested. --show prints what each command printed.
 """
 import os
+import shlex
 import re
 import shutil
 import subprocess
@@ -120,6 +122,12 @@ def run_readme(binary, root, readme, show):
                 if cmd is None:
                     print("FAIL %s:%d: output with no `$ ` command before it" % (readme, at))
                     failures += 1
+                    continue
+                if cmd.startswith("export "):
+                    # Kept for the README's later commands, as a reader's shell would.
+                    for assignment in shlex.split(cmd[len("export "):]):
+                        name, _, value = assignment.partition("=")
+                        env[name] = value
                     continue
                 ran += 1
                 p = subprocess.run(["bash", "-c", cmd], cwd=work, env=env, stdout=subprocess.PIPE,
