@@ -42,7 +42,7 @@ demo: build
 bench:
 	@sh scripts/ensure-packages.sh $(PACKAGES) $(BENCH_PACKAGES)
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON
-	cmake --build build-bench -j $(JOBS) --target rules_bench policy_bench sellerflow
+	cmake --build build-bench -j $(JOBS) --target rules_bench policy_bench serve_load sellerflow
 	@sh bench/run.sh build-bench
 
 test-asan: deps
