@@ -188,10 +188,33 @@ def run_checks(endpoint, root, work):
     ids = [s["ChangeSetId"] for p in pages for s in p["ChangeSetSummaryList"]]
     check("the paginator returns every change set once, two to a page",
           len(pages) == 3 and len(ids) == 5 and len(set(ids)) == 5, (len(pages), ids))
+    # A page token stays right while new change sets arrive (they sort first: newest first).
+    page1 = seller.list_change_sets(Catalog="AWSMarketplace", MaxResults=2)
+    seller.start_change_set(Catalog="AWSMarketplace", ChangeSet=[{
+        "ChangeType": "CreateProduct", "Entity": {"Type": "ProfessionalServicesProduct@1.0"},
+        "DetailsDocument": {"ProductTitle": "Arrived between pages"}}])
+    rest, token = [], page1["NextToken"]
+    while token:
+        page = seller.list_change_sets(Catalog="AWSMarketplace", MaxResults=2, NextToken=token)
+        rest += [s["ChangeSetId"] for s in page["ChangeSetSummaryList"]]
+        token = page.get("NextToken")
+    first_ids = [s["ChangeSetId"] for s in page1["ChangeSetSummaryList"]]
+    check("pages after a new arrival hold the older change sets exactly once",
+          sorted(first_ids + rest) == sorted(ids) and len(set(first_ids + rest)) == len(ids), (first_ids, rest, ids))
+    try:
+        seller.list_change_sets(Catalog="AWSMarketplace", NextToken="forged")
+        check("a forged NextToken is refused", False, "accepted")
+    except seller.exceptions.ValidationException:
+        check("a forged NextToken is refused", True)
+    try:
+        seller.list_change_sets(Catalog="AWSMarketplace", MaxResults=21)
+        check("MaxResults above 20 is refused", False, "accepted")
+    except seller.exceptions.ValidationException:
+        check("MaxResults above 20 is refused", True)
     entities = [e["EntityId"] for p in seller.get_paginator("list_entities").paginate(
         Catalog="AWSMarketplace", EntityType="ProfessionalServicesProduct", PaginationConfig={"PageSize": 1})
         for e in p["EntitySummaryList"]]
-    check("list_entities pages through the seller's four products", len(entities) == 4 and len(set(entities)) == 4,
+    check("list_entities pages through the seller's five products", len(entities) == 5 and len(set(entities)) == 5,
           entities)
 
     batch = seller.batch_describe_entities(EntityRequestList=[
