@@ -205,18 +205,43 @@ std::string ForPeople(const std::string& body) {
     out += "  started " + Str(j, "StartTime");
     if (!Str(j, "EndTime").empty()) out += ", ended " + Str(j, "EndTime");
     out += "\n";
-    std::vector<std::vector<std::string>> rows = {{"#", "ChangeType", "Entity", "Status", "State"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"#", "ChangeType", "Entity", "Status", "State", "Effect"}};
     int i = 0;
-    for (const auto& c : j["ChangeSet"])
+    for (const auto& c : j["ChangeSet"]) {
+      const auto applied = c.find("Applied");
+      const bool decided = applied != c.end() && applied->is_boolean();
       rows.push_back({std::to_string(i++), Str(c, "ChangeType"), Str(c["Entity"], "Identifier"),
-                      Str(c, "Status"), Str(c, "State")});
+                      Str(c, "Status"), Str(c, "State"),
+                      decided ? (applied->get<bool>() ? "applied" : "not applied") : ""});
+    }
     out += Table(rows);
     i = 0;
     for (const auto& c : j["ChangeSet"]) {
       for (const auto& e : c["ErrorDetailList"])
-        out += "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
-               Str(e, "ErrorMessage") + "\n";
+        out +=
+            "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
+            Str(e, "ErrorMessage") +
+            (Str(e, "Rule").empty() ? ""
+                                    : " (rule " + Str(e, "Rule") + ", " + Str(e, "Source") + ")") +
+            "\n";
       ++i;
+    }
+    if (j.contains("WaitingFor") && j["WaitingFor"].is_object()) {
+      const nlohmann::json& w = j["WaitingFor"];
+      for (const auto& e : w.value("Events", nlohmann::json::array())) {
+        std::string actors, changes;
+        for (const auto& a : e.value("Actors", nlohmann::json::array()))
+          if (a.is_string()) actors += (actors.empty() ? "" : ", ") + Visible(a.get<std::string>());
+        for (const auto& c : e.value("Changes", nlohmann::json::array()))
+          changes += (changes.empty() ? "" : ", ") + c.dump();
+        out += "  waits for " + Str(e, "Event") + " from " + (actors.empty() ? "anyone" : actors) +
+               " (change " + changes + ")\n";
+      }
+      for (const auto& t : w.value("Timers", nlohmann::json::array()))
+        out += "  timer due " + Str(t, "Deadline") + ": change " +
+               t.value("Change", nlohmann::json()).dump() + " moves from " + Str(t, "From") +
+               " to " + Str(t, "To") + "\n";
     }
     return out;
   }

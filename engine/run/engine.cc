@@ -125,12 +125,22 @@ struct WorkEntity {
   bool state_changed = false;
 };
 
+// One entry of a change's ErrorDetailList: the Catalog API's code and message, and, for a violated
+// validation rule, the rule and where it is written ("rules/product.rules:12"), so that a reader
+// finds what to fix or whom to ask.
+struct ErrorDetail {
+  std::string code;
+  std::string message;
+  std::string rule;
+  std::string source;
+};
+
 struct ChangeWork {
   ChangeRow row;
   const CompiledMachine* cm = nullptr;
-  std::vector<std::pair<std::string, std::string>> errors;  // ErrorCode, ErrorMessage
-  std::string server_fault;                                 // A guard that could not be evaluated.
-  bool failed = false;  // A send found no transition: the change fails where it stands.
+  std::vector<ErrorDetail> errors;
+  std::string server_fault;  // A guard that could not be evaluated.
+  bool failed = false;       // A send found no transition: the change fails where it stands.
 };
 
 }  // namespace
@@ -630,7 +640,7 @@ struct EngineImpl {
                                         errors_to, data, &fault);
           if (!failure.empty()) {
             if (errors_to && !fault) {
-              errors_to->errors.push_back({"INVALID_STATE", failure});
+              errors_to->errors.push_back({"INVALID_STATE", failure, "", ""});
               errors_to->failed = true;
               return "";
             }
@@ -642,7 +652,7 @@ struct EngineImpl {
           Value m = ca.message->Evaluate(b, ctx);
           std::string text = m.kind == ValueKind::kString ? std::string(m.str())
                                                           : "(message could not be evaluated)";
-          if (errors_to) errors_to->errors.push_back({a.code, text});
+          if (errors_to) errors_to->errors.push_back({a.code, text, "", ""});
           break;
         }
       }
@@ -730,7 +740,10 @@ struct EngineImpl {
                       Located(s->validate->at) + "): " + RuleFault(*c.cm->rules, rule, r);
           } else if (r.outcome == dsl::Outcome::kFailed) {
             passed = false;
-            c.errors.push_back({c.cm->rules->rule(rule).code, r.message});
+            const dsl::RuleInfo& info = c.cm->rules->rule(rule);
+            c.errors.push_back(
+                {info.code, r.message, info.name,
+                 policy.RecordedPath(info.file) + ":" + std::to_string(info.pos.line)});
           }
         }
         if (!fault.empty()) {
@@ -892,14 +905,15 @@ struct EngineImpl {
     for (auto& c : changes) cs.changes.push_back(c.row);
   }
 
-  static std::string ErrorsJson(const std::vector<std::pair<std::string, std::string>>& errors,
-                                const std::string& before) {
+  static std::string ErrorsJson(const std::vector<ErrorDetail>& errors, const std::string& before) {
     if (errors.empty()) return before.empty() ? "[]" : before;
     std::string out = before.size() > 2 ? before.substr(0, before.size() - 1) + "," : "[";
     for (size_t i = 0; i < errors.size(); ++i) {
+      const ErrorDetail& e = errors[i];
       if (i) out += ",";
-      out += "{\"ErrorCode\":" + Json(errors[i].first) +
-             ",\"ErrorMessage\":" + Json(errors[i].second) + "}";
+      out += "{\"ErrorCode\":" + Json(e.code) + ",\"ErrorMessage\":" + Json(e.message);
+      if (!e.rule.empty()) out += ",\"Rule\":" + Json(e.rule) + ",\"Source\":" + Json(e.source);
+      out += "}";
     }
     return out + "]";
   }
@@ -1835,7 +1849,7 @@ Store* Engine::store() const { return impl_->store; }
 
 std::string Engine::DescribeChangeSet(const std::string& id) {
   auto cs = impl_->ReadResolved(id);
-  return cs ? engine::DescribeChangeSet(*cs) : "";
+  return cs ? engine::DescribeChangeSet(*cs, WaitingFor(*impl_->store, *cs)) : "";
 }
 std::string Engine::DescribeEntity(const std::string& id) {
   return Catalog(impl_->store).DescribeEntity(id);

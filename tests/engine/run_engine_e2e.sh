@@ -69,6 +69,8 @@ test_update_information_succeeded() {
   eq "categories" "$(j 'd["DetailsDocument"]["Categories"]')" '["Training"]'
   eq "no lock" "$(j '"LockedBy" in d')" false
   eq "modified" "$(j 'd["LastModifiedDate"]')" 2026-01-01T00:01:00Z
+  sf describe-change-set "$cs"
+  eq "a SUCCEEDED set's changes were applied" "$(j '[c.get("Applied") for c in d["ChangeSet"]]')" '[true]'
   sf history "$cs"
   eq "change set history" "$(j '[(e["Event"], e["To"]) for e in d["Events"]]')" \
     '[["start", "Submitted"], ["automatic", "Validating"], ["validation passed", "Applying"], ["automatic", "Succeeded"]]'
@@ -91,6 +93,27 @@ test_update_information_failed() {
   eq "every violated rule" "$(j '[e["ErrorCode"] for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
     '["INVALID_INPUT", "INVALID_INPUT", "INVALID_CATEGORY_NAMES", "INVALID_CATEGORY_NAMES"]'
   has "title message" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorMessage"]')" "80 characters"
+  eq "a FAILED set's changes were not applied" "$(j '[c.get("Applied") for c in d["ChangeSet"]]')" '[false]'
+  local failed
+  failed=$(j 'd["ChangeSetId"]')
+  sf describe-change-set "$failed" --output text
+  has "text: not applied" "$OUT" "not applied"
+  has "text: the rule and where" "$OUT" "(rule title_length, rules/product_information.rules:"
+  sf describe-change-set "$failed"
+  eq "each error names its rule" "$(j '[e.get("Rule") for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
+    '["title_length", "logo_url_https", "categories_known", "categories_professional_services"]'
+  local line
+  line=$(grep -n '^rule title_length ' "$SRC/rules/product_information.rules" | cut -d: -f1)
+  eq "and its file and line, as the folder names it" \
+    "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["Source"]')" "rules/product_information.rules:$line"
+  # The same request against the same rules, named another way (relative, trailing slash, from
+  # another directory): the same store, so a replay anywhere gives the same digest.
+  local want
+  want=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  (cd "$SRC" && "$BIN" replay "$T/log.jsonl" --db "$T/again.db" --workflows ./workflows/ --rules rules/ >"$T/again.out")
+  eq "digest whatever the rules folder is called" "$(j 'd["Digest"]' "$(cat "$T/again.out")")" "$want"
   entity $PA
   eq "revision untouched" "$(j 'd["Revision"]')" 1
   eq "document untouched" "$(j 'd["DetailsDocument"]')" "{\"ProductTitle\": \"Old $PA\", \"ShortDescription\": \"kept\"}"
@@ -180,6 +203,7 @@ test_review_flow() {
   rc 6 "a seller may not review"
   sf describe-change-set "$CS"
   eq "still in review" "$(j 'd["Status"]')" APPLYING
+  eq "an open set's changes are not decided" "$(j '"Applied" in d["ChangeSet"][0]')" false
   sf review "$CS" approve --actor operations --at 2026-01-01T00:05:00Z
   rc 0 "approve"
   eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
@@ -243,14 +267,31 @@ test_restricted_timer() {
   sf tick --to 2026-01-02T09:59:59Z
   sf describe-change-set "$cs"
   eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
+  eq "waits for a cancel from the owner" "$(j 'd["WaitingFor"]["Events"]')" \
+    '[{"Event": "cancel", "Actors": ["owner"], "Changes": [0]}]'
+  eq "and for the window's timer" "$(j 'd["WaitingFor"]["Timers"]')" \
+    '[{"Change": 0, "Deadline": "2026-01-02T10:00:00Z", "From": "CancelWindow", "To": "InReview"}]'
+  sf describe-change-set "$cs" --output text
+  has "text: the event" "$OUT" "waits for cancel from owner (change 0)"
+  has "text: the timer" "$OUT" "timer due 2026-01-02T10:00:00Z: change 0 moves from CancelWindow to InReview"
+  # Read commands load no policy: a broken workflows/ folder does not stop the answer.
+  mkdir -p "$T/broken"
+  printf 'machine: [\n' >"$T/broken/x.yaml"
+  "$BIN" describe-change-set "$cs" --db "$T/s.db" --workflows "$T/broken" --output json >"$T/out"
+  eq "read without the policy" "$(j 'd["WaitingFor"]["Timers"][0]["To"]' "$(cat "$T/out")")" InReview
   sf tick --to 2026-01-02T10:00:00Z
   rc 0 "tick"
   sf describe-change-set "$cs"
   eq "in review after 24h" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  eq "waits for Seller Operations" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
+    '[["approve", ["operations"]], ["reject", ["operations"]]]'
+  eq "no timer any more" "$(j 'd["WaitingFor"]["Timers"]')" '[]'
   sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-02T11:00:00Z
   rc 1 "no cancel once APPLYING"
   sf review "$cs" approve --actor operations --at 2026-01-02T12:00:00Z
   rc 0 "approve"
+  sf describe-change-set "$cs"
+  eq "an ended set waits for nothing" "$(j '"WaitingFor" in d')" false
   entity $PA
   eq "removed (no active agreements)" "$(j 'd["State"]')" Removed
   eq "lock released" "$(j '"LockedBy" in d')" false
@@ -972,6 +1013,12 @@ assert old in s
 s = s.replace(old, old.replace("Succeeded", "Failed"), 1)
 open(p, "w").write(s)
 PY
+  # What the set waits for comes from the definition it started under, not today's files.
+  sed -i 's/actors: \[operations\]/actors: [seller]/' "$wf/update_visibility.yaml"
+  grep -q 'actors: \[seller\]' "$wf/update_visibility.yaml" || fail "the edit of the actors did not apply"
+  sf describe-change-set "$CS"
+  eq "waits as pinned" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
+    '[["approve", ["operations"]], ["reject", ["operations"]]]'
   "$BIN" review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z \
     --db "$T/s.db" --workflows "$wf" --rules "$SRC/rules" --output json >"$T/out"
   eq "approved under the old definition" "$(j 'd["Status"]' "$(cat "$T/out")")" SUCCEEDED
