@@ -277,6 +277,27 @@ std::string ForPeople(const std::string& body) {
     }
     return Table(rows);
   }
+  if (j.contains("Clock") && j.contains("TimersFired")) {
+    // A tick: the clock, then the timers it fired (the answer lists the first of them).
+    const int64_t count = j.value("TimersFired", int64_t{0});
+    out += "clock " + Str(j, "Clock") + ": " + std::to_string(count) + " timer" +
+           (count == 1 ? "" : "s") + " fired";
+    if (j.contains("TimersDeferred"))
+      out += ", " + j["TimersDeferred"].dump() + " left for the next command";
+    out += "\n";
+    if (count == 0) return out;
+    std::vector<std::vector<std::string>> rows = {
+        {"At", "ChangeSetId", "Change", "Entity", "From", "To"}};
+    for (const auto& t : j["Timers"]) {
+      const int change = t.value("Change", -1);
+      rows.push_back({Str(t, "At"), Str(t, "ChangeSetId"), change < 0 ? "" : std::to_string(change),
+                      Str(t, "Entity"), Str(t, "From"), Str(t, "To")});
+    }
+    out += Table(rows);
+    const int64_t listed = static_cast<int64_t>(j["Timers"].size());
+    if (listed < count) out += "... and " + std::to_string(count - listed) + " more\n";
+    return out;
+  }
   if (j.contains("EntityIdentifier")) {
     out += Str(j, "EntityIdentifier") + "  " + Str(j, "EntityType") + "  " + Str(j, "State") +
            "  revision " + std::to_string(j.value("Revision", 0)) + "  owner " + Str(j, "Owner") +

@@ -175,6 +175,17 @@ struct EngineImpl {
   std::vector<std::string> retimed;  // Entities whose document changed in the same state.
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
+  // The timers the command's FireTimers fired (the first kMaxTimersListed) and how many it fired:
+  // what a tick answers.
+  struct FiredTimer {
+    std::string at;  // Its deadline, the time it fired at.
+    std::string change_set;
+    int change = -1;
+    std::string entity;
+    std::string from, to;
+  };
+  std::vector<FiredTimer> fired;
+  int64_t fired_count = 0;
   // Documents read in this command, by type and text; their values live in `arena`.
   std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
 
@@ -1274,6 +1285,8 @@ struct EngineImpl {
     // Timers run before the command, so `persist` may still say what the previous command was
     // (false after a VALIDATE): their effects are always kept.
     persist = true;
+    fired.clear();
+    fired_count = 0;
     int64_t deferred = 0;
     for (int round = 0;; ++round) {
       auto due = store->DueTimers(until_us);
@@ -1312,6 +1325,7 @@ struct EngineImpl {
       WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
       dsl::Bindings b = Bind(*ct.env, *c.cm, cs->id, &c.row, entity, "");
       if (!Holds(c, ct, b)) continue;
+      NoteFired(cs->id, c.row.index, c.row.entity_id, c.row.state, ct.t->to);
       Take(c, ct, "timer", cs->id, b);
       Advance(c, cs->id);
     }
@@ -1346,6 +1360,7 @@ struct EngineImpl {
       TimerFault(*w, fault);
       return;
     }
+    NoteFired("", -1, w->row.id, w->row.state, ct.t->to);
     HistoryRow h;
     h.entity = w->row.id;
     h.event = "timer";
@@ -1378,6 +1393,30 @@ struct EngineImpl {
     if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
       if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
     }
+  }
+
+  void NoteFired(const std::string& cs_id, int change, const std::string& entity,
+                 const std::string& from, const std::string& to) {
+    if (fired.size() < kMaxTimersListed)
+      fired.push_back({cmd->at, cs_id, change, entity, from, to});
+    ++fired_count;
+  }
+
+  // What a tick answers: the clock, and the timers it fired (the first kMaxTimersListed of them,
+  // and how many in all).
+  std::string TickJson(const Command& c) {
+    std::string out = "{\"Clock\":" + Json(c.at) +
+                      ",\"TimersFired\":" + std::to_string(fired_count) + ",\"Timers\":[";
+    for (size_t i = 0; i < fired.size(); ++i) {
+      const FiredTimer& f = fired[i];
+      if (i) out += ",";
+      out += "{\"At\":" + Json(f.at);
+      if (!f.change_set.empty())
+        out += ",\"ChangeSetId\":" + Json(f.change_set) + ",\"Change\":" + std::to_string(f.change);
+      out += ",\"Entity\":" + Json(f.entity) + ",\"From\":" + Json(f.from) +
+             ",\"To\":" + Json(f.to) + "}";
+    }
+    return out + "]}";
   }
 
   // An entity's timer that could not run (its guard or an action could not be evaluated): no
@@ -1812,7 +1851,7 @@ struct EngineImpl {
           o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
-          o.body = "{\"Clock\":" + Json(c.at) + "}";
+          o.body = TickJson(c);  // Bounded: at most kMaxTimersListed timers.
           break;
         case Op::kImport:
           o = Import(c);

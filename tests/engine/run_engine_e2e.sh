@@ -265,6 +265,7 @@ test_restricted_timer() {
   local cs
   cs=$(j 'd["ChangeSetId"]')
   sf tick --to 2026-01-02T09:59:59Z
+  eq "a tick that fires nothing says so" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" "0 []"
   sf describe-change-set "$cs"
   eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
   eq "waits for a cancel from the owner" "$(j 'd["WaitingFor"]["Events"]')" \
@@ -281,6 +282,8 @@ test_restricted_timer() {
   eq "read without the policy" "$(j 'd["WaitingFor"]["Timers"][0]["To"]' "$(cat "$T/out")")" InReview
   sf tick --to 2026-01-02T10:00:00Z
   rc 0 "tick"
+  eq "the tick names the timer it fired" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" \
+    "1 [{\"At\": \"2026-01-02T10:00:00Z\", \"ChangeSetId\": \"$cs\", \"Change\": 0, \"Entity\": \"$PA\", \"From\": \"CancelWindow\", \"To\": \"InReview\"}]"
   sf describe-change-set "$cs"
   eq "in review after 24h" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
   eq "waits for Seller Operations" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
@@ -385,6 +388,13 @@ YAML
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "tick"
   eq "the answer counts the deferred timers" "$(j 'd.get("TimersDeferred")')" 1
+  eq "and counts the timers it fired" "$(j 'd["TimersFired"]')" 10000
+  eq "listing only the first 100" "$(j 'len(d["Timers"])')" 100
+  eq "the first, in firing order" \
+    "$(j '[d["Timers"][0][k] for k in ("At", "ChangeSetId", "Change", "From", "To")]')" \
+    "[\"2026-01-01T00:00:01Z\", \"$cs\", 0, \"Polling\", \"Polling\"]"
+  has "with the change's entity" "$(j 'd["Timers"][0]["Entity"]')" thing-
+  eq "the 100th" "$(j 'd["Timers"][99]["At"]')" 2026-01-01T00:01:40Z
   has "a warning says so" "$ERR" "timers deferred"
   has "with the count" "$ERR" "deferred=1"
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
@@ -394,10 +404,17 @@ YAML
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "the next command"
   eq "nothing deferred now" "$(j '"TimersDeferred" in d')" false
+  eq "the rest fired" "$(j 'd["TimersFired"]')" 800
   hasnt "no warning" "$ERR" "timers deferred"
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
   OUT=$(cat "$T/out")
   eq "the rest fired before it" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10800
+  # For people: the count, a table of the first ones, and how many more.
+  "$BIN" tick --to 2026-01-01T04:00:00Z "${args[@]:0:6}" --output text >"$T/out" 2>"$T/err"
+  OUT=$(cat "$T/out")
+  has "text: the count" "$OUT" "clock 2026-01-01T04:00:00Z: 3600 timers fired"
+  has "text: a row" "$OUT" "2026-01-01T03:00:01Z  $cs  0"
+  has "text: the rest counted" "$OUT" "... and 3500 more"
   end
 }
 
@@ -478,6 +495,8 @@ JSONL
   entity agmt-aaaaaaaaaaaaa
   eq "active before its end" "$(j 'd["State"]')" Active
   sf tick --to 2026-04-01T00:00:00Z
+  eq "the tick names the entity's timer" "$(j 'd["Timers"]')" \
+    '[{"At": "2026-03-01T00:00:00Z", "Entity": "agmt-aaaaaaaaaaaaa", "From": "Active", "To": "Expired"}]'
   entity agmt-aaaaaaaaaaaaa
   eq "expired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   entity $PA
