@@ -419,7 +419,17 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   hooks.malformed = [&](int64_t line, const std::vector<engine::Violation>& violations) {
     PrintViolations(violations, path + ":" + std::to_string(line));
   };
-  hooks.ran = [&](int64_t line, const engine::Outcome&) {
+  // An import line the engine refused (a state its machine lacks, an entity that exists) would
+  // otherwise pass unseen: each is named with its reason, counted, and makes the import exit 1. A
+  // replay's refusals are not: a log replays the commands that were refused when they came.
+  const bool importing = options.default_op == engine::Op::kImport;
+  int64_t refused = 0;
+  hooks.ran = [&](int64_t line, const engine::Outcome& o) {
+    if (importing && o.result != Result::kOk) {
+      ++refused;
+      std::fprintf(stderr, "%s:%lld: %s: %s\n", Visible(path).c_str(), static_cast<long long>(line),
+                   o.error_type.c_str(), Visible(o.message).c_str());
+    }
     if (flags.ack) {
       std::printf("{\"Ack\":%lld}\n", static_cast<long long>(line));
       std::fflush(stdout);
@@ -438,12 +448,13 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   std::string out = "{\"Lines\":" + std::to_string(r.lines);
   for (const auto& [k, v] : r.counts) out += ",\"" + k + "\":" + std::to_string(v);
   if (r.malformed) out += ",\"Malformed\":" + std::to_string(r.malformed);
+  if (refused) out += ",\"RefusedLines\":" + std::to_string(refused);
   if (options.resume) out += ",\"Skipped\":" + std::to_string(r.skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
   out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
   std::printf("%s\n", out.c_str());
-  return r.malformed ? kExitRefused : kExitOk;
+  return r.malformed || refused ? kExitRefused : kExitOk;
 }
 
 // An argument of a read command: positional when its name has no leading "--"; `allowed`, when

@@ -185,6 +185,8 @@ public_in_review() {
   start $SELLER 2026-01-01T00:02:00Z
   rc 0 "visibility"
   eq "in review" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  eq "the answer says what it waits for" "$(j '[e["Event"] for e in d["WaitingFor"]["Events"]]')" \
+    '["approve", "reject"]'
   CS=$(j 'd["ChangeSetId"]')
 }
 
@@ -477,6 +479,30 @@ test_timer_order() {
   s2=$(j 'd[0]' "$h2")
   if [ "$s1" -ge "$s2" ]; then fail "history order: the earlier deadline has seq $s1, the later $s2"; fi
   eq "both in review" "$(cs_count --status APPLYING)" 2
+  end
+}
+
+# An import names each line it refuses, with the reason, counts them, and exits 1; the other lines
+# go in.
+test_import_refused_lines() {
+  begin import_refused_lines
+  local line='{"EntityType":"%s","EntityIdentifier":"%s","State":"%s","Owner":"%s","DetailsDocument":{}}\n'
+  {
+    printf "$line" "$PT" $PA Limited $SELLER
+    printf "$line" "$PT" $PB Nowhere $SELLER
+    printf "$line" "$PT" $PA Limited $SELLER
+    echo
+    printf "$line" "$PT" $PB Limited $SELLER
+  } >"$T/ents.jsonl"
+  sf import "$T/ents.jsonl"
+  rc 1 "an import with refused lines"
+  eq "each refused line named with its reason" "$ERR" \
+"$T/ents.jsonl:2: ValidationException: $PT has no state Nowhere
+$T/ents.jsonl:3: ConflictException: $PA exists already"
+  eq "counted in the summary" "$(j '[d["Lines"], d["Ok"], d["RefusedLines"]]')" "[5, 2, 2]"
+  sf list-entities --type $PT
+  eq "the other lines went in" "$(j '[(e["EntityId"], e["State"]) for e in d["EntitySummaryList"]]')" \
+    "[[\"$PA\", \"Limited\"], [\"$PB\", \"Limited\"]]"
   end
 }
 
@@ -993,6 +1019,7 @@ test_timer_deadlines_are_checked() {
   printf '{"EntityType":"Probe@1.0","EntityIdentifier":"probe-aaaaaaaaaaaaa","State":"Idle","Owner":"%s","DetailsDocument":{"Wait":"P9000Y"}}\n' \
     $SELLER >"$T/import.jsonl"
   pf import "$T/import.jsonl" --log-level info
+  rc 1 "an import with a refused line"
   eq "an import without a deadline is refused" "$(j 'd.get("Refused")')" 1
   has "import: says why" "$ERR" "probe-aaaaaaaaaaaaa cannot be kept: the deadline of Probe@1.0"
   # An entity timer whose guard cannot be evaluated when it falls due: the probe stays, and says so.
