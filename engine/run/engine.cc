@@ -1505,7 +1505,7 @@ struct EngineImpl {
           Outcome o;
           if (respond) {
             AttachResolved(&*original);
-            o.body = DescribeChangeSet(*original);
+            o.body = DescribeChangeSet(*original, WaitingFor(*store, *original));
           }
           o.failed = original->status == "FAILED";
           o.status = original->status;
@@ -1660,7 +1660,7 @@ struct EngineImpl {
     Settle(cs, changes);
     Commit(cs, true, changes);
     Outcome o;
-    if (respond) o.body = DescribeChangeSet(cs);
+    if (respond) o.body = DescribeChangeSet(cs, WaitingFor(*store, cs));
     o.failed = cs.status == "FAILED";
     o.status = cs.status;
     o.change_set_id = cs.id;
@@ -1772,7 +1772,7 @@ struct EngineImpl {
     if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
     Commit(*cs, false, changes);
     Outcome o;
-    if (respond) o.body = DescribeChangeSet(*cs);
+    if (respond) o.body = DescribeChangeSet(*cs, WaitingFor(*store, *cs));
     o.failed = cs->status == "FAILED";
     o.status = cs->status;
     o.change_set_id = cs->id;
