@@ -3,13 +3,16 @@
 //
 // usage: serve_load HOST PORT CONNECTIONS CHANGESETS.jsonl ACCESS_KEY SECRET
 // Each line of CHANGESETS.jsonl is a replay-log StartChangeSet; its op, Actor and At are dropped
-// (the server takes who acts from the signature and the time from its clock).
+// (the server takes who acts from the signature and the time from its clock). With
+// SERVE_LOAD_NO_TOKENS=1 their ClientRequestTokens go too, so a file sent again makes new change sets
+// (a soak) instead of being answered from the tokens.
 #include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -54,6 +57,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "serve_load: cannot read %s\n", argv[4]);
     return 2;
   }
+  const char* no_tokens_env = std::getenv("SERVE_LOAD_NO_TOKENS");
+  const bool no_tokens = no_tokens_env != nullptr && std::string(no_tokens_env) == "1";
   std::vector<Signed> requests;
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
@@ -61,6 +66,7 @@ int main(int argc, char** argv) {
     j.erase("op");
     j.erase("Actor");
     j.erase("At");
+    if (no_tokens) j.erase("ClientRequestToken");
     Signed s;
     s.body = j.dump();
     s.authorization = sellerflow::serve::SignSigV4(

@@ -206,18 +206,43 @@ std::string ForPeople(const std::string& body) {
     out += "  started " + Str(j, "StartTime");
     if (!Str(j, "EndTime").empty()) out += ", ended " + Str(j, "EndTime");
     out += "\n";
-    std::vector<std::vector<std::string>> rows = {{"#", "ChangeType", "Entity", "Status", "State"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"#", "ChangeType", "Entity", "Status", "State", "Effect"}};
     int i = 0;
-    for (const auto& c : j["ChangeSet"])
+    for (const auto& c : j["ChangeSet"]) {
+      const auto applied = c.find("Applied");
+      const bool decided = applied != c.end() && applied->is_boolean();
       rows.push_back({std::to_string(i++), Str(c, "ChangeType"), Str(c["Entity"], "Identifier"),
-                      Str(c, "Status"), Str(c, "State")});
+                      Str(c, "Status"), Str(c, "State"),
+                      decided ? (applied->get<bool>() ? "applied" : "not applied") : ""});
+    }
     out += Table(rows);
     i = 0;
     for (const auto& c : j["ChangeSet"]) {
       for (const auto& e : c["ErrorDetailList"])
-        out += "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
-               Str(e, "ErrorMessage") + "\n";
+        out +=
+            "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
+            Str(e, "ErrorMessage") +
+            (Str(e, "Rule").empty() ? ""
+                                    : " (rule " + Str(e, "Rule") + ", " + Str(e, "Source") + ")") +
+            "\n";
       ++i;
+    }
+    if (j.contains("WaitingFor") && j["WaitingFor"].is_object()) {
+      const nlohmann::json& w = j["WaitingFor"];
+      for (const auto& e : w.value("Events", nlohmann::json::array())) {
+        std::string actors, changes;
+        for (const auto& a : e.value("Actors", nlohmann::json::array()))
+          if (a.is_string()) actors += (actors.empty() ? "" : ", ") + Visible(a.get<std::string>());
+        for (const auto& c : e.value("Changes", nlohmann::json::array()))
+          changes += (changes.empty() ? "" : ", ") + c.dump();
+        out += "  waits for " + Str(e, "Event") + " from " + (actors.empty() ? "anyone" : actors) +
+               " (change " + changes + ")\n";
+      }
+      for (const auto& t : w.value("Timers", nlohmann::json::array()))
+        out += "  timer due " + Str(t, "Deadline") + ": change " +
+               t.value("Change", nlohmann::json()).dump() + " moves from " + Str(t, "From") +
+               " to " + Str(t, "To") + "\n";
     }
     return out;
   }
@@ -252,6 +277,27 @@ std::string ForPeople(const std::string& body) {
                       Str(e, "Actor")});
     }
     return Table(rows);
+  }
+  if (j.contains("Clock") && j.contains("TimersFired")) {
+    // A tick: the clock, then the timers it fired (the answer lists the first of them).
+    const int64_t count = j.value("TimersFired", int64_t{0});
+    out += "clock " + Str(j, "Clock") + ": " + std::to_string(count) + " timer" +
+           (count == 1 ? "" : "s") + " fired";
+    if (j.contains("TimersDeferred"))
+      out += ", " + j["TimersDeferred"].dump() + " left for the next command";
+    out += "\n";
+    if (count == 0) return out;
+    std::vector<std::vector<std::string>> rows = {
+        {"At", "ChangeSetId", "Change", "Entity", "From", "To"}};
+    for (const auto& t : j["Timers"]) {
+      const int change = t.value("Change", -1);
+      rows.push_back({Str(t, "At"), Str(t, "ChangeSetId"), change < 0 ? "" : std::to_string(change),
+                      Str(t, "Entity"), Str(t, "From"), Str(t, "To")});
+    }
+    out += Table(rows);
+    const int64_t listed = static_cast<int64_t>(j["Timers"].size());
+    if (listed < count) out += "... and " + std::to_string(count - listed) + " more\n";
+    return out;
   }
   if (j.contains("EntityIdentifier")) {
     out += Str(j, "EntityIdentifier") + "  " + Str(j, "EntityType") + "  " + Str(j, "State") +
@@ -374,7 +420,17 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   hooks.malformed = [&](int64_t line, const std::vector<engine::Violation>& violations) {
     PrintViolations(violations, path + ":" + std::to_string(line));
   };
-  hooks.ran = [&](int64_t line, const engine::Outcome&) {
+  // An import line the engine refused (a state its machine lacks, an entity that exists) would
+  // otherwise pass unseen: each is named with its reason, counted, and makes the import exit 1. A
+  // replay's refusals are not: a log replays the commands that were refused when they came.
+  const bool importing = options.default_op == engine::Op::kImport;
+  int64_t refused = 0;
+  hooks.ran = [&](int64_t line, const engine::Outcome& o) {
+    if (importing && o.result != Result::kOk) {
+      ++refused;
+      std::fprintf(stderr, "%s:%lld: %s: %s\n", Visible(path).c_str(), static_cast<long long>(line),
+                   o.error_type.c_str(), Visible(o.message).c_str());
+    }
     if (flags.ack) {
       std::printf("{\"Ack\":%lld}\n", static_cast<long long>(line));
       std::fflush(stdout);
@@ -393,12 +449,13 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   std::string out = "{\"Lines\":" + std::to_string(r.lines);
   for (const auto& [k, v] : r.counts) out += ",\"" + k + "\":" + std::to_string(v);
   if (r.malformed) out += ",\"Malformed\":" + std::to_string(r.malformed);
+  if (refused) out += ",\"RefusedLines\":" + std::to_string(refused);
   if (options.resume) out += ",\"Skipped\":" + std::to_string(r.skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
   out += std::string(",\"Seconds\":") + secs + ",\"Digest\":\"" + s.store->Digest() + "\"}";
   std::printf("%s\n", out.c_str());
-  return r.malformed ? kExitRefused : kExitOk;
+  return r.malformed || refused ? kExitRefused : kExitOk;
 }
 
 // An argument of a read command: positional when its name has no leading "--"; `allowed`, when

@@ -6,7 +6,9 @@
 # usage: sh bench/serve/run.sh BUILD_DIR   (configured with -DSELLERFLOW_BENCH=ON; serve_load and
 #                                           sellerflow built)
 # Knobs (environment): BENCH_SERVE_CHANGESETS (20000), BENCH_PRODUCTS (1000),
-# BENCH_SERVE_CONNECTIONS ("1 4 16 64"), SELLERFLOW_PEER_DIR (for gen_workload.py).
+# BENCH_SERVE_CONNECTIONS ("1 4 16 64"), BENCH_SOAK_SECONDS (0: none; 600 for the issue's soak: 16
+# connections send the change sets again and again, the server's resident memory sampled after each
+# round), SELLERFLOW_PEER_DIR (for gen_workload.py).
 set -eu
 
 build=$(cd "${1:?usage: sh bench/serve/run.sh BUILD_DIR}" && pwd)
@@ -61,7 +63,6 @@ for n in $connections; do
     [ $i -lt 200 ] || { echo "run.sh: the server did not start" >&2; cat "$out/serve-$n.log" >&2; exit 1; }
     sleep 0.05
   done
-  /usr/bin/time -f "%M" -o "$out/serve-$n.rss" true 2>/dev/null || true
   "$load" 127.0.0.1 "$port" "$n" "$work/changesets.jsonl" AKIDBENCH bench >"$out/load-$n.json"
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   echo "$rss" >"$out/serve-$n.rss"
@@ -69,6 +70,25 @@ for n in $connections; do
   wait "$pid"
   port=$((port + 1))
 done
+
+soak=${BENCH_SOAK_SECONDS:-0}
+: >"$out/soak.txt"
+if [ "$soak" -gt 0 ]; then
+  echo "soak: $soak seconds at 16 connections" >&2
+  fresh "$out/soak.db"
+  # shellcheck disable=SC2086
+  "$sellerflow" serve --listen "127.0.0.1:$port" --db "$out/soak.db" --credentials "$out/creds.json" \
+    --log-level warn $policy 2>"$out/soak.log" &
+  pid=$!
+  until grep -q serving "$out/soak.log" 2>/dev/null; do sleep 0.05; done
+  end=$(($(date +%s) + soak))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    SERVE_LOAD_NO_TOKENS=1 "$load" 127.0.0.1 "$port" 16 "$work/changesets.jsonl" AKIDBENCH bench >/dev/null
+    echo "$(date +%s) $(awk '/VmRSS/ {print $2}' "/proc/$pid/status")" >>"$out/soak.txt"
+  done
+  kill -TERM "$pid"
+  wait "$pid"
+fi
 
 python3 - "$out" "$connections" <<'PY'
 import json, sys
@@ -99,4 +119,14 @@ if "16" in rows:
     check(r["per_second"] >= 2 * each_rate, f"{r['per_second'] / each_rate:.2f}x replay --commit each (at least 2x)")
     check(r["per_second"] >= 0.5 * batch_rate, f"{r['per_second'] / batch_rate:.2f} of replay --commit batch (at least 0.5)")
     check(r["p99_ms"] < 10, f"p99 {r['p99_ms']:.2f} ms (under 10 ms)")
+samples = [line.split() for line in open(f"{out}/soak.txt") if line.strip()]
+if len(samples) >= 3:
+    kb = [int(s[1]) for s in samples]
+    third = max(1, len(kb) // 3)
+    first, last_ = sum(kb[:third]) / third, sum(kb[-third:]) / third
+    print(f"- {'met' if last_ <= first * 1.1 else 'NOT met'}: soak of {int(samples[-1][0]) - int(samples[0][0])} s: "
+          f"resident memory {first / 1024:.1f} MiB in the first third of the rounds, {last_ / 1024:.1f} MiB in the last "
+          f"({len(kb)} rounds; flat means within 10%)")
+else:
+    print("- (memory over a soak: run with BENCH_SOAK_SECONDS=600)")
 PY

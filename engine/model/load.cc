@@ -380,8 +380,9 @@ class Reader {
 
 class MachineReader {
  public:
-  MachineReader(const Source& source, Diagnostics* diags, const LimitConstants* constants)
-      : r_(source, diags), diags_(diags), constants_(constants) {}
+  MachineReader(const Source& source, Diagnostics* diags, const LimitConstants* constants,
+                bool outline = false)
+      : r_(source, diags), diags_(diags), constants_(constants), outline_(outline) {}
 
   std::unique_ptr<Machine> Read(const YamlNode& root) {
     if (!r_.CheckMap(root, "machine", "a workflow file")) return nullptr;
@@ -1047,6 +1048,7 @@ class MachineReader {
         }))
       return false;
     f->limit_refs.push_back({key, n.text, r_.At(n)});
+    if (outline_) return true;  // Read for its outline: the limit stays unset.
     auto it = constants_ ? constants_->find(n.text) : LimitConstants::const_iterator();
     if (!constants_ || it == constants_->end()) {
       std::vector<std::string> names;
@@ -1079,6 +1081,7 @@ class MachineReader {
   bool in_input_ = false;  // Reading a request machine's input (where refers_to belongs).
   Diagnostics* diags_;
   const LimitConstants* constants_;
+  bool outline_;
 };
 
 bool ReadFile(const std::string& path, std::string* text, std::string* error) {
@@ -1188,6 +1191,35 @@ std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
   return MachineReader(source, diags, constants).Read(root);
 }
 
+std::unique_ptr<Machine> LoadMachineOutline(const Source& source, Diagnostics* diags) {
+  YamlNode root;
+  if (!ReadYaml(source, &root, diags)) return nullptr;
+  return MachineReader(source, diags, nullptr, /*outline=*/true).Read(root);
+}
+
+const std::string& Policy::RecordedPath(const std::string& path) const {
+  auto it = recorded_paths.find(path);
+  return it == recorded_paths.end() ? path : it->second;
+}
+
+namespace {
+
+// "rules/product.rules" for rules/product.rules read from the folder ./rules/ (or /src/rules).
+std::string RecordedPathIn(const std::string& dir, const std::string& path) {
+  std::filesystem::path folder = std::filesystem::path(dir).lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();  // "rules/"
+  std::string name = folder.filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    std::error_code ec;
+    name = std::filesystem::absolute(folder, ec).lexically_normal().filename().string();
+  }
+  const std::filesystem::path inside = std::filesystem::path(path).lexically_relative(folder);
+  if (inside.empty() || *inside.begin() == "..") return path;
+  return (std::filesystem::path(name) / inside).generic_string();
+}
+
+}  // namespace
+
 std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
                                    const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
   auto policy = std::make_unique<Policy>();
@@ -1206,6 +1238,7 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   for (const auto& dir : rule_dirs) {
     for (const auto& path : ListFiles(dir, {".rules"}, &rule_diags)) {
       if (const Source* s = add(path, &rule_diags)) policy->rule_sources.push_back(s);
+      policy->recorded_paths[path] = RecordedPathIn(dir, path);
     }
   }
   std::vector<Source> rule_texts;
@@ -1213,6 +1246,7 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   const LimitConstants constants = ReadLimitConstants(rule_texts);
   for (const auto& dir : workflow_dirs) {
     for (const auto& path : ListFiles(dir, {".yaml", ".yml"}, diags)) {
+      policy->recorded_paths[path] = RecordedPathIn(dir, path);
       const Source* s = add(path, diags);
       if (!s) {
         ++policy->failed_files;

@@ -20,6 +20,13 @@ struct Policy {
   std::vector<const dsl::Source*> rule_sources;
   std::vector<std::unique_ptr<Machine>> machines;
   size_t failed_files = 0;  // Workflow files that had errors and contribute no machine.
+  // Each file's path as recorded in what the engine keeps (an error's Source): its folder's own
+  // name and its path inside that folder ("rules/product.rules"), so that a store's contents do
+  // not depend on the working directory or on how the folder was named on the command line.
+  std::map<std::string, std::string> recorded_paths;
+
+  // The recorded path of the file read as `path` (itself when the policy did not read it).
+  const std::string& RecordedPath(const std::string& path) const;
 
   const Machine* FindRequestMachine(const std::string& change_type,
                                     const std::string& entity_type) const;
@@ -52,6 +59,11 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
 // errors.
 std::unique_ptr<Machine> LoadMachine(const dsl::Source& source, dsl::Diagnostics* diags,
                                      const LimitConstants* constants = nullptr);
+
+// Reads a machine for what it is made of (states, events, transitions, timers), as a read command
+// shows a pinned definition without loading today's rules: schema limits that name a rules constant
+// are left unset instead of being errors. Such a machine is for reading, not for running.
+std::unique_ptr<Machine> LoadMachineOutline(const dsl::Source& source, dsl::Diagnostics* diags);
 
 // The keys the loader accepts, per kind of YAML object ("machine", "state", "transition", ...):
 // the JSON Schema of workflows/schema.json must accept exactly these.

@@ -1,11 +1,16 @@
 // The read commands' answers, shaped like the Catalog API's responses, from the store alone.
 #include "engine/run/describe.h"
 
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
 
 #include "dsl/utf8.h"
+#include "engine/model/load.h"
 #include "engine/read/command.h"
 
 namespace sellerflow::engine {
@@ -52,17 +57,105 @@ std::string EntityArn(const std::string& entity_type, const std::string& id) {
   return Arn("AWSMarketplace/" + entity_type.substr(0, entity_type.find('@')), id);
 }
 
-std::string DescribeChangeSet(const ChangeSetRow& cs) {
+std::string WaitingFor(Store& store, const ChangeSetRow& cs) {
+  if (cs.status != "PREPARING" && cs.status != "APPLYING") return "";
+  // The definitions by hash, read once each; a machine points into its source.
+  std::deque<dsl::Source> sources;
+  std::map<std::string, std::unique_ptr<Machine>> machines;
+  const auto machine_of = [&](const ChangeRow& c) -> const Machine* {
+    auto it = machines.find(c.machine_hash);
+    if (it != machines.end()) return it->second.get();
+    std::unique_ptr<Machine>& m = machines[c.machine_hash];
+    auto text = c.machine_hash.empty() ? std::nullopt : store.GetDefinition(c.machine_hash);
+    if (!text) return nullptr;  // Started before definitions were kept: nothing to say.
+    sources.push_back({"(pinned " + c.machine_hash.substr(0, 12) + ")", *text});
+    dsl::Diagnostics ignored;
+    m = LoadMachineOutline(sources.back(), &ignored);
+    return m.get();
+  };
+  const auto open = [](const ChangeRow& c) {
+    return c.status == "PREPARING" || c.status == "APPLYING";
+  };
+  struct Waiting {
+    std::string event;
+    std::vector<std::string> actors;
+    std::vector<int> changes;
+  };
+  std::vector<Waiting> events;  // In the order the changes and their machines list them.
+  const auto add = [&](const std::string& event, const std::vector<std::string>& actors,
+                       int change) {
+    auto w = std::find_if(events.begin(), events.end(),
+                          [&](const Waiting& x) { return x.event == event; });
+    if (w == events.end()) w = events.insert(events.end(), Waiting{event, {}, {}});
+    for (const auto& a : actors)
+      if (std::find(w->actors.begin(), w->actors.end(), a) == w->actors.end())
+        w->actors.push_back(a);
+    if (std::find(w->changes.begin(), w->changes.end(), change) == w->changes.end())
+      w->changes.push_back(change);
+  };
+  for (const ChangeRow& c : cs.changes) {
+    if (!open(c)) continue;
+    const Machine* m = machine_of(c);
+    if (!m) continue;
+    for (const Transition& t : m->transitions) {
+      if (t.from != c.state || t.event.empty()) continue;
+      const EventSpec* spec = m->FindEvent(t.event);
+      add(t.event, spec ? spec->actors : std::vector<std::string>{}, c.index);
+    }
+  }
+  // A PREPARING set whose machines say nothing of cancelling is cancelled whole by its submitter or
+  // Seller Operations (cancel-change-set).
+  if (cs.status == "PREPARING" && std::none_of(events.begin(), events.end(), [](const Waiting& w) {
+        return w.event == "cancel";
+      }))
+    for (const ChangeRow& c : cs.changes)
+      if (open(c)) add("cancel", {cs.actor, "operations"}, c.index);
+  std::string out = "{\"Events\":[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i) out += ",";
+    out += "{\"Event\":" + Json(events[i].event) + ",\"Actors\":[";
+    for (size_t k = 0; k < events[i].actors.size(); ++k)
+      out += (k ? "," : "") + Json(events[i].actors[k]);
+    out += "],\"Changes\":[";
+    for (size_t k = 0; k < events[i].changes.size(); ++k)
+      out += (k ? "," : "") + std::to_string(events[i].changes[k]);
+    out += "]}";
+  }
+  out += "],\"Timers\":[";
+  bool first = true;
+  for (const TimerRow& t : store.TimersOf(cs.id)) {
+    // A timer set in a state its change has left is void (it does nothing when due).
+    auto c = std::find_if(cs.changes.begin(), cs.changes.end(),
+                          [&](const ChangeRow& r) { return r.index == t.change_index; });
+    if (c == cs.changes.end() || !open(*c) || c->state != t.state) continue;
+    const Machine* m = machine_of(*c);
+    std::string to;
+    if (m && t.transition >= 0 && static_cast<size_t>(t.transition) < m->transitions.size())
+      to = m->transitions[static_cast<size_t>(t.transition)].to;
+    out += std::string(first ? "" : ",") + "{\"Change\":" + std::to_string(t.change_index) +
+           ",\"Deadline\":" + Json(t.due) + ",\"From\":" + Json(t.state) +
+           (to.empty() ? "" : ",\"To\":" + Json(to)) + "}";
+    first = false;
+  }
+  return out + "]}";
+}
+
+std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting_for) {
   std::string out =
       "{\"ChangeSetId\":" + Json(cs.id) + ",\"ChangeSetArn\":" + Json(ChangeSetArn(cs.id));
   if (!cs.name.empty()) out += ",\"ChangeSetName\":" + Json(cs.name);
   out += ",\"Intent\":" + Json(cs.intent) + ",\"StartTime\":" + Json(cs.started_at);
   if (!cs.ended_at.empty()) out += ",\"EndTime\":" + Json(cs.ended_at);
   out += ",\"Status\":" + Json(cs.status);
+  if (!waiting_for.empty()) out += ",\"WaitingFor\":" + waiting_for;
   if (!cs.failure_code.empty()) out += ",\"FailureCode\":" + Json(cs.failure_code);
   if (!cs.failure_description.empty())
     out += ",\"FailureDescription\":" + Json(cs.failure_description);
   out += ",\"ChangeSet\":[";
+  // Whether the changes reached their entities: a set applies whole or not at all, so each change
+  // of an ended set says the same (an open set has not decided yet). A VALIDATE applies nothing.
+  const bool ended = cs.status == "SUCCEEDED" || cs.status == "FAILED" || cs.status == "CANCELLED";
+  const bool applied = cs.status == "SUCCEEDED" && cs.intent != "VALIDATE";
   for (size_t i = 0; i < cs.changes.size(); ++i) {
     const ChangeRow& c = cs.changes[i];
     if (i) out += ",";
@@ -73,6 +166,7 @@ std::string DescribeChangeSet(const ChangeSetRow& cs) {
     if (!c.change_name.empty()) out += ",\"ChangeName\":" + Json(c.change_name);
     out += ",\"DetailsDocument\":" + (c.details.empty() ? std::string("{}") : c.details) +
            ",\"Status\":" + Json(c.status) + ",\"State\":" + Json(c.state) +
+           (ended ? std::string(",\"Applied\":") + (applied ? "true" : "false") : "") +
            ",\"ErrorDetailList\":" + (c.errors.empty() ? std::string("[]") : c.errors) + "}";
   }
   return out + "]}";
@@ -104,7 +198,7 @@ std::string Catalog::DescribeChangeSet(const std::string& id) {
         c.details.replace(at, reference.size(), identifier);
     }
   }
-  return engine::DescribeChangeSet(*cs);
+  return engine::DescribeChangeSet(*cs, WaitingFor(*store_, *cs));
 }
 
 std::string Catalog::DescribeEntity(const std::string& id) {

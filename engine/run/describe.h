@@ -22,8 +22,18 @@ void AttachDetails(Store& store, ChangeSetRow* cs);
 std::string ChangeSetArn(const std::string& id);
 std::string EntityArn(const std::string& entity_type, const std::string& id);
 
-// Responses as JSON text, from rows (details attached).
-std::string DescribeChangeSet(const ChangeSetRow& cs);
+// What an open change set waits for, as the JSON object of DescribeChangeSet's "WaitingFor" (not a
+// Catalog API field): the events its changes' current states accept, with the actors the machine
+// lets send each and the changes that take it, and the timers armed for it, with their deadlines:
+//   {"Events":[{"Event":"approve","Actors":["operations"],"Changes":[0]}],
+//    "Timers":[{"Change":0,"Deadline":"2026-01-02T10:00:00Z","From":"CancelWindow","To":"InReview"}]}
+// The machines are those the set started under, read from the store by content hash (not today's
+// workflows/). "" for a set that has ended.
+std::string WaitingFor(Store& store, const ChangeSetRow& cs);
+
+// Responses as JSON text, from rows (details attached); `waiting_for`, when not "", is the
+// WaitingFor object.
+std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting_for = "");
 std::string DescribeEntity(const EntityRow& e);
 
 // Borrows a store and answers the read commands; each returns "" when the thing asked for does

@@ -125,12 +125,22 @@ struct WorkEntity {
   bool state_changed = false;
 };
 
+// One entry of a change's ErrorDetailList: the Catalog API's code and message, and, for a violated
+// validation rule, the rule and where it is written ("rules/product.rules:12"), so that a reader
+// finds what to fix or whom to ask.
+struct ErrorDetail {
+  std::string code;
+  std::string message;
+  std::string rule;
+  std::string source;
+};
+
 struct ChangeWork {
   ChangeRow row;
   const CompiledMachine* cm = nullptr;
-  std::vector<std::pair<std::string, std::string>> errors;  // ErrorCode, ErrorMessage
-  std::string server_fault;                                 // A guard that could not be evaluated.
-  bool failed = false;  // A send found no transition: the change fails where it stands.
+  std::vector<ErrorDetail> errors;
+  std::string server_fault;  // A guard that could not be evaluated.
+  bool failed = false;       // A send found no transition: the change fails where it stands.
 };
 
 }  // namespace
@@ -165,6 +175,17 @@ struct EngineImpl {
   std::vector<std::string> retimed;  // Entities whose document changed in the same state.
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
+  // The timers the command's FireTimers fired (the first kMaxTimersListed) and how many it fired:
+  // what a tick answers.
+  struct FiredTimer {
+    std::string at;  // Its deadline, the time it fired at.
+    std::string change_set;
+    int change = -1;
+    std::string entity;
+    std::string from, to;
+  };
+  std::vector<FiredTimer> fired;
+  int64_t fired_count = 0;
   // Documents read in this command, by type and text; their values live in `arena`.
   std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
 
@@ -630,7 +651,7 @@ struct EngineImpl {
                                         errors_to, data, &fault);
           if (!failure.empty()) {
             if (errors_to && !fault) {
-              errors_to->errors.push_back({"INVALID_STATE", failure});
+              errors_to->errors.push_back({"INVALID_STATE", failure, "", ""});
               errors_to->failed = true;
               return "";
             }
@@ -642,7 +663,7 @@ struct EngineImpl {
           Value m = ca.message->Evaluate(b, ctx);
           std::string text = m.kind == ValueKind::kString ? std::string(m.str())
                                                           : "(message could not be evaluated)";
-          if (errors_to) errors_to->errors.push_back({a.code, text});
+          if (errors_to) errors_to->errors.push_back({a.code, text, "", ""});
           break;
         }
       }
@@ -730,7 +751,10 @@ struct EngineImpl {
                       Located(s->validate->at) + "): " + RuleFault(*c.cm->rules, rule, r);
           } else if (r.outcome == dsl::Outcome::kFailed) {
             passed = false;
-            c.errors.push_back({c.cm->rules->rule(rule).code, r.message});
+            const dsl::RuleInfo& info = c.cm->rules->rule(rule);
+            c.errors.push_back(
+                {info.code, r.message, info.name,
+                 policy.RecordedPath(info.file) + ":" + std::to_string(info.pos.line)});
           }
         }
         if (!fault.empty()) {
@@ -892,14 +916,15 @@ struct EngineImpl {
     for (auto& c : changes) cs.changes.push_back(c.row);
   }
 
-  static std::string ErrorsJson(const std::vector<std::pair<std::string, std::string>>& errors,
-                                const std::string& before) {
+  static std::string ErrorsJson(const std::vector<ErrorDetail>& errors, const std::string& before) {
     if (errors.empty()) return before.empty() ? "[]" : before;
     std::string out = before.size() > 2 ? before.substr(0, before.size() - 1) + "," : "[";
     for (size_t i = 0; i < errors.size(); ++i) {
+      const ErrorDetail& e = errors[i];
       if (i) out += ",";
-      out += "{\"ErrorCode\":" + Json(errors[i].first) +
-             ",\"ErrorMessage\":" + Json(errors[i].second) + "}";
+      out += "{\"ErrorCode\":" + Json(e.code) + ",\"ErrorMessage\":" + Json(e.message);
+      if (!e.rule.empty()) out += ",\"Rule\":" + Json(e.rule) + ",\"Source\":" + Json(e.source);
+      out += "}";
     }
     return out + "]";
   }
@@ -1260,6 +1285,8 @@ struct EngineImpl {
     // Timers run before the command, so `persist` may still say what the previous command was
     // (false after a VALIDATE): their effects are always kept.
     persist = true;
+    fired.clear();
+    fired_count = 0;
     int64_t deferred = 0;
     for (int round = 0;; ++round) {
       auto due = store->DueTimers(until_us);
@@ -1298,6 +1325,7 @@ struct EngineImpl {
       WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
       dsl::Bindings b = Bind(*ct.env, *c.cm, cs->id, &c.row, entity, "");
       if (!Holds(c, ct, b)) continue;
+      NoteFired(cs->id, c.row.index, c.row.entity_id, c.row.state, ct.t->to);
       Take(c, ct, "timer", cs->id, b);
       Advance(c, cs->id);
     }
@@ -1332,6 +1360,7 @@ struct EngineImpl {
       TimerFault(*w, fault);
       return;
     }
+    NoteFired("", -1, w->row.id, w->row.state, ct.t->to);
     HistoryRow h;
     h.entity = w->row.id;
     h.event = "timer";
@@ -1364,6 +1393,30 @@ struct EngineImpl {
     if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
       if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
     }
+  }
+
+  void NoteFired(const std::string& cs_id, int change, const std::string& entity,
+                 const std::string& from, const std::string& to) {
+    if (fired.size() < kMaxTimersListed)
+      fired.push_back({cmd->at, cs_id, change, entity, from, to});
+    ++fired_count;
+  }
+
+  // What a tick answers: the clock, and the timers it fired (the first kMaxTimersListed of them,
+  // and how many in all).
+  std::string TickJson(const Command& c) {
+    std::string out = "{\"Clock\":" + Json(c.at) +
+                      ",\"TimersFired\":" + std::to_string(fired_count) + ",\"Timers\":[";
+    for (size_t i = 0; i < fired.size(); ++i) {
+      const FiredTimer& f = fired[i];
+      if (i) out += ",";
+      out += "{\"At\":" + Json(f.at);
+      if (!f.change_set.empty())
+        out += ",\"ChangeSetId\":" + Json(f.change_set) + ",\"Change\":" + std::to_string(f.change);
+      out += ",\"Entity\":" + Json(f.entity) + ",\"From\":" + Json(f.from) +
+             ",\"To\":" + Json(f.to) + "}";
+    }
+    return out + "]}";
   }
 
   // An entity's timer that could not run (its guard or an action could not be evaluated): no
@@ -1452,7 +1505,7 @@ struct EngineImpl {
           Outcome o;
           if (respond) {
             AttachResolved(&*original);
-            o.body = DescribeChangeSet(*original);
+            o.body = DescribeChangeSet(*original, WaitingFor(*store, *original));
           }
           o.failed = original->status == "FAILED";
           o.status = original->status;
@@ -1607,7 +1660,7 @@ struct EngineImpl {
     Settle(cs, changes);
     Commit(cs, true, changes);
     Outcome o;
-    if (respond) o.body = DescribeChangeSet(cs);
+    if (respond) o.body = DescribeChangeSet(cs, WaitingFor(*store, cs));
     o.failed = cs.status == "FAILED";
     o.status = cs.status;
     o.change_set_id = cs.id;
@@ -1719,7 +1772,7 @@ struct EngineImpl {
     if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
     Commit(*cs, false, changes);
     Outcome o;
-    if (respond) o.body = DescribeChangeSet(*cs);
+    if (respond) o.body = DescribeChangeSet(*cs, WaitingFor(*store, *cs));
     o.failed = cs->status == "FAILED";
     o.status = cs->status;
     o.change_set_id = cs->id;
@@ -1798,7 +1851,7 @@ struct EngineImpl {
           o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
-          o.body = "{\"Clock\":" + Json(c.at) + "}";
+          o.body = TickJson(c);  // Bounded: at most kMaxTimersListed timers.
           break;
         case Op::kImport:
           o = Import(c);
@@ -1835,7 +1888,7 @@ Store* Engine::store() const { return impl_->store; }
 
 std::string Engine::DescribeChangeSet(const std::string& id) {
   auto cs = impl_->ReadResolved(id);
-  return cs ? engine::DescribeChangeSet(*cs) : "";
+  return cs ? engine::DescribeChangeSet(*cs, WaitingFor(*impl_->store, *cs)) : "";
 }
 std::string Engine::DescribeEntity(const std::string& id) {
   return Catalog(impl_->store).DescribeEntity(id);

@@ -249,6 +249,7 @@ class SqliteStore : public Store {
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
   std::vector<TimerRow> DueTimers(int64_t until_us) override;
+  std::vector<TimerRow> TimersOf(const std::string& change_set) override;
 
   void PutDefinition(const std::string& hash, const std::string& path,
                      const std::string& text) override;
@@ -275,7 +276,7 @@ class SqliteStore : public Store {
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, all_change_sets;
     SQLite::Statement insert_history, history_of, all_history;
-    SQLite::Statement insert_timer, delete_timer, due_timers;
+    SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
     SQLite::Statement next_counter, clock, last_change_set;
@@ -452,6 +453,10 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       // timers_due holds (due_us, id): an index scan in the wanted order. The reader stops at the
       // first timer not yet due, whose deadline it keeps.
       due_timers(db, "SELECT " SF_TIMER_COLUMNS " FROM timers ORDER BY due_us, id"),
+      // No index on change_set: the table holds only armed timers (fired ones are deleted), and
+      // describe-change-set reads it once; the engine never looks timers up by set.
+      timers_of(
+          db, "SELECT " SF_TIMER_COLUMNS " FROM timers WHERE change_set = ?1 ORDER BY due_us, id"),
       put_definition(db,
                      "INSERT INTO definitions (hash, path, text) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (hash) DO NOTHING"),
@@ -1156,6 +1161,15 @@ std::vector<TimerRow> SqliteStore::DueTimers(int64_t until_us) {
   }
   // Deleting a timer only moves the earliest deadline later, so this stays a lower bound.
   if (depth_ > 0) known_.no_timer_before = earliest;
+  return out;
+}
+
+std::vector<TimerRow> SqliteStore::TimersOf(const std::string& change_set) {
+  std::vector<TimerRow> out;
+  SQLite::Statement& s = st_->timers_of;
+  Use use(s);
+  Bind(s, 1, change_set);
+  while (Step(s, "reading the timers of ", change_set)) out.push_back(ReadTimer(s));
   return out;
 }
 

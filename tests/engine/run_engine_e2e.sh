@@ -69,6 +69,8 @@ test_update_information_succeeded() {
   eq "categories" "$(j 'd["DetailsDocument"]["Categories"]')" '["Training"]'
   eq "no lock" "$(j '"LockedBy" in d')" false
   eq "modified" "$(j 'd["LastModifiedDate"]')" 2026-01-01T00:01:00Z
+  sf describe-change-set "$cs"
+  eq "a SUCCEEDED set's changes were applied" "$(j '[c.get("Applied") for c in d["ChangeSet"]]')" '[true]'
   sf history "$cs"
   eq "change set history" "$(j '[(e["Event"], e["To"]) for e in d["Events"]]')" \
     '[["start", "Submitted"], ["automatic", "Validating"], ["validation passed", "Applying"], ["automatic", "Succeeded"]]'
@@ -91,6 +93,27 @@ test_update_information_failed() {
   eq "every violated rule" "$(j '[e["ErrorCode"] for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
     '["INVALID_INPUT", "INVALID_INPUT", "INVALID_CATEGORY_NAMES", "INVALID_CATEGORY_NAMES"]'
   has "title message" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorMessage"]')" "80 characters"
+  eq "a FAILED set's changes were not applied" "$(j '[c.get("Applied") for c in d["ChangeSet"]]')" '[false]'
+  local failed
+  failed=$(j 'd["ChangeSetId"]')
+  sf describe-change-set "$failed" --output text
+  has "text: not applied" "$OUT" "not applied"
+  has "text: the rule and where" "$OUT" "(rule title_length, rules/product_information.rules:"
+  sf describe-change-set "$failed"
+  eq "each error names its rule" "$(j '[e.get("Rule") for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
+    '["title_length", "logo_url_https", "categories_known", "categories_professional_services"]'
+  local line
+  line=$(grep -n '^rule title_length ' "$SRC/rules/product_information.rules" | cut -d: -f1)
+  eq "and its file and line, as the folder names it" \
+    "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["Source"]')" "rules/product_information.rules:$line"
+  # The same request against the same rules, named another way (relative, trailing slash, from
+  # another directory): the same store, so a replay anywhere gives the same digest.
+  local want
+  want=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  (cd "$SRC" && "$BIN" replay "$T/log.jsonl" --db "$T/again.db" --workflows ./workflows/ --rules rules/ >"$T/again.out")
+  eq "digest whatever the rules folder is called" "$(j 'd["Digest"]' "$(cat "$T/again.out")")" "$want"
   entity $PA
   eq "revision untouched" "$(j 'd["Revision"]')" 1
   eq "document untouched" "$(j 'd["DetailsDocument"]')" "{\"ProductTitle\": \"Old $PA\", \"ShortDescription\": \"kept\"}"
@@ -162,6 +185,8 @@ public_in_review() {
   start $SELLER 2026-01-01T00:02:00Z
   rc 0 "visibility"
   eq "in review" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  eq "the answer says what it waits for" "$(j '[e["Event"] for e in d["WaitingFor"]["Events"]]')" \
+    '["approve", "reject"]'
   CS=$(j 'd["ChangeSetId"]')
 }
 
@@ -180,6 +205,7 @@ test_review_flow() {
   rc 6 "a seller may not review"
   sf describe-change-set "$CS"
   eq "still in review" "$(j 'd["Status"]')" APPLYING
+  eq "an open set's changes are not decided" "$(j '"Applied" in d["ChangeSet"][0]')" false
   sf review "$CS" approve --actor operations --at 2026-01-01T00:05:00Z
   rc 0 "approve"
   eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
@@ -241,16 +267,36 @@ test_restricted_timer() {
   local cs
   cs=$(j 'd["ChangeSetId"]')
   sf tick --to 2026-01-02T09:59:59Z
+  eq "a tick that fires nothing says so" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" "0 []"
   sf describe-change-set "$cs"
   eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
+  eq "waits for a cancel from the owner" "$(j 'd["WaitingFor"]["Events"]')" \
+    '[{"Event": "cancel", "Actors": ["owner"], "Changes": [0]}]'
+  eq "and for the window's timer" "$(j 'd["WaitingFor"]["Timers"]')" \
+    '[{"Change": 0, "Deadline": "2026-01-02T10:00:00Z", "From": "CancelWindow", "To": "InReview"}]'
+  sf describe-change-set "$cs" --output text
+  has "text: the event" "$OUT" "waits for cancel from owner (change 0)"
+  has "text: the timer" "$OUT" "timer due 2026-01-02T10:00:00Z: change 0 moves from CancelWindow to InReview"
+  # Read commands load no policy: a broken workflows/ folder does not stop the answer.
+  mkdir -p "$T/broken"
+  printf 'machine: [\n' >"$T/broken/x.yaml"
+  "$BIN" describe-change-set "$cs" --db "$T/s.db" --workflows "$T/broken" --output json >"$T/out"
+  eq "read without the policy" "$(j 'd["WaitingFor"]["Timers"][0]["To"]' "$(cat "$T/out")")" InReview
   sf tick --to 2026-01-02T10:00:00Z
   rc 0 "tick"
+  eq "the tick names the timer it fired" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" \
+    "1 [{\"At\": \"2026-01-02T10:00:00Z\", \"ChangeSetId\": \"$cs\", \"Change\": 0, \"Entity\": \"$PA\", \"From\": \"CancelWindow\", \"To\": \"InReview\"}]"
   sf describe-change-set "$cs"
   eq "in review after 24h" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  eq "waits for Seller Operations" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
+    '[["approve", ["operations"]], ["reject", ["operations"]]]'
+  eq "no timer any more" "$(j 'd["WaitingFor"]["Timers"]')" '[]'
   sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-02T11:00:00Z
   rc 1 "no cancel once APPLYING"
   sf review "$cs" approve --actor operations --at 2026-01-02T12:00:00Z
   rc 0 "approve"
+  sf describe-change-set "$cs"
+  eq "an ended set waits for nothing" "$(j '"WaitingFor" in d')" false
   entity $PA
   eq "removed (no active agreements)" "$(j 'd["State"]')" Removed
   eq "lock released" "$(j '"LockedBy" in d')" false
@@ -344,6 +390,13 @@ YAML
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "tick"
   eq "the answer counts the deferred timers" "$(j 'd.get("TimersDeferred")')" 1
+  eq "and counts the timers it fired" "$(j 'd["TimersFired"]')" 10000
+  eq "listing only the first 100" "$(j 'len(d["Timers"])')" 100
+  eq "the first, in firing order" \
+    "$(j '[d["Timers"][0][k] for k in ("At", "ChangeSetId", "Change", "From", "To")]')" \
+    "[\"2026-01-01T00:00:01Z\", \"$cs\", 0, \"Polling\", \"Polling\"]"
+  has "with the change's entity" "$(j 'd["Timers"][0]["Entity"]')" thing-
+  eq "the 100th" "$(j 'd["Timers"][99]["At"]')" 2026-01-01T00:01:40Z
   has "a warning says so" "$ERR" "timers deferred"
   has "with the count" "$ERR" "deferred=1"
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
@@ -353,10 +406,17 @@ YAML
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "the next command"
   eq "nothing deferred now" "$(j '"TimersDeferred" in d')" false
+  eq "the rest fired" "$(j 'd["TimersFired"]')" 800
   hasnt "no warning" "$ERR" "timers deferred"
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
   OUT=$(cat "$T/out")
   eq "the rest fired before it" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10800
+  # For people: the count, a table of the first ones, and how many more.
+  "$BIN" tick --to 2026-01-01T04:00:00Z "${args[@]:0:6}" --output text >"$T/out" 2>"$T/err"
+  OUT=$(cat "$T/out")
+  has "text: the count" "$OUT" "clock 2026-01-01T04:00:00Z: 3600 timers fired"
+  has "text: a row" "$OUT" "2026-01-01T03:00:01Z  $cs  0"
+  has "text: the rest counted" "$OUT" "... and 3500 more"
   end
 }
 
@@ -422,6 +482,30 @@ test_timer_order() {
   end
 }
 
+# An import names each line it refuses, with the reason, counts them, and exits 1; the other lines
+# go in.
+test_import_refused_lines() {
+  begin import_refused_lines
+  local line='{"EntityType":"%s","EntityIdentifier":"%s","State":"%s","Owner":"%s","DetailsDocument":{}}\n'
+  {
+    printf "$line" "$PT" $PA Limited $SELLER
+    printf "$line" "$PT" $PB Nowhere $SELLER
+    printf "$line" "$PT" $PA Limited $SELLER
+    echo
+    printf "$line" "$PT" $PB Limited $SELLER
+  } >"$T/ents.jsonl"
+  sf import "$T/ents.jsonl"
+  rc 1 "an import with refused lines"
+  eq "each refused line named with its reason" "$ERR" \
+"$T/ents.jsonl:2: ValidationException: $PT has no state Nowhere
+$T/ents.jsonl:3: ConflictException: $PA exists already"
+  eq "counted in the summary" "$(j '[d["Lines"], d["Ok"], d["RefusedLines"]]')" "[5, 2, 2]"
+  sf list-entities --type $PT
+  eq "the other lines went in" "$(j '[(e["EntityId"], e["State"]) for e in d["EntitySummaryList"]]')" \
+    "[[\"$PA\", \"Limited\"], [\"$PB\", \"Limited\"]]"
+  end
+}
+
 # An imported entity's machine timers are set: an Active agreement expires at its EndsAt and tells
 # its Restricted product, which is removed.
 test_imported_agreement_expires() {
@@ -437,6 +521,8 @@ JSONL
   entity agmt-aaaaaaaaaaaaa
   eq "active before its end" "$(j 'd["State"]')" Active
   sf tick --to 2026-04-01T00:00:00Z
+  eq "the tick names the entity's timer" "$(j 'd["Timers"]')" \
+    '[{"At": "2026-03-01T00:00:00Z", "Entity": "agmt-aaaaaaaaaaaaa", "From": "Active", "To": "Expired"}]'
   entity agmt-aaaaaaaaaaaaa
   eq "expired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   entity $PA
@@ -933,6 +1019,7 @@ test_timer_deadlines_are_checked() {
   printf '{"EntityType":"Probe@1.0","EntityIdentifier":"probe-aaaaaaaaaaaaa","State":"Idle","Owner":"%s","DetailsDocument":{"Wait":"P9000Y"}}\n' \
     $SELLER >"$T/import.jsonl"
   pf import "$T/import.jsonl" --log-level info
+  rc 1 "an import with a refused line"
   eq "an import without a deadline is refused" "$(j 'd.get("Refused")')" 1
   has "import: says why" "$ERR" "probe-aaaaaaaaaaaaa cannot be kept: the deadline of Probe@1.0"
   # An entity timer whose guard cannot be evaluated when it falls due: the probe stays, and says so.
@@ -972,6 +1059,12 @@ assert old in s
 s = s.replace(old, old.replace("Succeeded", "Failed"), 1)
 open(p, "w").write(s)
 PY
+  # What the set waits for comes from the definition it started under, not today's files.
+  sed -i 's/actors: \[operations\]/actors: [seller]/' "$wf/update_visibility.yaml"
+  grep -q 'actors: \[seller\]' "$wf/update_visibility.yaml" || fail "the edit of the actors did not apply"
+  sf describe-change-set "$CS"
+  eq "waits as pinned" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
+    '[["approve", ["operations"]], ["reject", ["operations"]]]'
   "$BIN" review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z \
     --db "$T/s.db" --workflows "$wf" --rules "$SRC/rules" --output json >"$T/out"
   eq "approved under the old definition" "$(j 'd["Status"]' "$(cat "$T/out")")" SUCCEEDED

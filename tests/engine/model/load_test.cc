@@ -373,6 +373,49 @@ TEST_CASE("load: the shipped CreateProduct takes its title limit from MAX_TITLE"
   CHECK(title->max_length == constants.at("MAX_TITLE").value.coefficient);
 }
 
+// A read command shows a pinned definition without today's rules: its limit names stay unset, and
+// its states, events and transitions read as LoadMachine reads them.
+TEST_CASE("load: LoadMachineOutline reads a machine whose limits name constants", "[load]") {
+  dsl::Source source{"m.yaml",
+                     "machine: request\nchange_type: Publish\nentity_type: Widget@1.0\ninput:\n"
+                     "  Title: {type: string, max_length: MAX_TITLE}\nevents:\n"
+                     "  approve: [operations]\nstates:\n"
+                     "  Submitted: {initial: true, status: APPLYING}\n"
+                     "  Done: {final: true, status: SUCCEEDED}\n"
+                     "transitions:\n  - {from: Submitted, to: Done, on: approve}\n"};
+  dsl::Diagnostics alone;
+  CHECK(LoadMachine(source, &alone) == nullptr);
+  dsl::Diagnostics diags;
+  auto m = LoadMachineOutline(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  CHECK_FALSE(diags.has_errors());
+  CHECK_FALSE(m->input.fields[0].max_length);
+  REQUIRE(m->FindEvent("approve"));
+  CHECK(m->FindEvent("approve")->actors == std::vector<std::string>{"operations"});
+  REQUIRE(m->transitions.size() == 1);
+  CHECK(m->transitions[0].event == "approve");
+}
+
+// What the engine records of a file's path does not depend on how its folder was named.
+TEST_CASE("load: a policy's recorded paths start at the folder's own name", "[load]") {
+  const std::string src = SELLERFLOW_SOURCE_DIR;
+  for (const std::string& rules : {src + "/rules", src + "/rules/", src + "/./rules"}) {
+    dsl::Diagnostics diags;
+    auto policy = LoadPolicy({src + "/workflows/"}, {rules}, &diags);
+    REQUIRE_FALSE(diags.has_errors());
+    const dsl::Source* file = nullptr;
+    for (const auto* s : policy->rule_sources)
+      if (s->name.find("product_information.rules") != std::string::npos) file = s;
+    REQUIRE(file);
+    CHECK(policy->RecordedPath(file->name) == "rules/product_information.rules");
+    REQUIRE_FALSE(policy->machines.empty());
+    CHECK(policy->RecordedPath(policy->machines[0]->source->name).rfind("workflows/", 0) == 0);
+  }
+  Policy none;
+  CHECK(none.RecordedPath("elsewhere/x.rules") == "elsewhere/x.rules");
+}
+
 TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
   std::vector<std::string> kinds;
   for (const auto& [kind, keys] : AllowedKeys()) {
