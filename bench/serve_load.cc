@@ -4,8 +4,8 @@
 // usage: serve_load HOST PORT CONNECTIONS CHANGESETS.jsonl ACCESS_KEY SECRET
 // Each line of CHANGESETS.jsonl is a replay-log StartChangeSet; its op, Actor and At are dropped
 // (the server takes who acts from the signature and the time from its clock). With
-// SERVE_LOAD_NO_TOKENS=1 their ClientRequestTokens go too, so a file sent again makes new change sets
-// (a soak) instead of being answered from the tokens.
+// SERVE_LOAD_NO_TOKENS=1 their ClientRequestTokens go too, so a file sent again makes new change
+// sets (a soak) instead of being answered from the tokens.
 #include <httplib.h>
 
 #include <algorithm>
@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
     s.body = j.dump();
     s.authorization = sellerflow::serve::SignSigV4(
         "POST", "/StartChangeSet", "",
-        {{"content-type", "application/json"}, {"host", host_header}, {"x-amz-date", date}},
-        s.body, key, "us-east-1");
+        {{"content-type", "application/json"}, {"host", host_header}, {"x-amz-date", date}}, s.body,
+        key, "us-east-1");
     requests.push_back(std::move(s));
   }
 
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, c] {
       httplib::Client client(host, port);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       client.set_read_timeout(60, 0);
       for (size_t i; (i = next++) < requests.size();) {
         const Signed& s = requests[i];

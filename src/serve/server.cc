@@ -737,6 +737,9 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
   server->set_write_timeout(options.read_timeout_seconds, 0);
   server->set_keep_alive_timeout(options.read_timeout_seconds);
   server->set_payload_max_length(options.max_body_bytes);
+  // Answers go out in more than one write: without TCP_NODELAY, Nagle's algorithm and the client's
+  // delayed ACK hold each one back by tens of milliseconds.
+  server->set_tcp_nodelay(true);
 
   Service service(engine, options);
   Metrics metrics;
