@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -279,11 +280,16 @@ Response Service::Handle(const std::string& method, const std::string& path,
     c.actor = actor;  // Who signed, whatever the body says.
     c.at = now;
     c.at_us = now_us;
+    // The answer is two fields: the engine need not build the whole change set's description.
+    struct Quiet {
+      engine::Engine* e;
+      ~Quiet() { e->set_respond(true); }
+    } quiet{engine_};
+    engine_->set_respond(false);
     engine::Outcome o = engine_->Execute(c);
     if (o.result != engine::Result::kOk) return FromOutcome(o);
-    json out = json::parse(o.body, nullptr, false);
     return Ok({{"ChangeSetId", o.change_set_id},
-               {"ChangeSetArn", out.is_object() ? out.value("ChangeSetArn", "") : ""}});
+               {"ChangeSetArn", engine::ChangeSetArn(o.change_set_id)}});
   }
   if (route("GET", "/DescribeChangeSet") || route("PATCH", "/CancelChangeSet")) {
     if (!query_catalog(&error)) return error;
@@ -740,6 +746,9 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
   // Answers go out in more than one write: without TCP_NODELAY, Nagle's algorithm and the client's
   // delayed ACK hold each one back by tens of milliseconds.
   server->set_tcp_nodelay(true);
+  // cpp-httplib closes a keep-alive connection after 5 requests by default; a client that has sent
+  // its next request by then sees the connection drop under it.
+  server->set_keep_alive_max_count(1000000);
 
   Service service(engine, options);
   Metrics metrics;
@@ -818,12 +827,22 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
   server->Put(".*", handle);
   server->Delete(".*", handle);
 
+  // cpp-httplib listens with a backlog of 5: sixty-four clients connecting at once overflow it, and
+  // the connections the kernel drops fail at their first read. The socket is kept to listen on it
+  // again with the system's backlog once bound.
+  int listening_socket = -1;
+  server->set_socket_options([&listening_socket](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening_socket = sock;
+  });
   const int port = options.port == 0
                        ? server->bind_to_any_port(options.host)
                        : (server->bind_to_port(options.host, options.port) ? options.port : -1);
   if (port < 0)
     throw std::runtime_error("cannot listen on " + options.host + ":" +
                              std::to_string(options.port));
+  if (listening_socket >= 0) ::listen(listening_socket, SOMAXCONN);
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&signals, &sig);
