@@ -5,8 +5,10 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dsl/diagnostics.h"
@@ -134,9 +136,10 @@ bool Any(const ListFilter& f, const std::string& value) {
   return std::find(f.values.begin(), f.values.end(), value) != f.values.end();
 }
 
-// A page's token: where the next page starts, bound to the query that made it (its filters and
-// sort, not its page size), hex so that it survives any shell. Deterministic: the same listing of
-// the same store gives the same tokens.
+// A page's token: the last row it gave (rows are never deleted, so it stays in the listing), bound
+// to the query that made it (its filters and sort, not its page size), hex so that it survives any
+// shell. A cursor rather than an offset: a change set that arrives between two pages sorts before
+// or after it, and no row is given twice. The same listing of the same store gives the same tokens.
 std::string QueryKey(const std::string& scope, const ListQuery& q) {
   std::string key = scope + "\n" + q.sort_by + "\n" + q.sort_order;
   for (const ListFilter& f : q.filters) {
@@ -146,8 +149,8 @@ std::string QueryKey(const std::string& scope, const ListQuery& q) {
   return Sha256Hex(key).substr(0, 12);
 }
 
-std::string MakeToken(size_t offset, const std::string& key) {
-  std::string plain = "sf1:" + std::to_string(offset) + ":" + key, out;
+std::string MakeToken(const std::string& last_id, const std::string& key) {
+  std::string plain = "sf1:" + key + ":" + last_id, out;
   char hex[3];
   for (unsigned char ch : plain) {
     std::snprintf(hex, sizeof hex, "%02x", ch);
@@ -156,51 +159,68 @@ std::string MakeToken(size_t offset, const std::string& key) {
   return out;
 }
 
-// The offset a token names; throws ListError when it is not a token of this query.
-size_t ReadToken(const std::string& token, const std::string& key) {
-  const ListError bad("NextToken",
-                      "is not a token of this listing (a NextToken works only with the filters "
-                      "and sort of the listing that gave it)");
-  if (token.size() % 2 || token.size() > 128) throw bad;
+ListError BadToken() {
+  return ListError("NextToken",
+                   "is not a token of this listing (a NextToken works only with the filters and "
+                   "sort of the listing that gave it)");
+}
+
+// The id of the last row before the page a token names; throws ListError when it is not a token
+// of this query.
+std::string ReadToken(const std::string& token, const std::string& key) {
+  if (token.size() % 2 || token.size() > 1024) throw BadToken();
   std::string plain;
   for (size_t i = 0; i < token.size(); i += 2) {
-    unsigned value = 0;
-    if (std::sscanf(token.substr(i, 2).c_str(), "%2x", &value) != 1 ||
-        !std::isxdigit(static_cast<unsigned char>(token[i])) ||
+    if (!std::isxdigit(static_cast<unsigned char>(token[i])) ||
         !std::isxdigit(static_cast<unsigned char>(token[i + 1])))
-      throw bad;
-    plain.push_back(static_cast<char>(value));
+      throw BadToken();
+    plain.push_back(static_cast<char>(std::stoi(token.substr(i, 2), nullptr, 16)));
   }
-  const std::string head = "sf1:", tail = ":" + key;
-  if (!plain.starts_with(head) || !plain.ends_with(tail) ||
-      plain.size() <= head.size() + tail.size())
-    throw bad;
-  std::string digits = plain.substr(head.size(), plain.size() - head.size() - tail.size());
-  if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) throw bad;
-  return static_cast<size_t>(std::stoul(digits));
+  const std::string head = "sf1:" + key + ":";
+  if (!plain.starts_with(head) || plain.size() == head.size()) throw BadToken();
+  return plain.substr(head.size());
 }
 
 // Sorts `rows` as asked (stable, so equal keys keep the store's order) and cuts out the page the
-// query names; *next is the next page's token, or "" on the last page.
+// query names; *next is the next page's token, or "" on the last page. `all` gives every row of
+// the store in its order, to find where a token's row stands when it no longer matches the query.
 template <typename Row, typename KeyFn>
-std::vector<Row> Page(std::vector<Row> rows, const std::string& scope, const ListQuery& q,
-                      KeyFn key, std::string* next) {
+std::vector<Row> Page(std::vector<Row> rows, const std::function<std::vector<Row>()>& all,
+                      const std::string& scope, const ListQuery& q, KeyFn key, std::string* next) {
   const std::string query_key = QueryKey(scope, q);
-  size_t offset = q.next_token.empty() ? 0 : ReadToken(q.next_token, query_key);
-  if (!q.sort_by.empty()) {
+  auto sort = [&](std::vector<Row>* v) {
+    if (q.sort_by.empty()) return;
     const bool ascending = q.sort_order == "ASCENDING";
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    std::stable_sort(v->begin(), v->end(), [&](const Row& a, const Row& b) {
       return ascending ? key(a) < key(b) : key(b) < key(a);
     });
+  };
+  sort(&rows);
+  size_t start = 0;
+  if (!q.next_token.empty()) {
+    const std::string after = ReadToken(q.next_token, query_key);
+    std::vector<Row> every = all();
+    sort(&every);
+    std::unordered_map<std::string, size_t> position;
+    for (size_t i = 0; i < every.size(); ++i) position.emplace(every[i].id, i);
+    auto cursor = position.find(after);
+    if (cursor == position.end()) throw BadToken();
+    start = rows.size();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto at = position.find(rows[i].id);
+      if (at != position.end() && at->second > cursor->second) {
+        start = i;
+        break;
+      }
+    }
   }
   next->clear();
-  if (offset >= rows.size()) return {};
   size_t end = rows.size();
-  if (q.max_results > 0 && rows.size() - offset > static_cast<size_t>(q.max_results)) {
-    end = offset + static_cast<size_t>(q.max_results);
-    *next = MakeToken(end, query_key);
+  if (q.max_results > 0 && rows.size() - start > static_cast<size_t>(q.max_results)) {
+    end = start + static_cast<size_t>(q.max_results);
+    *next = MakeToken(rows[end - 1].id, query_key);
   }
-  return std::vector<Row>(std::make_move_iterator(rows.begin() + static_cast<ptrdiff_t>(offset)),
+  return std::vector<Row>(std::make_move_iterator(rows.begin() + static_cast<ptrdiff_t>(start)),
                           std::make_move_iterator(rows.begin() + static_cast<ptrdiff_t>(end)));
 }
 
@@ -322,8 +342,9 @@ std::string Catalog::ListChangeSets(const std::string& status, const std::string
     return TimeOf(cs.started_at);
   };
   std::string next;
-  std::vector<ChangeSetRow> rows = Page(
-      std::move(matching), "cs\n" + status + "\n" + entity + "\n" + change_type, query, by, &next);
+  std::vector<ChangeSetRow> rows = Page<ChangeSetRow>(
+      std::move(matching), [&] { return store_->ListChangeSets("", "", ""); },
+      "cs\n" + status + "\n" + entity + "\n" + change_type, query, by, &next);
   std::string out = "{\"ChangeSetSummaryList\":[";
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& cs = rows[i];
@@ -357,8 +378,9 @@ std::string Catalog::ListEntities(const std::string& type, const std::string& st
                : std::string(e.updated_at.empty() ? e.created_at : e.updated_at);
   };
   std::string next;
-  std::vector<EntityRow> rows =
-      Page(std::move(matching), "entities\n" + type + "\n" + state, query, by, &next);
+  std::vector<EntityRow> rows = Page<EntityRow>(
+      std::move(matching), [&] { return store_->ListEntities("", ""); },
+      "entities\n" + type + "\n" + state, query, by, &next);
   std::string out = "{\"EntitySummaryList\":[";
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& e = rows[i];

@@ -1158,6 +1158,16 @@ Run with --help for more information."
   start $SELLER 2026-01-01T00:04:00Z
   rc 1 "unknown change type"
   has "did you mean" "$ERR" "unknown change type UpdateInformaton for $PT; did you mean UpdateInformation?"
+  # A set that arrives between two pages is neither given twice nor shifts the next page.
+  sf list-change-sets --max-results 2 --sort SortBy=StartTime
+  eq "newest first" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second"]'
+  token=$(j 'd["NextToken"]')
+  EXTRA=',"ChangeSetName":"fourth"' body "$(ui $PB '{"ProductTitle":"Four"}')"
+  start $SELLER 2026-01-01T00:05:00Z
+  rc 0 "a new set"
+  sf list-change-sets --max-results 2 --sort SortBy=StartTime --next-token "$token"
+  eq "after the cursor" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '["first"]'
+  eq "the last page" "$(j '"NextToken" in d')" false
   end
 }
 
