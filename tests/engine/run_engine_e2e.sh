@@ -1015,6 +1015,30 @@ test_cli_body_is_only_a_start_change_set() {
   end
 }
 
+test_cli_change_set_as_the_aws_cli_takes_it() {
+  begin cli_change_set_as_the_aws_cli_takes_it
+  import_products $PA
+  # The list of changes inline, the envelope from the flags.
+  sf start-change-set --catalog AWSMarketplace --change-set "[$(ui $PA '{"ProductTitle":"Inline"}')]" \
+    --change-set-name inline --client-request-token tok-inline --intent VALIDATE --actor $SELLER --at 2026-01-01T00:01:00Z
+  rc 0 "inline list"
+  eq "envelope" "$(j '[d["ChangeSetName"], d["Intent"], d["Status"]]')" '["inline", "VALIDATE", "SUCCEEDED"]'
+  # The list in a file://, as `aws marketplace-catalog start-change-set --change-set file://changes.json`.
+  printf '[%s]' "$(ui $PA '{"ProductTitle":"From a list"}')" >"$T/changes.json"
+  sf start-change-set --change-set "file://$T/changes.json" --actor $SELLER --at 2026-01-01T00:02:00Z
+  rc 0 "file:// list"
+  entity $PA
+  eq "applied" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "From a list"
+  local before
+  before=$(digest)
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  sf start-change-set --change-set "$T/body.json" --change-set-name x --actor $SELLER --at 2026-01-01T00:03:00Z
+  rc 2 "flags with a whole body"
+  eq "says so" "$ERR" "sellerflow: --change-set-name, --client-request-token and --intent go with a --change-set that is a list of changes; a whole body carries its own"
+  eq "store unchanged" "$(digest)" "$before"
+  end
+}
+
 test_cli_times_are_utc() {
   begin cli_times_are_utc
   import_products $PA
