@@ -117,7 +117,8 @@ std::function<int()> SetupEval(CLI::App* app) {
   app->add_option("EXPR", o->expr, "the expression to evaluate")->required();
   app->add_option("--data", o->data, "a JSON object whose keys are the variables");
   app->add_option("--types", o->types, "declared types of the variables (a .types file)");
-  app->add_option("--rules", o->rules, "rules files whose constants the expression may use");
+  Repeatable(app->add_option("--rules", o->rules,
+                             "a rules file whose constants the expression may use (repeatable)"));
   app->add_flag("--explain", o->explain, "say why a false or failed result came about");
   app->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   return [o] {
@@ -283,10 +284,11 @@ struct PolicyOptions {
 };
 
 void AddPolicyOptions(CLI::App* app, PolicyOptions* o) {
-  app->add_option("--workflows", o->workflows,
-                  "a folder of workflow YAML files (repeatable; default: the shipped workflows/)");
-  app->add_option("--rules", o->rules,
-                  "a folder of rules files (repeatable; default: the shipped rules/)");
+  Repeatable(app->add_option(
+      "--workflows", o->workflows,
+      "a folder of workflow YAML files (repeatable; default: the shipped workflows/)"));
+  Repeatable(app->add_option("--rules", o->rules,
+                             "a folder of rules files (repeatable; default: the shipped rules/)"));
 }
 
 // The shipped folders: ./workflows and ./rules when present, else those of the source tree.

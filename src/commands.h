@@ -10,7 +10,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace sellerflow {
 
@@ -44,6 +45,9 @@ struct Command {
 };
 
 const std::vector<Command>& Commands();
+// Makes `o` a repeatable option that takes one value each time (`--workflows a --workflows b`), so
+// that `--workflows a b` leaves `b` to the positional argument after it.
+CLI::Option* Repeatable(CLI::Option* o);
 // The engine's commands (src/engine_commands.cc), appended to the table.
 void AddEngineCommands(std::vector<Command>* commands);
 

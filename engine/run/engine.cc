@@ -1532,8 +1532,8 @@ struct EngineImpl {
       ChangeWork w;
       w.cm = RequestMachine(r.change_type, r.entity_type);
       if (!w.cm) {
-        violations.push_back({path + ".ChangeType",
-                              "unknown change type " + r.change_type + " for " + r.entity_type});
+        violations.push_back(
+            {path + ".ChangeType", UnknownChangeType(policy, r.change_type, r.entity_type)});
         continue;
       }
       ValidateShape(r.details, w.cm->m->input, path + ".DetailsDocument", &violations,

@@ -269,8 +269,7 @@ Response Service::Handle(const std::string& method, const std::string& path,
   if (route("POST", "/StartChangeSet")) {
     engine::Command c;
     std::vector<engine::Violation> violations;
-    if (!engine::ParseCommand(body, engine::Op::kStartChangeSet, &c, &violations) ||
-        c.op != engine::Op::kStartChangeSet) {
+    if (!engine::ParseStartChangeSetBody(body, &c, &violations)) {
       std::string message = std::to_string(violations.size()) + " problem" +
                             (violations.size() == 1 ? "" : "s") + " with the request";
       for (const auto& v : violations)

@@ -1073,4 +1073,219 @@ PY
   end
 }
 
+# ---- the command line as operators use it (issue 12, issue 13 items 5 and 18) ---------------------
+test_cli_body_is_only_a_start_change_set() {
+  begin cli_body_is_only_a_start_change_set
+  import_products $PA
+  local before
+  before=$(digest)
+  # A body that names another operation, an actor or a time is refused whole; nothing runs.
+  EXTRA=',"op":"tick","To":"2026-12-01T00:00:00Z"' body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "op refused"
+  has "op named" "$ERR" "op: is not a StartChangeSet field"
+  has "To named" "$ERR" "To: unknown field 'To'; allowed: Catalog, ChangeSetName, ClientRequestToken, Intent, ChangeSet"
+  EXTRA=',"op":"import","EntityType":"'$PT'"' body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "import refused"
+  EXTRA=',"Actor":"operations","At":"2026-06-01T00:00:00Z"' body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "Actor and At refused"
+  has "Actor named" "$ERR" "Actor: is not a StartChangeSet field: the actor is not part of the body; give it with --actor"
+  has "At named" "$ERR" "At: is not a StartChangeSet field: the time is not part of the body; give it with --at"
+  has "ValidationException" "$ERR" "sellerflow: ValidationException: $T/body.json has 2 problems"
+  eq "store unchanged" "$(digest)" "$before"
+  # The same body without them runs as the flags say, read through file:// as the AWS CLI writes it.
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  pushd "$T" >/dev/null || return
+  sf start-change-set --change-set file://body.json --actor $SELLER --at 2026-01-01T00:02:00Z
+  popd >/dev/null || return
+  rc 0 "file:// body"
+  eq "at the flag's time" "$(j 'd["StartTime"]')" 2026-01-01T00:02:00Z
+  sf start-change-set --change-set "file://$T/nope.json" --actor $SELLER --at 2026-01-01T00:03:00Z
+  rc 2 "missing file"
+  eq "names the file" "$ERR" "sellerflow: cannot read '$T/nope.json': No such file or directory"
+  end
+}
+
+test_cli_change_set_as_the_aws_cli_takes_it() {
+  begin cli_change_set_as_the_aws_cli_takes_it
+  import_products $PA
+  # The list of changes inline, the envelope from the flags.
+  sf start-change-set --catalog AWSMarketplace --change-set "[$(ui $PA '{"ProductTitle":"Inline"}')]" \
+    --change-set-name inline --client-request-token tok-inline --intent VALIDATE --actor $SELLER --at 2026-01-01T00:01:00Z
+  rc 0 "inline list"
+  eq "envelope" "$(j '[d["ChangeSetName"], d["Intent"], d["Status"]]')" '["inline", "VALIDATE", "SUCCEEDED"]'
+  # The list in a file://, as `aws marketplace-catalog start-change-set --change-set file://changes.json`.
+  printf '[%s]' "$(ui $PA '{"ProductTitle":"From a list"}')" >"$T/changes.json"
+  sf start-change-set --change-set "file://$T/changes.json" --actor $SELLER --at 2026-01-01T00:02:00Z
+  rc 0 "file:// list"
+  entity $PA
+  eq "applied" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "From a list"
+  local before
+  before=$(digest)
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  sf start-change-set --change-set "$T/body.json" --change-set-name x --actor $SELLER --at 2026-01-01T00:03:00Z
+  rc 2 "flags with a whole body"
+  eq "says so" "$ERR" "sellerflow: --change-set-name, --client-request-token and --intent go with a --change-set that is a list of changes; a whole body carries its own"
+  eq "store unchanged" "$(digest)" "$before"
+  end
+}
+
+test_cli_times_are_utc() {
+  begin cli_times_are_utc
+  import_products $PA
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T02:01:00+02:00
+  rc 0 "start"
+  eq "StartTime in Z form" "$(j 'd["StartTime"]')" 2026-01-01T00:01:00Z
+  sf tick --to 2026-01-01T09:30:00-05:00
+  rc 0 "tick"
+  eq "clock in Z form" "$OUT" '{"Clock":"2026-01-01T14:30:00Z"}'
+  sf log export
+  eq "logged in Z form" "$(printf '%s\n' "$OUT" | tail -2 | python3 -c 'import json,sys; print([json.loads(l).get("At", json.loads(l).get("To")) for l in sys.stdin])')" \
+    "['2026-01-01T00:01:00Z', '2026-01-01T14:30:00Z']"
+  local before
+  before=$(digest)
+  sf tick --to 2026-01-02
+  rc 2 "a date is not a time"
+  eq "names --to" "$ERR" 'sellerflow: --to "2026-01-02" is not an RFC 3339 time (e.g. 2026-03-01T00:00:00Z)'
+  eq "store unchanged" "$(digest)" "$before"
+  end
+}
+
+test_cli_default_now_far_ahead() {
+  begin cli_default_now_far_ahead
+  import_products $PA
+  sf tick --to 2026-03-01T00:00:00Z
+  local before
+  before=$(digest)
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  sf start-change-set --change-set "$T/body.json" --actor $SELLER
+  rc 2 "the wall clock is months ahead"
+  has "asks for --at" "$ERR" "sellerflow: the store's clock is at 2026-03-01T00:00:00Z and now is "
+  has "or --now" "$ERR" "give the command's time with --at, or --now to run it now"
+  sf cancel-change-set cs-doesnotexist --actor $SELLER
+  rc 2 "cancel too"
+  sf review cs-doesnotexist approve --actor operations
+  rc 2 "review too"
+  eq "store unchanged" "$(digest)" "$before"
+  sf start-change-set --change-set "$T/body.json" --actor $SELLER --now
+  rc 0 "--now confirms"
+  end
+}
+
+test_cli_review_needs_actor_and_reason() {
+  begin cli_review_needs_actor_and_reason
+  import_products $PA
+  public_in_review $PA
+  local before
+  before=$(digest)
+  sf review "$CS" approve --at 2026-01-01T00:05:00Z
+  rc 2 "no --actor"
+  eq "says so" "$ERR" "sellerflow: review needs --actor: who decides (Seller Operations review as --actor operations)"
+  sf review "$CS" reject --actor operations --at 2026-01-01T00:05:00Z
+  rc 2 "reject without a reason"
+  eq "says so" "$ERR" "sellerflow: reject needs --reason: the seller is told why"
+  sf review --change-set-id "$CS" reject --reason "  " --actor operations --at 2026-01-01T00:05:00Z
+  rc 2 "a blank reason"
+  eq "store unchanged" "$(digest)" "$before"
+  sf review --change-set-id "$CS" approve --actor operations --at 2026-01-01T00:05:00Z
+  rc 0 "--change-set-id"
+  eq "approved" "$(j 'd["Status"]')" SUCCEEDED
+  end
+}
+
+test_cli_aws_options() {
+  begin cli_aws_options
+  import_products $PA $PB
+  EXTRA=',"ChangeSetName":"first"' body "$(ui $PA '{"ProductTitle":"One"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  local first
+  first=$(j 'd["ChangeSetId"]')
+  EXTRA=',"ChangeSetName":"second"' body "$(ui $PB '{"ProductTitle":"Two"}')"
+  start $SELLER 2026-01-01T00:02:00Z
+  body "$(ui $PA '{"ProductTitle":"Three"}')"
+  start $SELLER 2026-01-01T00:03:00Z
+  sf describe-change-set --change-set-id "$first" --catalog AWSMarketplace
+  rc 0 "--change-set-id"
+  eq "described" "$(j 'd["ChangeSetName"]')" first
+  sf describe-entity --entity-id $PA
+  eq "--entity-id" "$(j 'd["DetailsDocument"]["ProductTitle"]')" Three
+  sf describe-entity $PA --catalog Sandbox
+  rc 2 "another catalog"
+  eq "names it" "$ERR" "--catalog: the only catalog is AWSMarketplace, not 'Sandbox'
+Run with --help for more information."
+  # Summaries carry the name and the ARN, as ListChangeSets does.
+  sf list-change-sets
+  eq "names" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '["first", "second", null]'
+  eq "arn" "$(j 'd["ChangeSetSummaryList"][0]["ChangeSetArn"]')" \
+    "arn:aws:catalog:us-east-1:000000000000:AWSMarketplace/ChangeSet/$first"
+  # Pages: a NextToken while more remain, the same token every time, none on the last page.
+  sf list-change-sets --max-results 2
+  eq "page 1" "$(j 'len(d["ChangeSetSummaryList"])')" 2
+  local token
+  token=$(j 'd["NextToken"]')
+  sf list-change-sets --max-results 2
+  eq "deterministic" "$(j 'd["NextToken"]')" "$token"
+  sf list-change-sets --max-results 2 --next-token "$token"
+  eq "page 2" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null]'
+  eq "last page" "$(j '"NextToken" in d')" false
+  sf list-change-sets --max-results 2 --next-token "${token}00"
+  rc 2 "a bad token"
+  has "names --next-token" "$ERR" "sellerflow: --next-token: is not a token of this listing"
+  sf list-change-sets --max-results 2 --next-token "$token" --sort SortBy=StartTime
+  rc 2 "a token of another listing"
+  sf list-change-sets --max-results 21
+  rc 2 "at most 20"
+  eq "says so" "$ERR" "sellerflow: --max-results: must be 1 to 20 in ListChangeSets, not 21"
+  # Filters and sort as the AWS CLI writes them.
+  sf list-change-sets --filter-list Name=ChangeSetName,ValueList=first,second Name=EntityId,ValueList=$PB
+  eq "shorthand" "$(j '[c["ChangeSetName"] for c in d["ChangeSetSummaryList"]]')" '["second"]'
+  sf list-change-sets --filter-list '[{"Name":"Status","ValueList":["SUCCEEDED"]},{"Name":"AfterStartTime","ValueList":["2026-01-01T00:01:30Z"]}]' \
+    --sort '{"SortBy":"StartTime","SortOrder":"DESCENDING"}'
+  eq "JSON" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second"]'
+  sf list-change-sets --sort SortBy=StartTime
+  eq "DESCENDING by default" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second", "first"]'
+  sf list-change-sets --filter-list Name=ChangeSetStatus,ValueList=APPLYING
+  rc 2 "unknown filter"
+  has "suggests" "$ERR" "(did you mean 'Status'?)"
+  sf list-change-sets --filter-list Name=Status,ValueList=DONE
+  rc 2 "unknown status"
+  has "allowed" "$ERR" "unknown Status 'DONE'; allowed: PREPARING, APPLYING, SUCCEEDED, FAILED, CANCELLED"
+  # Names the policy does not have are errors, not empty tables.
+  sf list-change-sets --type UpdateInfo
+  rc 2 "unknown change type"
+  has "allowed" "$ERR" "sellerflow: --type: unknown change type \"UpdateInfo\"; allowed: "
+  sf list-change-sets --status Applying
+  rc 2 "unknown status"
+  sf list-entities --entity-type ProfessionalServicesProduct --state Limted
+  rc 2 "unknown state"
+  has "did you mean" "$ERR" "unknown state of $PT \"Limted\"; allowed: Draft, Limited, Public, Removed, Restricted (did you mean Limited?)"
+  sf list-entities --entity-type ProfessionalServicesProduct --state Limited --max-results 1
+  rc 0 "versionless type"
+  eq "one page" "$(j '[e["EntityId"] for e in d["EntitySummaryList"]]')" "[\"$PA\"]"
+  sf list-entities --entity-type ProfessionalServicesProduct --state Limited --max-results 1 --next-token "$(j 'd["NextToken"]')"
+  eq "next page" "$(j '[e["EntityId"] for e in d["EntitySummaryList"]]')" "[\"$PB\"]"
+  sf list-entities --type Product@1.0
+  rc 2 "unknown entity type"
+  # A mistyped change type in a body.
+  body "$(ui $PA '{}')"
+  sed -i 's/UpdateInformation/UpdateInformaton/' "$T/body.json"
+  start $SELLER 2026-01-01T00:04:00Z
+  rc 1 "unknown change type"
+  has "did you mean" "$ERR" "unknown change type UpdateInformaton for $PT; did you mean UpdateInformation?"
+  # A set that arrives between two pages is neither given twice nor shifts the next page.
+  sf list-change-sets --max-results 2 --sort SortBy=StartTime
+  eq "newest first" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second"]'
+  token=$(j 'd["NextToken"]')
+  EXTRA=',"ChangeSetName":"fourth"' body "$(ui $PB '{"ProductTitle":"Four"}')"
+  start $SELLER 2026-01-01T00:05:00Z
+  rc 0 "a new set"
+  sf list-change-sets --max-results 2 --sort SortBy=StartTime --next-token "$token"
+  eq "after the cursor" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '["first"]'
+  eq "the last page" "$(j '"NextToken" in d')" false
+  end
+}
+
 run_tests

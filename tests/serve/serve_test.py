@@ -236,7 +236,13 @@ def run_checks(endpoint, root, work):
         check("an unknown change type is a ValidationException naming the field",
               "ChangeSet[0].ChangeType" in str(ex), str(ex))
 
-    # The body never chooses who acts: an Actor in it does not make the seller Seller Operations.
+    # The body never chooses who acts or when: an Actor, At or op in it is refused.
+    status, answer = signed(endpoint, "seller", "/StartChangeSet", {
+        "Catalog": "AWSMarketplace", "Actor": "operations", "At": "9999-12-31T23:59:59Z", "op": "tick",
+        "ChangeSet": [{"ChangeType": "CreateProduct", "Entity": {"Type": "ProfessionalServicesProduct@1.0"},
+                       "DetailsDocument": {"ProductTitle": "Planted"}}]})
+    check("a body naming its own actor, time or op is refused, each field named",
+          status == 422 and all(f in answer.get("message", "") for f in ("Actor", "At", "op")), (status, answer))
     status, answer = signed(endpoint, "seller", "/sellerflow/Review", {"ChangeSetId": first["ChangeSetId"],
                                                                        "Decision": "approve"})
     check("a seller's review is not Seller Operations'", status != 200, (status, answer))
