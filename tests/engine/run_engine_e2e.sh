@@ -1141,7 +1141,7 @@ test_cli_times_are_utc() {
   eq "StartTime in Z form" "$(j 'd["StartTime"]')" 2026-01-01T00:01:00Z
   sf tick --to 2026-01-01T09:30:00-05:00
   rc 0 "tick"
-  eq "clock in Z form" "$OUT" '{"Clock":"2026-01-01T14:30:00Z"}'
+  eq "clock in Z form" "$OUT" '{"Clock":"2026-01-01T14:30:00Z","TimersFired":0,"Timers":[]}'
   sf log export
   eq "logged in Z form" "$(printf '%s\n' "$OUT" | tail -2 | python3 -c 'import json,sys; print([json.loads(l).get("At", json.loads(l).get("To")) for l in sys.stdin])')" \
     "['2026-01-01T00:01:00Z', '2026-01-01T14:30:00Z']"
@@ -1220,7 +1220,7 @@ Run with --help for more information."
   sf list-change-sets
   eq "names" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '["first", "second", null]'
   eq "arn" "$(j 'd["ChangeSetSummaryList"][0]["ChangeSetArn"]')" \
-    "arn:aws:catalog:us-east-1:000000000000:AWSMarketplace/ChangeSet/$first"
+    "arn:aws:aws-marketplace:us-east-1:000000000000:AWSMarketplace/ChangeSet/$first"
   # Pages: a NextToken while more remain, the same token every time, none on the last page.
   sf list-change-sets --max-results 2
   eq "page 1" "$(j 'len(d["ChangeSetSummaryList"])')" 2
