@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "engine/run/engine.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
 
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
       default:
         return sellerflow::kExitStoreIo;
     }
+  } catch (const sellerflow::engine::DefinitionsMissing& e) {
+    std::fprintf(stderr, "sellerflow: %s\n", e.what());
+    return sellerflow::kExitDefinitions;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sellerflow: internal error: %s\n", e.what());
     return sellerflow::kExitInternal;
