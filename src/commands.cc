@@ -324,8 +324,10 @@ std::function<int()> SetupCheck(CLI::App* app) {
       for (const auto& m : policy->machines) requests += m->kind == engine::MachineKind::kRequest;
       std::string summary = std::to_string(policy->machines.size()) + " machines (" +
                             std::to_string(requests) + " request, " +
-                            std::to_string(policy->machines.size() - requests) + " entity), " +
-                            std::to_string(policy->rule_sources.size()) + " rules files: ";
+                            std::to_string(policy->machines.size() - requests) + " entity), ";
+      if (!policy->extensions.empty())
+        summary += Count(policy->extensions.size(), "document extension") + ", ";
+      summary += std::to_string(policy->rule_sources.size()) + " rules files: ";
       summary += diags.has_errors() ? Count(diags.error_count(), "error") : "ok";
       if (diags.warning_count()) summary += ", " + Count(diags.warning_count(), "warning");
       std::printf("%s\n", summary.c_str());
