@@ -47,8 +47,11 @@ void AddGlobals(CLI::App* app, Globals* g) {
   g->db_option =
       app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
   app->add_option("--workflows", g->workflows,
-                  "workflow folders (default: the shipped workflows/)");
-  app->add_option("--rules", g->rules, "rules folders (default: the shipped rules/)");
+                  "workflow folders (default: $SELLERFLOW_WORKFLOWS, else sellerflow.yaml, else "
+                  "the shipped workflows/)");
+  app->add_option(
+      "--rules", g->rules,
+      "rules folders (default: $SELLERFLOW_RULES, else sellerflow.yaml, else the shipped rules/)");
   app->add_option("--actor", g->actor, "who acts: seller:<account>, buyer:<account> or operations");
   app->add_option("--at", g->at, "the command's time, RFC 3339 (default: now)");
   app->add_option("--output", g->output,
@@ -59,12 +62,6 @@ void AddGlobals(CLI::App* app, Globals* g) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app->add_option("--log-format", g->log_format, "text, or json for log collectors")
       ->check(CLI::IsMember({"text", "json"}));
-}
-
-std::string DefaultFolder(const char* name) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(name, ec)) return name;
-  return std::string(SELLERFLOW_POLICY_DIR) + "/" + name;
 }
 
 // The policy, checked, and the store, opened: everything a command needs. Exits 3 on
@@ -110,10 +107,13 @@ int OpenSession(const Globals& g, Session* s) {
   engine::ConfigureLog(
       g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
   dsl::Diagnostics diags;
-  std::vector<std::string> workflows = g.workflows, rules = g.rules;
-  if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
-  if (rules.empty()) rules.push_back(DefaultFolder("rules"));
-  s->policy = engine::LoadPolicy(workflows, rules, &diags);
+  // The store's folder may hold the project file that names the folders.
+  const char* env_db = std::getenv("SELLERFLOW_DB");
+  DefinitionFolders folders = ResolveFolders(g.workflows, g.rules,
+                                             !g.db.empty()       ? g.db
+                                             : env_db && *env_db ? env_db
+                                                                 : "sellerflow.db");
+  s->policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
   engine::CheckPolicy(*s->policy, &diags);
   if (diags.has_errors()) {
     std::fputs(diags.ToText().c_str(), stderr);

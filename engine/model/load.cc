@@ -505,8 +505,7 @@ class MachineReader {
       for (const FieldSpec& f : e->document.fields)
         if (!f.optional)
           r_.ErrorAt(f.at, "an extension adds optional fields only: '" + f.name + "' is required",
-                     "write '" + f.name + "?:' (entities stored before it have no " + f.name +
-                         ")");
+                     "write '" + f.name + "?:' (entities stored before it have no " + f.name + ")");
     }
     if (!r_.ok()) return nullptr;
     e->content_hash = Sha256Hex(r_.source().text);
@@ -1266,13 +1265,14 @@ void ApplyExtensions(Policy* policy, Diagnostics* diags) {
       if (same != m.document.fields.end()) {
         const bool own = same->at.source == m.source;
         ErrorAt(diags, f.at,
-                "field '" + f.name + "' of " + m.entity_type + "'s document is declared already, at " +
-                    Position(same->at) + "; an extension adds new fields only",
+                "field '" + f.name + "' of " + m.entity_type +
+                    "'s document is declared already, at " + Position(same->at) +
+                    "; an extension adds new fields only",
                 "give it a name of its own");
         ErrorAt(diags, same->at,
                 std::string("field '") + f.name + "' of " + m.entity_type + "'s document" +
-                    (own ? "" : " (from an extension)") + " is declared again by the extension at " +
-                    Position(f.at));
+                    (own ? "" : " (from an extension)") +
+                    " is declared again by the extension at " + Position(f.at));
         continue;
       }
       FieldSpec moved = std::move(f);

@@ -5,8 +5,8 @@
 #
 # Usage: product_warranty.sh SELLERFLOW SOURCE_DIR
 set -u
-bin=$1
-root=$2
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$2" && pwd)
 ex=$root/examples/product-warranty
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sellerflow-example.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -59,6 +59,49 @@ case $out in *'"Status":"SUCCEEDED"'*) ;; *) fail "approve with the folders: $ou
 out=$("$bin" describe-entity $product "${db[@]}" 2>&1)
 case $out in *'"Warranty":{"Months":12,"Terms":"Defects in delivered work'*) ;;
   *) fail "the product has no Warranty: $out" ;; esac
+
+# 6. The folders configured once: $SELLERFLOW_WORKFLOWS and $SELLERFLOW_RULES, no flags (from a
+#    directory with no workflows/ of its own).
+mkdir "$tmp/elsewhere"
+cd "$tmp/elsewhere" || exit 1
+env_db=(--db "$tmp/env.db" --output json)
+export SELLERFLOW_WORKFLOWS="$root/workflows:$ex/workflows" SELLERFLOW_RULES="$root/rules:$ex/rules"
+out=$("$bin" check --strict 2>&1)
+case $out in *"1 document extension, 9 rules files: ok"*) ;; *) fail "check from the environment: $out" ;; esac
+"$bin" import "$ex/setup.jsonl" "${env_db[@]}" >/dev/null || fail "import with the environment"
+out=$("$bin" start-change-set --change-set "$ex/warranty.json" --actor seller:111122223333 \
+      --at 2026-01-05T10:00:00Z "${env_db[@]}" 2>&1)
+case $out in *'"Status":"APPLYING"'*) ;; *) fail "start with the environment: $out" ;; esac
+cs=$(printf '%s' "$out" | sed -n 's/.*"ChangeSetId":"\(cs-[a-z2-7]*\)".*/\1/p')
+out=$("$bin" review "$cs" approve --actor operations --at 2026-01-05T11:00:00Z "${env_db[@]}" 2>&1)
+case $out in *'"Status":"SUCCEEDED"'*) ;; *) fail "approve with the environment: $out" ;; esac
+out=$("$bin" describe-entity $product "${env_db[@]}" 2>&1)
+case $out in *'"Warranty":{"Months":12'*) ;; *) fail "no Warranty with the environment: $out" ;; esac
+# Flags come first: the shipped workflows alone do not know UpdateWarranty.
+out=$("$bin" start-change-set --change-set "$ex/warranty.json" --actor seller:111122223333 \
+      --at 2026-01-05T12:00:00Z "${env_db[@]}" --workflows "$root/workflows" 2>&1)
+case $out in *"unknown change type UpdateWarranty"*) ;; *) fail "--workflows did not win over the environment: $out" ;; esac
+unset SELLERFLOW_WORKFLOWS SELLERFLOW_RULES
+
+# 7. A project file beside the store names them, relative to itself; run from another directory.
+mkdir "$tmp/project"
+cp -r "$ex/workflows" "$tmp/project/warranty-workflows"
+cp -r "$ex/rules" "$tmp/project/warranty-rules"
+printf 'workflows: [%s, warranty-workflows]\nrules: [%s, warranty-rules]\n' "$root/workflows" "$root/rules" \
+  >"$tmp/project/sellerflow.yaml"
+proj_db=(--db "$tmp/project/s.db" --output json)
+"$bin" import "$ex/setup.jsonl" "${proj_db[@]}" >/dev/null || fail "import with the project file"
+out=$("$bin" start-change-set --change-set "$ex/warranty.json" --actor seller:111122223333 \
+      --at 2026-01-05T10:00:00Z "${proj_db[@]}" 2>&1)
+case $out in *'"Status":"APPLYING"'*) ;; *) fail "start with the project file: $out" ;; esac
+# A broken project file is a usage error that says where.
+printf 'workflow: [x]\n' >"$tmp/project/sellerflow.yaml"
+out=$("$bin" tick --to 2026-01-06T00:00:00Z "${proj_db[@]}" 2>&1)
+status=$?
+[ $status -eq 2 ] || fail "broken project file: exit $status, expected 2: $out"
+case $out in *"sellerflow.yaml:1:1: error: unknown key 'workflow' in the project file"*) ;;
+  *) fail "broken project file: $out" ;; esac
+cd "$root" || exit 1
 
 if [ $failures -eq 0 ]; then
   echo "product-warranty example: ok"

@@ -418,8 +418,8 @@ TEST_CASE("load: an extension field that clashes is an error at both places", "[
       "machine: extension\nextends: Widget@1.0\ndocument:\n  Colour?: string\n  Name?: int\n";
   const std::string other =
       "machine: extension\nextends: Widget@1.0\ndocument:\n  Colour?: int\n  Size?: int\n";
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sellerflow-load-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sellerflow-load-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "shipped");
   std::filesystem::create_directories(dir / "drop-in");
   std::ofstream(dir / "shipped" / "widget.yaml") << entity;
@@ -435,15 +435,22 @@ TEST_CASE("load: an extension field that clashes is an error at both places", "[
   const std::string z = (dir / "drop-in" / "size.yaml").string();
   CHECK(diags.error_count() == 4);
   // The machine's own field, any type: at the extension's field and at the machine's.
-  CHECK(text.find(c + ":5:3: error: field 'Name' of Widget@1.0's document is declared already, at " +
+  CHECK(text.find(c +
+                  ":5:3: error: field 'Name' of Widget@1.0's document is declared already, at " +
                   w + ":4:3; an extension adds new fields only") != std::string::npos);
-  CHECK(text.find(w + ":4:3: error: field 'Name' of Widget@1.0's document is declared again by "
-                  "the extension at " + c + ":5:3") != std::string::npos);
+  CHECK(text.find(w +
+                  ":4:3: error: field 'Name' of Widget@1.0's document is declared again by "
+                  "the extension at " +
+                  c + ":5:3") != std::string::npos);
   // Another extension's field.
-  CHECK(text.find(z + ":4:3: error: field 'Colour' of Widget@1.0's document is declared already, "
-                  "at " + c + ":4:3") != std::string::npos);
-  CHECK(text.find(c + ":4:3: error: field 'Colour' of Widget@1.0's document (from an extension) "
-                  "is declared again by the extension at " + z + ":4:3") != std::string::npos);
+  CHECK(text.find(z +
+                  ":4:3: error: field 'Colour' of Widget@1.0's document is declared already, "
+                  "at " +
+                  c + ":4:3") != std::string::npos);
+  CHECK(text.find(c +
+                  ":4:3: error: field 'Colour' of Widget@1.0's document (from an extension) "
+                  "is declared again by the extension at " +
+                  z + ":4:3") != std::string::npos);
   // What does not clash is added.
   const Machine* widget = policy->FindEntityMachine("Widget@1.0");
   REQUIRE(widget);

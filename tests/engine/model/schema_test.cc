@@ -106,12 +106,14 @@ TEST_CASE("schema.json: every object with properties is a loader kind and reject
       FAIL_CHECK(pointer << " lists properties but lets unknown keys through");
 }
 
-TEST_CASE("schema.json: a draft 2020-12 schema whose root is a machine or an extension, refs resolving",
-          "[schema]") {
+TEST_CASE(
+    "schema.json: a draft 2020-12 schema whose root is a machine or an extension, refs resolving",
+    "[schema]") {
   const json schema = ReadSchema();
   CHECK(schema.value("$schema", "") == "https://json-schema.org/draft/2020-12/schema");
   // A workflow file is a machine or an extension of an entity's document.
-  CHECK(schema["oneOf"] == json::parse(R"([{"$ref": "#/$defs/machine"}, {"$ref": "#/$defs/extension"}])"));
+  CHECK(schema["oneOf"] ==
+        json::parse(R"([{"$ref": "#/$defs/machine"}, {"$ref": "#/$defs/extension"}])"));
   CHECK(schema.contains("description"));
   std::vector<std::string> refs;
   CollectRefs(schema, &refs);
