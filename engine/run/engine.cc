@@ -240,8 +240,11 @@ struct EngineImpl {
     const std::string fix =
         "run the command with the --workflows and --rules folders the change set started under";
     Pinned p;
-    p.source = std::make_unique<dsl::Source>(
-        dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
+    // Named by the path it was stored from, as the set's operator knows it.
+    const std::string path = store->GetDefinitionPath(row.machine_hash).value_or("");
+    p.source = std::make_unique<dsl::Source>(dsl::Source{
+        (path.empty() ? "" : path + " ") + "(pinned " + row.machine_hash.substr(0, 12) + ")",
+        *text});
     dsl::Diagnostics diags;
     if (!limit_constants) limit_constants = ReadLimitConstants(rule_sources);
     p.machine = LoadMachine(*p.source, &diags, &*limit_constants);
@@ -250,7 +253,7 @@ struct EngineImpl {
       dsl::Diagnostics errors;
       for (const auto& d : diags.items())
         if (d.severity == dsl::Severity::kError) errors.Append(d);
-      throw DefinitionsMissing("a change set of " + what + " started under the definition " +
+      throw DefinitionsMissing("its " + what + " started under the definition " +
                                row.machine_hash.substr(0, 12) +
                                " (kept in the store), which the current workflows and rules "
                                "cannot run:\n" +
@@ -1454,7 +1457,12 @@ struct EngineImpl {
 
   void ResolveReferences(ChangeSetRow* cs) {
     for (ChangeRow& c : cs->changes) {
-      const CompiledMachine* cm = PinnedMachine(c);
+      const CompiledMachine* cm = nullptr;
+      try {
+        cm = PinnedMachine(c);
+      } catch (const DefinitionsMissing& e) {
+        throw DefinitionsMissing("change set " + cs->id + ": " + e.what());
+      }
       if (cm == nullptr || !cm->m->input.has_references) continue;
       std::vector<Violation> ignored;
       std::vector<DetailsReference> references;

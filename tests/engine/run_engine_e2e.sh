@@ -1035,7 +1035,7 @@ test_pinned_document_field_missing() {
   with "$SRC/workflows" -- review "$CS" approve --actor operations --at 2026-01-01T00:02:00Z
   rc 3 "approve without the field's definition"
   hasnt "not succeeded" "$OUT" SUCCEEDED
-  has "names the request" "$ERR" "a change set of UpdateWarranty on $PT started under the definition"
+  has "names the request" "$ERR" "its UpdateWarranty on $PT started under the definition"
   has "names the field" "$ERR" "hint: entity.Document has no field 'Warranty'"
   has "says what to do" "$ERR" "run the command with the --workflows and --rules folders the change set started under"
   eq "nothing changed" "$(digest)" "$before"
@@ -1043,6 +1043,37 @@ test_pinned_document_field_missing() {
   eq "still in review" "$(j 'd["Status"]')" APPLYING
   with "$alt" -- review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z
   rc 0 "approve with its own folders"
+  eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
+  sf describe-entity $PA
+  eq "the field is kept" "$(j 'd["DetailsDocument"]["Warranty"]')" "90 days"
+  end
+}
+
+# The same through a drop-in folder: an extension adds Warranty to the product, the folder's request
+# type writes it. Started with both folders, approved with the shipped ones alone: refused, naming
+# the field and the pinned file; approved with both: SUCCEEDED with the field.
+test_pinned_extension_missing() {
+  begin pinned_extension_missing
+  local extra=$T/extra
+  warranty_request "$extra"
+  printf 'machine: extension\nextends: %s\ndocument:\n  Warranty?: string\n' "$PT" >"$extra/warranty.yaml"
+  import_products $PA
+  body "$(warranty $PA "90 days")"
+  with "$SRC/workflows" "$extra" -- start-change-set --change-set "$T/body.json" --actor $SELLER \
+    --at 2026-01-01T00:01:00Z
+  rc 0 "start with the drop-in folder"
+  eq "waits for review" "$(j 'd["Status"]')" APPLYING
+  CS=$(j 'd["ChangeSetId"]')
+  local before
+  before=$(digest)
+  with "$SRC/workflows" -- review "$CS" approve --actor operations --at 2026-01-01T00:02:00Z
+  rc 3 "approve without the drop-in folder"
+  hasnt "not succeeded" "$OUT" SUCCEEDED
+  has "names the pinned file" "$ERR" "$extra/update_warranty.yaml (pinned "
+  has "names the field" "$ERR" "hint: entity.Document has no field 'Warranty'"
+  eq "nothing changed" "$(digest)" "$before"
+  with "$SRC/workflows" "$extra" -- review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z
+  rc 0 "approve with the drop-in folder"
   eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
   sf describe-entity $PA
   eq "the field is kept" "$(j 'd["DetailsDocument"]["Warranty"]')" "90 days"

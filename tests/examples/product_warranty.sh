@@ -48,7 +48,7 @@ out=$("$bin" review "$cs" approve --actor operations --at 2026-01-05T11:00:00Z "
 status=$?
 [ $status -eq 3 ] || fail "approve without the extension: exit $status, expected 3: $out"
 case $out in *SUCCEEDED*) fail "approve without the extension succeeded: $out" ;; esac
-case $out in *"a change set of UpdateWarranty on ProfessionalServicesProduct@1.0 started under the definition"*"no field 'Warranty'"*"folders the change set started under"*) ;;
+case $out in *"its UpdateWarranty on ProfessionalServicesProduct@1.0 started under the definition"*"no field 'Warranty'"*"folders the change set started under"*) ;;
   *) fail "the refusal does not name the missing field: $out" ;; esac
 out=$("$bin" describe-change-set "$cs" "${db[@]}" 2>&1)
 case $out in *'"Status":"APPLYING"'*) ;; *) fail "no longer waiting: $out" ;; esac

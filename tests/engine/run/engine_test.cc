@@ -706,7 +706,9 @@ TEST_CASE("engine: a waiting change set never loses a field the current definiti
     } catch (const DefinitionsMissing& x) {
       const std::string m = x.what();
       INFO(m);
-      CHECK(m.find("a change set of SetWarranty on Widget@1.0 started under the definition ") == 0);
+      CHECK(m.find("change set " + cs +
+                   ": its SetWarranty on Widget@1.0 started under the definition ") == 0);
+      CHECK(m.find("set_warranty.yaml (pinned ") != std::string::npos);
       CHECK(m.find("hint: entity.Document has no field 'Warranty'") != std::string::npos);
       CHECK(m.find("--workflows and --rules folders the change set started under") !=
             std::string::npos);

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "engine/base/ids.h"
-#include "engine/model/load.h"
 #include "engine/base/sha256.h"
+#include "engine/model/load.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -407,6 +407,8 @@ TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
   store->PutDefinition("h1", "workflows/other.yaml", "text two");  // Exists: a no-op.
   CHECK(store->GetDefinition("h1") == std::optional<std::string>("text one"));
   CHECK_FALSE(store->GetDefinition("h2"));
+  CHECK(store->GetDefinitionPath("h1") == std::optional<std::string>("workflows/a.yaml"));
+  CHECK_FALSE(store->GetDefinitionPath("h2"));
 
   CHECK(store->LastCommandSeq() == 0);
   std::vector<CommandRow> commands(5);
