@@ -55,9 +55,11 @@ void AddGlobals(CLI::App* app, Globals* g) {
   g->db_option =
       app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
   Repeatable(app->add_option("--workflows", g->workflows,
-                             "a workflow folder (repeatable; default: the shipped workflows/)"));
+                             "a workflow folder (repeatable; default: $SELLERFLOW_WORKFLOWS, else "
+                             "sellerflow.yaml, else the shipped workflows/)"));
   Repeatable(app->add_option("--rules", g->rules,
-                             "a rules folder (repeatable; default: the shipped rules/)"));
+                             "a rules folder (repeatable; default: $SELLERFLOW_RULES, else "
+                             "sellerflow.yaml, else the shipped rules/)"));
   app->add_option("--catalog", g->catalog, "the catalog, as the AWS CLI names it: AWSMarketplace")
       ->check(CLI::Validator(
           [](std::string& v) {
@@ -75,12 +77,6 @@ void AddGlobals(CLI::App* app, Globals* g) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app->add_option("--log-format", g->log_format, "text, or json for log collectors")
       ->check(CLI::IsMember({"text", "json"}));
-}
-
-std::string DefaultFolder(const char* name) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(name, ec)) return name;
-  return std::string(SELLERFLOW_POLICY_DIR) + "/" + name;
 }
 
 // The policy, checked, and the store, opened: everything a command needs. Exits 3 on
@@ -126,10 +122,13 @@ int OpenSession(const Globals& g, Session* s) {
   engine::ConfigureLog(
       g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
   dsl::Diagnostics diags;
-  std::vector<std::string> workflows = g.workflows, rules = g.rules;
-  if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
-  if (rules.empty()) rules.push_back(DefaultFolder("rules"));
-  s->policy = engine::LoadPolicy(workflows, rules, &diags);
+  // The store's folder may hold the project file that names the folders.
+  const char* env_db = std::getenv("SELLERFLOW_DB");
+  DefinitionFolders folders = ResolveFolders(g.workflows, g.rules,
+                                             !g.db.empty()       ? g.db
+                                             : env_db && *env_db ? env_db
+                                                                 : "sellerflow.db");
+  s->policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
   engine::CheckPolicy(*s->policy, &diags);
   if (diags.has_errors()) {
     std::fputs(diags.ToText().c_str(), stderr);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dsl/diagnostics.h"
+#include "engine/run/engine.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
 
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
       default:
         return sellerflow::kExitStoreIo;
     }
+  } catch (const sellerflow::engine::DefinitionsMissing& e) {
+    std::fprintf(stderr, "sellerflow: %s\n", e.what());
+    return sellerflow::kExitDefinitions;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sellerflow: internal error: %s\n", e.what());
     return sellerflow::kExitInternal;

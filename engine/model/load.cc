@@ -106,6 +106,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys
       {"machine",
        {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access",
         "creates", "input", "document", "context", "events", "states", "transitions"}},
+      {"extension", {"machine", "extends", "description", "document"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
         "maximum", "pattern", "format", "one_of", "refers_to", "items", "fields"}},
@@ -384,7 +385,15 @@ class MachineReader {
                 bool outline = false)
       : r_(source, diags), diags_(diags), constants_(constants), outline_(outline) {}
 
+  // Set by Read for an extension file (which returns no machine).
+  std::unique_ptr<Extension> extension;
+
   std::unique_ptr<Machine> Read(const YamlNode& root) {
+    if (const YamlNode* n = root.is_map() ? root.Find("machine") : nullptr;
+        n && n->is_scalar() && n->text == "extension") {
+      extension = ReadExtension(root);
+      return nullptr;
+    }
     if (!r_.CheckMap(root, "machine", "a workflow file")) return nullptr;
     auto m = std::make_unique<Machine>();
     m->source = &r_.source();
@@ -397,7 +406,7 @@ class MachineReader {
         } else if (kind == "entity") {
           m->kind = MachineKind::kEntity;
         } else {
-          r_.Error(*n, "machine must be 'request' or 'entity', not '" + kind + "'");
+          r_.Error(*n, "machine must be 'request', 'entity' or 'extension', not '" + kind + "'");
           return nullptr;  // What else is allowed depends on the kind: nothing more to say.
         }
       }
@@ -480,6 +489,30 @@ class MachineReader {
   }
 
  private:
+  // `machine: extension`: new optional fields for the document of the entity type it `extends`.
+  std::unique_ptr<Extension> ReadExtension(const YamlNode& root) {
+    r_.CheckMap(root, "extension", "an extension");
+    auto e = std::make_unique<Extension>();
+    e->source = &r_.source();
+    e->at = r_.At(root);
+    if (const YamlNode* n = Required(root, "extends", "an extension")) {
+      r_.Name(*n, "extends", &e->extends);
+      e->extends_at = r_.At(*n);
+    }
+    if (const YamlNode* n = root.Find("description")) r_.Scalar(*n, "description", &e->description);
+    if (const YamlNode* n = Required(root, "document", "an extension")) {
+      ReadSchema(*n, "document", &e->document);
+      // Entities stored before the extension have none of its fields: each must be optional.
+      for (const FieldSpec& f : e->document.fields)
+        if (!f.optional)
+          r_.ErrorAt(f.at, "an extension adds optional fields only: '" + f.name + "' is required",
+                     "write '" + f.name + "?:' (entities stored before it have no " + f.name + ")");
+    }
+    if (!r_.ok()) return nullptr;
+    e->content_hash = Sha256Hex(r_.source().text);
+    return e;
+  }
+
   // The key node of `key` in `map` (its first entry), for diagnostics about the key itself.
   static const YamlNode* KeyOf(const YamlNode& map, std::string_view key) {
     for (const auto& [k, v] : map.entries)
@@ -1177,8 +1210,9 @@ LimitConstants ReadLimitConstants(const std::vector<Source>& rule_sources) {
   return out;
 }
 
-std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
-                                     const LimitConstants* constants) {
+WorkflowFile LoadWorkflowFile(const Source& source, Diagnostics* diags,
+                              const LimitConstants* constants) {
+  WorkflowFile out;
   YamlNode root;
   Diagnostics read;
   const bool ok = ReadYaml(source, &root, &read);
@@ -1187,8 +1221,16 @@ std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
       d.hint = QuoteHint(d.source_line, d.column);
     diags->Append(std::move(d));
   }
-  if (!ok) return nullptr;
-  return MachineReader(source, diags, constants).Read(root);
+  if (!ok) return out;
+  MachineReader reader(source, diags, constants);
+  out.machine = reader.Read(root);
+  out.extension = std::move(reader.extension);
+  return out;
+}
+
+std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
+                                     const LimitConstants* constants) {
+  return LoadWorkflowFile(source, diags, constants).machine;
 }
 
 std::unique_ptr<Machine> LoadMachineOutline(const Source& source, Diagnostics* diags) {
@@ -1203,6 +1245,63 @@ const std::string& Policy::RecordedPath(const std::string& path) const {
 }
 
 namespace {
+
+std::string Position(const Where& w) {
+  return w.source->name + ":" + std::to_string(w.line) + ":" + std::to_string(w.column);
+}
+
+void ErrorAt(Diagnostics* diags, const Where& w, std::string message, std::string hint = {}) {
+  diags->AddAt(Severity::kError, *w.source, w.line, w.column, std::move(message), std::move(hint));
+}
+
+// Moves each extension's fields into its entity machine's document. A field whose name the
+// document has already (the machine's own or an earlier extension's, of any type) is reported
+// where it is written and where the other is, and left out.
+void ApplyExtensions(Policy* policy, Diagnostics* diags) {
+  std::map<std::string, Machine*> entities;
+  for (auto& m : policy->machines)
+    if (m->kind == MachineKind::kEntity) entities.emplace(m->entity_type, m.get());
+  for (auto& e : policy->extensions) {
+    auto it = entities.find(e->extends);
+    if (it == entities.end()) {
+      // A machine missing because its file did not load was reported there.
+      if (policy->failed_files == 0)
+        ErrorAt(diags, e->extends_at,
+                "this extension extends entity type '" + e->extends +
+                    "', which no entity machine defines");
+      continue;
+    }
+    Machine& m = *it->second;
+    if (m.document.type->kind() != dsl::TypeKind::kObject) continue;
+    for (FieldSpec& f : e->document.fields) {
+      auto same = std::find_if(m.document.fields.begin(), m.document.fields.end(),
+                               [&](const FieldSpec& g) { return g.name == f.name; });
+      if (same != m.document.fields.end()) {
+        const bool own = same->at.source == m.source;
+        ErrorAt(diags, f.at,
+                "field '" + f.name + "' of " + m.entity_type +
+                    "'s document is declared already, at " + Position(same->at) +
+                    "; an extension adds new fields only",
+                "give it a name of its own");
+        ErrorAt(diags, same->at,
+                std::string("field '") + f.name + "' of " + m.entity_type + "'s document" +
+                    (own ? "" : " (from an extension)") +
+                    " is declared again by the extension at " + Position(f.at));
+        continue;
+      }
+      FieldSpec moved = std::move(f);
+      f = FieldSpec();
+      f.name = moved.name;
+      f.optional = moved.optional;
+      f.type = moved.type;
+      f.at = moved.at;
+      m.document.fields.push_back(std::move(moved));
+    }
+    std::vector<dsl::Field> fields;
+    for (const FieldSpec& f : m.document.fields) fields.push_back({f.name, f.type, f.optional});
+    m.document.type = dsl::Type::Object(std::move(fields));
+  }
+}
 
 // "rules/product.rules" for rules/product.rules read from the folder ./rules/ (or /src/rules).
 std::string RecordedPathIn(const std::string& dir, const std::string& path) {
@@ -1252,12 +1351,16 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
         ++policy->failed_files;
         continue;
       }
-      if (auto m = LoadMachine(*s, diags, &constants))
-        policy->machines.push_back(std::move(m));
+      WorkflowFile file = LoadWorkflowFile(*s, diags, &constants);
+      if (file.machine)
+        policy->machines.push_back(std::move(file.machine));
+      else if (file.extension)
+        policy->extensions.push_back(std::move(file.extension));
       else
         ++policy->failed_files;
     }
   }
+  ApplyExtensions(policy.get(), diags);
   for (const auto& d : rule_diags.items()) diags->Append(d);
   return policy;
 }

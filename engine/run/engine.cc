@@ -247,25 +247,42 @@ struct EngineImpl {
   }
 
   // The request machine a change started under: the current one when its file is unchanged,
-  // else the earlier definition, read back from the store by its content hash.
+  // else the earlier definition, read back from the store by its content hash and checked against
+  // today's entity machines and rules. Where it does not fit them (a document field it writes that
+  // they lack, a rule or an event they do not have) the change set cannot run to its end as it
+  // began: the command is refused, naming what is missing, rather than dropping what it writes.
   const CompiledMachine* PinnedMachine(const ChangeRow& row) {
     const CompiledMachine* current = RequestMachine(row.change_type, row.entity_type);
     if (current && current->m->content_hash == row.machine_hash) return current;
     if (auto it = pinned.find(row.machine_hash); it != pinned.end()) return it->second.cm.get();
     auto text = store->GetDefinition(row.machine_hash);
     if (!text) return current;  // Started before definitions were kept: the current one it is.
-    Pinned& p = pinned[row.machine_hash];
-    p.source = std::make_unique<dsl::Source>(
-        dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
+    const std::string what = row.change_type + " on " + row.entity_type;
+    const std::string fix =
+        "run the command with the --workflows and --rules folders the change set started under";
+    Pinned p;
+    // Named by the path it was stored from, as the set's operator knows it.
+    const std::string path = store->GetDefinitionPath(row.machine_hash).value_or("");
+    p.source = std::make_unique<dsl::Source>(dsl::Source{
+        (path.empty() ? "" : path + " ") + "(pinned " + row.machine_hash.substr(0, 12) + ")",
+        *text});
     dsl::Diagnostics diags;
     if (!limit_constants) limit_constants = ReadLimitConstants(rule_sources);
     p.machine = LoadMachine(*p.source, &diags, &*limit_constants);
-    if (!p.machine)
-      throw std::runtime_error("the definition " + row.machine_hash +
-                               " a change set started under no longer loads:\n" + diags.ToText());
+    if (p.machine) CheckMachineAgainst(policy, *p.machine, &diags);
+    if (!p.machine || diags.has_errors()) {
+      dsl::Diagnostics errors;
+      for (const auto& d : diags.items())
+        if (d.severity == dsl::Severity::kError) errors.Append(d);
+      throw DefinitionsMissing("its " + what + " started under the definition " +
+                               row.machine_hash.substr(0, 12) +
+                               " (kept in the store), which the current workflows and rules "
+                               "cannot run:\n" +
+                               errors.ToText() + fix);
+    }
     p.machine->content_hash = row.machine_hash;
     p.cm = CompileMachine(*p.machine);
-    return p.cm.get();
+    return pinned.emplace(row.machine_hash, std::move(p)).first->second.cm.get();
   }
 
   std::unique_ptr<dsl::Expression> Expr(const ExprText& x, const dsl::TypeEnv& env,
@@ -472,15 +489,37 @@ struct EngineImpl {
   Value SetPath(Value doc, const dsl::Type& type, const std::vector<std::string>& path, size_t i,
                 const Value& value, Action::Kind kind) {
     if (i == path.size()) return Combine(doc, type, value, kind);
-    if (type.kind() != dsl::TypeKind::kObject) return doc;
-    int slot = type.FieldIndex(path[i]);
-    if (slot < 0) return doc;
+    int slot = type.kind() == dsl::TypeKind::kObject ? type.FieldIndex(path[i]) : -1;
+    if (slot < 0) {
+      Dropped(path[i]);
+      return doc;
+    }
     dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
     if (doc.kind == ValueKind::kObject && doc.obj->type == &type)
       std::copy(doc.obj->slots, doc.obj->slots + type.fields().size(), o->slots);
     const dsl::Field& f = type.fields()[static_cast<size_t>(slot)];
     o->slots[slot] = SetPath(o->slots[slot], *f.type, path, i + 1, value, kind);
     return Value::Obj(o);
+  }
+
+  // A field a write names that the document's schema does not declare: the first one, since the
+  // last action began. Such a write is a fault, never a silent drop (the checker refuses what it
+  // can see; a map built at run time, or a request pinned to another document schema, it cannot).
+  std::string dropped;
+  void Dropped(const std::string& field) {
+    if (dropped.empty()) dropped = field;
+  }
+  // The fault for a write that named an undeclared field, or "".
+  std::string DroppedFault(const Action& a, const CompiledMachine& cm,
+                           const CompiledMachine* entity_machine, const std::string& entity_type) {
+    if (dropped.empty()) return "";
+    std::string where =
+        entity_machine ? " (" + Located(entity_machine->m->entity_type_at) + ")" : "";
+    std::string out = "the " + std::string(ActionKindName(a.kind)) + " action of " + cm.m->Key() +
+                      " at " + Located(a.at) + " writes " + dropped + ", which the document of " +
+                      entity_type + where + " does not declare; nothing was written";
+    dropped.clear();
+    return out;
   }
 
   Value Coerce(const Value& v, const dsl::Type& type) {
@@ -492,19 +531,26 @@ struct EngineImpl {
       dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
       const auto& from = v.obj->type->fields();
       for (size_t k = 0; k < from.size(); ++k) {
+        if (v.obj->slots[k].is_absent()) continue;
         int slot = type.FieldIndex(from[k].name);
-        if (slot >= 0 && !v.obj->slots[k].is_absent())
+        if (slot < 0)
+          Dropped(from[k].name);
+        else
           o->slots[slot] = Coerce(v.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
       }
       return Value::Obj(o);
     }
     if (v.kind == ValueKind::kMap && type.kind() == dsl::TypeKind::kObject) {
-      // A map literal builds an object: its keys name the fields (others are dropped).
+      // A map literal builds an object: its keys name the fields (a key that names none is an
+      // error, never dropped).
       dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
       for (uint32_t k = 0; k < v.map->size; ++k) {
         const dsl::MapEntry& entry = v.map->entries[k];
+        if (entry.value.is_absent()) continue;
         int slot = type.FieldIndex(std::string(entry.key.str()));
-        if (slot >= 0 && !entry.value.is_absent())
+        if (slot < 0)
+          Dropped(std::string(entry.key.str()));
+        else
           o->slots[slot] = Coerce(entry.value, *type.fields()[static_cast<size_t>(slot)].type);
       }
       return Value::Obj(o);
@@ -524,15 +570,20 @@ struct EngineImpl {
       case Action::Kind::kSet:
         return Coerce(value, type);
       case Action::Kind::kMerge: {
-        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject)
+        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject) {
+          Dropped("(a merge of " + dsl::ToDisplay(value) + ")");
           return current;
+        }
         dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
         if (current.kind == ValueKind::kObject && current.obj->type == &type)
           std::copy(current.obj->slots, current.obj->slots + type.fields().size(), o->slots);
         const auto& from = value.obj->type->fields();
         for (size_t k = 0; k < from.size(); ++k) {
+          if (value.obj->slots[k].is_absent()) continue;
           int slot = type.FieldIndex(from[k].name);
-          if (slot >= 0 && !value.obj->slots[k].is_absent())
+          if (slot < 0)
+            Dropped(from[k].name);
+          else
             o->slots[slot] =
                 Coerce(value.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
         }
@@ -604,7 +655,9 @@ struct EngineImpl {
           const CompiledMachine* em = EntityMachine(entity->row.type);
           const dsl::TypePtr& doc_type = em ? em->doc_type : cm.doc_type;
           Value doc = Document(entity->row.document, doc_type);
+          dropped.clear();
           Value updated = SetPath(doc, *doc_type, path, 0, v, a.kind);
+          if (auto m = DroppedFault(a, cm, em, entity->row.type); !m.empty()) return m;
           entity->row.document = dsl::ToJson(updated);
           entity->changed = true;
           break;
@@ -615,7 +668,9 @@ struct EngineImpl {
           if (auto m = eval(ca.value, &document); !m.empty()) return m;
           const CompiledMachine* em = EntityMachine(a.entity_type);
           if (!em) return "no machine for entity type " + a.entity_type;
+          dropped.clear();
           Value doc = Coerce(document, *em->doc_type);
+          if (auto m = DroppedFault(a, cm, em, a.entity_type); !m.empty()) return m;
           if (doc.kind == ValueKind::kObject) {
             for (size_t k = 0; k < em->doc_type->fields().size(); ++k) {
               const dsl::Field& f = em->doc_type->fields()[k];
@@ -1455,7 +1510,12 @@ struct EngineImpl {
 
   void ResolveReferences(ChangeSetRow* cs) {
     for (ChangeRow& c : cs->changes) {
-      const CompiledMachine* cm = PinnedMachine(c);
+      const CompiledMachine* cm = nullptr;
+      try {
+        cm = PinnedMachine(c);
+      } catch (const DefinitionsMissing& e) {
+        throw DefinitionsMissing("change set " + cs->id + ": " + e.what());
+      }
       if (cm == nullptr || !cm->m->input.has_references) continue;
       std::vector<Violation> ignored;
       std::vector<DetailsReference> references;
@@ -1479,8 +1539,10 @@ struct EngineImpl {
       c.row = row;
       c.cm = PinnedMachine(row);
       if (!c.cm)
-        throw std::runtime_error("change set " + cs.id + " runs " + row.change_type + " on " +
-                                 row.entity_type + ", which no machine defines any more");
+        throw DefinitionsMissing("change set " + cs.id + " runs " + row.change_type + " on " +
+                                 row.entity_type +
+                                 ", which no machine of the current workflows defines; run the "
+                                 "command with the --workflows folders it started under");
       changes.push_back(std::move(c));
     }
     return changes;

@@ -254,6 +254,7 @@ class SqliteStore : public Store {
   void PutDefinition(const std::string& hash, const std::string& path,
                      const std::string& text) override;
   std::optional<std::string> GetDefinition(const std::string& hash) override;
+  std::optional<std::string> GetDefinitionPath(const std::string& hash) override;
 
   void AppendCommand(CommandRow* row) override;
   std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) override;
@@ -460,7 +461,7 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       put_definition(db,
                      "INSERT INTO definitions (hash, path, text) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (hash) DO NOTHING"),
-      get_definition(db, "SELECT text FROM definitions WHERE hash = ?1"),
+      get_definition(db, "SELECT text, path FROM definitions WHERE hash = ?1"),
       insert_command(db, "INSERT INTO command_log (command, outcome, at) VALUES (?1, ?2, ?3)"),
       commands_after(db,
                      "SELECT seq, command, outcome, at FROM command_log WHERE seq > ?1 "
@@ -1190,6 +1191,14 @@ std::optional<std::string> SqliteStore::GetDefinition(const std::string& hash) {
   Bind(s, 1, hash);
   if (!Step(s, "reading definition ", hash)) return std::nullopt;
   return Text(s, 0);
+}
+
+std::optional<std::string> SqliteStore::GetDefinitionPath(const std::string& hash) {
+  SQLite::Statement& s = st_->get_definition;
+  Use use(s);
+  Bind(s, 1, hash);
+  if (!Step(s, "reading definition ", hash)) return std::nullopt;
+  return Text(s, 1);
 }
 
 void SqliteStore::AppendCommand(CommandRow* row) {

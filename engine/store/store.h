@@ -213,6 +213,8 @@ class Store {
   virtual void PutDefinition(const std::string& hash, const std::string& path,
                              const std::string& text) = 0;
   virtual std::optional<std::string> GetDefinition(const std::string& hash) = 0;
+  // The path the definition was first stored from (for messages about it).
+  virtual std::optional<std::string> GetDefinitionPath(const std::string& hash) = 0;
 
   // The command log: every command received, with its outcome, in order.
   virtual void AppendCommand(CommandRow* row) = 0;  // Sets row->seq.

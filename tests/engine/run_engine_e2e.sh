@@ -1288,4 +1288,104 @@ Run with --help for more information."
   end
 }
 
+# warranty_request DIR: a drop-in request type, UpdateWarranty, that waits for Seller Operations and
+# then merges its Warranty into the product's document.
+warranty_request() {
+  mkdir -p "$1"
+  cat >"$1/update_warranty.yaml" <<'YAML'
+machine: request
+change_type: UpdateWarranty
+entity_type: ProfessionalServicesProduct@1.0
+input:
+  Warranty: string
+events:
+  approve: [operations]
+states:
+  Submitted: {initial: true, status: PREPARING}
+  InReview: {status: APPLYING}
+  Succeeded: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: Submitted, to: InReview}
+  - {from: InReview, to: Succeeded, on: approve, actions: [{merge: entity.Document, value: details}]}
+YAML
+}
+warranty() {  # warranty ID TEXT
+  printf '{"ChangeType":"UpdateWarranty","Entity":{"Type":"%s","Identifier":"%s"},"DetailsDocument":{"Warranty":"%s"}}' "$PT" "$1" "$2"
+}
+# with WORKFLOW_DIR... -- ARGS...: the binary on the test's store with these workflow folders.
+with() {
+  local folders=()
+  while [ "$1" != -- ]; do folders+=(--workflows "$1"); shift; done
+  shift
+  "$BIN" "$@" --db "$T/s.db" "${folders[@]}" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+}
+
+# A change set waiting for review, approved with folders that lack the document field its request
+# writes, is refused naming the field (it used to succeed and drop it); with its own folders it
+# completes, keeping the field.
+test_pinned_document_field_missing() {
+  begin pinned_document_field_missing
+  local alt=$T/alt
+  cp -r "$SRC/workflows" "$alt"
+  warranty_request "$alt"
+  sed -i 's/^  AgreementBuyers?: list<string>.*/&\n  Warranty?: string/' "$alt/product.yaml"
+  import_products $PA
+  body "$(warranty $PA "90 days")"
+  with "$alt" -- start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T00:01:00Z
+  rc 0 "start with the extended product"
+  eq "waits for review" "$(j 'd["Status"]')" APPLYING
+  CS=$(j 'd["ChangeSetId"]')
+  local before
+  before=$(digest)
+  with "$SRC/workflows" -- review "$CS" approve --actor operations --at 2026-01-01T00:02:00Z
+  rc 3 "approve without the field's definition"
+  hasnt "not succeeded" "$OUT" SUCCEEDED
+  has "names the request" "$ERR" "its UpdateWarranty on $PT started under the definition"
+  has "names the field" "$ERR" "hint: entity.Document has no field 'Warranty'"
+  has "says what to do" "$ERR" "run the command with the --workflows and --rules folders the change set started under"
+  eq "nothing changed" "$(digest)" "$before"
+  sf describe-change-set "$CS"
+  eq "still in review" "$(j 'd["Status"]')" APPLYING
+  with "$alt" -- review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z
+  rc 0 "approve with its own folders"
+  eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
+  sf describe-entity $PA
+  eq "the field is kept" "$(j 'd["DetailsDocument"]["Warranty"]')" "90 days"
+  end
+}
+
+# The same through a drop-in folder: an extension adds Warranty to the product, the folder's request
+# type writes it. Started with both folders, approved with the shipped ones alone: refused, naming
+# the field and the pinned file; approved with both: SUCCEEDED with the field.
+test_pinned_extension_missing() {
+  begin pinned_extension_missing
+  local extra=$T/extra
+  warranty_request "$extra"
+  printf 'machine: extension\nextends: %s\ndocument:\n  Warranty?: string\n' "$PT" >"$extra/warranty.yaml"
+  import_products $PA
+  body "$(warranty $PA "90 days")"
+  with "$SRC/workflows" "$extra" -- start-change-set --change-set "$T/body.json" --actor $SELLER \
+    --at 2026-01-01T00:01:00Z
+  rc 0 "start with the drop-in folder"
+  eq "waits for review" "$(j 'd["Status"]')" APPLYING
+  CS=$(j 'd["ChangeSetId"]')
+  local before
+  before=$(digest)
+  with "$SRC/workflows" -- review "$CS" approve --actor operations --at 2026-01-01T00:02:00Z
+  rc 3 "approve without the drop-in folder"
+  hasnt "not succeeded" "$OUT" SUCCEEDED
+  has "names the pinned file" "$ERR" "$extra/update_warranty.yaml (pinned "
+  has "names the field" "$ERR" "hint: entity.Document has no field 'Warranty'"
+  eq "nothing changed" "$(digest)" "$before"
+  with "$SRC/workflows" "$extra" -- review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z
+  rc 0 "approve with the drop-in folder"
+  eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
+  sf describe-entity $PA
+  eq "the field is kept" "$(j 'd["DetailsDocument"]["Warranty"]')" "90 days"
+  end
+}
+
 run_tests

@@ -416,6 +416,8 @@ TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
   store->PutDefinition("h1", "workflows/other.yaml", "text two");  // Exists: a no-op.
   CHECK(store->GetDefinition("h1") == std::optional<std::string>("text one"));
   CHECK_FALSE(store->GetDefinition("h2"));
+  CHECK(store->GetDefinitionPath("h1") == std::optional<std::string>("workflows/a.yaml"));
+  CHECK_FALSE(store->GetDefinitionPath("h2"));
 
   CHECK(store->LastCommandSeq() == 0);
   std::vector<CommandRow> commands(5);
