@@ -683,12 +683,10 @@ std::string OptionOf(const std::string& member) {
 // The policy's machines, to check a read command's names. A read does not need the policy, so one
 // that does not load checks nothing.
 std::unique_ptr<engine::Policy> PolicyForNames(const Globals& g) {
-  std::vector<std::string> workflows = g.workflows, rules = g.rules;
-  if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
-  if (rules.empty()) rules.push_back(DefaultFolder("rules"));
   try {
+    DefinitionFolders folders = ResolveFolders(g.workflows, g.rules, g.db);
     dsl::Diagnostics diags;
-    auto policy = engine::LoadPolicy(workflows, rules, &diags);
+    auto policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
     if (policy && !policy->machines.empty()) return policy;
   } catch (const std::exception&) {
   }
