@@ -189,6 +189,55 @@ bool ReadFilters(const json& body, const std::vector<std::string>& known,
   return true;
 }
 
+// Sort: {"SortBy", "SortOrder"}, SortBy one of `bys` (the first the default), SortOrder ASCENDING
+// or DESCENDING (default `order`).
+struct SortSpec {
+  std::string by, order;
+};
+
+bool ReadSort(const json& body, const std::vector<std::string>& bys, const char* order,
+              SortSpec* sort, Response* error) {
+  sort->by = bys.front();
+  sort->order = order;
+  if (!body.contains("Sort")) return true;
+  const json& s = body["Sort"];
+  if (!s.is_object()) {
+    *error = Error(422, "ValidationException", "Sort must be an object");
+    return false;
+  }
+  sort->by = s.value("SortBy", sort->by);
+  sort->order = s.value("SortOrder", sort->order);
+  if (std::find(bys.begin(), bys.end(), sort->by) == bys.end()) {
+    *error = Error(422, "ValidationException", "Sort.SortBy must be " + bys[0] + " or " + bys[1]);
+    return false;
+  }
+  if (sort->order != "ASCENDING" && sort->order != "DESCENDING") {
+    *error = Error(422, "ValidationException", "Sort.SortOrder must be ASCENDING or DESCENDING");
+    return false;
+  }
+  return true;
+}
+
+// Sorts by the field, then by the id, so that ties fall the same way on every page.
+void SortItems(json* items, const SortSpec& sort, const char* id_name) {
+  const bool ascending = sort.order == "ASCENDING";
+  std::stable_sort(items->begin(), items->end(), [&](const json& a, const json& c) {
+    std::string x = a.value(sort.by, ""), y = c.value(sort.by, "");
+    if (x == y) {
+      x = a[id_name].get<std::string>();
+      y = c[id_name].get<std::string>();
+    }
+    return ascending ? x < y : x > y;
+  });
+}
+
+// Seconds since the epoch, whole.
+int64_t WallSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 bool AnyOf(const std::vector<std::string>& values, const std::string& v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
@@ -265,6 +314,12 @@ Response Service::Handle(const std::string& method, const std::string& path,
     return true;
   };
   Response error;
+  // Who acts is who signed, and when is the server's clock, whatever a body says.
+  auto stamp = [&](engine::Command* c) {
+    c->actor = actor;
+    c->at = now;
+    c->at_us = now_us;
+  };
 
   if (route("POST", "/StartChangeSet")) {
     engine::Command c;
@@ -276,9 +331,7 @@ Response Service::Handle(const std::string& method, const std::string& path,
         message += "; " + (v.path.empty() ? std::string("(body)") : v.path) + ": " + v.message;
       return Error(422, "ValidationException", message);
     }
-    c.actor = actor;  // Who signed, whatever the body says.
-    c.at = now;
-    c.at_us = now_us;
+    stamp(&c);
     // The answer is two fields: the engine need not build the whole change set's description.
     struct Quiet {
       engine::Engine* e;
@@ -302,9 +355,7 @@ Response Service::Handle(const std::string& method, const std::string& path,
       engine::Command c;
       c.op = engine::Op::kCancelChangeSet;
       c.change_set_id = *id;
-      c.actor = actor;
-      c.at = now;
-      c.at_us = now_us;
+      stamp(&c);
       engine::Outcome o = engine_->Execute(c);
       if (o.result != engine::Result::kOk) return FromOutcome(o);
     }
@@ -362,24 +413,9 @@ Response Service::Handle(const std::string& method, const std::string& path,
       }
       if (keep) items.push_back(s);
     }
-    std::string sort_by = "StartTime", order = "DESCENDING";
-    if (b.contains("Sort")) {
-      const json& s = b["Sort"];
-      if (!s.is_object()) return Error(422, "ValidationException", "Sort must be an object");
-      sort_by = s.value("SortBy", sort_by);
-      order = s.value("SortOrder", order);
-      if (sort_by != "StartTime" && sort_by != "EndTime")
-        return Error(422, "ValidationException", "Sort.SortBy must be StartTime or EndTime");
-      if (order != "ASCENDING" && order != "DESCENDING")
-        return Error(422, "ValidationException", "Sort.SortOrder must be ASCENDING or DESCENDING");
-    }
-    // Ids sort as change sets arrive, so they break ties the same way on every page.
-    std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& c) {
-      std::string x = a.value(sort_by, ""), y = c.value(sort_by, "");
-      if (x != y) return order == "ASCENDING" ? x < y : x > y;
-      return order == "ASCENDING" ? a["ChangeSetId"] < c["ChangeSetId"]
-                                  : a["ChangeSetId"] > c["ChangeSetId"];
-    });
+    SortSpec sort;
+    if (!ReadSort(b, {"StartTime", "EndTime"}, "DESCENDING", &sort, &error)) return error;
+    SortItems(&items, sort, "ChangeSetId");
     return Page(items, "ChangeSetSummaryList", "ChangeSetId", b, 20);
   }
   if (route("POST", "/ListEntities")) {
@@ -410,26 +446,9 @@ Response Service::Handle(const std::string& method, const std::string& path,
       e["EntityArn"] = engine::EntityArn(full, e["EntityId"].get<std::string>());
       items.push_back(e);
     }
-    std::string sort_by = "LastModifiedDate", order = "ASCENDING";
-    if (b.contains("Sort")) {
-      const json& s = b["Sort"];
-      if (!s.is_object()) return Error(422, "ValidationException", "Sort must be an object");
-      sort_by = s.value("SortBy", sort_by);
-      order = s.value("SortOrder", order);
-      if (sort_by != "LastModifiedDate" && sort_by != "EntityId")
-        return Error(422, "ValidationException",
-                     "Sort.SortBy must be LastModifiedDate or EntityId");
-      if (order != "ASCENDING" && order != "DESCENDING")
-        return Error(422, "ValidationException", "Sort.SortOrder must be ASCENDING or DESCENDING");
-    }
-    std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& c) {
-      std::string x = a.value(sort_by, ""), y = c.value(sort_by, "");
-      if (x == y) {
-        x = a["EntityId"].get<std::string>();
-        y = c["EntityId"].get<std::string>();
-      }
-      return order == "ASCENDING" ? x < y : x > y;
-    });
+    SortSpec sort;
+    if (!ReadSort(b, {"LastModifiedDate", "EntityId"}, "ASCENDING", &sort, &error)) return error;
+    SortItems(&items, sort, "EntityId");
     return Page(items, "EntitySummaryList", "EntityId", b, 50);
   }
   if (route("POST", "/BatchDescribeEntities")) {
@@ -470,8 +489,7 @@ Response Service::Handle(const std::string& method, const std::string& path,
       if (c.change_set_id.empty() || (c.decision != "approve" && c.decision != "reject"))
         return Error(422, "ValidationException",
                      "Review needs ChangeSetId and a Decision, approve or reject");
-      c.at = now;
-      c.at_us = now_us;
+      stamp(&c);
     } else {
       if (!options_.manual_clock)
         return Error(
@@ -630,11 +648,7 @@ class Writer {
       if (engine::ParseAt(engine_->store()->Clock(), &us)) clock_us_ = std::max(clock_us_, us);
       return clock_us_;
     }
-    const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count() *
-                         dsl::kMicrosPerSecond;
-    clock_us_ = std::max(clock_us_, wall);
+    clock_us_ = std::max(clock_us_, WallSeconds() * dsl::kMicrosPerSecond);
     return clock_us_;
   }
 
@@ -804,10 +818,7 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
         q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
     raw.body = req.body;
     for (const auto& [k, v] : req.headers) raw.headers.emplace_back(k, v);
-    const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-    SigV4Result auth = VerifySigV4(raw, lookup, wall);
+    SigV4Result auth = VerifySigV4(raw, lookup, WallSeconds());
     if (!auth.ok) {
       send(Error(auth.status, auth.error_code, auth.message));
       return;
