@@ -8,7 +8,9 @@ CMAKE_FLAGS ?=
 # Build and test dependencies, as Debian package names.
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev libspdlog-dev \
             nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libsqlitecpp-dev \
-            libsqlite3-dev sqlite3 libssl-dev
+            libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev
+# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image).
+TEST_PACKAGES := awscli
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
 # Only for `make fuzz`: libFuzzer comes with clang.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -30,6 +32,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
+	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
 	cd $(BUILD) && ctest --output-on-failure
 
 demo: build
@@ -39,7 +42,7 @@ demo: build
 bench:
 	@sh scripts/ensure-packages.sh $(PACKAGES) $(BENCH_PACKAGES)
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON
-	cmake --build build-bench -j $(JOBS) --target rules_bench policy_bench sellerflow
+	cmake --build build-bench -j $(JOBS) --target rules_bench policy_bench serve_load sellerflow
 	@sh bench/run.sh build-bench
 
 test-asan: deps

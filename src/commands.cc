@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "dsl/utf8.h"
 #include "engine/check/check_policy.h"
 #include "engine/check/graph.h"
+#include "engine/model/folders.h"
 #include "engine/model/load.h"
 
 namespace sellerflow {
@@ -117,7 +119,8 @@ std::function<int()> SetupEval(CLI::App* app) {
   app->add_option("EXPR", o->expr, "the expression to evaluate")->required();
   app->add_option("--data", o->data, "a JSON object whose keys are the variables");
   app->add_option("--types", o->types, "declared types of the variables (a .types file)");
-  app->add_option("--rules", o->rules, "rules files whose constants the expression may use");
+  Repeatable(app->add_option("--rules", o->rules,
+                             "a rules file whose constants the expression may use (repeatable)"));
   app->add_flag("--explain", o->explain, "say why a false or failed result came about");
   app->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   return [o] {
@@ -283,10 +286,13 @@ struct PolicyOptions {
 };
 
 void AddPolicyOptions(CLI::App* app, PolicyOptions* o) {
-  app->add_option("--workflows", o->workflows,
-                  "a folder of workflow YAML files (repeatable; default: the shipped workflows/)");
-  app->add_option("--rules", o->rules,
-                  "a folder of rules files (repeatable; default: the shipped rules/)");
+  Repeatable(app->add_option("--workflows", o->workflows,
+                             "a folder of workflow YAML files (repeatable; default: "
+                             "$SELLERFLOW_WORKFLOWS, else sellerflow.yaml, else the shipped "
+                             "workflows/)"));
+  Repeatable(app->add_option("--rules", o->rules,
+                             "a folder of rules files (repeatable; default: $SELLERFLOW_RULES, "
+                             "else sellerflow.yaml, else the shipped rules/)"));
 }
 
 // The shipped folders: ./workflows and ./rules when present, else those of the source tree.
@@ -297,10 +303,36 @@ std::string DefaultFolder(const char* name) {
 }
 
 std::unique_ptr<engine::Policy> LoadPolicyFrom(PolicyOptions o, Diagnostics* diags) {
-  if (o.workflows.empty()) o.workflows.push_back(DefaultFolder("workflows"));
-  if (o.rules.empty()) o.rules.push_back(DefaultFolder("rules"));
-  return engine::LoadPolicy(o.workflows, o.rules, diags);
+  DefinitionFolders folders = ResolveFolders(o.workflows, o.rules, "");
+  return engine::LoadPolicy(folders.workflows, folders.rules, diags);
 }
+
+}  // namespace
+
+DefinitionFolders ResolveFolders(const std::vector<std::string>& workflows,
+                                 const std::vector<std::string>& rules, const std::string& store) {
+  engine::FolderInputs in;
+  in.flag_workflows = workflows;
+  in.flag_rules = rules;
+  if (const char* v = std::getenv("SELLERFLOW_WORKFLOWS")) in.env_workflows = v;
+  if (const char* v = std::getenv("SELLERFLOW_RULES")) in.env_rules = v;
+  in.project_dirs.push_back(".");
+  if (!store.empty()) {
+    std::string dir = std::filesystem::path(store).parent_path().string();
+    in.project_dirs.push_back(dir.empty() ? "." : dir);
+  }
+  in.default_workflows = DefaultFolder("workflows");
+  in.default_rules = DefaultFolder("rules");
+  Diagnostics diags;
+  engine::PolicyFolders folders = engine::ResolvePolicyFolders(in, &diags);
+  if (diags.has_errors()) {
+    std::fputs(diags.ToText().c_str(), stderr);
+    throw UsageError("the definition folders are misconfigured (see above)");
+  }
+  return {folders.workflows.folders, folders.rules.folders};
+}
+
+namespace {
 
 // ---- check ---
 std::function<int()> SetupCheck(CLI::App* app) {
@@ -324,8 +356,10 @@ std::function<int()> SetupCheck(CLI::App* app) {
       for (const auto& m : policy->machines) requests += m->kind == engine::MachineKind::kRequest;
       std::string summary = std::to_string(policy->machines.size()) + " machines (" +
                             std::to_string(requests) + " request, " +
-                            std::to_string(policy->machines.size() - requests) + " entity), " +
-                            std::to_string(policy->rule_sources.size()) + " rules files: ";
+                            std::to_string(policy->machines.size() - requests) + " entity), ";
+      if (!policy->extensions.empty())
+        summary += Count(policy->extensions.size(), "document extension") + ", ";
+      summary += std::to_string(policy->rule_sources.size()) + " rules files: ";
       summary += diags.has_errors() ? Count(diags.error_count(), "error") : "ok";
       if (diags.warning_count()) summary += ", " + Count(diags.warning_count(), "warning");
       std::printf("%s\n", summary.c_str());

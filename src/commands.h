@@ -10,7 +10,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace sellerflow {
 
@@ -43,7 +44,20 @@ struct Command {
   std::function<std::function<int()>(CLI::App* app)> setup;
 };
 
+// The workflow and rules folders a command that loads the policy uses (README.md, "Definition
+// folders"): its flags, else $SELLERFLOW_WORKFLOWS / $SELLERFLOW_RULES, else sellerflow.yaml in the
+// current directory or beside `store` (a path, "" for none), else the shipped folders. A broken
+// project file or variable is printed and throws UsageError.
+struct DefinitionFolders {
+  std::vector<std::string> workflows, rules;
+};
+DefinitionFolders ResolveFolders(const std::vector<std::string>& workflows,
+                                 const std::vector<std::string>& rules, const std::string& store);
+
 const std::vector<Command>& Commands();
+// Makes `o` a repeatable option that takes one value each time (`--workflows a --workflows b`), so
+// that `--workflows a b` leaves `b` to the positional argument after it.
+CLI::Option* Repeatable(CLI::Option* o);
 // The engine's commands (src/engine_commands.cc), appended to the table.
 void AddEngineCommands(std::vector<Command>* commands);
 

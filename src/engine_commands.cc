@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <utility>
 
+#include "dsl/diagnostics.h"
 #include "dsl/time.h"
 #include "dsl/utf8.h"
 #include "engine/base/limits.h"
@@ -26,6 +30,7 @@
 #include "engine/run/replay.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
+#include "src/serve/server.h"
 
 namespace sellerflow {
 namespace {
@@ -39,6 +44,9 @@ struct Globals {
   CLI::Option* db_option = nullptr;  // Tells `--db ""` from no --db at all.
   std::vector<std::string> workflows, rules;
   std::string actor, at;
+  std::string at_flag = "--at";  // How the command names its time in errors (tick: --to).
+  std::string catalog;           // --catalog, as the AWS CLI takes it: AWSMarketplace only.
+  bool now = false;              // --now: the wall clock, however far past the store's clock.
   // Tables for a person at a terminal, JSON for scripts and pipes.
   std::string output = isatty(STDOUT_FILENO) ? "table" : "json";
 };
@@ -46,11 +54,21 @@ struct Globals {
 void AddGlobals(CLI::App* app, Globals* g) {
   g->db_option =
       app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
-  app->add_option("--workflows", g->workflows,
-                  "workflow folders (default: the shipped workflows/)");
-  app->add_option("--rules", g->rules, "rules folders (default: the shipped rules/)");
+  Repeatable(app->add_option("--workflows", g->workflows,
+                             "a workflow folder (repeatable; default: $SELLERFLOW_WORKFLOWS, else "
+                             "sellerflow.yaml, else the shipped workflows/)"));
+  Repeatable(app->add_option("--rules", g->rules,
+                             "a rules folder (repeatable; default: $SELLERFLOW_RULES, else "
+                             "sellerflow.yaml, else the shipped rules/)"));
+  app->add_option("--catalog", g->catalog, "the catalog, as the AWS CLI names it: AWSMarketplace")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v == "AWSMarketplace" ? std::string()
+                                         : "the only catalog is AWSMarketplace, not '" + v + "'";
+          },
+          "AWSMarketplace"));
   app->add_option("--actor", g->actor, "who acts: seller:<account>, buyer:<account> or operations");
-  app->add_option("--at", g->at, "the command's time, RFC 3339 (default: now)");
+  app->add_option("--at", g->at, "the command's time, RFC 3339, kept in UTC (default: now)");
   app->add_option("--output", g->output,
                   "json, table or text (default: table on a terminal, else json)")
       ->check(CLI::IsMember({"json", "table", "text"}));
@@ -59,12 +77,6 @@ void AddGlobals(CLI::App* app, Globals* g) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app->add_option("--log-format", g->log_format, "text, or json for log collectors")
       ->check(CLI::IsMember({"text", "json"}));
-}
-
-std::string DefaultFolder(const char* name) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(name, ec)) return name;
-  return std::string(SELLERFLOW_POLICY_DIR) + "/" + name;
 }
 
 // The policy, checked, and the store, opened: everything a command needs. Exits 3 on
@@ -113,10 +125,13 @@ int OpenSession(const Globals& g, Session* s,
   engine::ConfigureLog(
       g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
   dsl::Diagnostics diags;
-  std::vector<std::string> workflows = g.workflows, rules = g.rules;
-  if (workflows.empty()) workflows.push_back(DefaultFolder("workflows"));
-  if (rules.empty()) rules.push_back(DefaultFolder("rules"));
-  s->policy = engine::LoadPolicy(workflows, rules, &diags);
+  // The store's folder may hold the project file that names the folders.
+  const char* env_db = std::getenv("SELLERFLOW_DB");
+  DefinitionFolders folders = ResolveFolders(g.workflows, g.rules,
+                                             !g.db.empty()       ? g.db
+                                             : env_db && *env_db ? env_db
+                                                                 : "sellerflow.db");
+  s->policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
   engine::CheckPolicy(*s->policy, &diags);
   if (diags.has_errors()) {
     std::fputs(diags.ToText().c_str(), stderr);
@@ -197,6 +212,12 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+// The line under a listing's table that says how to ask for the next page, when there is one.
+std::string NextPage(const nlohmann::json& j) {
+  std::string token = Str(j, "NextToken");
+  return token.empty() ? "" : "more: --next-token " + token + "\n";
+}
+
 // A response for people: the shapes the engine answers with, as short lines and tables; anything
 // else as indented JSON.
 std::string ForPeople(const std::string& body) {
@@ -209,18 +230,43 @@ std::string ForPeople(const std::string& body) {
     out += "  started " + Str(j, "StartTime");
     if (!Str(j, "EndTime").empty()) out += ", ended " + Str(j, "EndTime");
     out += "\n";
-    std::vector<std::vector<std::string>> rows = {{"#", "ChangeType", "Entity", "Status", "State"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"#", "ChangeType", "Entity", "Status", "State", "Effect"}};
     int i = 0;
-    for (const auto& c : j["ChangeSet"])
+    for (const auto& c : j["ChangeSet"]) {
+      const auto applied = c.find("Applied");
+      const bool decided = applied != c.end() && applied->is_boolean();
       rows.push_back({std::to_string(i++), Str(c, "ChangeType"), Str(c["Entity"], "Identifier"),
-                      Str(c, "Status"), Str(c, "State")});
+                      Str(c, "Status"), Str(c, "State"),
+                      decided ? (applied->get<bool>() ? "applied" : "not applied") : ""});
+    }
     out += Table(rows);
     i = 0;
     for (const auto& c : j["ChangeSet"]) {
       for (const auto& e : c["ErrorDetailList"])
-        out += "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
-               Str(e, "ErrorMessage") + "\n";
+        out +=
+            "  change " + std::to_string(i) + ": " + Str(e, "ErrorCode") + ": " +
+            Str(e, "ErrorMessage") +
+            (Str(e, "Rule").empty() ? ""
+                                    : " (rule " + Str(e, "Rule") + ", " + Str(e, "Source") + ")") +
+            "\n";
       ++i;
+    }
+    if (j.contains("WaitingFor") && j["WaitingFor"].is_object()) {
+      const nlohmann::json& w = j["WaitingFor"];
+      for (const auto& e : w.value("Events", nlohmann::json::array())) {
+        std::string actors, changes;
+        for (const auto& a : e.value("Actors", nlohmann::json::array()))
+          if (a.is_string()) actors += (actors.empty() ? "" : ", ") + Visible(a.get<std::string>());
+        for (const auto& c : e.value("Changes", nlohmann::json::array()))
+          changes += (changes.empty() ? "" : ", ") + c.dump();
+        out += "  waits for " + Str(e, "Event") + " from " + (actors.empty() ? "anyone" : actors) +
+               " (change " + changes + ")\n";
+      }
+      for (const auto& t : w.value("Timers", nlohmann::json::array()))
+        out += "  timer due " + Str(t, "Deadline") + ": change " +
+               t.value("Change", nlohmann::json()).dump() + " moves from " + Str(t, "From") +
+               " to " + Str(t, "To") + "\n";
     }
     return out;
   }
@@ -234,7 +280,7 @@ std::string ForPeople(const std::string& body) {
       rows.push_back({Str(c, "ChangeSetId"), Str(c, "Status"), Str(c, "StartTime"),
                       Str(c, "EndTime"), entities});
     }
-    return Table(rows);
+    return Table(rows) + NextPage(j);
   }
   if (j.contains("EntitySummaryList")) {
     std::vector<std::vector<std::string>> rows = {
@@ -242,7 +288,7 @@ std::string ForPeople(const std::string& body) {
     for (const auto& e : j["EntitySummaryList"])
       rows.push_back({Str(e, "EntityId"), Str(e, "EntityType"), Str(e, "State"),
                       std::to_string(e.value("Revision", 0)), Str(e, "Owner")});
-    return Table(rows);
+    return Table(rows) + NextPage(j);
   }
   if (j.contains("Events")) {
     // The change set and change columns tell apart the same events of a set's several changes.
@@ -255,6 +301,27 @@ std::string ForPeople(const std::string& body) {
                       Str(e, "Actor")});
     }
     return Table(rows);
+  }
+  if (j.contains("Clock") && j.contains("TimersFired")) {
+    // A tick: the clock, then the timers it fired (the answer lists the first of them).
+    const int64_t count = j.value("TimersFired", int64_t{0});
+    out += "clock " + Str(j, "Clock") + ": " + std::to_string(count) + " timer" +
+           (count == 1 ? "" : "s") + " fired";
+    if (j.contains("TimersDeferred"))
+      out += ", " + j["TimersDeferred"].dump() + " left for the next command";
+    out += "\n";
+    if (count == 0) return out;
+    std::vector<std::vector<std::string>> rows = {
+        {"At", "ChangeSetId", "Change", "Entity", "From", "To"}};
+    for (const auto& t : j["Timers"]) {
+      const int change = t.value("Change", -1);
+      rows.push_back({Str(t, "At"), Str(t, "ChangeSetId"), change < 0 ? "" : std::to_string(change),
+                      Str(t, "Entity"), Str(t, "From"), Str(t, "To")});
+    }
+    out += Table(rows);
+    const int64_t listed = static_cast<int64_t>(j["Timers"].size());
+    if (listed < count) out += "... and " + std::to_string(count - listed) + " more\n";
+    return out;
   }
   if (j.contains("EntityIdentifier")) {
     out += Str(j, "EntityIdentifier") + "  " + Str(j, "EntityType") + "  " + Str(j, "State") +
@@ -292,10 +359,13 @@ void Print(const Globals& g, const engine::Outcome& o) {
   Emit(g, o.body);
 }
 
-// The stream to read `path` from: standard input for "-", else the file, opened into *file.
+// The stream to read `path` from: standard input for "-", else the file (`file://path` too, as the
+// AWS CLI writes it), opened into *file.
 // Throws UsageError naming the path when it cannot be read or is a directory.
-std::istream* OpenInput(const std::string& path, std::ifstream* file) {
+std::istream* OpenInput(std::string path, std::ifstream* file) {
   if (path == "-") return &std::cin;
+  // The AWS CLI's way of naming a file, relative to the working directory.
+  if (path.starts_with("file://")) path.erase(0, 7);
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw UsageError("cannot read '" + path + "': it is a directory");
@@ -322,9 +392,13 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
   if (!g.at.empty()) c->at = g.at;
   if (c->at.empty()) c->at = Now();
   if (!engine::ParseAt(c->at, &c->at_us)) {
-    *error = "--at " + c->at + " is not an RFC 3339 time";
+    *error = g.at_flag + " ";
+    dsl::AppendJsonString(c->at, error);
+    *error += " is not an RFC 3339 time (e.g. 2026-03-01T00:00:00Z)";
     return false;
   }
+  // One form in the log and on screen, whatever offset the operator typed.
+  c->at = dsl::FormatTimestamp(c->at_us);
   if (!g.actor.empty() && !engine::ValidActor(g.actor)) {
     *error = "--actor must be seller:<12 digits>, buyer:<12 digits> or operations, not ";
     dsl::AppendJsonString(g.actor,
@@ -338,6 +412,28 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
   return true;
 }
 
+// How far the wall clock may be past the store's clock before a command that defaults to it asks
+// to be told: a store replaying March must not jump to December because --at was forgotten (every
+// timer in between would fire).
+constexpr int64_t kMaxDefaultLeapUs = 24 * 3600 * dsl::kMicrosPerSecond;
+
+// Refuses (exit 2) a command whose time is the wall clock's default and far past the store's.
+bool CheckDefaultTime(const Globals& g, const engine::Command& c, engine::Store& store,
+                      std::string* error) {
+  if (!g.at.empty() || g.now) return true;
+  std::string clock = store.Clock();
+  int64_t clock_us = 0;
+  // The epoch is the clock of a store that only imported, without times: it has no time yet.
+  if (clock.empty() || !engine::ParseAt(clock, &clock_us) || clock_us <= 0) return true;
+  if (c.at_us - clock_us <= kMaxDefaultLeapUs) return true;
+  const int64_t days = (c.at_us - clock_us) / (24 * 3600 * dsl::kMicrosPerSecond);
+  *error = "the store's clock is at " + clock + " and now is " + c.at + ", " +
+           std::to_string(days) + (days == 1 ? " day" : " days") +
+           " later (every timer due in between would fire): give the command's time with --at, "
+           "or --now to run it now";
+  return false;
+}
+
 int RunCommand(const Globals& g, engine::Command c) {
   std::string error;
   if (!Complete(g, &c, &error)) {
@@ -346,6 +442,10 @@ int RunCommand(const Globals& g, engine::Command c) {
   }
   Session s;
   if (int rc = OpenSession(g, &s)) return rc;
+  if (!CheckDefaultTime(g, c, *s.store, &error)) {
+    std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
+    return kExitUsage;
+  }
   engine::Outcome o = s.engine->Execute(c);
   Print(g, o);
   return ExitFor(o);
@@ -378,7 +478,17 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   hooks.malformed = [&](int64_t line, const std::vector<engine::Violation>& violations) {
     PrintViolations(violations, path + ":" + std::to_string(line));
   };
-  hooks.ran = [&](int64_t line, const engine::Outcome&) {
+  // An import line the engine refused (a state its machine lacks, an entity that exists) would
+  // otherwise pass unseen: each is named with its reason, counted, and makes the import exit 1. A
+  // replay's refusals are not: a log replays the commands that were refused when they came.
+  const bool importing = options.default_op == engine::Op::kImport;
+  int64_t refused = 0;
+  hooks.ran = [&](int64_t line, const engine::Outcome& o) {
+    if (importing && o.result != Result::kOk) {
+      ++refused;
+      std::fprintf(stderr, "%s:%lld: %s: %s\n", Visible(path).c_str(), static_cast<long long>(line),
+                   o.error_type.c_str(), Visible(o.message).c_str());
+    }
     if (flags.ack) {
       std::printf("{\"Ack\":%lld}\n", static_cast<long long>(line));
       std::fflush(stdout);
@@ -401,6 +511,7 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
   std::string out = "{\"Lines\":" + std::to_string(r.lines);
   for (const auto& [k, v] : r.counts) out += ",\"" + k + "\":" + std::to_string(v);
   if (r.malformed) out += ",\"Malformed\":" + std::to_string(r.malformed);
+  if (refused) out += ",\"RefusedLines\":" + std::to_string(refused);
   if (options.resume) out += ",\"Skipped\":" + std::to_string(r.skipped);
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.3f", seconds);
@@ -413,21 +524,206 @@ int ReplayLines(const Globals& g, Session& s, const std::string& path,
         digest.c_str(), flags.expect_digest.c_str());
     return kExitRefused;
   }
-  return r.malformed ? kExitRefused : kExitOk;
+  return r.malformed || refused ? kExitRefused : kExitOk;
 }
 
-// An argument of a read command: positional when its name has no leading "--"; `allowed`, when
-// not empty, lists its only values (a misspelt filter would otherwise match nothing, silently).
+// An argument of a read command: positional when its name has no leading "--" (it may carry aliases
+// after a comma, "ID,--change-set-id", as the AWS CLI names it); `allowed`, when not empty, lists
+// its only values (a misspelt filter would otherwise match nothing, silently).
 struct Arg {
   const char* name;
   const char* help;
   std::vector<std::string> allowed = {};
 };
 
-using ReadFn = std::function<std::string(engine::Catalog&, const std::vector<std::string>&)>;
+using ReadFn = std::function<std::string(engine::Catalog&, const std::vector<std::string>&,
+                                         const engine::ListQuery&)>;
 // How a read command's answer is shown to people, when the generic table is not enough.
 using PeopleFn = std::function<std::string(engine::Catalog&, const std::vector<std::string>&,
                                            const std::string& body)>;
+// Checks a read command's values against the policy's names (throws UsageError), and may complete
+// them (an entity type written without its version).
+using CheckFn = std::function<void(const Globals&, std::vector<std::string>*)>;
+
+// The list options of ListChangeSets and ListEntities, as given on the command line.
+struct ListArgs {
+  std::vector<std::string> filters;
+  std::string sort, next_token;
+  int max_results = 0;
+  CLI::Option* max_results_option = nullptr;
+};
+
+// The text of an argument that may be `file://path`.
+std::string ArgText(const std::string& option, const std::string& arg) {
+  if (!arg.starts_with("file://")) return arg;
+  bool too_long = false;
+  std::string text = ReadInput(arg, engine::kMaxCommandBytes, &too_long);
+  if (too_long) throw UsageError(option + ": " + arg.substr(7) + " is too long");
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+// AWS CLI shorthand, `Key=value,Key=[a,b]` or `Key=a,b` (a bare item continues the list of the key
+// before it): the keys in order with their values.
+std::vector<std::pair<std::string, std::vector<std::string>>> Shorthand(const std::string& option,
+                                                                        const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  int depth = 0;
+  for (char ch : text) {
+    if (ch == '[') ++depth;
+    if (ch == ']') --depth;
+    if (ch == ',' && depth == 0) {
+      items.push_back(item);
+      item.clear();
+    } else {
+      item.push_back(ch);
+    }
+  }
+  items.push_back(item);
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const std::string& it : items) {
+    size_t eq = it.find('=');
+    std::string value = it;
+    if (eq != std::string::npos && eq > 0 && it[0] != '[') {
+      out.push_back({it.substr(0, eq), {}});
+      value = it.substr(eq + 1);
+    } else if (out.empty()) {
+      throw UsageError(option + ": expected Key=Value pairs, not '" + text + "'");
+    }
+    if (value.starts_with("[") && value.ends_with("]")) {
+      std::string list = value.substr(1, value.size() - 2), v;
+      std::stringstream in(list);
+      while (std::getline(in, v, ',')) out.back().second.push_back(v);
+    } else {
+      out.back().second.push_back(value);
+    }
+  }
+  return out;
+}
+
+// A JSON value from an option, or UsageError naming the option.
+nlohmann::json OptionJson(const std::string& option, const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw UsageError(option + ": invalid JSON: " + text);
+  return j;
+}
+
+std::string JsonString(const std::string& option, const nlohmann::json& j, const char* key) {
+  if (!j.contains(key)) return "";
+  if (!j[key].is_string()) throw UsageError(option + ": " + key + " must be a string");
+  return j[key].get<std::string>();
+}
+
+// --filter-list and --sort as the AWS CLI takes them: JSON, shorthand, or file://.
+engine::ListQuery ReadListArgs(const ListArgs& a) {
+  engine::ListQuery q;
+  const std::string filter_option = "--filter-list", sort_option = "--sort";
+  for (const std::string& arg : a.filters) {
+    std::string text = ArgText(filter_option, arg);
+    if (text.starts_with("[") || text.starts_with("{")) {
+      nlohmann::json j = OptionJson(filter_option, text);
+      if (j.is_object()) j = nlohmann::json::array({j});
+      for (const auto& f : j) {
+        if (!f.is_object())
+          throw UsageError(filter_option + ": expected [{\"Name\": ..., \"ValueList\": [...]}]");
+        for (const auto& [key, value] : f.items())
+          if (key != "Name" && key != "ValueList")
+            throw UsageError(filter_option + ": unknown key '" + key +
+                             "'; a filter has Name and ValueList");
+        engine::ListFilter filter{JsonString(filter_option, f, "Name"), {}};
+        if (f.contains("ValueList")) {
+          if (!f["ValueList"].is_array())
+            throw UsageError(filter_option + ": ValueList must be a list of strings");
+          for (const auto& v : f["ValueList"]) {
+            if (!v.is_string())
+              throw UsageError(filter_option + ": ValueList must be a list of strings");
+            filter.values.push_back(v.get<std::string>());
+          }
+        }
+        if (filter.name.empty()) throw UsageError(filter_option + ": a filter needs a Name");
+        q.filters.push_back(std::move(filter));
+      }
+      continue;
+    }
+    engine::ListFilter filter;
+    for (auto& [key, values] : Shorthand(filter_option, text)) {
+      if (key == "Name" && values.size() == 1) {
+        filter.name = values[0];
+      } else if (key == "ValueList") {
+        filter.values = values;
+      } else {
+        throw UsageError(filter_option + ": unknown key '" + key +
+                         "'; write Name=NAME,ValueList=VALUE,...");
+      }
+    }
+    if (filter.name.empty()) throw UsageError(filter_option + ": a filter needs Name=NAME");
+    q.filters.push_back(std::move(filter));
+  }
+  if (!a.sort.empty()) {
+    std::string text = ArgText(sort_option, a.sort);
+    if (text.starts_with("{")) {
+      nlohmann::json j = OptionJson(sort_option, text);
+      for (const auto& [key, value] : j.items())
+        if (key != "SortBy" && key != "SortOrder")
+          throw UsageError(sort_option + ": unknown key '" + key +
+                           "'; a sort has SortBy and SortOrder");
+      q.sort_by = JsonString(sort_option, j, "SortBy");
+      q.sort_order = JsonString(sort_option, j, "SortOrder");
+    } else {
+      for (auto& [key, values] : Shorthand(sort_option, text)) {
+        if (values.size() != 1 || (key != "SortBy" && key != "SortOrder"))
+          throw UsageError(sort_option + ": write SortBy=FIELD,SortOrder=ASCENDING|DESCENDING");
+        (key == "SortBy" ? q.sort_by : q.sort_order) = values[0];
+      }
+    }
+    if (q.sort_by.empty() && q.sort_order.empty())
+      throw UsageError(sort_option + ": write SortBy=FIELD,SortOrder=ASCENDING|DESCENDING");
+  }
+  if (a.max_results_option != nullptr && a.max_results_option->count() > 0 && a.max_results < 1)
+    throw UsageError("--max-results must be at least 1, not " + std::to_string(a.max_results));
+  q.max_results = a.max_results;
+  q.next_token = a.next_token;
+  return q;
+}
+
+// The CLI's name of a list request's member.
+std::string OptionOf(const std::string& member) {
+  if (member == "FilterList") return "--filter-list";
+  if (member == "Sort") return "--sort";
+  if (member == "MaxResults") return "--max-results";
+  if (member == "NextToken") return "--next-token";
+  return member;
+}
+
+// The policy's machines, to check a read command's names. A read does not need the policy, so one
+// that does not load checks nothing.
+std::unique_ptr<engine::Policy> PolicyForNames(const Globals& g) {
+  try {
+    DefinitionFolders folders = ResolveFolders(g.workflows, g.rules, g.db);
+    dsl::Diagnostics diags;
+    auto policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
+    if (policy && !policy->machines.empty()) return policy;
+  } catch (const std::exception&) {
+  }
+  return nullptr;
+}
+
+// Throws a UsageError for a value of `option` that is none of `names`.
+void CheckName(const std::string& option, const std::string& what, const std::string& value,
+               std::vector<std::string> names) {
+  if (value.empty() || std::find(names.begin(), names.end(), value) != names.end()) return;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string message = option + ": unknown " + what + " ";
+  dsl::AppendJsonString(value, &message);
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  message += "; allowed: " + known;
+  std::string near = dsl::NearestName(value, names);
+  if (!near.empty()) message += " (did you mean " + near + "?)";
+  throw UsageError(message);
+}
 
 // The fields named in --fields ("A,B"), in order.
 std::vector<std::string> FieldList(const std::string& text) {
@@ -500,7 +796,7 @@ std::string ChangeSetsForPeople(engine::Catalog& e, const std::vector<std::strin
       rows.push_back(std::move(row));
     }
   }
-  return Table(rows);
+  return Table(rows) + NextPage(j);
 }
 
 // list-entities for people: the generic table, plus a column for each of --fields.
@@ -520,26 +816,52 @@ std::string EntitiesForPeople(engine::Catalog& e, const std::vector<std::string>
     for (const auto& f : fields) row.push_back(Cell(doc, f));
     rows.push_back(std::move(row));
   }
-  return Table(rows);
+  return Table(rows) + NextPage(j);
 }
 
 // A command that only reads: it opens the store, asks the engine, and prints the answer (an
-// empty answer means there was nothing by that name: exit 5, saying `what` was not found).
+// empty answer means there was nothing by that name: exit 5, saying `what` was not found). A
+// listing takes --filter-list, --sort, --max-results and --next-token as well.
 Command Reader(const char* name, const char* summary, std::vector<Arg> spec, const char* what,
-               ReadFn read, PeopleFn people = nullptr) {
-  return {name, summary, [spec, what, read, people](CLI::App* app) {
+               ReadFn read, PeopleFn people = nullptr, bool listing = false,
+               CheckFn check = nullptr) {
+  return {name, summary, [spec, what, read, people, listing, check](CLI::App* app) {
             auto g = std::make_shared<Globals>();
             auto values = std::make_shared<std::vector<std::string>>(spec.size());
+            auto list = std::make_shared<ListArgs>();
             for (size_t i = 0; i < spec.size(); ++i) {
               CLI::Option* o = app->add_option(spec[i].name, (*values)[i], spec[i].help);
               if (spec[i].name[0] != '-') o->required();
               if (!spec[i].allowed.empty()) o->check(CLI::IsMember(spec[i].allowed));
             }
+            if (listing) {
+              // Each argument whole: CLI11 would split a JSON list at its commas.
+              app->add_option("--filter-list", list->filters,
+                              "filters as the AWS CLI writes them: Name=Status,ValueList=APPLYING "
+                              "or JSON [{\"Name\":...,\"ValueList\":[...]}] or file://")
+                  ->expected(1, 8)
+                  ->allow_extra_args(false)
+                  ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+              app->add_option("--sort", list->sort,
+                              "SortBy=FIELD,SortOrder=ASCENDING|DESCENDING, or JSON, or file://");
+              list->max_results_option = app->add_option(
+                  "--max-results", list->max_results,
+                  "at most this many per page; NextToken in the answer when more remain");
+              app->add_option("--next-token", list->next_token,
+                              "the NextToken of the previous page");
+            }
             AddGlobals(app, g.get());
-            return std::function<int()>([g, values, what, read, people]() -> int {
+            return std::function<int()>([g, values, list, what, read, people, check]() -> int {
+              engine::ListQuery query = ReadListArgs(*list);
+              if (check) check(*g, values.get());
               std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
               engine::Catalog catalog(store.get());
-              std::string body = read(catalog, *values);
+              std::string body;
+              try {
+                body = read(catalog, *values, query);
+              } catch (const engine::ListError& e) {
+                throw UsageError(OptionOf(e.member) + ": " + e.what());
+              }
               if (body.empty()) {
                 std::fprintf(stderr, "sellerflow: ResourceNotFoundException: no %s %s\n", what,
                              Visible(values->front()).c_str());
@@ -557,31 +879,73 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
 
 }  // namespace
 
+CLI::Option* Repeatable(CLI::Option* o) {
+  return o->expected(1)->allow_extra_args(false)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll);
+}
+
 void AddEngineCommands(std::vector<Command>* commands) {
   commands->push_back(
-      {"start-change-set", "start a change set from a StartChangeSet body (a file or -)",
+      {"start-change-set",
+       "start a change set from a StartChangeSet body, or a list of changes as the AWS CLI takes "
+       "it",
        [](CLI::App* app) {
+         struct Options {
+           std::string change_set, name, token, intent;
+         };
          auto g = std::make_shared<Globals>();
-         auto file = std::make_shared<std::string>();
-         app->add_option("--change-set", *file,
-                         "the StartChangeSet body, a JSON file or - for stdin")
+         auto o = std::make_shared<Options>();
+         app->add_option("--change-set", o->change_set,
+                         "a StartChangeSet body, or the list of changes (as the AWS CLI's "
+                         "--change-set): inline JSON, a file, file://FILE, or - for stdin")
              ->required();
+         app->add_option("--change-set-name", o->name, "ChangeSetName (with a list of changes)");
+         app->add_option("--client-request-token", o->token,
+                         "ClientRequestToken (with a list of changes)");
+         app->add_option("--intent", o->intent, "APPLY or VALIDATE (with a list of changes)")
+             ->check(CLI::IsMember({"APPLY", "VALIDATE"}));
          AddGlobals(app, g.get());
-         return std::function<int()>([g, file]() -> int {
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
+         return std::function<int()>([g, o]() -> int {
+           const std::string& arg = o->change_set;
+           const bool inline_json = arg.starts_with("[") || arg.starts_with("{");
+           const std::string where = inline_json ? "--change-set" : arg;
            bool too_long = false;
-           std::string text = ReadInput(*file, engine::kMaxCommandBytes, &too_long);
+           std::string text =
+               inline_json ? arg : ReadInput(arg, engine::kMaxCommandBytes, &too_long);
            engine::Command c;
            std::vector<engine::Violation> violations;
-           if (too_long) {
-             PrintViolations({{"", engine::TooLongMessage(engine::kMaxCommandBytes)}}, *file);
+           if (too_long || text.size() > engine::kMaxCommandBytes) {
+             PrintViolations({{"", engine::TooLongMessage(engine::kMaxCommandBytes)}}, where);
              return kExitRefused;
            }
-           if (!engine::ParseCommand(text, engine::Op::kStartChangeSet, &c, &violations) &&
-               c.op == engine::Op::kStartChangeSet && violations.empty())
+           const size_t first = text.find_first_not_of(" \t\r\n");
+           if (first != std::string::npos && text[first] == '[') {
+             // The changes alone, as `aws marketplace-catalog start-change-set` takes them: the
+             // envelope from the flags, the list kept as written (its numbers untouched).
+             std::string body = "{\"Catalog\":";
+             dsl::AppendJsonString(g->catalog.empty() ? "AWSMarketplace" : g->catalog, &body);
+             for (const auto& [key, value] :
+                  {std::pair<const char*, const std::string*>{"ChangeSetName", &o->name},
+                   {"ClientRequestToken", &o->token},
+                   {"Intent", &o->intent}}) {
+               if (value->empty()) continue;
+               body += std::string(",\"") + key + "\":";
+               dsl::AppendJsonString(*value, &body);
+             }
+             text = body + ",\"ChangeSet\":" + text + "}";
+           } else if (!o->name.empty() || !o->token.empty() || !o->intent.empty()) {
+             throw UsageError(
+                 "--change-set-name, --client-request-token and --intent go with a --change-set "
+                 "that is a list of changes; a whole body carries its own");
+           }
+           // A body is only ever a StartChangeSet: the actor and the time are the flags'.
+           if (!engine::ParseStartChangeSetBody(text, &c, &violations) && violations.empty())
              return kExitUsage;
            if (!violations.empty()) {
              // The body is refused; the store is not touched.
-             PrintViolations(violations, *file);
+             PrintViolations(violations, where);
              return kExitRefused;
            }
            return RunCommand(*g, c);
@@ -589,31 +953,41 @@ void AddEngineCommands(std::vector<Command>* commands) {
        }});
   commands->push_back(Reader("describe-change-set",
                              "show a change set, shaped like DescribeChangeSet",
-                             {{"ID", "the ChangeSetId"}}, "change set",
-                             [](engine::Catalog& e, const std::vector<std::string>& a) {
-                               return e.DescribeChangeSet(a[0]);
-                             }));
+                             {{"ID,--change-set-id", "the ChangeSetId"}}, "change set",
+                             [](engine::Catalog& e, const std::vector<std::string>& a,
+                                const engine::ListQuery&) { return e.DescribeChangeSet(a[0]); }));
   commands->push_back(Reader(
       "list-change-sets", "list change sets, oldest first",
       {{"--status",
         "PREPARING, APPLYING, SUCCEEDED, FAILED or CANCELLED",
         {"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}},
-       {"--entity", "an entity identifier"},
+       {"--entity,--entity-id", "an entity identifier"},
        {"--type", "a change type"},
        {"--fields",
         "document fields of each change's entity to show as columns (tables only), e.g. "
         "ProductTitle"}},
       "change sets",
-      [](engine::Catalog& e, const std::vector<std::string>& a) {
-        return e.ListChangeSets(a[0], a[1], a[2]);
+      [](engine::Catalog& e, const std::vector<std::string>& a, const engine::ListQuery& q) {
+        return e.ListChangeSets(a[0], a[1], a[2], q);
       },
-      ChangeSetsForPeople));
+      ChangeSetsForPeople, true,
+      [](const Globals& g, std::vector<std::string>* a) {
+        if ((*a)[2].empty()) return;
+        auto policy = PolicyForNames(g);
+        if (!policy) return;
+        std::vector<std::string> types;
+        for (const auto& m : policy->machines)
+          if (m->kind == engine::MachineKind::kRequest) types.push_back(m->change_type);
+        CheckName("--type", "change type", (*a)[2], types);
+      }));
   commands->push_back(
       {"cancel-change-set", "cancel a change set that is still PREPARING", [](CLI::App* app) {
          auto g = std::make_shared<Globals>();
          auto id = std::make_shared<std::string>();
-         app->add_option("ID", *id, "the ChangeSetId")->required();
+         app->add_option("ID,--change-set-id", *id, "the ChangeSetId")->required();
          AddGlobals(app, g.get());
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
          return std::function<int()>([g, id]() -> int {
            engine::Command c;
            c.op = engine::Op::kCancelChangeSet;
@@ -625,41 +999,71 @@ void AddEngineCommands(std::vector<Command>* commands) {
       {"review", "approve or reject a change set waiting for Seller Operations", [](CLI::App* app) {
          auto g = std::make_shared<Globals>();
          auto args = std::make_shared<std::array<std::string, 3>>();
-         app->add_option("ID", (*args)[0], "the ChangeSetId")->required();
+         app->add_option("ID,--change-set-id", (*args)[0], "the ChangeSetId")->required();
          app->add_option("DECISION", (*args)[1], "approve or reject")
              ->required()
              ->check(CLI::IsMember(engine::ReviewDecisions()));
-         app->add_option("--reason", (*args)[2], "why, when rejecting");
+         app->add_option("--reason", (*args)[2], "why (required to reject: the seller reads it)");
          AddGlobals(app, g.get());
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
          return std::function<int()>([g, args]() -> int {
            engine::Command c;
            c.op = engine::Op::kReview;
            c.change_set_id = (*args)[0];
            c.decision = (*args)[1];
            c.reason = (*args)[2];
-           if (g->actor.empty()) g->actor = "operations";
+           // Whoever runs the CLI may act as anyone (README, "Trust"): a review says who it is.
+           if (g->actor.empty())
+             throw UsageError(
+                 "review needs --actor: who decides (Seller Operations review as "
+                 "--actor operations)");
+           if (c.decision == "reject" && c.reason.find_first_not_of(" \t\r\n") == std::string::npos)
+             throw UsageError("reject needs --reason: the seller is told why");
            return RunCommand(*g, c);
          });
        }});
   commands->push_back(Reader("describe-entity", "show an entity, shaped like DescribeEntity",
-                             {{"ID", "the entity identifier"}}, "entity",
-                             [](engine::Catalog& e, const std::vector<std::string>& a) {
-                               return e.DescribeEntity(a[0]);
-                             }));
+                             {{"ID,--entity-id", "the entity identifier"}}, "entity",
+                             [](engine::Catalog& e, const std::vector<std::string>& a,
+                                const engine::ListQuery&) { return e.DescribeEntity(a[0]); }));
   commands->push_back(Reader(
       "list-entities", "list entities by type and state",
-      {{"--type", "an entity type, e.g. ProfessionalServicesProduct@1.0"},
+      {{"--type,--entity-type",
+        "an entity type, e.g. ProfessionalServicesProduct@1.0 (the version may be left out)"},
        {"--state", "a state of its machine"},
        {"--fields", "document fields to show as columns (tables only), e.g. ProductTitle,Sku"}},
       "entities",
-      [](engine::Catalog& e, const std::vector<std::string>& a) {
-        return e.ListEntities(a[0], a[1]);
+      [](engine::Catalog& e, const std::vector<std::string>& a, const engine::ListQuery& q) {
+        return e.ListEntities(a[0], a[1], q);
       },
-      EntitiesForPeople));
-  commands->push_back(Reader(
-      "history", "the events of a change set or an entity, in order",
-      {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
-      [](engine::Catalog& e, const std::vector<std::string>& a) { return e.History(a[0]); }));
+      EntitiesForPeople, true,
+      [](const Globals& g, std::vector<std::string>* a) {
+        std::string& type = (*a)[0];
+        const std::string& state = (*a)[1];
+        if (type.empty() && state.empty()) return;
+        auto policy = PolicyForNames(g);
+        if (!policy) return;
+        std::vector<std::string> types, states;
+        for (const auto& m : policy->machines)
+          if (m->kind == engine::MachineKind::kEntity) types.push_back(m->entity_type);
+        // The AWS CLI names an entity type without its version: the one version the policy has.
+        if (!type.empty() && type.find('@') == std::string::npos) {
+          std::vector<std::string> versions;
+          for (const auto& t : types)
+            if (t.starts_with(type + "@")) versions.push_back(t);
+          if (versions.size() == 1) type = versions[0];
+        }
+        CheckName("--type", "entity type", type, types);
+        for (const auto& m : policy->machines)
+          if (m->kind == engine::MachineKind::kEntity && (type.empty() || m->entity_type == type))
+            for (const auto& st : m->states) states.push_back(st.name);
+        CheckName("--state", type.empty() ? "state" : "state of " + type, state, states);
+      }));
+  commands->push_back(Reader("history", "the events of a change set or an entity, in order",
+                             {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
+                             [](engine::Catalog& e, const std::vector<std::string>& a,
+                                const engine::ListQuery&) { return e.History(a[0]); }));
   commands->push_back({"tick", "advance the clock, firing every timer due", [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
                          auto to = std::make_shared<std::string>();
@@ -669,6 +1073,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                            engine::Command c;
                            c.op = engine::Op::kTick;
                            g->at = *to;
+                           g->at_flag = "--to";
                            return RunCommand(*g, c);
                          });
                        }});
@@ -768,6 +1173,68 @@ void AddEngineCommands(std::vector<Command>* commands) {
            std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
            std::printf("%s\n", (*outcomes ? store->OutcomeDigest() : store->Digest()).c_str());
            return kExitOk;
+         });
+       }});
+  commands->push_back(
+      {"serve", "serve the Catalog API over HTTP, for the AWS CLI and the SDKs", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto o = std::make_shared<serve::ServeOptions>();
+         auto listen = std::make_shared<std::string>("127.0.0.1:8080");
+         auto credentials = std::make_shared<std::string>();
+         auto clock = std::make_shared<std::string>("wall");
+         g->log_level = "info";  // A server logs each request it answers.
+         app->add_option("--listen", *listen,
+                         "HOST:PORT to listen on (default 127.0.0.1:8080; "
+                         "port 0 picks a free one)");
+         app->add_option("--credentials", *credentials,
+                         "JSON file of access keys: {\"Keys\": [{\"AccessKeyId\", "
+                         "\"SecretAccessKey\", \"Actor\"}]}")
+             ->required();
+         app->add_option("--read-timeout", o->read_timeout_seconds,
+                         "seconds a client may stay silent mid-request or idle between requests "
+                         "before its connection is closed (default 10)")
+             ->check(CLI::Range(1, 3600));
+         app->add_option("--threads", o->threads,
+                         "connections served at once (default 64); more wait to be accepted")
+             ->check(CLI::Range(1, 4096));
+         app->add_option("--tls-cert", o->tls_cert, "PEM certificate: serve HTTPS");
+         app->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
+         app->add_option("--clock", *clock,
+                         "wall (commands run at the wall clock, timers fire on time) or manual "
+                         "(time moves only through /sellerflow/Tick, for tests)")
+             ->check(CLI::IsMember({"wall", "manual"}));
+         AddGlobals(app, g.get());
+         return std::function<int()>([g, o, listen, credentials, clock]() -> int {
+           const size_t colon = listen->rfind(':');
+           int port = -1;
+           if (colon != std::string::npos) {
+             try {
+               port = std::stoi(listen->substr(colon + 1));
+             } catch (const std::exception&) {
+             }
+           }
+           if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535)
+             throw UsageError("--listen must be HOST:PORT, not '" + *listen + "'");
+           o->host = listen->substr(0, colon);
+           o->port = port;
+           if (o->tls_cert.empty() != o->tls_key.empty())
+             throw UsageError("--tls-cert and --tls-key go together");
+           o->manual_clock = *clock == "manual";
+           std::vector<serve::AccessKey> keys;
+           try {
+             keys = serve::LoadCredentials(*credentials);
+           } catch (const std::invalid_argument& e) {
+             throw UsageError(std::string("--credentials: ") + e.what());
+           }
+           Session s;
+           if (int rc = OpenSession(*g, &s)) return rc;
+           const std::string scheme = o->tls_cert.empty() ? "http" : "https";
+           o->on_listening = [o, scheme](int bound) {
+             std::fprintf(stderr, "sellerflow: serving the Catalog API on %s://%s:%d\n",
+                          scheme.c_str(), o->host.c_str(), bound);
+             std::fflush(stderr);
+           };
+           return serve::Serve(*o, s.engine.get(), std::move(keys));
          });
        }});
 }

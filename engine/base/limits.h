@@ -64,6 +64,9 @@ constexpr int kMaxStepsPerRun = 200;
 // reports how many it left as TimersDeferred). This also bounds the history one command adds to a
 // change set.
 constexpr int kMaxTimerRounds = 10000;
+// A tick's answer lists at most this many of the timers it fired (the first, in firing order) and
+// counts them all: a tick that fires thousands answers in a screenful.
+constexpr size_t kMaxTimersListed = 100;
 
 // ---- Store (engine/store/sqlite_store.cc)
 // ----------------------------------------------------------------------

@@ -31,7 +31,7 @@ spdlog::level::level_enum ToSpd(LogLevel level) {
 
 std::shared_ptr<spdlog::logger> Logger() {
   static std::shared_ptr<spdlog::logger> logger = [] {
-    auto l = spdlog::stderr_logger_st("sellerflow");
+    auto l = spdlog::stderr_logger_mt("sellerflow");
     l->set_level(spdlog::level::warn);
     l->set_pattern("%l: %v");
     return l;

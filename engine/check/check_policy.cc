@@ -148,6 +148,18 @@ class PolicyChecker {
     ReportUnused();
   }
 
+  // One machine that is not among the policy's (a change set's pinned definition) against it.
+  void RunOne(const Machine& m) {
+    CheckRulesAlone();
+    CheckStructure(m);
+    CheckTypes(m);
+    if (m.kind == MachineKind::kRequest && !policy_.FindEntityMachine(m.entity_type))
+      At(diags_, Severity::kError, m.entity_type_at,
+         "request machine " + m.Key() + " changes entity type " + Quote(m.entity_type) +
+             ", which no entity machine defines");
+    CheckSends();
+  }
+
  private:
   // Parses every rules file once, checking nothing that depends on a machine, so syntax errors
   // are reported once however many machines use the file. A declaration with an error is still
@@ -548,7 +560,7 @@ class PolicyChecker {
         if (!e) return;
         TypePtr v = e->type();
         bool fits = true;
-        std::string expected = target->ToString();
+        std::string expected = target->ToString(), hint;
         if (a.kind == Action::Kind::kSet) {
           fits = Fits(*v, *target);
         } else if (a.kind == Action::Kind::kMerge) {
@@ -563,6 +575,13 @@ class PolicyChecker {
                            })) ||
               v->kind() == dsl::TypeKind::kDyn;
           expected = "an object whose fields all belong to " + target->ToString();
+          // Name the first field the document lacks: what a reader must add or drop.
+          if (target->kind() == dsl::TypeKind::kObject && v->kind() == dsl::TypeKind::kObject)
+            for (const auto& f : v->fields())
+              if (target->FieldIndex(f.name) < 0) {
+                hint = a.path + " has no field " + Quote(f.name);
+                break;
+              }
         } else {
           fits = target->kind() == dsl::TypeKind::kDyn ||
                  (target->kind() == dsl::TypeKind::kList &&
@@ -572,7 +591,8 @@ class PolicyChecker {
         if (!fits)
           At(diags_, Severity::kError, a.value.at,
              std::string("the value of this ") + ActionKindName(a.kind) + " is " +
-                 dsl::WithArticle(v->ToString()) + "; " + a.path + " takes " + expected);
+                 dsl::WithArticle(v->ToString()) + "; " + a.path + " takes " + expected,
+             hint);
         return;
       }
       case Action::Kind::kCreate: {
@@ -684,6 +704,25 @@ class PolicyChecker {
            "request machine " + m->Key() + " changes entity type " + Quote(m->entity_type) +
                ", which no entity machine defines");
     }
+    CheckSends();
+    // An entity event no actor sends and no machine sends can never happen.
+    for (const auto& m : policy_.machines) {
+      if (m->kind != MachineKind::kEntity) continue;
+      for (const auto& e : m->events) {
+        if (!e.actors.empty()) continue;
+        bool sent = std::any_of(sends_.begin(), sends_.end(), [&](const Send& s) {
+          return s.entity_type == m->entity_type && s.event == e.name;
+        });
+        if (!sent)
+          At(diags_, Severity::kError, e.at,
+             "no actor may send event " + Quote(e.name) + " and no request machine sends it",
+             "list actors, or send it from a request machine's action");
+      }
+    }
+  }
+
+  // Every event sent reaches an entity machine with a transition on it, carrying what it declares.
+  void CheckSends() {
     for (const auto& s : sends_) {
       const Machine* target = policy_.FindEntityMachine(s.entity_type);
       if (!target) {
@@ -705,20 +744,6 @@ class PolicyChecker {
         At(diags_, Severity::kError, s.data_at,
            "the data sent with " + Quote(s.event) + " is " + dsl::WithArticle(s.data->ToString()) +
                "; " + s.entity_type + "'s event takes " + spec->data.type->ToString());
-    }
-    // An entity event no actor sends and no machine sends can never happen.
-    for (const auto& m : policy_.machines) {
-      if (m->kind != MachineKind::kEntity) continue;
-      for (const auto& e : m->events) {
-        if (!e.actors.empty()) continue;
-        bool sent = std::any_of(sends_.begin(), sends_.end(), [&](const Send& s) {
-          return s.entity_type == m->entity_type && s.event == e.name;
-        });
-        if (!sent)
-          At(diags_, Severity::kError, e.at,
-             "no actor may send event " + Quote(e.name) + " and no request machine sends it",
-             "list actors, or send it from a request machine's action");
-      }
     }
   }
 
@@ -864,5 +889,9 @@ dsl::TypeEnv TransitionEnv(const Policy& policy, const Machine& m, const std::st
 }
 
 void CheckPolicy(const Policy& policy, Diagnostics* diags) { PolicyChecker(policy, diags).Run(); }
+
+void CheckMachineAgainst(const Policy& policy, const Machine& machine, Diagnostics* diags) {
+  PolicyChecker(policy, diags).RunOne(machine);
+}
 
 }  // namespace sellerflow::engine

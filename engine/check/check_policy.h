@@ -15,6 +15,11 @@ namespace sellerflow::engine {
 // (unused rules and constants, guards that can never hold, transitions that may both fire).
 void CheckPolicy(const Policy& policy, dsl::Diagnostics* diags);
 
+// Checks one machine that is not among `policy`'s (the definition a change set started under, read
+// back from the store) against it, as CheckPolicy checks its own: its structure, the types of its
+// rules, guards and actions against the policy's entity documents, and the events it sends.
+void CheckMachineAgainst(const Policy& policy, const Machine& machine, dsl::Diagnostics* diags);
+
 // The variables expressions of `machine` may read (without `event`), as the checker types them:
 // details, entity, request and the context entities.
 dsl::TypeEnv MachineEnv(const Policy& policy, const Machine& machine);

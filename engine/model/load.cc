@@ -106,6 +106,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys
       {"machine",
        {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access",
         "creates", "input", "document", "context", "events", "states", "transitions"}},
+      {"extension", {"machine", "extends", "description", "document"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
         "maximum", "pattern", "format", "one_of", "refers_to", "items", "fields"}},
@@ -380,10 +381,19 @@ class Reader {
 
 class MachineReader {
  public:
-  MachineReader(const Source& source, Diagnostics* diags, const LimitConstants* constants)
-      : r_(source, diags), diags_(diags), constants_(constants) {}
+  MachineReader(const Source& source, Diagnostics* diags, const LimitConstants* constants,
+                bool outline = false)
+      : r_(source, diags), diags_(diags), constants_(constants), outline_(outline) {}
+
+  // Set by Read for an extension file (which returns no machine).
+  std::unique_ptr<Extension> extension;
 
   std::unique_ptr<Machine> Read(const YamlNode& root) {
+    if (const YamlNode* n = root.is_map() ? root.Find("machine") : nullptr;
+        n && n->is_scalar() && n->text == "extension") {
+      extension = ReadExtension(root);
+      return nullptr;
+    }
     if (!r_.CheckMap(root, "machine", "a workflow file")) return nullptr;
     auto m = std::make_unique<Machine>();
     m->source = &r_.source();
@@ -396,7 +406,7 @@ class MachineReader {
         } else if (kind == "entity") {
           m->kind = MachineKind::kEntity;
         } else {
-          r_.Error(*n, "machine must be 'request' or 'entity', not '" + kind + "'");
+          r_.Error(*n, "machine must be 'request', 'entity' or 'extension', not '" + kind + "'");
           return nullptr;  // What else is allowed depends on the kind: nothing more to say.
         }
       }
@@ -479,6 +489,30 @@ class MachineReader {
   }
 
  private:
+  // `machine: extension`: new optional fields for the document of the entity type it `extends`.
+  std::unique_ptr<Extension> ReadExtension(const YamlNode& root) {
+    r_.CheckMap(root, "extension", "an extension");
+    auto e = std::make_unique<Extension>();
+    e->source = &r_.source();
+    e->at = r_.At(root);
+    if (const YamlNode* n = Required(root, "extends", "an extension")) {
+      r_.Name(*n, "extends", &e->extends);
+      e->extends_at = r_.At(*n);
+    }
+    if (const YamlNode* n = root.Find("description")) r_.Scalar(*n, "description", &e->description);
+    if (const YamlNode* n = Required(root, "document", "an extension")) {
+      ReadSchema(*n, "document", &e->document);
+      // Entities stored before the extension have none of its fields: each must be optional.
+      for (const FieldSpec& f : e->document.fields)
+        if (!f.optional)
+          r_.ErrorAt(f.at, "an extension adds optional fields only: '" + f.name + "' is required",
+                     "write '" + f.name + "?:' (entities stored before it have no " + f.name + ")");
+    }
+    if (!r_.ok()) return nullptr;
+    e->content_hash = Sha256Hex(r_.source().text);
+    return e;
+  }
+
   // The key node of `key` in `map` (its first entry), for diagnostics about the key itself.
   static const YamlNode* KeyOf(const YamlNode& map, std::string_view key) {
     for (const auto& [k, v] : map.entries)
@@ -1047,6 +1081,7 @@ class MachineReader {
         }))
       return false;
     f->limit_refs.push_back({key, n.text, r_.At(n)});
+    if (outline_) return true;  // Read for its outline: the limit stays unset.
     auto it = constants_ ? constants_->find(n.text) : LimitConstants::const_iterator();
     if (!constants_ || it == constants_->end()) {
       std::vector<std::string> names;
@@ -1079,6 +1114,7 @@ class MachineReader {
   bool in_input_ = false;  // Reading a request machine's input (where refers_to belongs).
   Diagnostics* diags_;
   const LimitConstants* constants_;
+  bool outline_;
 };
 
 bool ReadFile(const std::string& path, std::string* text, std::string* error) {
@@ -1174,8 +1210,9 @@ LimitConstants ReadLimitConstants(const std::vector<Source>& rule_sources) {
   return out;
 }
 
-std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
-                                     const LimitConstants* constants) {
+WorkflowFile LoadWorkflowFile(const Source& source, Diagnostics* diags,
+                              const LimitConstants* constants) {
+  WorkflowFile out;
   YamlNode root;
   Diagnostics read;
   const bool ok = ReadYaml(source, &root, &read);
@@ -1184,9 +1221,103 @@ std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
       d.hint = QuoteHint(d.source_line, d.column);
     diags->Append(std::move(d));
   }
-  if (!ok) return nullptr;
-  return MachineReader(source, diags, constants).Read(root);
+  if (!ok) return out;
+  MachineReader reader(source, diags, constants);
+  out.machine = reader.Read(root);
+  out.extension = std::move(reader.extension);
+  return out;
 }
+
+std::unique_ptr<Machine> LoadMachine(const Source& source, Diagnostics* diags,
+                                     const LimitConstants* constants) {
+  return LoadWorkflowFile(source, diags, constants).machine;
+}
+
+std::unique_ptr<Machine> LoadMachineOutline(const Source& source, Diagnostics* diags) {
+  YamlNode root;
+  if (!ReadYaml(source, &root, diags)) return nullptr;
+  return MachineReader(source, diags, nullptr, /*outline=*/true).Read(root);
+}
+
+const std::string& Policy::RecordedPath(const std::string& path) const {
+  auto it = recorded_paths.find(path);
+  return it == recorded_paths.end() ? path : it->second;
+}
+
+namespace {
+
+std::string Position(const Where& w) {
+  return w.source->name + ":" + std::to_string(w.line) + ":" + std::to_string(w.column);
+}
+
+void ErrorAt(Diagnostics* diags, const Where& w, std::string message, std::string hint = {}) {
+  diags->AddAt(Severity::kError, *w.source, w.line, w.column, std::move(message), std::move(hint));
+}
+
+// Moves each extension's fields into its entity machine's document. A field whose name the
+// document has already (the machine's own or an earlier extension's, of any type) is reported
+// where it is written and where the other is, and left out.
+void ApplyExtensions(Policy* policy, Diagnostics* diags) {
+  std::map<std::string, Machine*> entities;
+  for (auto& m : policy->machines)
+    if (m->kind == MachineKind::kEntity) entities.emplace(m->entity_type, m.get());
+  for (auto& e : policy->extensions) {
+    auto it = entities.find(e->extends);
+    if (it == entities.end()) {
+      // A machine missing because its file did not load was reported there.
+      if (policy->failed_files == 0)
+        ErrorAt(diags, e->extends_at,
+                "this extension extends entity type '" + e->extends +
+                    "', which no entity machine defines");
+      continue;
+    }
+    Machine& m = *it->second;
+    if (m.document.type->kind() != dsl::TypeKind::kObject) continue;
+    for (FieldSpec& f : e->document.fields) {
+      auto same = std::find_if(m.document.fields.begin(), m.document.fields.end(),
+                               [&](const FieldSpec& g) { return g.name == f.name; });
+      if (same != m.document.fields.end()) {
+        const bool own = same->at.source == m.source;
+        ErrorAt(diags, f.at,
+                "field '" + f.name + "' of " + m.entity_type +
+                    "'s document is declared already, at " + Position(same->at) +
+                    "; an extension adds new fields only",
+                "give it a name of its own");
+        ErrorAt(diags, same->at,
+                std::string("field '") + f.name + "' of " + m.entity_type + "'s document" +
+                    (own ? "" : " (from an extension)") +
+                    " is declared again by the extension at " + Position(f.at));
+        continue;
+      }
+      FieldSpec moved = std::move(f);
+      f = FieldSpec();
+      f.name = moved.name;
+      f.optional = moved.optional;
+      f.type = moved.type;
+      f.at = moved.at;
+      m.document.fields.push_back(std::move(moved));
+    }
+    std::vector<dsl::Field> fields;
+    for (const FieldSpec& f : m.document.fields) fields.push_back({f.name, f.type, f.optional});
+    m.document.type = dsl::Type::Object(std::move(fields));
+  }
+}
+
+// "rules/product.rules" for rules/product.rules read from the folder ./rules/ (or /src/rules).
+std::string RecordedPathIn(const std::string& dir, const std::string& path) {
+  std::filesystem::path folder = std::filesystem::path(dir).lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();  // "rules/"
+  std::string name = folder.filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    std::error_code ec;
+    name = std::filesystem::absolute(folder, ec).lexically_normal().filename().string();
+  }
+  const std::filesystem::path inside = std::filesystem::path(path).lexically_relative(folder);
+  if (inside.empty() || *inside.begin() == "..") return path;
+  return (std::filesystem::path(name) / inside).generic_string();
+}
+
+}  // namespace
 
 std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
                                    const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
@@ -1206,6 +1337,7 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   for (const auto& dir : rule_dirs) {
     for (const auto& path : ListFiles(dir, {".rules"}, &rule_diags)) {
       if (const Source* s = add(path, &rule_diags)) policy->rule_sources.push_back(s);
+      policy->recorded_paths[path] = RecordedPathIn(dir, path);
     }
   }
   std::vector<Source> rule_texts;
@@ -1213,17 +1345,22 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   const LimitConstants constants = ReadLimitConstants(rule_texts);
   for (const auto& dir : workflow_dirs) {
     for (const auto& path : ListFiles(dir, {".yaml", ".yml"}, diags)) {
+      policy->recorded_paths[path] = RecordedPathIn(dir, path);
       const Source* s = add(path, diags);
       if (!s) {
         ++policy->failed_files;
         continue;
       }
-      if (auto m = LoadMachine(*s, diags, &constants))
-        policy->machines.push_back(std::move(m));
+      WorkflowFile file = LoadWorkflowFile(*s, diags, &constants);
+      if (file.machine)
+        policy->machines.push_back(std::move(file.machine));
+      else if (file.extension)
+        policy->extensions.push_back(std::move(file.extension));
       else
         ++policy->failed_files;
     }
   }
+  ApplyExtensions(policy.get(), diags);
   for (const auto& d : rule_diags.items()) diags->Append(d);
   return policy;
 }

@@ -19,7 +19,17 @@ struct Policy {
   std::deque<dsl::Source> sources;
   std::vector<const dsl::Source*> rule_sources;
   std::vector<std::unique_ptr<Machine>> machines;
+  // The extensions of entity documents, already merged into their entity machines' documents
+  // (their `document` keeps only the fields' names and positions).
+  std::vector<std::unique_ptr<Extension>> extensions;
   size_t failed_files = 0;  // Workflow files that had errors and contribute no machine.
+  // Each file's path as recorded in what the engine keeps (an error's Source): its folder's own
+  // name and its path inside that folder ("rules/product.rules"), so that a store's contents do
+  // not depend on the working directory or on how the folder was named on the command line.
+  std::map<std::string, std::string> recorded_paths;
+
+  // The recorded path of the file read as `path` (itself when the policy did not read it).
+  const std::string& RecordedPath(const std::string& path) const;
 
   const Machine* FindRequestMachine(const std::string& change_type,
                                     const std::string& entity_type) const;
@@ -42,16 +52,32 @@ LimitConstants ReadLimitConstants(const std::vector<dsl::Source>& rule_sources);
 // Reads every *.yaml and *.yml file of the workflow folders and every *.rules file of the rules
 // folders (sorted by path, so the order never depends on the file system). Unreadable paths,
 // YAML errors and schema errors (unknown keys, wrong value kinds, duplicate keys, boolean-looking
-// names) go to *diags; a file with errors contributes no machine. Never throws for bad input.
+// names) go to *diags; a file with errors contributes no machine. Extensions are merged into their
+// entity machines' documents, every clash with a field declared already reported at both places.
+// Never throws for bad input.
 std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
                                    const std::vector<std::string>& rule_dirs,
                                    dsl::Diagnostics* diags);
 
 // Reads one machine from one YAML source already in `policy->sources`; schema limits that name a
 // constant take its value from `constants` (none: such a limit is an error). Returns nullptr on
-// errors.
+// errors, and for an extension.
 std::unique_ptr<Machine> LoadMachine(const dsl::Source& source, dsl::Diagnostics* diags,
                                      const LimitConstants* constants = nullptr);
+
+// Reads a machine for what it is made of (states, events, transitions, timers), as a read command
+// shows a pinned definition without loading today's rules: schema limits that name a rules constant
+// are left unset instead of being errors. Such a machine is for reading, not for running.
+std::unique_ptr<Machine> LoadMachineOutline(const dsl::Source& source, dsl::Diagnostics* diags);
+
+// Reads one workflow file: a machine, or an extension of an entity's document (whichever the file
+// is; both null on errors).
+struct WorkflowFile {
+  std::unique_ptr<Machine> machine;
+  std::unique_ptr<Extension> extension;
+};
+WorkflowFile LoadWorkflowFile(const dsl::Source& source, dsl::Diagnostics* diags,
+                              const LimitConstants* constants = nullptr);
 
 // The keys the loader accepts, per kind of YAML object ("machine", "state", "transition", ...):
 // the JSON Schema of workflows/schema.json must accept exactly these.

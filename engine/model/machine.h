@@ -210,6 +210,18 @@ struct Machine {
   const EventSpec* FindEvent(const std::string& name) const;
 };
 
+// A drop-in file's new fields for an entity's document (`machine: extension`, `extends: T`): the
+// loader adds them, all optional, to the document of T's entity machine, so that a request type
+// from another folder can store fields the shipped machine does not declare, without editing it.
+struct Extension {
+  std::string extends;  // The entity type whose document it extends.
+  std::string description;
+  Schema document;  // Its fields, before they move into the entity machine's document.
+  std::string content_hash;
+  const dsl::Source* source = nullptr;
+  Where at, extends_at;
+};
+
 }  // namespace sellerflow::engine
 
 #endif  // SELLERFLOW_ENGINE_MODEL_MACHINE_H_

@@ -652,9 +652,25 @@ class CommandReader {
   }
 
   // After the document is read: the operation's keys, the cross-field rules, the body hash.
-  void Finish(std::optional<Op> default_op) {
+  // `body_only`: the text is a StartChangeSet body as a client sends it, which names no operation,
+  // actor or time (those come from the caller: the CLI's flags, later a verified signature).
+  void Finish(std::optional<Op> default_op, bool body_only = false) {
     Op op;
-    if (present_ & (1u << kOpKey)) {
+    if (body_only) {
+      op = Op::kStartChangeSet;
+      for (Key k : {kOpKey, kActor, kAt}) {
+        if (!(seen_ & (1u << k))) continue;
+        static constexpr std::string_view kWhere[] = {
+            "a body only starts a change set; run other operations with their own commands",
+            "the actor is not part of the body; give it with --actor",
+            "the time is not part of the body; give it with --at"};
+        sink_.Add(std::string(kKeyNames[k]),
+                  "is not a StartChangeSet field: " + std::string(kWhere[k]));
+      }
+      out_->actor.clear();  // Refused above: not checked again as values.
+      out_->at.clear();
+      present_ &= ~(1u << kActor | 1u << kAt);
+    } else if (present_ & (1u << kOpKey)) {
       bool found = false;
       std::vector<std::string> names;
       for (Op o : kAllOps) {
@@ -678,13 +694,16 @@ class CommandReader {
       return;
     }
     out_->op = op;
-    const std::vector<Key>& keys = KeysOf(op);
+    std::vector<Key> keys = KeysOf(op);
+    if (body_only)
+      std::erase_if(keys, [](Key k) { return k == kOpKey || k == kActor || k == kAt; });
     std::vector<std::string> allowed;
     for (Key k : keys) allowed.emplace_back(kKeyNames[k]);
     uint32_t allowed_mask = 0;
     for (Key k : keys) allowed_mask |= 1u << k;
+    if (body_only) allowed_mask |= 1u << kOpKey | 1u << kActor | 1u << kAt;  // Reported above.
     // A recorded outcome belongs to a replay line, never to a StartChangeSet body.
-    if (present_ & (1u << kOpKey)) {
+    else if (present_ & (1u << kOpKey)) {
       allowed.emplace_back(kKeyNames[kOutcome]);
       allowed_mask |= 1u << kOutcome;
     }
@@ -1843,10 +1862,32 @@ const char* OpName(Op op) {
   return "start-change-set";
 }
 
+std::string UnknownChangeType(const Policy& policy, const std::string& change_type,
+                              const std::string& entity_type) {
+  std::vector<std::string> types, entity_types;
+  for (const auto& m : policy.machines) {
+    if (m->kind == MachineKind::kEntity) entity_types.push_back(m->entity_type);
+    if (m->kind == MachineKind::kRequest && m->entity_type == entity_type)
+      types.push_back(m->change_type);
+  }
+  std::string message = "unknown change type " + change_type + " for " + entity_type;
+  if (types.empty()) {
+    std::string near = dsl::NearestName(entity_type, entity_types);
+    message += "; no change type runs on " + entity_type + " (entity types: " + Join(entity_types);
+    return message + (near.empty() ? ")" : "; did you mean " + near + "?)");
+  }
+  std::sort(types.begin(), types.end());
+  std::string near = dsl::NearestName(change_type, types);
+  if (!near.empty()) return message + "; did you mean " + near + "?";
+  return message + "; its change types: " + Join(types);
+}
+
 bool ParseAt(std::string_view at, int64_t* us) { return dsl::ParseTimestamp(at, us); }
 
-bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* out,
-                  std::vector<Violation>* violations) {
+namespace {
+
+bool Parse(std::string_view json, std::optional<Op> default_op, bool body_only, Command* out,
+           std::vector<Violation>* violations) {
   *out = Command();
   Sink sink(violations);
   // A bare body is bounded as sent; a replay or import line has room for what a log adds.
@@ -1907,8 +1948,20 @@ bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* 
                 ": unexpected text after the JSON object");
     return false;
   }
-  reader.Finish(default_op);
+  reader.Finish(default_op, body_only);
   return !sink.any();
+}
+
+}  // namespace
+
+bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* out,
+                  std::vector<Violation>* violations) {
+  return Parse(json, default_op, false, out, violations);
+}
+
+bool ParseStartChangeSetBody(std::string_view json, Command* out,
+                             std::vector<Violation>* violations) {
+  return Parse(json, Op::kStartChangeSet, true, out, violations);
 }
 
 void ValidateShape(std::string_view details, const Schema& schema, const std::string& path,

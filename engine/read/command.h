@@ -110,6 +110,12 @@ struct Command {
 bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* out,
                   std::vector<Violation>* violations);
 
+// Reads a StartChangeSet body as a client sends it (`start-change-set --change-set`): the envelope
+// only, as ParseCommand reads it, with `op`, `Actor` and `At` refused as the fields of no
+// StartChangeSet (the caller supplies the actor and the time). out->op is always kStartChangeSet.
+bool ParseStartChangeSetBody(std::string_view json, Command* out,
+                             std::vector<Violation>* violations);
+
 // A $ChangeName.Entity.Identifier written in a DetailsDocument field that the input declares
 // `refers_to`: where it stands, so that the engine can put the identifier in its place.
 struct DetailsReference {
@@ -138,6 +144,12 @@ bool ReferenceName(std::string_view text, std::string* name);
 std::string ReplaceReferences(std::string_view details,
                               const std::vector<DetailsReference>& references,
                               const std::vector<std::string>& identifiers);
+
+struct Policy;
+// The message for a change type that no request machine of `policy` runs on `entity_type`: the
+// change types that type has, the nearest one suggested (or the entity types, when it has none).
+std::string UnknownChangeType(const Policy& policy, const std::string& change_type,
+                              const std::string& entity_type);
 
 // Whether `actor` is seller:<12 digits>, buyer:<12 digits> or operations (the CLI checks --actor
 // with it, as ParseCommand checks Actor).

@@ -5,7 +5,10 @@
 #define SELLERFLOW_ENGINE_RUN_DESCRIBE_H_
 
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/store/store.h"
 
@@ -22,9 +25,40 @@ void AttachDetails(Store& store, ChangeSetRow* cs);
 std::string ChangeSetArn(const std::string& id);
 std::string EntityArn(const std::string& entity_type, const std::string& id);
 
-// Responses as JSON text, from rows (details attached).
-std::string DescribeChangeSet(const ChangeSetRow& cs);
+// What an open change set waits for, as the JSON object of DescribeChangeSet's "WaitingFor" (not a
+// Catalog API field): the events its changes' current states accept, with the actors the machine
+// lets send each and the changes that take it, and the timers armed for it, with their deadlines:
+//   {"Events":[{"Event":"approve","Actors":["operations"],"Changes":[0]}],
+//    "Timers":[{"Change":0,"Deadline":"2026-01-02T10:00:00Z","From":"CancelWindow","To":"InReview"}]}
+// The machines are those the set started under, read from the store by content hash (not today's
+// workflows/). "" for a set that has ended.
+std::string WaitingFor(Store& store, const ChangeSetRow& cs);
+
+// Responses as JSON text, from rows (details attached); `waiting_for`, when not "", is the
+// WaitingFor object.
+std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting_for = "");
 std::string DescribeEntity(const EntityRow& e);
+
+// The options ListChangeSets and ListEntities take beside their filters of old, named as the
+// Catalog API names them (FilterList, Sort, MaxResults, NextToken).
+struct ListFilter {
+  std::string name;                 // "Status", "EntityId", "AfterStartTime", ...
+  std::vector<std::string> values;  // ValueList: a row matches any of them.
+};
+struct ListQuery {
+  std::vector<ListFilter> filters;  // All must match.
+  std::string sort_by, sort_order;  // "" for none: oldest first. SortOrder defaults to DESCENDING.
+  int max_results = 0;              // 0: every match on one page.
+  std::string next_token;           // From the previous page's NextToken.
+};
+
+// A list request that cannot be answered as asked; `member` is the request's member at fault
+// ("FilterList", "Sort", "MaxResults", "NextToken") and what() says what was expected.
+struct ListError : std::invalid_argument {
+  ListError(std::string member, const std::string& message)
+      : std::invalid_argument(message), member(std::move(member)) {}
+  std::string member;
+};
 
 // Borrows a store and answers the read commands; each returns "" when the thing asked for does
 // not exist. Store failures throw StoreError.
@@ -34,10 +68,12 @@ class Catalog {
 
   std::string DescribeChangeSet(const std::string& id);
   std::string DescribeEntity(const std::string& id);
-  // Filters are ignored when empty.
+  // Filters are ignored when empty. The query's filters, sort and page apply after them; a query
+  // that cannot be answered throws ListError. A page that is not the last carries NextToken.
   std::string ListChangeSets(const std::string& status, const std::string& entity,
-                             const std::string& change_type);
-  std::string ListEntities(const std::string& type, const std::string& state);
+                             const std::string& change_type, const ListQuery& query = {});
+  std::string ListEntities(const std::string& type, const std::string& state,
+                           const ListQuery& query = {});
   std::string History(const std::string& id);  // The events of a change set or an entity.
 
  private:

@@ -125,12 +125,22 @@ struct WorkEntity {
   bool state_changed = false;
 };
 
+// One entry of a change's ErrorDetailList: the Catalog API's code and message, and, for a violated
+// validation rule, the rule and where it is written ("rules/product.rules:12"), so that a reader
+// finds what to fix or whom to ask.
+struct ErrorDetail {
+  std::string code;
+  std::string message;
+  std::string rule;
+  std::string source;
+};
+
 struct ChangeWork {
   ChangeRow row;
   const CompiledMachine* cm = nullptr;
-  std::vector<std::pair<std::string, std::string>> errors;  // ErrorCode, ErrorMessage
-  std::string server_fault;                                 // A guard that could not be evaluated.
-  bool failed = false;  // A send found no transition: the change fails where it stands.
+  std::vector<ErrorDetail> errors;
+  std::string server_fault;  // A guard that could not be evaluated.
+  bool failed = false;       // A send found no transition: the change fails where it stands.
 };
 
 }  // namespace
@@ -165,6 +175,17 @@ struct EngineImpl {
   std::vector<std::string> retimed;  // Entities whose document changed in the same state.
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
+  // The timers the command's FireTimers fired (the first kMaxTimersListed) and how many it fired:
+  // what a tick answers.
+  struct FiredTimer {
+    std::string at;  // Its deadline, the time it fired at.
+    std::string change_set;
+    int change = -1;
+    std::string entity;
+    std::string from, to;
+  };
+  std::vector<FiredTimer> fired;
+  int64_t fired_count = 0;
   // Documents read in this command, by type and text; their values live in `arena`.
   std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
 
@@ -226,25 +247,42 @@ struct EngineImpl {
   }
 
   // The request machine a change started under: the current one when its file is unchanged,
-  // else the earlier definition, read back from the store by its content hash.
+  // else the earlier definition, read back from the store by its content hash and checked against
+  // today's entity machines and rules. Where it does not fit them (a document field it writes that
+  // they lack, a rule or an event they do not have) the change set cannot run to its end as it
+  // began: the command is refused, naming what is missing, rather than dropping what it writes.
   const CompiledMachine* PinnedMachine(const ChangeRow& row) {
     const CompiledMachine* current = RequestMachine(row.change_type, row.entity_type);
     if (current && current->m->content_hash == row.machine_hash) return current;
     if (auto it = pinned.find(row.machine_hash); it != pinned.end()) return it->second.cm.get();
     auto text = store->GetDefinition(row.machine_hash);
     if (!text) return current;  // Started before definitions were kept: the current one it is.
-    Pinned& p = pinned[row.machine_hash];
-    p.source = std::make_unique<dsl::Source>(
-        dsl::Source{"(pinned " + row.machine_hash.substr(0, 12) + ")", *text});
+    const std::string what = row.change_type + " on " + row.entity_type;
+    const std::string fix =
+        "run the command with the --workflows and --rules folders the change set started under";
+    Pinned p;
+    // Named by the path it was stored from, as the set's operator knows it.
+    const std::string path = store->GetDefinitionPath(row.machine_hash).value_or("");
+    p.source = std::make_unique<dsl::Source>(dsl::Source{
+        (path.empty() ? "" : path + " ") + "(pinned " + row.machine_hash.substr(0, 12) + ")",
+        *text});
     dsl::Diagnostics diags;
     if (!limit_constants) limit_constants = ReadLimitConstants(rule_sources);
     p.machine = LoadMachine(*p.source, &diags, &*limit_constants);
-    if (!p.machine)
-      throw std::runtime_error("the definition " + row.machine_hash +
-                               " a change set started under no longer loads:\n" + diags.ToText());
+    if (p.machine) CheckMachineAgainst(policy, *p.machine, &diags);
+    if (!p.machine || diags.has_errors()) {
+      dsl::Diagnostics errors;
+      for (const auto& d : diags.items())
+        if (d.severity == dsl::Severity::kError) errors.Append(d);
+      throw DefinitionsMissing("its " + what + " started under the definition " +
+                               row.machine_hash.substr(0, 12) +
+                               " (kept in the store), which the current workflows and rules "
+                               "cannot run:\n" +
+                               errors.ToText() + fix);
+    }
     p.machine->content_hash = row.machine_hash;
     p.cm = CompileMachine(*p.machine);
-    return p.cm.get();
+    return pinned.emplace(row.machine_hash, std::move(p)).first->second.cm.get();
   }
 
   std::unique_ptr<dsl::Expression> Expr(const ExprText& x, const dsl::TypeEnv& env,
@@ -451,15 +489,37 @@ struct EngineImpl {
   Value SetPath(Value doc, const dsl::Type& type, const std::vector<std::string>& path, size_t i,
                 const Value& value, Action::Kind kind) {
     if (i == path.size()) return Combine(doc, type, value, kind);
-    if (type.kind() != dsl::TypeKind::kObject) return doc;
-    int slot = type.FieldIndex(path[i]);
-    if (slot < 0) return doc;
+    int slot = type.kind() == dsl::TypeKind::kObject ? type.FieldIndex(path[i]) : -1;
+    if (slot < 0) {
+      Dropped(path[i]);
+      return doc;
+    }
     dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
     if (doc.kind == ValueKind::kObject && doc.obj->type == &type)
       std::copy(doc.obj->slots, doc.obj->slots + type.fields().size(), o->slots);
     const dsl::Field& f = type.fields()[static_cast<size_t>(slot)];
     o->slots[slot] = SetPath(o->slots[slot], *f.type, path, i + 1, value, kind);
     return Value::Obj(o);
+  }
+
+  // A field a write names that the document's schema does not declare: the first one, since the
+  // last action began. Such a write is a fault, never a silent drop (the checker refuses what it
+  // can see; a map built at run time, or a request pinned to another document schema, it cannot).
+  std::string dropped;
+  void Dropped(const std::string& field) {
+    if (dropped.empty()) dropped = field;
+  }
+  // The fault for a write that named an undeclared field, or "".
+  std::string DroppedFault(const Action& a, const CompiledMachine& cm,
+                           const CompiledMachine* entity_machine, const std::string& entity_type) {
+    if (dropped.empty()) return "";
+    std::string where =
+        entity_machine ? " (" + Located(entity_machine->m->entity_type_at) + ")" : "";
+    std::string out = "the " + std::string(ActionKindName(a.kind)) + " action of " + cm.m->Key() +
+                      " at " + Located(a.at) + " writes " + dropped + ", which the document of " +
+                      entity_type + where + " does not declare; nothing was written";
+    dropped.clear();
+    return out;
   }
 
   Value Coerce(const Value& v, const dsl::Type& type) {
@@ -471,19 +531,26 @@ struct EngineImpl {
       dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
       const auto& from = v.obj->type->fields();
       for (size_t k = 0; k < from.size(); ++k) {
+        if (v.obj->slots[k].is_absent()) continue;
         int slot = type.FieldIndex(from[k].name);
-        if (slot >= 0 && !v.obj->slots[k].is_absent())
+        if (slot < 0)
+          Dropped(from[k].name);
+        else
           o->slots[slot] = Coerce(v.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
       }
       return Value::Obj(o);
     }
     if (v.kind == ValueKind::kMap && type.kind() == dsl::TypeKind::kObject) {
-      // A map literal builds an object: its keys name the fields (others are dropped).
+      // A map literal builds an object: its keys name the fields (a key that names none is an
+      // error, never dropped).
       dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
       for (uint32_t k = 0; k < v.map->size; ++k) {
         const dsl::MapEntry& entry = v.map->entries[k];
+        if (entry.value.is_absent()) continue;
         int slot = type.FieldIndex(std::string(entry.key.str()));
-        if (slot >= 0 && !entry.value.is_absent())
+        if (slot < 0)
+          Dropped(std::string(entry.key.str()));
+        else
           o->slots[slot] = Coerce(entry.value, *type.fields()[static_cast<size_t>(slot)].type);
       }
       return Value::Obj(o);
@@ -503,15 +570,20 @@ struct EngineImpl {
       case Action::Kind::kSet:
         return Coerce(value, type);
       case Action::Kind::kMerge: {
-        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject)
+        if (type.kind() != dsl::TypeKind::kObject || value.kind != ValueKind::kObject) {
+          Dropped("(a merge of " + dsl::ToDisplay(value) + ")");
           return current;
+        }
         dsl::ObjectRep* o = dsl::MakeObject(arena, &type);
         if (current.kind == ValueKind::kObject && current.obj->type == &type)
           std::copy(current.obj->slots, current.obj->slots + type.fields().size(), o->slots);
         const auto& from = value.obj->type->fields();
         for (size_t k = 0; k < from.size(); ++k) {
+          if (value.obj->slots[k].is_absent()) continue;
           int slot = type.FieldIndex(from[k].name);
-          if (slot >= 0 && !value.obj->slots[k].is_absent())
+          if (slot < 0)
+            Dropped(from[k].name);
+          else
             o->slots[slot] =
                 Coerce(value.obj->slots[k], *type.fields()[static_cast<size_t>(slot)].type);
         }
@@ -583,7 +655,9 @@ struct EngineImpl {
           const CompiledMachine* em = EntityMachine(entity->row.type);
           const dsl::TypePtr& doc_type = em ? em->doc_type : cm.doc_type;
           Value doc = Document(entity->row.document, doc_type);
+          dropped.clear();
           Value updated = SetPath(doc, *doc_type, path, 0, v, a.kind);
+          if (auto m = DroppedFault(a, cm, em, entity->row.type); !m.empty()) return m;
           entity->row.document = dsl::ToJson(updated);
           entity->changed = true;
           break;
@@ -594,7 +668,9 @@ struct EngineImpl {
           if (auto m = eval(ca.value, &document); !m.empty()) return m;
           const CompiledMachine* em = EntityMachine(a.entity_type);
           if (!em) return "no machine for entity type " + a.entity_type;
+          dropped.clear();
           Value doc = Coerce(document, *em->doc_type);
+          if (auto m = DroppedFault(a, cm, em, a.entity_type); !m.empty()) return m;
           if (doc.kind == ValueKind::kObject) {
             for (size_t k = 0; k < em->doc_type->fields().size(); ++k) {
               const dsl::Field& f = em->doc_type->fields()[k];
@@ -630,7 +706,7 @@ struct EngineImpl {
                                         errors_to, data, &fault);
           if (!failure.empty()) {
             if (errors_to && !fault) {
-              errors_to->errors.push_back({"INVALID_STATE", failure});
+              errors_to->errors.push_back({"INVALID_STATE", failure, "", ""});
               errors_to->failed = true;
               return "";
             }
@@ -642,7 +718,7 @@ struct EngineImpl {
           Value m = ca.message->Evaluate(b, ctx);
           std::string text = m.kind == ValueKind::kString ? std::string(m.str())
                                                           : "(message could not be evaluated)";
-          if (errors_to) errors_to->errors.push_back({a.code, text});
+          if (errors_to) errors_to->errors.push_back({a.code, text, "", ""});
           break;
         }
       }
@@ -730,7 +806,10 @@ struct EngineImpl {
                       Located(s->validate->at) + "): " + RuleFault(*c.cm->rules, rule, r);
           } else if (r.outcome == dsl::Outcome::kFailed) {
             passed = false;
-            c.errors.push_back({c.cm->rules->rule(rule).code, r.message});
+            const dsl::RuleInfo& info = c.cm->rules->rule(rule);
+            c.errors.push_back(
+                {info.code, r.message, info.name,
+                 policy.RecordedPath(info.file) + ":" + std::to_string(info.pos.line)});
           }
         }
         if (!fault.empty()) {
@@ -892,14 +971,15 @@ struct EngineImpl {
     for (auto& c : changes) cs.changes.push_back(c.row);
   }
 
-  static std::string ErrorsJson(const std::vector<std::pair<std::string, std::string>>& errors,
-                                const std::string& before) {
+  static std::string ErrorsJson(const std::vector<ErrorDetail>& errors, const std::string& before) {
     if (errors.empty()) return before.empty() ? "[]" : before;
     std::string out = before.size() > 2 ? before.substr(0, before.size() - 1) + "," : "[";
     for (size_t i = 0; i < errors.size(); ++i) {
+      const ErrorDetail& e = errors[i];
       if (i) out += ",";
-      out += "{\"ErrorCode\":" + Json(errors[i].first) +
-             ",\"ErrorMessage\":" + Json(errors[i].second) + "}";
+      out += "{\"ErrorCode\":" + Json(e.code) + ",\"ErrorMessage\":" + Json(e.message);
+      if (!e.rule.empty()) out += ",\"Rule\":" + Json(e.rule) + ",\"Source\":" + Json(e.source);
+      out += "}";
     }
     return out + "]";
   }
@@ -1260,6 +1340,8 @@ struct EngineImpl {
     // Timers run before the command, so `persist` may still say what the previous command was
     // (false after a VALIDATE): their effects are always kept.
     persist = true;
+    fired.clear();
+    fired_count = 0;
     int64_t deferred = 0;
     for (int round = 0;; ++round) {
       auto due = store->DueTimers(until_us);
@@ -1298,6 +1380,7 @@ struct EngineImpl {
       WorkEntity* entity = c.row.entity_id.empty() ? nullptr : Load(c.row.entity_id);
       dsl::Bindings b = Bind(*ct.env, *c.cm, cs->id, &c.row, entity, "");
       if (!Holds(c, ct, b)) continue;
+      NoteFired(cs->id, c.row.index, c.row.entity_id, c.row.state, ct.t->to);
       Take(c, ct, "timer", cs->id, b);
       Advance(c, cs->id);
     }
@@ -1332,6 +1415,7 @@ struct EngineImpl {
       TimerFault(*w, fault);
       return;
     }
+    NoteFired("", -1, w->row.id, w->row.state, ct.t->to);
     HistoryRow h;
     h.entity = w->row.id;
     h.event = "timer";
@@ -1364,6 +1448,30 @@ struct EngineImpl {
     if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
       if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
     }
+  }
+
+  void NoteFired(const std::string& cs_id, int change, const std::string& entity,
+                 const std::string& from, const std::string& to) {
+    if (fired.size() < kMaxTimersListed)
+      fired.push_back({cmd->at, cs_id, change, entity, from, to});
+    ++fired_count;
+  }
+
+  // What a tick answers: the clock, and the timers it fired (the first kMaxTimersListed of them,
+  // and how many in all).
+  std::string TickJson(const Command& c) {
+    std::string out = "{\"Clock\":" + Json(c.at) +
+                      ",\"TimersFired\":" + std::to_string(fired_count) + ",\"Timers\":[";
+    for (size_t i = 0; i < fired.size(); ++i) {
+      const FiredTimer& f = fired[i];
+      if (i) out += ",";
+      out += "{\"At\":" + Json(f.at);
+      if (!f.change_set.empty())
+        out += ",\"ChangeSetId\":" + Json(f.change_set) + ",\"Change\":" + std::to_string(f.change);
+      out += ",\"Entity\":" + Json(f.entity) + ",\"From\":" + Json(f.from) +
+             ",\"To\":" + Json(f.to) + "}";
+    }
+    return out + "]}";
   }
 
   // An entity's timer that could not run (its guard or an action could not be evaluated): no
@@ -1402,7 +1510,12 @@ struct EngineImpl {
 
   void ResolveReferences(ChangeSetRow* cs) {
     for (ChangeRow& c : cs->changes) {
-      const CompiledMachine* cm = PinnedMachine(c);
+      const CompiledMachine* cm = nullptr;
+      try {
+        cm = PinnedMachine(c);
+      } catch (const DefinitionsMissing& e) {
+        throw DefinitionsMissing("change set " + cs->id + ": " + e.what());
+      }
       if (cm == nullptr || !cm->m->input.has_references) continue;
       std::vector<Violation> ignored;
       std::vector<DetailsReference> references;
@@ -1426,8 +1539,10 @@ struct EngineImpl {
       c.row = row;
       c.cm = PinnedMachine(row);
       if (!c.cm)
-        throw std::runtime_error("change set " + cs.id + " runs " + row.change_type + " on " +
-                                 row.entity_type + ", which no machine defines any more");
+        throw DefinitionsMissing("change set " + cs.id + " runs " + row.change_type + " on " +
+                                 row.entity_type +
+                                 ", which no machine of the current workflows defines; run the "
+                                 "command with the --workflows folders it started under");
       changes.push_back(std::move(c));
     }
     return changes;
@@ -1452,7 +1567,7 @@ struct EngineImpl {
           Outcome o;
           if (respond) {
             AttachResolved(&*original);
-            o.body = DescribeChangeSet(*original);
+            o.body = DescribeChangeSet(*original, WaitingFor(*store, *original));
           }
           o.failed = original->status == "FAILED";
           o.status = original->status;
@@ -1479,8 +1594,8 @@ struct EngineImpl {
       ChangeWork w;
       w.cm = RequestMachine(r.change_type, r.entity_type);
       if (!w.cm) {
-        violations.push_back({path + ".ChangeType",
-                              "unknown change type " + r.change_type + " for " + r.entity_type});
+        violations.push_back(
+            {path + ".ChangeType", UnknownChangeType(policy, r.change_type, r.entity_type)});
         continue;
       }
       ValidateShape(r.details, w.cm->m->input, path + ".DetailsDocument", &violations,
@@ -1607,7 +1722,7 @@ struct EngineImpl {
     Settle(cs, changes);
     Commit(cs, true, changes);
     Outcome o;
-    if (respond) o.body = DescribeChangeSet(cs);
+    if (respond) o.body = DescribeChangeSet(cs, WaitingFor(*store, cs));
     o.failed = cs.status == "FAILED";
     o.status = cs.status;
     o.change_set_id = cs.id;
@@ -1719,7 +1834,7 @@ struct EngineImpl {
     if (cs->status == "CANCELLED" && cs->ended_at.empty()) cs->ended_at = cmd->at;
     Commit(*cs, false, changes);
     Outcome o;
-    if (respond) o.body = DescribeChangeSet(*cs);
+    if (respond) o.body = DescribeChangeSet(*cs, WaitingFor(*store, *cs));
     o.failed = cs->status == "FAILED";
     o.status = cs->status;
     o.change_set_id = cs->id;
@@ -1798,7 +1913,7 @@ struct EngineImpl {
           o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
-          o.body = "{\"Clock\":" + Json(c.at) + "}";
+          o.body = TickJson(c);  // Bounded: at most kMaxTimersListed timers.
           break;
         case Op::kImport:
           o = Import(c);
@@ -1835,7 +1950,7 @@ Store* Engine::store() const { return impl_->store; }
 
 std::string Engine::DescribeChangeSet(const std::string& id) {
   auto cs = impl_->ReadResolved(id);
-  return cs ? engine::DescribeChangeSet(*cs) : "";
+  return cs ? engine::DescribeChangeSet(*cs, WaitingFor(*impl_->store, *cs)) : "";
 }
 std::string Engine::DescribeEntity(const std::string& id) {
   return Catalog(impl_->store).DescribeEntity(id);

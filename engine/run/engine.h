@@ -4,6 +4,7 @@
 #define SELLERFLOW_ENGINE_RUN_ENGINE_H_
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,14 @@ struct Outcome {
   // Timers that were due before the command but did not fire, because kMaxTimerRounds fired first:
   // they fire before the next command. Shown as "TimersDeferred" in the body when not 0.
   int64_t timers_deferred = 0;
+};
+
+// A waiting change set cannot go on with the definitions the engine was given: the request
+// machine it started under does not fit today's entity machines or rules (or is gone). Thrown out
+// of Execute, which then changes nothing; the message names what is missing.
+class DefinitionsMissing : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct EngineImpl;

@@ -249,10 +249,12 @@ class SqliteStore : public Store {
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
   std::vector<TimerRow> DueTimers(int64_t until_us) override;
+  std::vector<TimerRow> TimersOf(const std::string& change_set) override;
 
   void PutDefinition(const std::string& hash, const std::string& path,
                      const std::string& text) override;
   std::optional<std::string> GetDefinition(const std::string& hash) override;
+  std::optional<std::string> GetDefinitionPath(const std::string& hash) override;
 
   void AppendCommand(CommandRow* row) override;
   std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) override;
@@ -276,7 +278,7 @@ class SqliteStore : public Store {
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, all_change_sets;
     SQLite::Statement insert_history, history_of, all_history;
-    SQLite::Statement insert_timer, delete_timer, due_timers;
+    SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
     SQLite::Statement next_counter, clock, last_change_set;
@@ -454,10 +456,14 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       // timers_due holds (due_us, id): an index scan in the wanted order. The reader stops at the
       // first timer not yet due, whose deadline it keeps.
       due_timers(db, "SELECT " SF_TIMER_COLUMNS " FROM timers ORDER BY due_us, id"),
+      // No index on change_set: the table holds only armed timers (fired ones are deleted), and
+      // describe-change-set reads it once; the engine never looks timers up by set.
+      timers_of(
+          db, "SELECT " SF_TIMER_COLUMNS " FROM timers WHERE change_set = ?1 ORDER BY due_us, id"),
       put_definition(db,
                      "INSERT INTO definitions (hash, path, text) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (hash) DO NOTHING"),
-      get_definition(db, "SELECT text FROM definitions WHERE hash = ?1"),
+      get_definition(db, "SELECT text, path FROM definitions WHERE hash = ?1"),
       insert_command(db, "INSERT INTO command_log (command, outcome, at) VALUES (?1, ?2, ?3)"),
       commands_after(db,
                      "SELECT seq, command, outcome, at FROM command_log WHERE seq > ?1 "
@@ -1161,6 +1167,15 @@ std::vector<TimerRow> SqliteStore::DueTimers(int64_t until_us) {
   return out;
 }
 
+std::vector<TimerRow> SqliteStore::TimersOf(const std::string& change_set) {
+  std::vector<TimerRow> out;
+  SQLite::Statement& s = st_->timers_of;
+  Use use(s);
+  Bind(s, 1, change_set);
+  while (Step(s, "reading the timers of ", change_set)) out.push_back(ReadTimer(s));
+  return out;
+}
+
 void SqliteStore::PutDefinition(const std::string& hash, const std::string& path,
                                 const std::string& text) {
   Mutate([&] {
@@ -1178,6 +1193,14 @@ std::optional<std::string> SqliteStore::GetDefinition(const std::string& hash) {
   Bind(s, 1, hash);
   if (!Step(s, "reading definition ", hash)) return std::nullopt;
   return Text(s, 0);
+}
+
+std::optional<std::string> SqliteStore::GetDefinitionPath(const std::string& hash) {
+  SQLite::Statement& s = st_->get_definition;
+  Use use(s);
+  Bind(s, 1, hash);
+  if (!Step(s, "reading definition ", hash)) return std::nullopt;
+  return Text(s, 1);
 }
 
 void SqliteStore::AppendCommand(CommandRow* row) {

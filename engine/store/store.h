@@ -204,12 +204,17 @@ class Store {
   // returned are the caller's to fire and delete: a store shared by several processes hands each
   // due timer to one of them.
   virtual std::vector<TimerRow> DueTimers(int64_t until_us) = 0;
+  // The timers armed for change set `id`, earliest first (ties by id): what it waits for. A read
+  // for people, not for firing (it hands out nothing).
+  virtual std::vector<TimerRow> TimersOf(const std::string& change_set) = 0;
 
   // Definitions by content hash (workflow and rules files), kept so that a change set keeps the
   // definitions it started under. Inserting a hash that exists is a no-op.
   virtual void PutDefinition(const std::string& hash, const std::string& path,
                              const std::string& text) = 0;
   virtual std::optional<std::string> GetDefinition(const std::string& hash) = 0;
+  // The path the definition was first stored from (for messages about it).
+  virtual std::optional<std::string> GetDefinitionPath(const std::string& hash) = 0;
 
   // The command log: every command received, with its outcome, in order.
   virtual void AppendCommand(CommandRow* row) = 0;  // Sets row->seq.

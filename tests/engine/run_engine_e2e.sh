@@ -69,6 +69,8 @@ test_update_information_succeeded() {
   eq "categories" "$(j 'd["DetailsDocument"]["Categories"]')" '["Training"]'
   eq "no lock" "$(j '"LockedBy" in d')" false
   eq "modified" "$(j 'd["LastModifiedDate"]')" 2026-01-01T00:01:00Z
+  sf describe-change-set "$cs"
+  eq "a SUCCEEDED set's changes were applied" "$(j '[c.get("Applied") for c in d["ChangeSet"]]')" '[true]'
   sf history "$cs"
   eq "change set history" "$(j '[(e["Event"], e["To"]) for e in d["Events"]]')" \
     '[["start", "Submitted"], ["automatic", "Validating"], ["validation passed", "Applying"], ["automatic", "Succeeded"]]'
@@ -91,6 +93,27 @@ test_update_information_failed() {
   eq "every violated rule" "$(j '[e["ErrorCode"] for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
     '["INVALID_INPUT", "INVALID_INPUT", "INVALID_CATEGORY_NAMES", "INVALID_CATEGORY_NAMES"]'
   has "title message" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorMessage"]')" "80 characters"
+  eq "a FAILED set's changes were not applied" "$(j '[c.get("Applied") for c in d["ChangeSet"]]')" '[false]'
+  local failed
+  failed=$(j 'd["ChangeSetId"]')
+  sf describe-change-set "$failed" --output text
+  has "text: not applied" "$OUT" "not applied"
+  has "text: the rule and where" "$OUT" "(rule title_length, rules/product_information.rules:"
+  sf describe-change-set "$failed"
+  eq "each error names its rule" "$(j '[e.get("Rule") for e in d["ChangeSet"][0]["ErrorDetailList"]]')" \
+    '["title_length", "logo_url_https", "categories_known", "categories_professional_services"]'
+  local line
+  line=$(grep -n '^rule title_length ' "$SRC/rules/product_information.rules" | cut -d: -f1)
+  eq "and its file and line, as the folder names it" \
+    "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["Source"]')" "rules/product_information.rules:$line"
+  # The same request against the same rules, named another way (relative, trailing slash, from
+  # another directory): the same store, so a replay anywhere gives the same digest.
+  local want
+  want=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  (cd "$SRC" && "$BIN" replay "$T/log.jsonl" --db "$T/again.db" --workflows ./workflows/ --rules rules/ >"$T/again.out")
+  eq "digest whatever the rules folder is called" "$(j 'd["Digest"]' "$(cat "$T/again.out")")" "$want"
   entity $PA
   eq "revision untouched" "$(j 'd["Revision"]')" 1
   eq "document untouched" "$(j 'd["DetailsDocument"]')" "{\"ProductTitle\": \"Old $PA\", \"ShortDescription\": \"kept\"}"
@@ -162,6 +185,8 @@ public_in_review() {
   start $SELLER 2026-01-01T00:02:00Z
   rc 0 "visibility"
   eq "in review" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  eq "the answer says what it waits for" "$(j '[e["Event"] for e in d["WaitingFor"]["Events"]]')" \
+    '["approve", "reject"]'
   CS=$(j 'd["ChangeSetId"]')
 }
 
@@ -180,6 +205,7 @@ test_review_flow() {
   rc 6 "a seller may not review"
   sf describe-change-set "$CS"
   eq "still in review" "$(j 'd["Status"]')" APPLYING
+  eq "an open set's changes are not decided" "$(j '"Applied" in d["ChangeSet"][0]')" false
   sf review "$CS" approve --actor operations --at 2026-01-01T00:05:00Z
   rc 0 "approve"
   eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
@@ -241,16 +267,36 @@ test_restricted_timer() {
   local cs
   cs=$(j 'd["ChangeSetId"]')
   sf tick --to 2026-01-02T09:59:59Z
+  eq "a tick that fires nothing says so" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" "0 []"
   sf describe-change-set "$cs"
   eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
+  eq "waits for a cancel from the owner" "$(j 'd["WaitingFor"]["Events"]')" \
+    '[{"Event": "cancel", "Actors": ["owner"], "Changes": [0]}]'
+  eq "and for the window's timer" "$(j 'd["WaitingFor"]["Timers"]')" \
+    '[{"Change": 0, "Deadline": "2026-01-02T10:00:00Z", "From": "CancelWindow", "To": "InReview"}]'
+  sf describe-change-set "$cs" --output text
+  has "text: the event" "$OUT" "waits for cancel from owner (change 0)"
+  has "text: the timer" "$OUT" "timer due 2026-01-02T10:00:00Z: change 0 moves from CancelWindow to InReview"
+  # Read commands load no policy: a broken workflows/ folder does not stop the answer.
+  mkdir -p "$T/broken"
+  printf 'machine: [\n' >"$T/broken/x.yaml"
+  "$BIN" describe-change-set "$cs" --db "$T/s.db" --workflows "$T/broken" --output json >"$T/out"
+  eq "read without the policy" "$(j 'd["WaitingFor"]["Timers"][0]["To"]' "$(cat "$T/out")")" InReview
   sf tick --to 2026-01-02T10:00:00Z
   rc 0 "tick"
+  eq "the tick names the timer it fired" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" \
+    "1 [{\"At\": \"2026-01-02T10:00:00Z\", \"ChangeSetId\": \"$cs\", \"Change\": 0, \"Entity\": \"$PA\", \"From\": \"CancelWindow\", \"To\": \"InReview\"}]"
   sf describe-change-set "$cs"
   eq "in review after 24h" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
+  eq "waits for Seller Operations" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
+    '[["approve", ["operations"]], ["reject", ["operations"]]]'
+  eq "no timer any more" "$(j 'd["WaitingFor"]["Timers"]')" '[]'
   sf cancel-change-set "$cs" --actor $SELLER --at 2026-01-02T11:00:00Z
   rc 1 "no cancel once APPLYING"
   sf review "$cs" approve --actor operations --at 2026-01-02T12:00:00Z
   rc 0 "approve"
+  sf describe-change-set "$cs"
+  eq "an ended set waits for nothing" "$(j '"WaitingFor" in d')" false
   entity $PA
   eq "removed (no active agreements)" "$(j 'd["State"]')" Removed
   eq "lock released" "$(j '"LockedBy" in d')" false
@@ -344,6 +390,13 @@ YAML
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "tick"
   eq "the answer counts the deferred timers" "$(j 'd.get("TimersDeferred")')" 1
+  eq "and counts the timers it fired" "$(j 'd["TimersFired"]')" 10000
+  eq "listing only the first 100" "$(j 'len(d["Timers"])')" 100
+  eq "the first, in firing order" \
+    "$(j '[d["Timers"][0][k] for k in ("At", "ChangeSetId", "Change", "From", "To")]')" \
+    "[\"2026-01-01T00:00:01Z\", \"$cs\", 0, \"Polling\", \"Polling\"]"
+  has "with the change's entity" "$(j 'd["Timers"][0]["Entity"]')" thing-
+  eq "the 100th" "$(j 'd["Timers"][99]["At"]')" 2026-01-01T00:01:40Z
   has "a warning says so" "$ERR" "timers deferred"
   has "with the count" "$ERR" "deferred=1"
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
@@ -353,10 +406,17 @@ YAML
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "the next command"
   eq "nothing deferred now" "$(j '"TimersDeferred" in d')" false
+  eq "the rest fired" "$(j 'd["TimersFired"]')" 800
   hasnt "no warning" "$ERR" "timers deferred"
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
   OUT=$(cat "$T/out")
   eq "the rest fired before it" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10800
+  # For people: the count, a table of the first ones, and how many more.
+  "$BIN" tick --to 2026-01-01T04:00:00Z "${args[@]:0:6}" --output text >"$T/out" 2>"$T/err"
+  OUT=$(cat "$T/out")
+  has "text: the count" "$OUT" "clock 2026-01-01T04:00:00Z: 3600 timers fired"
+  has "text: a row" "$OUT" "2026-01-01T03:00:01Z  $cs  0"
+  has "text: the rest counted" "$OUT" "... and 3500 more"
   end
 }
 
@@ -422,6 +482,30 @@ test_timer_order() {
   end
 }
 
+# An import names each line it refuses, with the reason, counts them, and exits 1; the other lines
+# go in.
+test_import_refused_lines() {
+  begin import_refused_lines
+  local line='{"EntityType":"%s","EntityIdentifier":"%s","State":"%s","Owner":"%s","DetailsDocument":{}}\n'
+  {
+    printf "$line" "$PT" $PA Limited $SELLER
+    printf "$line" "$PT" $PB Nowhere $SELLER
+    printf "$line" "$PT" $PA Limited $SELLER
+    echo
+    printf "$line" "$PT" $PB Limited $SELLER
+  } >"$T/ents.jsonl"
+  sf import "$T/ents.jsonl"
+  rc 1 "an import with refused lines"
+  eq "each refused line named with its reason" "$ERR" \
+"$T/ents.jsonl:2: ValidationException: $PT has no state Nowhere
+$T/ents.jsonl:3: ConflictException: $PA exists already"
+  eq "counted in the summary" "$(j '[d["Lines"], d["Ok"], d["RefusedLines"]]')" "[5, 2, 2]"
+  sf list-entities --type $PT
+  eq "the other lines went in" "$(j '[(e["EntityId"], e["State"]) for e in d["EntitySummaryList"]]')" \
+    "[[\"$PA\", \"Limited\"], [\"$PB\", \"Limited\"]]"
+  end
+}
+
 # An imported entity's machine timers are set: an Active agreement expires at its EndsAt and tells
 # its Restricted product, which is removed.
 test_imported_agreement_expires() {
@@ -437,6 +521,8 @@ JSONL
   entity agmt-aaaaaaaaaaaaa
   eq "active before its end" "$(j 'd["State"]')" Active
   sf tick --to 2026-04-01T00:00:00Z
+  eq "the tick names the entity's timer" "$(j 'd["Timers"]')" \
+    '[{"At": "2026-03-01T00:00:00Z", "Entity": "agmt-aaaaaaaaaaaaa", "From": "Active", "To": "Expired"}]'
   entity agmt-aaaaaaaaaaaaa
   eq "expired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   entity $PA
@@ -934,6 +1020,7 @@ test_timer_deadlines_are_checked() {
   printf '{"EntityType":"Probe@1.0","EntityIdentifier":"probe-aaaaaaaaaaaaa","State":"Idle","Owner":"%s","DetailsDocument":{"Wait":"P9000Y"}}\n' \
     $SELLER >"$T/import.jsonl"
   pf import "$T/import.jsonl" --log-level info
+  rc 1 "an import with a refused line"
   eq "an import without a deadline is refused" "$(j 'd.get("Refused")')" 1
   has "import: says why" "$ERR" "probe-aaaaaaaaaaaaa cannot be kept: the deadline of Probe@1.0"
   # An entity timer whose guard cannot be evaluated when it falls due: the probe stays, and says so.
@@ -973,11 +1060,332 @@ assert old in s
 s = s.replace(old, old.replace("Succeeded", "Failed"), 1)
 open(p, "w").write(s)
 PY
+  # What the set waits for comes from the definition it started under, not today's files.
+  sed -i 's/actors: \[operations\]/actors: [seller]/' "$wf/update_visibility.yaml"
+  grep -q 'actors: \[seller\]' "$wf/update_visibility.yaml" || fail "the edit of the actors did not apply"
+  sf describe-change-set "$CS"
+  eq "waits as pinned" "$(j '[(e["Event"], e["Actors"]) for e in d["WaitingFor"]["Events"]]')" \
+    '[["approve", ["operations"]], ["reject", ["operations"]]]'
   "$BIN" review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z \
     --db "$T/s.db" --workflows "$wf" --rules "$SRC/rules" --output json >"$T/out"
   eq "approved under the old definition" "$(j 'd["Status"]' "$(cat "$T/out")")" SUCCEEDED
   sf describe-entity $PA
   eq "product public" "$(j 'd["State"]')" Public
+  end
+}
+
+# ---- the command line as operators use it (issue 12, issue 13 items 5 and 18) ---------------------
+test_cli_body_is_only_a_start_change_set() {
+  begin cli_body_is_only_a_start_change_set
+  import_products $PA
+  local before
+  before=$(digest)
+  # A body that names another operation, an actor or a time is refused whole; nothing runs.
+  EXTRA=',"op":"tick","To":"2026-12-01T00:00:00Z"' body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "op refused"
+  has "op named" "$ERR" "op: is not a StartChangeSet field"
+  has "To named" "$ERR" "To: unknown field 'To'; allowed: Catalog, ChangeSetName, ClientRequestToken, Intent, ChangeSet"
+  EXTRA=',"op":"import","EntityType":"'$PT'"' body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "import refused"
+  EXTRA=',"Actor":"operations","At":"2026-06-01T00:00:00Z"' body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 1 "Actor and At refused"
+  has "Actor named" "$ERR" "Actor: is not a StartChangeSet field: the actor is not part of the body; give it with --actor"
+  has "At named" "$ERR" "At: is not a StartChangeSet field: the time is not part of the body; give it with --at"
+  has "ValidationException" "$ERR" "sellerflow: ValidationException: $T/body.json has 2 problems"
+  eq "store unchanged" "$(digest)" "$before"
+  # The same body without them runs as the flags say, read through file:// as the AWS CLI writes it.
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  pushd "$T" >/dev/null || return
+  sf start-change-set --change-set file://body.json --actor $SELLER --at 2026-01-01T00:02:00Z
+  popd >/dev/null || return
+  rc 0 "file:// body"
+  eq "at the flag's time" "$(j 'd["StartTime"]')" 2026-01-01T00:02:00Z
+  sf start-change-set --change-set "file://$T/nope.json" --actor $SELLER --at 2026-01-01T00:03:00Z
+  rc 2 "missing file"
+  eq "names the file" "$ERR" "sellerflow: cannot read '$T/nope.json': No such file or directory"
+  end
+}
+
+test_cli_change_set_as_the_aws_cli_takes_it() {
+  begin cli_change_set_as_the_aws_cli_takes_it
+  import_products $PA
+  # The list of changes inline, the envelope from the flags.
+  sf start-change-set --catalog AWSMarketplace --change-set "[$(ui $PA '{"ProductTitle":"Inline"}')]" \
+    --change-set-name inline --client-request-token tok-inline --intent VALIDATE --actor $SELLER --at 2026-01-01T00:01:00Z
+  rc 0 "inline list"
+  eq "envelope" "$(j '[d["ChangeSetName"], d["Intent"], d["Status"]]')" '["inline", "VALIDATE", "SUCCEEDED"]'
+  # The list in a file://, as `aws marketplace-catalog start-change-set --change-set file://changes.json`.
+  printf '[%s]' "$(ui $PA '{"ProductTitle":"From a list"}')" >"$T/changes.json"
+  sf start-change-set --change-set "file://$T/changes.json" --actor $SELLER --at 2026-01-01T00:02:00Z
+  rc 0 "file:// list"
+  entity $PA
+  eq "applied" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "From a list"
+  local before
+  before=$(digest)
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  sf start-change-set --change-set "$T/body.json" --change-set-name x --actor $SELLER --at 2026-01-01T00:03:00Z
+  rc 2 "flags with a whole body"
+  eq "says so" "$ERR" "sellerflow: --change-set-name, --client-request-token and --intent go with a --change-set that is a list of changes; a whole body carries its own"
+  eq "store unchanged" "$(digest)" "$before"
+  end
+}
+
+test_cli_times_are_utc() {
+  begin cli_times_are_utc
+  import_products $PA
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  start $SELLER 2026-01-01T02:01:00+02:00
+  rc 0 "start"
+  eq "StartTime in Z form" "$(j 'd["StartTime"]')" 2026-01-01T00:01:00Z
+  sf tick --to 2026-01-01T09:30:00-05:00
+  rc 0 "tick"
+  eq "clock in Z form" "$OUT" '{"Clock":"2026-01-01T14:30:00Z","TimersFired":0,"Timers":[]}'
+  sf log export
+  eq "logged in Z form" "$(printf '%s\n' "$OUT" | tail -2 | python3 -c 'import json,sys; print([json.loads(l).get("At", json.loads(l).get("To")) for l in sys.stdin])')" \
+    "['2026-01-01T00:01:00Z', '2026-01-01T14:30:00Z']"
+  local before
+  before=$(digest)
+  sf tick --to 2026-01-02
+  rc 2 "a date is not a time"
+  eq "names --to" "$ERR" 'sellerflow: --to "2026-01-02" is not an RFC 3339 time (e.g. 2026-03-01T00:00:00Z)'
+  eq "store unchanged" "$(digest)" "$before"
+  end
+}
+
+test_cli_default_now_far_ahead() {
+  begin cli_default_now_far_ahead
+  import_products $PA
+  sf tick --to 2026-03-01T00:00:00Z
+  local before
+  before=$(digest)
+  body "$(ui $PA '{"ProductTitle":"T"}')"
+  sf start-change-set --change-set "$T/body.json" --actor $SELLER
+  rc 2 "the wall clock is months ahead"
+  has "asks for --at" "$ERR" "sellerflow: the store's clock is at 2026-03-01T00:00:00Z and now is "
+  has "or --now" "$ERR" "give the command's time with --at, or --now to run it now"
+  sf cancel-change-set cs-doesnotexist --actor $SELLER
+  rc 2 "cancel too"
+  sf review cs-doesnotexist approve --actor operations
+  rc 2 "review too"
+  eq "store unchanged" "$(digest)" "$before"
+  sf start-change-set --change-set "$T/body.json" --actor $SELLER --now
+  rc 0 "--now confirms"
+  end
+}
+
+test_cli_review_needs_actor_and_reason() {
+  begin cli_review_needs_actor_and_reason
+  import_products $PA
+  public_in_review $PA
+  local before
+  before=$(digest)
+  sf review "$CS" approve --at 2026-01-01T00:05:00Z
+  rc 2 "no --actor"
+  eq "says so" "$ERR" "sellerflow: review needs --actor: who decides (Seller Operations review as --actor operations)"
+  sf review "$CS" reject --actor operations --at 2026-01-01T00:05:00Z
+  rc 2 "reject without a reason"
+  eq "says so" "$ERR" "sellerflow: reject needs --reason: the seller is told why"
+  sf review --change-set-id "$CS" reject --reason "  " --actor operations --at 2026-01-01T00:05:00Z
+  rc 2 "a blank reason"
+  eq "store unchanged" "$(digest)" "$before"
+  sf review --change-set-id "$CS" approve --actor operations --at 2026-01-01T00:05:00Z
+  rc 0 "--change-set-id"
+  eq "approved" "$(j 'd["Status"]')" SUCCEEDED
+  end
+}
+
+test_cli_aws_options() {
+  begin cli_aws_options
+  import_products $PA $PB
+  EXTRA=',"ChangeSetName":"first"' body "$(ui $PA '{"ProductTitle":"One"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  local first
+  first=$(j 'd["ChangeSetId"]')
+  EXTRA=',"ChangeSetName":"second"' body "$(ui $PB '{"ProductTitle":"Two"}')"
+  start $SELLER 2026-01-01T00:02:00Z
+  body "$(ui $PA '{"ProductTitle":"Three"}')"
+  start $SELLER 2026-01-01T00:03:00Z
+  sf describe-change-set --change-set-id "$first" --catalog AWSMarketplace
+  rc 0 "--change-set-id"
+  eq "described" "$(j 'd["ChangeSetName"]')" first
+  sf describe-entity --entity-id $PA
+  eq "--entity-id" "$(j 'd["DetailsDocument"]["ProductTitle"]')" Three
+  sf describe-entity $PA --catalog Sandbox
+  rc 2 "another catalog"
+  eq "names it" "$ERR" "--catalog: the only catalog is AWSMarketplace, not 'Sandbox'
+Run with --help for more information."
+  # Summaries carry the name and the ARN, as ListChangeSets does.
+  sf list-change-sets
+  eq "names" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '["first", "second", null]'
+  eq "arn" "$(j 'd["ChangeSetSummaryList"][0]["ChangeSetArn"]')" \
+    "arn:aws:aws-marketplace:us-east-1:000000000000:AWSMarketplace/ChangeSet/$first"
+  # Pages: a NextToken while more remain, the same token every time, none on the last page.
+  sf list-change-sets --max-results 2
+  eq "page 1" "$(j 'len(d["ChangeSetSummaryList"])')" 2
+  local token
+  token=$(j 'd["NextToken"]')
+  sf list-change-sets --max-results 2
+  eq "deterministic" "$(j 'd["NextToken"]')" "$token"
+  sf list-change-sets --max-results 2 --next-token "$token"
+  eq "page 2" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null]'
+  eq "last page" "$(j '"NextToken" in d')" false
+  sf list-change-sets --max-results 2 --next-token "${token}00"
+  rc 2 "a bad token"
+  has "names --next-token" "$ERR" "sellerflow: --next-token: is not a token of this listing"
+  sf list-change-sets --max-results 2 --next-token "$token" --sort SortBy=StartTime
+  rc 2 "a token of another listing"
+  sf list-change-sets --max-results 21
+  rc 2 "at most 20"
+  eq "says so" "$ERR" "sellerflow: --max-results: must be 1 to 20 in ListChangeSets, not 21"
+  # Filters and sort as the AWS CLI writes them.
+  sf list-change-sets --filter-list Name=ChangeSetName,ValueList=first,second Name=EntityId,ValueList=$PB
+  eq "shorthand" "$(j '[c["ChangeSetName"] for c in d["ChangeSetSummaryList"]]')" '["second"]'
+  sf list-change-sets --filter-list '[{"Name":"Status","ValueList":["SUCCEEDED"]},{"Name":"AfterStartTime","ValueList":["2026-01-01T00:01:30Z"]}]' \
+    --sort '{"SortBy":"StartTime","SortOrder":"DESCENDING"}'
+  eq "JSON" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second"]'
+  sf list-change-sets --sort SortBy=StartTime
+  eq "DESCENDING by default" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second", "first"]'
+  sf list-change-sets --filter-list Name=ChangeSetStatus,ValueList=APPLYING
+  rc 2 "unknown filter"
+  has "suggests" "$ERR" "(did you mean 'Status'?)"
+  sf list-change-sets --filter-list Name=Status,ValueList=DONE
+  rc 2 "unknown status"
+  has "allowed" "$ERR" "unknown Status 'DONE'; allowed: PREPARING, APPLYING, SUCCEEDED, FAILED, CANCELLED"
+  # Names the policy does not have are errors, not empty tables.
+  sf list-change-sets --type UpdateInfo
+  rc 2 "unknown change type"
+  has "allowed" "$ERR" "sellerflow: --type: unknown change type \"UpdateInfo\"; allowed: "
+  sf list-change-sets --status Applying
+  rc 2 "unknown status"
+  sf list-entities --entity-type ProfessionalServicesProduct --state Limted
+  rc 2 "unknown state"
+  has "did you mean" "$ERR" "unknown state of $PT \"Limted\"; allowed: Draft, Limited, Public, Removed, Restricted (did you mean Limited?)"
+  sf list-entities --entity-type ProfessionalServicesProduct --state Limited --max-results 1
+  rc 0 "versionless type"
+  eq "one page" "$(j '[e["EntityId"] for e in d["EntitySummaryList"]]')" "[\"$PA\"]"
+  sf list-entities --entity-type ProfessionalServicesProduct --state Limited --max-results 1 --next-token "$(j 'd["NextToken"]')"
+  eq "next page" "$(j '[e["EntityId"] for e in d["EntitySummaryList"]]')" "[\"$PB\"]"
+  sf list-entities --type Product@1.0
+  rc 2 "unknown entity type"
+  # A mistyped change type in a body.
+  body "$(ui $PA '{}')"
+  sed -i 's/UpdateInformation/UpdateInformaton/' "$T/body.json"
+  start $SELLER 2026-01-01T00:04:00Z
+  rc 1 "unknown change type"
+  has "did you mean" "$ERR" "unknown change type UpdateInformaton for $PT; did you mean UpdateInformation?"
+  # A set that arrives between two pages is neither given twice nor shifts the next page.
+  sf list-change-sets --max-results 2 --sort SortBy=StartTime
+  eq "newest first" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '[null, "second"]'
+  token=$(j 'd["NextToken"]')
+  EXTRA=',"ChangeSetName":"fourth"' body "$(ui $PB '{"ProductTitle":"Four"}')"
+  start $SELLER 2026-01-01T00:05:00Z
+  rc 0 "a new set"
+  sf list-change-sets --max-results 2 --sort SortBy=StartTime --next-token "$token"
+  eq "after the cursor" "$(j '[c.get("ChangeSetName") for c in d["ChangeSetSummaryList"]]')" '["first"]'
+  eq "the last page" "$(j '"NextToken" in d')" false
+  end
+}
+
+# warranty_request DIR: a drop-in request type, UpdateWarranty, that waits for Seller Operations and
+# then merges its Warranty into the product's document.
+warranty_request() {
+  mkdir -p "$1"
+  cat >"$1/update_warranty.yaml" <<'YAML'
+machine: request
+change_type: UpdateWarranty
+entity_type: ProfessionalServicesProduct@1.0
+input:
+  Warranty: string
+events:
+  approve: [operations]
+states:
+  Submitted: {initial: true, status: PREPARING}
+  InReview: {status: APPLYING}
+  Succeeded: {final: true, status: SUCCEEDED}
+transitions:
+  - {from: Submitted, to: InReview}
+  - {from: InReview, to: Succeeded, on: approve, actions: [{merge: entity.Document, value: details}]}
+YAML
+}
+warranty() {  # warranty ID TEXT
+  printf '{"ChangeType":"UpdateWarranty","Entity":{"Type":"%s","Identifier":"%s"},"DetailsDocument":{"Warranty":"%s"}}' "$PT" "$1" "$2"
+}
+# with WORKFLOW_DIR... -- ARGS...: the binary on the test's store with these workflow folders.
+with() {
+  local folders=()
+  while [ "$1" != -- ]; do folders+=(--workflows "$1"); shift; done
+  shift
+  "$BIN" "$@" --db "$T/s.db" "${folders[@]}" --rules "$SRC/rules" --output json >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+}
+
+# A change set waiting for review, approved with folders that lack the document field its request
+# writes, is refused naming the field (it used to succeed and drop it); with its own folders it
+# completes, keeping the field.
+test_pinned_document_field_missing() {
+  begin pinned_document_field_missing
+  local alt=$T/alt
+  cp -r "$SRC/workflows" "$alt"
+  warranty_request "$alt"
+  sed -i 's/^  AgreementBuyers?: list<string>.*/&\n  Warranty?: string/' "$alt/product.yaml"
+  import_products $PA
+  body "$(warranty $PA "90 days")"
+  with "$alt" -- start-change-set --change-set "$T/body.json" --actor $SELLER --at 2026-01-01T00:01:00Z
+  rc 0 "start with the extended product"
+  eq "waits for review" "$(j 'd["Status"]')" APPLYING
+  CS=$(j 'd["ChangeSetId"]')
+  local before
+  before=$(digest)
+  with "$SRC/workflows" -- review "$CS" approve --actor operations --at 2026-01-01T00:02:00Z
+  rc 3 "approve without the field's definition"
+  hasnt "not succeeded" "$OUT" SUCCEEDED
+  has "names the request" "$ERR" "its UpdateWarranty on $PT started under the definition"
+  has "names the field" "$ERR" "hint: entity.Document has no field 'Warranty'"
+  has "says what to do" "$ERR" "run the command with the --workflows and --rules folders the change set started under"
+  eq "nothing changed" "$(digest)" "$before"
+  sf describe-change-set "$CS"
+  eq "still in review" "$(j 'd["Status"]')" APPLYING
+  with "$alt" -- review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z
+  rc 0 "approve with its own folders"
+  eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
+  sf describe-entity $PA
+  eq "the field is kept" "$(j 'd["DetailsDocument"]["Warranty"]')" "90 days"
+  end
+}
+
+# The same through a drop-in folder: an extension adds Warranty to the product, the folder's request
+# type writes it. Started with both folders, approved with the shipped ones alone: refused, naming
+# the field and the pinned file; approved with both: SUCCEEDED with the field.
+test_pinned_extension_missing() {
+  begin pinned_extension_missing
+  local extra=$T/extra
+  warranty_request "$extra"
+  printf 'machine: extension\nextends: %s\ndocument:\n  Warranty?: string\n' "$PT" >"$extra/warranty.yaml"
+  import_products $PA
+  body "$(warranty $PA "90 days")"
+  with "$SRC/workflows" "$extra" -- start-change-set --change-set "$T/body.json" --actor $SELLER \
+    --at 2026-01-01T00:01:00Z
+  rc 0 "start with the drop-in folder"
+  eq "waits for review" "$(j 'd["Status"]')" APPLYING
+  CS=$(j 'd["ChangeSetId"]')
+  local before
+  before=$(digest)
+  with "$SRC/workflows" -- review "$CS" approve --actor operations --at 2026-01-01T00:02:00Z
+  rc 3 "approve without the drop-in folder"
+  hasnt "not succeeded" "$OUT" SUCCEEDED
+  has "names the pinned file" "$ERR" "$extra/update_warranty.yaml (pinned "
+  has "names the field" "$ERR" "hint: entity.Document has no field 'Warranty'"
+  eq "nothing changed" "$(digest)" "$before"
+  with "$SRC/workflows" "$extra" -- review "$CS" approve --actor operations --at 2026-01-01T00:03:00Z
+  rc 0 "approve with the drop-in folder"
+  eq "succeeded" "$(j 'd["Status"]')" SUCCEEDED
+  sf describe-entity $PA
+  eq "the field is kept" "$(j 'd["DetailsDocument"]["Warranty"]')" "90 days"
   end
 }
 

@@ -213,7 +213,7 @@ CASES = [
      "--status: SUCCEDED not in {PREPARING,APPLYING,SUCCEEDED,FAILED,CANCELLED}", "file"),
     ("an unknown identifier with control characters", ["describe-entity", "prod-\x1b[31m"], None, 5,
      "sellerflow: ResourceNotFoundException: no entity prod-\\x1b[31m", "file"),
-    ("SQL in an identifier", ["review", "x'; DROP TABLE entities;--", "approve", "--at", AT], None, 5,
+    ("SQL in an identifier", ["review", "x'; DROP TABLE entities;--", "approve", "--actor", "operations", "--at", AT], None, 5,
      "sellerflow: ResourceNotFoundException: no change set x'; DROP TABLE entities;--", "digest"),
     ("an empty body", START, b"", 1, "  (body): is empty; expected a JSON object", "file"),
     ("an empty workflow file", ["check", "--workflows", "{T}/wf"], "empty", 1,

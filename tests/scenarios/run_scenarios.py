@@ -136,14 +136,16 @@ class Run:
         self.clock = at
         actor = do.get("Actor")
         if op == "start-change-set":
-            body = dict(do)
-            body["op"] = "start-change-set"
-            body["At"] = at
+            # A body is what a client sends; the actor and the time are the command line's.
+            body = {k: v for k, v in do.items() if k not in ("op", "Actor", "At")}
             if "Catalog" not in body:
                 body["Catalog"] = "AWSMarketplace"
             elif body["Catalog"] is None:
                 del body["Catalog"]
-            return self.sellerflow(["start-change-set", "--change-set", self.write(json.dumps(body))])
+            args = ["start-change-set", "--change-set", self.write(json.dumps(body)), "--at", at]
+            if actor:
+                args += ["--actor", str(actor)]
+            return self.sellerflow(args)
         cs = do.get("ChangeSetId")
         if not cs:
             raise ScenarioError(f"{where}: {op} needs `ChangeSetId` (write ${{id}} for a named step)")
@@ -158,6 +160,8 @@ class Run:
         extra = set(do) - {"op", "Actor", "At", "ChangeSetId", "Decision", "Reason"}
         if extra:
             raise ScenarioError(f"{where}: {op} does not take {', '.join(sorted(extra))}")
+        if not actor and op == "review":
+            actor = "operations"  # The scenario format's default; the CLI asks for --actor.
         if actor:
             args += ["--actor", str(actor)]
         return self.sellerflow(args)

@@ -1,8 +1,12 @@
 // Tests of the workflow loader: a small machine read in full, and content hashes.
 #include "engine/model/load.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -373,6 +377,49 @@ TEST_CASE("load: the shipped CreateProduct takes its title limit from MAX_TITLE"
   CHECK(title->max_length == constants.at("MAX_TITLE").value.coefficient);
 }
 
+// A read command shows a pinned definition without today's rules: its limit names stay unset, and
+// its states, events and transitions read as LoadMachine reads them.
+TEST_CASE("load: LoadMachineOutline reads a machine whose limits name constants", "[load]") {
+  dsl::Source source{"m.yaml",
+                     "machine: request\nchange_type: Publish\nentity_type: Widget@1.0\ninput:\n"
+                     "  Title: {type: string, max_length: MAX_TITLE}\nevents:\n"
+                     "  approve: [operations]\nstates:\n"
+                     "  Submitted: {initial: true, status: APPLYING}\n"
+                     "  Done: {final: true, status: SUCCEEDED}\n"
+                     "transitions:\n  - {from: Submitted, to: Done, on: approve}\n"};
+  dsl::Diagnostics alone;
+  CHECK(LoadMachine(source, &alone) == nullptr);
+  dsl::Diagnostics diags;
+  auto m = LoadMachineOutline(source, &diags);
+  INFO(diags.ToText());
+  REQUIRE(m);
+  CHECK_FALSE(diags.has_errors());
+  CHECK_FALSE(m->input.fields[0].max_length);
+  REQUIRE(m->FindEvent("approve"));
+  CHECK(m->FindEvent("approve")->actors == std::vector<std::string>{"operations"});
+  REQUIRE(m->transitions.size() == 1);
+  CHECK(m->transitions[0].event == "approve");
+}
+
+// What the engine records of a file's path does not depend on how its folder was named.
+TEST_CASE("load: a policy's recorded paths start at the folder's own name", "[load]") {
+  const std::string src = SELLERFLOW_SOURCE_DIR;
+  for (const std::string& rules : {src + "/rules", src + "/rules/", src + "/./rules"}) {
+    dsl::Diagnostics diags;
+    auto policy = LoadPolicy({src + "/workflows/"}, {rules}, &diags);
+    REQUIRE_FALSE(diags.has_errors());
+    const dsl::Source* file = nullptr;
+    for (const auto* s : policy->rule_sources)
+      if (s->name.find("product_information.rules") != std::string::npos) file = s;
+    REQUIRE(file);
+    CHECK(policy->RecordedPath(file->name) == "rules/product_information.rules");
+    REQUIRE_FALSE(policy->machines.empty());
+    CHECK(policy->RecordedPath(policy->machines[0]->source->name).rfind("workflows/", 0) == 0);
+  }
+  Policy none;
+  CHECK(none.RecordedPath("elsewhere/x.rules") == "elsewhere/x.rules");
+}
+
 TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
   std::vector<std::string> kinds;
   for (const auto& [kind, keys] : AllowedKeys()) {
@@ -380,7 +427,92 @@ TEST_CASE("load: AllowedKeys names each kind once", "[load]") {
     kinds.push_back(kind);
     CHECK_FALSE(keys.empty());
   }
-  CHECK(kinds.size() == 14);
+  CHECK(kinds.size() == 15);
+}
+
+// The example's extension, loaded beside the shipped workflows, adds its field to the product's
+// document after the product's own, and checks clean.
+TEST_CASE("load: an extension's fields join its entity machine's document", "[load]") {
+  const std::string src = SELLERFLOW_SOURCE_DIR;
+  dsl::Diagnostics diags;
+  auto policy = LoadPolicy({src + "/workflows", src + "/examples/product-warranty/workflows"},
+                           {src + "/rules", src + "/examples/product-warranty/rules"}, &diags);
+  INFO(diags.ToText());
+  REQUIRE_FALSE(diags.has_errors());
+  REQUIRE(policy->extensions.size() == 1);
+  CHECK(policy->extensions[0]->extends == "ProfessionalServicesProduct@1.0");
+  const Machine* product = policy->FindEntityMachine("ProfessionalServicesProduct@1.0");
+  REQUIRE(product);
+  const FieldSpec& last = product->document.fields.back();
+  CHECK(last.name == "Warranty");
+  CHECK(last.optional);
+  CHECK(last.at.source->name.find("product_warranty.yaml") != std::string::npos);
+  const dsl::Type& doc = *product->document.type;
+  REQUIRE(doc.FieldIndex("Warranty") == static_cast<int>(doc.fields().size()) - 1);
+  CHECK(doc.fields().back().type->ToString() == "{Months: int, Terms: string}");
+  CHECK(doc.FieldIndex("ProductTitle") == 0);  // The machine's own fields keep their places.
+}
+
+TEST_CASE("load: an extension field that clashes is an error at both places", "[load]") {
+  const std::string entity =
+      "machine: entity\nentity_type: Widget@1.0\ndocument:\n  Name: string\nstates:\n"
+      "  New: {initial: true}\n";
+  const std::string ext =
+      "machine: extension\nextends: Widget@1.0\ndocument:\n  Colour?: string\n  Name?: int\n";
+  const std::string other =
+      "machine: extension\nextends: Widget@1.0\ndocument:\n  Colour?: int\n  Size?: int\n";
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sellerflow-load-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "shipped");
+  std::filesystem::create_directories(dir / "drop-in");
+  std::ofstream(dir / "shipped" / "widget.yaml") << entity;
+  std::ofstream(dir / "drop-in" / "colour.yaml") << ext;
+  std::ofstream(dir / "drop-in" / "size.yaml") << other;
+  dsl::Diagnostics diags;
+  auto policy = LoadPolicy({(dir / "shipped").string(), (dir / "drop-in").string()}, {}, &diags);
+  std::filesystem::remove_all(dir);
+  const std::string text = diags.ToText();
+  INFO(text);
+  const std::string w = (dir / "shipped" / "widget.yaml").string();
+  const std::string c = (dir / "drop-in" / "colour.yaml").string();
+  const std::string z = (dir / "drop-in" / "size.yaml").string();
+  CHECK(diags.error_count() == 4);
+  // The machine's own field, any type: at the extension's field and at the machine's.
+  CHECK(text.find(c +
+                  ":5:3: error: field 'Name' of Widget@1.0's document is declared already, at " +
+                  w + ":4:3; an extension adds new fields only") != std::string::npos);
+  CHECK(text.find(w +
+                  ":4:3: error: field 'Name' of Widget@1.0's document is declared again by "
+                  "the extension at " +
+                  c + ":5:3") != std::string::npos);
+  // Another extension's field.
+  CHECK(text.find(z +
+                  ":4:3: error: field 'Colour' of Widget@1.0's document is declared already, "
+                  "at " +
+                  c + ":4:3") != std::string::npos);
+  CHECK(text.find(c +
+                  ":4:3: error: field 'Colour' of Widget@1.0's document (from an extension) "
+                  "is declared again by the extension at " +
+                  z + ":4:3") != std::string::npos);
+  // What does not clash is added.
+  const Machine* widget = policy->FindEntityMachine("Widget@1.0");
+  REQUIRE(widget);
+  CHECK(widget->document.type->ToString() == "{Name: string, Colour?: string, Size?: int}");
+}
+
+TEST_CASE("load: an extension adds optional fields only, with its own keys", "[load]") {
+  dsl::Source source{"x.yaml",
+                     "machine: extension\nextends: Widget@1.0\ndocument:\n  Weight: int\n"
+                     "states: {}\n"};
+  dsl::Diagnostics diags;
+  WorkflowFile f = LoadWorkflowFile(source, &diags);
+  CHECK_FALSE(f.machine);
+  CHECK_FALSE(f.extension);
+  const std::string text = diags.ToText();
+  INFO(text);
+  CHECK(text.find("x.yaml:4:3: error: an extension adds optional fields only: 'Weight' is "
+                  "required") != std::string::npos);
+  CHECK(text.find("x.yaml:5:1: error: unknown key 'states' in an extension") != std::string::npos);
 }
 
 }  // namespace

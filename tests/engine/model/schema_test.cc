@@ -106,11 +106,14 @@ TEST_CASE("schema.json: every object with properties is a loader kind and reject
       FAIL_CHECK(pointer << " lists properties but lets unknown keys through");
 }
 
-TEST_CASE("schema.json: a draft 2020-12 schema whose root is a machine and whose refs resolve",
-          "[schema]") {
+TEST_CASE(
+    "schema.json: a draft 2020-12 schema whose root is a machine or an extension, refs resolving",
+    "[schema]") {
   const json schema = ReadSchema();
   CHECK(schema.value("$schema", "") == "https://json-schema.org/draft/2020-12/schema");
-  CHECK(schema.value("$ref", "") == "#/$defs/machine");
+  // A workflow file is a machine or an extension of an entity's document.
+  CHECK(schema["oneOf"] ==
+        json::parse(R"([{"$ref": "#/$defs/machine"}, {"$ref": "#/$defs/extension"}])"));
   CHECK(schema.contains("description"));
   std::vector<std::string> refs;
   CollectRefs(schema, &refs);
@@ -123,6 +126,7 @@ TEST_CASE("schema.json: a draft 2020-12 schema whose root is a machine and whose
   // The loader's own enumerations.
   CHECK(schema["$defs"]["machine"]["properties"]["machine"]["enum"] ==
         json::array({"request", "entity"}));
+  CHECK(schema["$defs"]["extension"]["properties"]["machine"]["const"] == "extension");
   CHECK(schema["$defs"]["state"]["properties"]["status"]["enum"] ==
         json::array({"PREPARING", "APPLYING", "SUCCEEDED", "FAILED", "CANCELLED"}));
 }

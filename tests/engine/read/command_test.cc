@@ -145,6 +145,38 @@ TEST_CASE("a bare StartChangeSet body takes the default op; Actor and At may be 
   REQUIRE(Lines(without_op.violations) == std::vector<std::string>{"op: is required"});
 }
 
+TEST_CASE("a StartChangeSet body as a client sends it names no op, actor or time", "[command]") {
+  const std::string changes = R"("ChangeSet":[)" + Change() + "]";
+  Command c;
+  std::vector<Violation> violations;
+  CHECK(
+      ParseStartChangeSetBody(R"({"Catalog":"AWSMarketplace",)" + changes + "}", &c, &violations));
+  CHECK(c.op == Op::kStartChangeSet);
+  CHECK(violations.empty());
+  // A replay line's fields are refused by name, and an import line stays a StartChangeSet.
+  CHECK_FALSE(ParseStartChangeSetBody(
+      R"({"op":"import","Actor":"operations","At":"2026-01-01T00:00:00Z","Catalog":"AWSMarketplace",)" +
+          changes + "}",
+      &c, &violations));
+  CHECK(c.op == Op::kStartChangeSet);
+  CHECK(c.actor.empty());
+  CHECK(c.at.empty());
+  CHECK(Lines(violations) ==
+        std::vector<std::string>{
+            "op: is not a StartChangeSet field: a body only starts a change set; run other "
+            "operations with their own commands",
+            "Actor: is not a StartChangeSet field: the actor is not part of the body; give it with "
+            "--actor",
+            "At: is not a StartChangeSet field: the time is not part of the body; give it with "
+            "--at"});
+  // The same text is a replay line to ParseCommand.
+  Parsed line =
+      Parse(R"({"op":"start-change-set","Actor":"operations","Catalog":"AWSMarketplace",)" +
+            changes + "}");
+  CHECK(line.ok);
+  CHECK(line.command.actor == "operations");
+}
+
 TEST_CASE("ChangeSet holds 1 to 20 changes", "[command]") {
   REQUIRE(Parse(Body(Changes(1))).ok);
   Parsed twenty = Parse(Body(Changes(20)));

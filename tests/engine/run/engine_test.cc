@@ -147,6 +147,11 @@ class Fixture {
                "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
                "      - {set: entity.Document.Name, value: details.Name}\n"
                "  - {from: InReview, to: Succeeded, on: approve}\n");
+    // A map built at run time may name a field the document lacks: the checker cannot see it.
+    dir_.Write("wf/clone_loose.yaml", Updater("CloneLoose", "  Name: string\n",
+                                              "{create: Widget@1.0, owner: entity.Owner, "
+                                              "document: '{\"Name\": details.Name, \"Colour\": "
+                                              "request.At}'}"));
     dir_.Write("rules/none.rules", "const UNUSED = 1\n");
     dsl::Diagnostics diags;
     policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
@@ -633,6 +638,88 @@ TEST_CASE("engine: DetailsDocument references to nowhere, to the wrong type, or 
           "cycle", "the changes' $ChangeName references form a cycle");
   CHECK(r.store->Digest() == before);
   CHECK(r.engine->ListChangeSets("", "", "NoteOther") == R"({"ChangeSetSummaryList":[]})");
+}
+
+TEST_CASE("engine: a write that names a field the document lacks fails, never drops it",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  const std::string entities = e.ListEntities("Widget@1.0", "");
+  Outcome o = Exec(e, Start("2026-01-01T00:02:00Z", Change("CloneLoose", w, R"({"Name":"copy"})")));
+  INFO(o.body);
+  CHECK(o.status == "FAILED");
+  CHECK(Field(o.body, "FailureCode") == "SERVER_FAULT");
+  CHECK(o.body.find("the create action of CloneLoose on Widget@1.0 at ") != std::string::npos);
+  CHECK(o.body.find("writes Colour, which the document of Widget@1.0 (") != std::string::npos);
+  CHECK(e.ListEntities("Widget@1.0", "") == entities);  // No widget without its Colour.
+}
+
+// Two policies over one store: `with` declares a widget's Warranty and a reviewed request that sets
+// it; `without` is the same but for those two.
+TEST_CASE("engine: a waiting change set never loses a field the current definitions lack",
+          "[engine]") {
+  ScratchDir dir;
+  const std::string widget =
+      "machine: entity\nentity_type: Widget@1.0\nid_prefix: wid-\ndocument:\n  Name?: string\n";
+  const std::string states = "states:\n  New: {initial: true}\n";
+  dir.Write("with/widget.yaml", widget + "  Warranty?: string\n" + states);
+  dir.Write("with/create.yaml", kCreate);
+  dir.Write("with/set_warranty.yaml",
+            "machine: request\nchange_type: SetWarranty\nentity_type: Widget@1.0\ninput:\n"
+            "  Warranty: string\nevents:\n  approve: [operations]\nstates:\n"
+            "  Submitted: {initial: true, status: PREPARING}\n"
+            "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+            "transitions:\n  - {from: Submitted, to: InReview}\n"
+            "  - from: InReview\n    to: Succeeded\n    on: approve\n"
+            "    actions: [{merge: entity.Document, value: details}]\n");
+  dir.Write("without/widget.yaml", widget + states);
+  dir.Write("without/create.yaml", kCreate);
+  dir.Write("rules/none.rules", "const UNUSED = 1\n");
+  auto load = [&](const std::string& wf) {
+    dsl::Diagnostics diags;
+    auto p = LoadPolicy({dir.Path(wf)}, {dir.Path("rules")}, &diags);
+    CheckPolicy(*p, &diags);
+    INFO(diags.ToText());
+    REQUIRE_FALSE(diags.has_errors());
+    return p;
+  };
+  auto with = load("with"), without = load("without");
+  auto store = Store::Open(dir.Path("s.db"));
+  std::string w, cs;
+  {
+    Engine e(*with, store.get());
+    w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+    Outcome o = Exec(
+        e, Start("2026-01-01T00:01:00Z", Change("SetWarranty", w, R"({"Warranty":"90 days"})")));
+    INFO(o.body);
+    REQUIRE(o.status == "APPLYING");
+    cs = o.change_set_id;
+  }
+  const std::string before = store->Digest();
+  {
+    Engine e(*without, store.get());
+    try {
+      Review(e, cs, "approve", "2026-01-01T00:02:00Z");
+      FAIL("the approval ran on definitions without Warranty");
+    } catch (const DefinitionsMissing& x) {
+      const std::string m = x.what();
+      INFO(m);
+      CHECK(m.find("change set " + cs +
+                   ": its SetWarranty on Widget@1.0 started under the definition ") == 0);
+      CHECK(m.find("set_warranty.yaml (pinned ") != std::string::npos);
+      CHECK(m.find("hint: entity.Document has no field 'Warranty'") != std::string::npos);
+      CHECK(m.find("--workflows and --rules folders the change set started under") !=
+            std::string::npos);
+    }
+    CHECK(store->Digest() == before);  // Refused: nothing changed, nothing logged.
+  }
+  Engine e(*with, store.get());
+  Outcome o = Review(e, cs, "approve", "2026-01-01T00:02:00Z");
+  INFO(o.body);
+  CHECK(o.status == "SUCCEEDED");
+  CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"w","Warranty":"90 days"})");
 }
 
 }  // namespace

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "engine/base/ids.h"
-#include "engine/model/load.h"
 #include "engine/base/sha256.h"
+#include "engine/model/load.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -374,6 +374,8 @@ TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", 
                                   timer(200, "d"), timer(900, "e")};
   timers[1].change_set = "cs-1";
   timers[1].change_index = 0;
+  timers[4].change_set = "cs-1";
+  timers[4].change_index = 1;
   store->Write([&] {
     for (auto& t : timers) store->AddTimer(&t);
   });
@@ -390,6 +392,13 @@ TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", 
   CHECK(due[2].entity == "a");
   CHECK(due[3].entity == "c");
   CHECK(store->DueTimers(99).empty());
+  // A set's own timers, for describe-change-set: only that set's, earliest first.
+  auto of = store->TimersOf("cs-1");
+  REQUIRE(of.size() == 2);
+  CHECK(of[0].id == timers[1].id);
+  CHECK(of[1].id == timers[4].id);
+  CHECK(of[1].change_index == 1);
+  CHECK(store->TimersOf("cs-2").empty());
   store->DeleteTimer(timers[1].id);
   due = store->DueTimers(1000);
   REQUIRE(due.size() == 4);
@@ -407,6 +416,8 @@ TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
   store->PutDefinition("h1", "workflows/other.yaml", "text two");  // Exists: a no-op.
   CHECK(store->GetDefinition("h1") == std::optional<std::string>("text one"));
   CHECK_FALSE(store->GetDefinition("h2"));
+  CHECK(store->GetDefinitionPath("h1") == std::optional<std::string>("workflows/a.yaml"));
+  CHECK_FALSE(store->GetDefinitionPath("h2"));
 
   CHECK(store->LastCommandSeq() == 0);
   std::vector<CommandRow> commands(5);
