@@ -1447,8 +1447,9 @@ struct EngineImpl {
   Outcome Start(const Command& c) {
     // Idempotency first: a retry of an accepted request answers as the original did.
     if (!c.client_request_token.empty()) {
-      if (auto original = store->FindChangeSetByToken(c.client_request_token)) {
-        if (original->body_hash == c.body_hash && original->actor == c.actor) {
+      // A token is its actor's own: another account's change set is neither found nor named.
+      if (auto original = store->FindChangeSetByToken(c.actor, c.client_request_token)) {
+        if (original->body_hash == c.body_hash) {
           Outcome o;
           if (respond) {
             AttachResolved(&*original);
@@ -1463,8 +1464,7 @@ struct EngineImpl {
             Result::kConflict,
             "ConflictException",
             "ClientRequestToken " + c.client_request_token + " was already used for change set " +
-                original->id +
-                (original->actor != c.actor ? " by another actor" : " with a different body"),
+                original->id + " with a different body",
             {}};
       }
     }
@@ -1923,6 +1923,11 @@ Outcome Engine::Execute(const Command& received) {
           if (!rerun->refused) deferred = e.FireTimers(command.at_us);
           moves_clock = !rerun->refused;
           outcome = std::move(rerun->outcome);
+          // A VALIDATE's id was answered: it is never handed out again, although its change set
+          // was rolled back (else describing it would show the next request, maybe another
+          // seller's).
+          if (!rerun->refused && !outcome.change_set_id.empty())
+            e.store->ReserveChangeSetSeq(ChangeSetSeq(outcome.change_set_id));
         } else {
           deferred = e.FireTimers(command.at_us);
           outcome = e.Run(command);

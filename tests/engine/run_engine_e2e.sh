@@ -490,6 +490,73 @@ test_idempotency() {
   end
 }
 
+# Issue 13: a ClientRequestToken is its actor's own. Two sellers with one token each get their own
+# change set, and neither learns the other's id from it.
+test_tokens_are_per_actor() {
+  begin tokens_are_per_actor
+  import_products $PA
+  printf '{"EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{"ProductTitle":"Theirs"}}\n' \
+    "$PT" "$PB" "$OTHER" >"$T/theirs.jsonl"
+  sf import "$T/theirs.jsonl"
+  rc 0 "import the other seller's product"
+  EXTRA=',"ClientRequestToken":"shared"' body "$(ui $PA '{"ProductTitle":"Mine"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "first seller"
+  local mine
+  mine=$(j 'd["ChangeSetId"]')
+  EXTRA=',"ClientRequestToken":"shared"' body "$(ui $PB '{"ProductTitle":"Also theirs"}')"
+  start $OTHER 2026-01-01T00:02:00Z
+  rc 0 "second seller, same token"
+  local theirs
+  theirs=$(j 'd["ChangeSetId"]')
+  hasnt "no word of the first seller's set" "$OUT" "$mine"
+  [ "$theirs" != "$mine" ] || fail "the second seller got the first seller's change set $mine"
+  eq "two change sets" "$(cs_count)" 2
+  entity $PB
+  eq "the second seller's change applied" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "Also theirs"
+  # A retry by either answers with that seller's own set.
+  start $OTHER 2026-01-01T00:03:00Z
+  rc 0 "second seller retries"
+  eq "their own set" "$(j 'd["ChangeSetId"]')" "$theirs"
+  EXTRA=',"ClientRequestToken":"shared"' body "$(ui $PA '{"ProductTitle":"Mine"}')"
+  start $SELLER 2026-01-01T00:04:00Z
+  rc 0 "first seller retries"
+  eq "my own set" "$(j 'd["ChangeSetId"]')" "$mine"
+  eq "still two change sets" "$(cs_count)" 2
+  end
+}
+
+# Issue 13: a VALIDATE run's ChangeSetId is answered, so it is never handed out again (the next
+# real change set, maybe another seller's, would show under it), and a replay hands out the same.
+test_validate_ids_not_reused() {
+  begin validate_ids_not_reused
+  import_products $PA
+  EXTRA=',"Intent":"VALIDATE"' body "$(ui $PA '{"ProductTitle":"Only checked"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "validate"
+  local validated
+  validated=$(j 'd["ChangeSetId"]')
+  [ -n "$validated" ] || fail "VALIDATE answered no ChangeSetId"
+  body "$(ui $PA '{"ProductTitle":"Real"}')"
+  start $SELLER 2026-01-01T00:03:00Z
+  rc 0 "real change set"
+  local real
+  real=$(j 'd["ChangeSetId"]')
+  [ "$real" != "$validated" ] || fail "the VALIDATE id $validated was handed out again"
+  sf describe-change-set "$validated"
+  rc 5 "the VALIDATE id names no change set"
+  local before
+  before=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
+  eq "replay exit" "$?" 0
+  "$BIN" describe-change-set "$real" --db "$T/copy.db" >"$T/out" 2>/dev/null
+  eq "the replay gives the real set the same id" "$?" 0
+  eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
 test_stale_revision() {
   begin stale_revision
   import_products $PA
