@@ -163,8 +163,22 @@ struct EngineImpl {
   std::vector<std::string>
       entered;  // Entities whose state changed (their timers are due for setting).
   std::vector<std::string> retimed;  // Entities whose document changed in the same state.
-  bool persist = true;               // false for Intent VALIDATE.
-  bool respond = true;               // Build response bodies (a replay reads only the outcome).
+  // What a timer did to entities, step by step, so that an open change set whose working copy
+  // holds one of them can take the same step (FollowHolders): an event delivered (`event` set),
+  // or an entity timer's own transition (`transition`, due at `due_us`).
+  struct TimerStep {
+    std::string entity;
+    std::string event;
+    std::string data;
+    int transition = -1;
+    int64_t due_us = 0;
+  };
+  std::vector<TimerStep> timer_steps;
+  // Taking a timer's step on a holder's working copy: its sends are not sent again (the timer's
+  // own run sent them to the entities as stored, and each follows its own holder).
+  bool following = false;
+  bool persist = true;  // false for Intent VALIDATE.
+  bool respond = true;  // Build response bodies (a replay reads only the outcome).
   // Documents read in this command, by type and text; their values live in `arena`.
   std::map<std::pair<const dsl::Type*, std::string>, Value> documents;
 
@@ -440,6 +454,7 @@ struct EngineImpl {
       if (t.to != e->row.state) e->state_changed = true;
       e->row.state = t.to;
       e->changed = true;
+      if (cs_id.empty() && !following) timer_steps.push_back({e->row.id, event, event_json});
       return "";
     }
     return e->row.type + " " + e->row.id + " is " + e->row.state + ": it has no transition on '" +
@@ -608,14 +623,16 @@ struct EngineImpl {
           break;
         }
         case Action::Kind::kSend: {
+          if (following) break;
           WorkEntity* target = entity;
           if (ca.target) {
             Value id;
             if (auto m = eval(ca.target, &id); !m.empty()) return m;
             target = id.kind == ValueKind::kString ? Load(std::string(id.str())) : nullptr;
             if (!target) return "send " + a.event + ": no entity " + dsl::ToDisplay(id);
-            // A change set changes only entities no other open set holds (timers, which run in
-            // no set, are not refused here).
+            // A change set changes only entities no other open set holds. A timer, which runs in
+            // no set and cannot be turned away, is not refused: what it does to a held entity the
+            // holder's working copy takes too (FollowHolders).
             if (!cs_id.empty()) RefuseIfHeld(*target, cs_id, /*if_changed=*/true);
           }
           if (!target) return "send " + a.event + ": no entity to send to";
@@ -1074,6 +1091,9 @@ struct EngineImpl {
         if (stored) {
           w.row.locked_by = stored->locked_by;
           w.stored_document = stored->document;
+          // A timer may have written the entity since the copy was made (the copy took the same
+          // step, FollowHolders): applying the copy moves the revision past the store's.
+          w.row.revision = stored->revision;
         }
       }
     }
@@ -1327,6 +1347,7 @@ struct EngineImpl {
       if (!fault.empty()) TimerFault(*w, fault);
       return;
     }
+    timer_steps.push_back({w->row.id, "", "", t.transition, t.due_us});
     fault = RunActions(ct, *em, "", nullptr, w, b, nullptr);
     if (!fault.empty()) {
       TimerFault(*w, fault);
@@ -1364,6 +1385,93 @@ struct EngineImpl {
     if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
       if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
     }
+    FollowHolders();
+  }
+
+  // A timer cannot wait for a hold to end (an agreement ends at its time, not a day later) nor be
+  // refused, so it changes a held entity as stored, and the holder's working copy takes the same
+  // step: the event delivered again, or the timer's transition taken again, on the copy, without
+  // its sends (the timer sent them). Both updates are kept, and the holder applies to the entity
+  // as it then is, as it does for an entity it has not changed. Deterministic: the steps follow in
+  // the order the timer took them. A copy that cannot take an event (no transition of its state
+  // applies) could only write back what the timer undid: its change set fails instead. A timer
+  // transition the copy is not waiting for (another state, a moved `at`, a guard that does not
+  // hold) is left to the copy's own timers, set when it applies.
+  void FollowHolders() {
+    std::vector<TimerStep> steps;
+    steps.swap(timer_steps);
+    for (const TimerStep& step : steps) {
+      auto stored = store->GetEntity(step.entity);
+      if (!stored || stored->locked_by.empty()) continue;
+      auto holder = store->GetChangeSet(stored->locked_by);
+      if (!holder || (holder->status != "PREPARING" && holder->status != "APPLYING")) continue;
+      if (!WorkingChanges(*holder, step.entity)) continue;
+      FollowHolder(*holder, step);
+    }
+  }
+
+  void FollowHolder(ChangeSetRow& holder, const TimerStep& step) {
+    std::map<std::string, WorkEntity> outer_work;
+    std::vector<HistoryRow> outer_history, outer_requests;
+    outer_work.swap(work);
+    outer_history.swap(entity_history);
+    outer_requests.swap(request_history);
+    const std::vector<std::string> outer_entered = entered, outer_retimed = retimed;
+    RestoreWorking(holder);
+    const size_t history_kept = entity_history.size();
+    WorkEntity* copy = &work[step.entity];
+    std::string failure;
+    following = true;
+    if (!step.event.empty()) {
+      bool fault = false;
+      failure = Deliver(step.event, copy, holder.id, -1, nullptr, step.data, &fault);
+    } else if (const CompiledMachine* em = EntityMachine(copy->row.type)) {
+      const auto& ct = em->transitions[static_cast<size_t>(step.transition)];
+      dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, copy, "{}");
+      int64_t due = step.due_us;
+      std::string fault;
+      if (copy->row.state == ct.t->from &&
+          (!ct.at || DueOf(*em, ct, b, step.due_us, &due).empty()) && due == step.due_us &&
+          GuardHolds(*em, ct, b, &fault)) {
+        if (RunActions(ct, *em, "", nullptr, copy, b, nullptr).empty()) {
+          if (ct.t->to != copy->row.state) copy->state_changed = true;
+          copy->row.state = ct.t->to;
+        }
+      }
+    }
+    following = false;
+    // The timer's history is the entity's; the copy keeps only what its own changes did.
+    entity_history.resize(history_kept);
+    if (failure.empty()) {
+      holder.working = WorkingJson();
+      store->UpdateChangeSet(holder);
+    } else {
+      FailHolder(holder, step.entity + " changed while change set " + holder.id +
+                             " held it, and its working copy cannot follow: " + failure);
+    }
+    work.swap(outer_work);
+    entity_history.swap(outer_history);
+    request_history.swap(outer_requests);
+    entered = outer_entered;
+    retimed = outer_retimed;
+  }
+
+  // Ends an open change set whose working copy can no longer be applied (FollowHolder): its open
+  // changes fail, and its holds are released.
+  void FailHolder(ChangeSetRow& holder, const std::string& why) {
+    auto cs = ReadResolved(holder.id);
+    if (!cs) return;
+    std::vector<ChangeWork> changes = Resume(*cs);
+    for (auto& c : changes) {
+      if (c.row.status != "PREPARING" && c.row.status != "APPLYING") continue;
+      c.errors.push_back({"RESOURCE_CHANGED", why});
+      c.row.status = "FAILED";
+    }
+    LogEvent(
+        LogLevel::kWarn,
+        {{"event", "holder failed"}, {"at", cmd->at}, {"change_set", cs->id}, {"message", why}});
+    Settle(*cs, changes);
+    Commit(*cs, false, changes);
   }
 
   // An entity's timer that could not run (its guard or an action could not be evaluated): no
@@ -1440,6 +1548,7 @@ struct EngineImpl {
     request_history.clear();
     entered.clear();
     retimed.clear();
+    timer_steps.clear();
     arena.Reset();
   }
 
@@ -1460,12 +1569,12 @@ struct EngineImpl {
           o.change_set_id = original->id;
           return o;
         }
-        throw Refusal{
-            Result::kConflict,
-            "ConflictException",
-            "ClientRequestToken " + c.client_request_token + " was already used for change set " +
-                original->id + " with a different body",
-            {}};
+        throw Refusal{Result::kConflict,
+                      "ConflictException",
+                      "ClientRequestToken " + c.client_request_token +
+                          " was already used for change set " + original->id +
+                          " with a different body",
+                      {}};
       }
     }
     // Shape: every change against its machine's input schema; every violation at once.

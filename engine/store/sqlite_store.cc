@@ -414,9 +414,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       get_change_set(
           db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE seq = ?1 AND id = ?2"),
       // `token <> ''` lets the planner use the partial index.
-      change_set_by_token(
-          db, "SELECT " SF_CHANGE_SET_COLUMNS
-              " FROM change_sets WHERE actor = ?1 AND token = ?2 AND token <> ''"),
+      change_set_by_token(db, "SELECT " SF_CHANGE_SET_COLUMNS
+                              " FROM change_sets WHERE actor = ?1 AND token = ?2 AND token <> ''"),
       insert_change_set(
           db,
           "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS

@@ -492,6 +492,51 @@ test_idempotency() {
 
 # Issue 13: a ClientRequestToken is its actor's own. Two sellers with one token each get their own
 # change set, and neither learns the other's id from it.
+# Issue 13: a change set waiting out its 24 hours (UpdateInformation plus a restriction) holds a
+# product its working copy has changed; an agreement's end timer sends agreement_ended to that
+# product meanwhile. Both updates are kept: the send lands on the product as stored and on the
+# holder's working copy, so the restriction applies to a product with no active agreement and
+# removes it, with the new title, and the revision moves with every write.
+test_timer_send_to_held_entity() {
+  begin timer_send_to_held_entity
+  sf tick --to 2026-01-01T00:00:00Z
+  cat >"$T/ents.jsonl" <<JSONL
+{"EntityType":"$PT","EntityIdentifier":"$PA","State":"Limited","Owner":"$SELLER","DetailsDocument":{"ProductTitle":"Old","ActiveAgreements":1,"AgreementBuyers":["buyer:444455556666"]}}
+{"EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-01-01T12:00:00Z"}}
+JSONL
+  sf import "$T/ents.jsonl"
+  rc 0 "import"
+  body "$(ui $PA '{"ProductTitle":"New title"}')" "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  sf tick --to 2026-01-02T01:00:00Z --actor operations
+  rc 0 "tick past the agreement's end and the window"
+  entity agmt-aaaaaaaaaaaaa
+  eq "agreement expired" "$(j 'd["State"]')" Expired
+  entity $PA
+  eq "stored product counts the end" "$(j 'd["DetailsDocument"]["ActiveAgreements"]') $(j 'd["Revision"]')" "0 2"
+  sf review "$cs" approve --actor operations --at 2026-01-02T02:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity $PA
+  eq "removed, both updates kept" \
+    "$(j 'd["State"]') $(j 'd["DetailsDocument"]["ProductTitle"]') $(j 'd["DetailsDocument"]["ActiveAgreements"]') $(j 'd["DetailsDocument"].get("AgreementBuyers")')" \
+    "Removed New title 0 []"
+  eq "revision moved past the timer's" "$(j 'd["Revision"]')" 3
+  # The same story replayed gives the same store.
+  local before
+  before=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
+  eq "replay exit" "$?" 0
+  eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
 test_tokens_are_per_actor() {
   begin tokens_are_per_actor
   import_products $PA

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "engine/base/ids.h"
-#include "engine/model/load.h"
 #include "engine/base/sha256.h"
+#include "engine/model/load.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -266,7 +266,6 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
   CHECK_FALSE(store->FindChangeSetByToken("bob", "tok-a"));
   // ... nor is kept from using it; one change set per actor and token.
   CHECK_THROWS(store->InsertChangeSet(ChangeSet("cs-d", 4, "tok-a")));
-
 
   // Update: every column, changes updated, added and removed.
   a.status = "FAILED";
