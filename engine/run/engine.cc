@@ -370,6 +370,25 @@ struct EngineImpl {
                   {}};
   }
 
+  // Refuses a new entity `id` that an open change set's working copy already creates: the id is
+  // that set's until it ends (else its apply would find the id taken, and so would every replay).
+  void RefuseIfReserved(const std::string& id, Result result, const std::string& type) {
+    for (const char* status : {"PREPARING", "APPLYING"}) {
+      for (const ChangeSetRow& cs : store->ListChangeSets(status, "", "")) {
+        if (cs.working.empty()) continue;
+        const dsl::ListRep* entities = ReadWorking(cs).obj->slots[0].list;
+        for (uint32_t i = 0; i < entities->size; ++i) {
+          const dsl::ObjectRep* e = entities->items[i].obj;
+          if (e->slots[0].str() != id || e->slots[7].b) continue;
+          throw Refusal{result,
+                        type,
+                        id + " is being created by change set " + cs.id + " (" + cs.status + ")",
+                        {}};
+        }
+      }
+    }
+  }
+
   WorkEntity* Load(const std::string& id) {
     auto it = work.find(id);
     if (it != work.end()) return &it->second;
@@ -1638,6 +1657,7 @@ struct EngineImpl {
                         {}};
         e = Create(r.entity_type, c.actor, "", "{}");
       } else if (!e && creates == Creates::kIfMissing && !id.empty()) {
+        RefuseIfReserved(id, Result::kConflict, "ResourceInUseException");
         e = Create(r.entity_type, c.actor, id, "{}");
       }
       if (!e)
@@ -1847,6 +1867,7 @@ struct EngineImpl {
           Result::kRefused, "ValidationException", c.entity_type + " has no state " + c.state, {}};
     if (store->GetEntity(c.entity_id))
       throw Refusal{Result::kConflict, "ConflictException", c.entity_id + " exists already", {}};
+    RefuseIfReserved(c.entity_id, Result::kConflict, "ConflictException");
     Value doc = Document(c.document, em->doc_type);
     EntityRow row;
     row.id = c.entity_id;

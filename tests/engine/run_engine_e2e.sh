@@ -537,6 +537,46 @@ JSONL
   end
 }
 
+# Issue 13: an id a waiting change set will create is reserved: another create of it (here a
+# Seller profile, made on first use) and an import of it are conflicts, and the waiting set still
+# applies (it used to fail with a UNIQUE constraint, exit 70, unlogged, and every replay aborted).
+test_reserved_ids() {
+  begin reserved_ids
+  import_products $PA
+  body "$(profile 111122223333)" "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  body "$(profile 111122223333)"
+  start operations 2026-01-01T00:02:00Z
+  rc 4 "another create of the id"
+  eq "type" "$(j 'd["__type"]')" ResourceInUseException
+  has "names the holder" "$(j 'd["Message"]')" "$cs"
+  printf '{"EntityType":"Seller@1.0","EntityIdentifier":"111122223333","State":"Active","Owner":"%s","DetailsDocument":{}}\n' \
+    "$SELLER" >"$T/seller.jsonl"
+  sf import "$T/seller.jsonl" --log-level info
+  eq "an import of the id is a conflict" "$(j 'd["Conflict"]')" 1
+  has "the import's refusal names the holder" "$ERR" "is being created by change set $cs"
+  sf describe-entity 111122223333
+  rc 5 "not created"
+  sf tick --to 2026-01-02T01:00:00Z --actor operations
+  sf review "$cs" approve --actor operations --at 2026-01-02T02:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity 111122223333
+  eq "the holder created it" "$(j 'd["State"]') $(j 'd["DetailsDocument"]["PublicProfile"]')" "Active true"
+  local before
+  before=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
+  eq "replay exit" "$?" 0
+  eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
 test_tokens_are_per_actor() {
   begin tokens_are_per_actor
   import_products $PA
