@@ -318,7 +318,8 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
   if (!g.at.empty()) c->at = g.at;
   if (c->at.empty()) c->at = Now();
   if (!engine::ParseAt(c->at, &c->at_us)) {
-    *error = "--at " + c->at + " is not an RFC 3339 time";
+    *error = std::string(c->op == engine::Op::kTick ? "--to " : "--at ") + c->at +
+             " is not an RFC 3339 time (years 0001 to 9999)";
     return false;
   }
   if (!g.actor.empty() && !engine::ValidActor(g.actor)) {
@@ -327,7 +328,8 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
                           error);  // Quoted and escaped: no control character reaches the terminal.
     return false;
   }
-  if (c->actor.empty() && c->op != engine::Op::kTick && c->op != engine::Op::kImport) {
+  // A tick moves time for everyone: it names its actor too (the engine lets only operations).
+  if (c->actor.empty() && c->op != engine::Op::kImport) {
     *error = "who acts? give --actor seller:<account>, buyer:<account> or operations";
     return false;
   }

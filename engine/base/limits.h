@@ -4,6 +4,7 @@
 #define SELLERFLOW_ENGINE_BASE_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace sellerflow::engine {
 
@@ -60,6 +61,11 @@ constexpr int kMaxStepsPerRun = 200;
 // reports how many it left as TimersDeferred). This also bounds the history one command adds to a
 // change set.
 constexpr int kMaxTimerRounds = 10000;
+// How far one tick may move the store's clock: as far as the longest duration a request may give
+// (100 years), so that a mistyped year is refused instead of firing every timer of a century.
+constexpr int64_t kMaxTickSpanYears = 100;
+constexpr int64_t kMaxTickSpanUs =
+    kMaxTickSpanYears * 36525LL * 864LL * 1000000LL;  // years of 365.25 days
 
 // ---- Store (engine/store/sqlite_store.cc)
 // ----------------------------------------------------------------------

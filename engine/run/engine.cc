@@ -1928,6 +1928,15 @@ struct EngineImpl {
           o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
+          // Moving time fires every timer due for everyone: an operator's act, never a seller's
+          // or an anonymous one (the line of a log written before ticks named an actor too).
+          if (c.actor != "operations")
+            throw Refusal{Result::kAccessDenied,
+                          "AccessDeniedException",
+                          (c.actor.empty() ? std::string("a tick without an actor") : c.actor) +
+                              " may not move the clock: only operations may (tick --actor "
+                              "operations)",
+                          {}};
           o.body = "{\"Clock\":" + Json(c.at) + "}";
           break;
         case Op::kImport:
@@ -2037,12 +2046,20 @@ Outcome Engine::Execute(const Command& received) {
         command.at_us = clock_us;
       }
       bool moves_clock = true;
-      if (!clock.empty() && command.at_us < clock_us) {
+      const bool tick = command.op == Op::kTick;
+      // A tick's time is its To (tick --to); one tick moves the clock at most kMaxTickSpanUs, so a
+      // mistyped year does not fire a century of timers at once.
+      const bool too_far = tick && !clock.empty() && command.at_us - clock_us > kMaxTickSpanUs;
+      if (!clock.empty() && (command.at_us < clock_us || too_far)) {
         outcome = Outcome();
         outcome.result = Result::kRefused;
         outcome.error_type = "ValidationException";
-        outcome.message = "At " + command.at + " is before the store's clock " + clock +
-                          ": time only moves forward";
+        const std::string when = (tick ? "To (tick --to) " : "At ") + command.at;
+        outcome.message =
+            too_far
+                ? when + " is more than " + std::to_string(kMaxTickSpanYears) +
+                      " years past the store's clock " + clock + ": move the clock in smaller steps"
+                : when + " is before the store's clock " + clock + ": time only moves forward";
         outcome.body =
             "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
         moves_clock = false;

@@ -224,7 +224,7 @@ test_restricted_cancel() {
   eq "cancelled" "$(j 'd["Status"]') $(j 'd["EndTime"]')" "CANCELLED 2026-01-01T12:00:00Z"
   entity $PA
   eq "lock released" "$(j '"LockedBy" in d')" false
-  sf tick --to 2026-01-03T00:00:00Z
+  sf tick --to 2026-01-03T00:00:00Z --actor operations
   rc 0 "tick"
   sf describe-change-set "$cs"
   eq "the window's timer does nothing" "$(j 'd["Status"]')" CANCELLED
@@ -240,10 +240,10 @@ test_restricted_timer() {
   start $SELLER 2026-01-01T10:00:00Z
   local cs
   cs=$(j 'd["ChangeSetId"]')
-  sf tick --to 2026-01-02T09:59:59Z
+  sf tick --to 2026-01-02T09:59:59Z --actor operations
   sf describe-change-set "$cs"
   eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
-  sf tick --to 2026-01-02T10:00:00Z
+  sf tick --to 2026-01-02T10:00:00Z --actor operations
   rc 0 "tick"
   sf describe-change-set "$cs"
   eq "in review after 24h" "$(j 'd["Status"]') $(j 'd["ChangeSet"][0]["State"]')" "APPLYING InReview"
@@ -340,7 +340,7 @@ YAML
   rc 0 "start"
   local cs
   cs=$(j 'd["ChangeSetId"]')
-  "$BIN" tick --to 2026-01-01T03:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  "$BIN" tick --to 2026-01-01T03:00:00Z --actor operations "${args[@]}" >"$T/out" 2>"$T/err"
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "tick"
   eq "the answer counts the deferred timers" "$(j 'd.get("TimersDeferred")')" 1
@@ -349,7 +349,7 @@ YAML
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
   OUT=$(cat "$T/out")
   eq "10,000 fired" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10000
-  "$BIN" tick --to 2026-01-01T03:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  "$BIN" tick --to 2026-01-01T03:00:00Z --actor operations "${args[@]}" >"$T/out" 2>"$T/err"
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "the next command"
   eq "nothing deferred now" "$(j '"TimersDeferred" in d')" false
@@ -380,7 +380,7 @@ test_replacement_created_in_set() {
   created=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
   entity "$created"
   rc 5 "the new product is not in the store while the set waits"
-  sf tick --to 2026-01-02T11:00:00Z
+  sf tick --to 2026-01-02T11:00:00Z --actor operations
   sf describe-change-set "$cs"
   eq "in review" "$(j 'd["Status"]')" APPLYING
   eq "read back, the reference is the new product" "$(j 'd["ChangeSet"][4]["DetailsDocument"]["ReplacementProductId"]')" "$created"
@@ -405,7 +405,7 @@ test_timer_order() {
   start $SELLER 2026-01-01T05:00:00Z
   local second
   second=$(j 'd["ChangeSetId"]')
-  sf tick --to 2026-01-05T00:00:00Z
+  sf tick --to 2026-01-05T00:00:00Z --actor operations
   rc 0 "tick"
   local h1 h2
   sf history "$first"
@@ -426,17 +426,17 @@ test_timer_order() {
 # its Restricted product, which is removed.
 test_imported_agreement_expires() {
   begin imported_agreement_expires
-  sf tick --to 2026-01-01T00:00:00Z
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
   cat >"$T/ents.jsonl" <<JSONL
 {"EntityType":"$PT","EntityIdentifier":"$PA","State":"Restricted","Owner":"$SELLER","DetailsDocument":{"ActiveAgreements":1}}
 {"EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-03-01T00:00:00Z"}}
 JSONL
   sf import "$T/ents.jsonl"
   rc 0 "import"
-  sf tick --to 2026-02-28T23:59:59Z
+  sf tick --to 2026-02-28T23:59:59Z --actor operations
   entity agmt-aaaaaaaaaaaaa
   eq "active before its end" "$(j 'd["State"]')" Active
-  sf tick --to 2026-04-01T00:00:00Z
+  sf tick --to 2026-04-01T00:00:00Z --actor operations
   entity agmt-aaaaaaaaaaaaa
   eq "expired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   entity $PA
@@ -499,7 +499,7 @@ test_idempotency() {
 # removes it, with the new title, and the revision moves with every write.
 test_timer_send_to_held_entity() {
   begin timer_send_to_held_entity
-  sf tick --to 2026-01-01T00:00:00Z
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
   cat >"$T/ents.jsonl" <<JSONL
 {"EntityType":"$PT","EntityIdentifier":"$PA","State":"Limited","Owner":"$SELLER","DetailsDocument":{"ProductTitle":"Old","ActiveAgreements":1,"AgreementBuyers":["buyer:444455556666"]}}
 {"EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-01-01T12:00:00Z"}}
@@ -574,6 +574,37 @@ test_reserved_ids() {
   "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
   eq "replay exit" "$?" 0
   eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
+# Issue 13: moving time is an operator's act, within bounds: a tick names its actor, only
+# operations may move the clock, and one tick neither goes back, nor past the year 9999, nor more
+# than 100 years on. Every refusal leaves the clock where it was.
+test_tick_is_operations_only() {
+  begin tick_is_operations_only
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
+  rc 0 "operations"
+  sf tick --to 2026-01-02T00:00:00Z
+  rc 2 "no actor"
+  has "asks who acts" "$ERR" "--actor"
+  sf tick --to 2026-01-02T00:00:00Z --actor $SELLER
+  rc 6 "a seller"
+  has "only operations" "$ERR$OUT" "only operations may"
+  printf '{"op":"tick","To":"2026-01-03T00:00:00Z"}\n' >"$T/old.jsonl"
+  sf replay "$T/old.jsonl"
+  eq "a tick line without an actor is refused" "$(j 'd.get("AccessDenied", d.get("Refused"))')" 1
+  sf tick --to 2025-12-31T00:00:00Z --actor operations
+  rc 1 "backwards"
+  has "names --to" "$ERR$OUT" "tick --to"
+  sf tick --to 2126-06-01T00:00:00Z --actor operations
+  rc 1 "more than 100 years on"
+  has "says why" "$ERR$OUT" "more than 100 years past the store's clock"
+  sf tick --to 10000-01-01T00:00:00Z --actor operations
+  rc 2 "past 9999"
+  has "names --to" "$ERR" "--to 10000-01-01T00:00:00Z is not an RFC 3339 time"
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
+  rc 0 "the clock stayed"
+  eq "clock" "$(j 'd["Clock"]')" 2026-01-01T00:00:00Z
   end
 }
 
@@ -681,13 +712,13 @@ test_validate_intent() {
 test_at_before_clock() {
   begin at_before_clock
   import_products $PA
-  sf tick --to 2026-02-01T00:00:00Z
+  sf tick --to 2026-02-01T00:00:00Z --actor operations
   body "$(ui $PA '{"ProductTitle":"Late"}')"
   start $SELLER 2026-01-01T00:00:00Z
   rc 1 "before the clock"
   has "message" "$ERR" "before the store's clock"
   eq "no change set" "$(cs_count)" 0
-  sf tick --to 2026-01-15T00:00:00Z
+  sf tick --to 2026-01-15T00:00:00Z --actor operations
   rc 1 "tick backwards"
   end
 }
@@ -736,7 +767,7 @@ test_replay() {
   sf cancel-change-set "$(j 'd["ChangeSetId"]')" --actor $SELLER --at 2026-01-01T00:10:00Z
   body "$(vis prod-ccccccccccccc Restricted)"
   start $SELLER 2026-01-01T00:11:00Z
-  sf tick --to 2026-01-03T00:00:00Z
+  sf tick --to 2026-01-03T00:00:00Z --actor operations
   EXTRA=',"ClientRequestToken":"t1"' body "$(ui $PB '{"ProductTitle":"Tokened"}')"
   start $SELLER 2026-01-03T00:01:00Z
   start $SELLER 2026-01-03T00:02:00Z                    # idempotent retry
@@ -794,9 +825,9 @@ JSONL
     '[["import", "operations", "2026-02-01T09:00:00Z"]]'
   entity $PB
   rc 5 "before the clock: not imported"
-  sf tick --to 2026-02-01T09:30:00Z
+  sf tick --to 2026-02-01T09:30:00Z --actor operations
   rc 1 "the clock is the last import's At"
-  sf tick --to 2026-04-01T00:00:00Z
+  sf tick --to 2026-04-01T00:00:00Z --actor operations
   entity agmt-aaaaaaaaaaaaa
   eq "its end timer fired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   local want
@@ -840,7 +871,7 @@ YAML
   local before
   "$BIN" tick --to 2026-01-01T00:00:00Z --actor operations --db "$T/s.db" >/dev/null
   before=$("$BIN" digest --db "$T/s.db")
-  "$BIN" tick --to 2026-03-01T00:00:00Z --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" \
+  "$BIN" tick --to 2026-03-01T00:00:00Z --actor operations --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" \
     >"$T/out" 2>"$T/err"
   RC=$?
   ERR=$(cat "$T/err")
@@ -1018,7 +1049,7 @@ test_guard_errors_are_server_faults() {
   probe Timed "$probe0" '{"N":0}'
   pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
   cs=$(j 'd["ChangeSetId"]')
-  pf tick --to 2026-01-01T02:00:00Z
+  pf tick --to 2026-01-01T02:00:00Z --actor operations
   rc 0 "tick"
   pf describe-change-set "$cs"
   eq "timer guard: status" "$(j 'd["Status"]')" FAILED
@@ -1091,7 +1122,7 @@ test_timer_deadlines_are_checked() {
   probe PokeProbe "$id" '{}'
   pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
   rc 0 "poke"
-  pf tick --to 2026-01-01T02:00:00Z
+  pf tick --to 2026-01-01T02:00:00Z --actor operations
   rc 0 "tick past the probe's timer"
   has "timer fault: logged" "$ERR" "timer fault"
   pf describe-entity "$id"

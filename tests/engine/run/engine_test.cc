@@ -361,7 +361,8 @@ TEST_CASE("engine: an entity's at: timer fires on a later command, at its due ti
   REQUIRE(o.status == "SUCCEEDED");
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
   // A command before the due time leaves it; the first command after it fires the timer first.
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-04T23:59:59Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-04T23:59:59Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
   o = Exec(e, Start("2026-01-09T00:00:00Z", Change("SetName", w, R"({"Name":"late"})")));
   REQUIRE(o.status == "SUCCEEDED");
@@ -433,9 +434,11 @@ TEST_CASE("engine: an at: timer follows its document when the entity stays in it
   REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
                         Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-10T00:00:00Z"})")))
               .status == "SUCCEEDED");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-09T23:59:59Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-09T23:59:59Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-10T00:00:00Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-10T00:00:00Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Expired");
   std::string history = e.History(w);
   size_t timer = history.find("\"Event\":\"timer\"");
@@ -453,9 +456,11 @@ TEST_CASE("engine: an at: timer moved earlier fires at the earlier time", "[engi
   REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
                         Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-03T00:00:00Z"})")))
               .status == "SUCCEEDED");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-02T23:59:59Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-02T23:59:59Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-03T00:00:00Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-03T00:00:00Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Expired");
 }
 
