@@ -507,6 +507,7 @@ class PolicyChecker {
                ", which no machine defines");
       Expect(c.id, env, program.get(), Type::String(), "the context id");
     }
+    if (!m.owner.empty()) Expect(m.owner, env, program.get(), Type::String(), "the owner");
     std::vector<const Transition*> zero_timers;
     for (const auto& t : m.transitions) {
       dsl::TypeEnv tenv = t.event.empty() ? env : TransitionEnv(policy_, m, t.event);

@@ -110,6 +110,7 @@ struct CompiledMachine {
   const Machine* m = nullptr;
   dsl::TypeEnv env;
   std::vector<std::unique_ptr<dsl::Expression>> context_ids;  // Parallel to m->context.
+  std::unique_ptr<dsl::Expression> owner;  // Entity machines: who owns a new entity.
   std::map<std::string, dsl::TypeEnv> event_envs;
   std::shared_ptr<const dsl::Program> rules;
   std::vector<CompiledTransition> transitions;
@@ -217,6 +218,7 @@ struct EngineImpl {
       throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
     for (const auto& c : m.context)
       cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
+    cm->owner = Expr(m.owner, cm->env, cm->rules.get(), false);
     for (const auto& t : m.transitions) {
       CompiledTransition ct;
       ct.t = &t;
@@ -427,6 +429,21 @@ struct EngineImpl {
     w.row.created_at = cmd->at;
     w.changed = true;
     w.state_changed = true;
+    // An entity that is an account's own (a seller's profile) belongs to that account, whoever
+    // creates it: operations making it must not lock its seller out.
+    if (em->owner) {
+      Value v = em->owner->Evaluate(Bind(em->env, *em, "", nullptr, &w, "{}"), ctx);
+      if (v.kind != ValueKind::kString || v.str().empty()) {
+        work.erase(id);
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      "the owner of the new " + type + " " + id + " cannot be computed: " +
+                          (v.is_error() ? std::string(v.error_message()) : "it is empty") +
+                          " (at " + Located(em->m->owner.at) + ")",
+                      {}};
+      }
+      w.row.owner = std::string(v.str());
+    }
     return &w;
   }
 
