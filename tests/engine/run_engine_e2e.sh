@@ -608,6 +608,35 @@ test_tick_is_operations_only() {
   end
 }
 
+# Issue 13, the entity's own timer: an offer a waiting change set has renamed expires at its end
+# date meanwhile; the holder's copy expires too, so the set applies the new name to an Expired
+# offer instead of bringing back a Released one whose timer is gone.
+test_own_timer_of_held_entity() {
+  begin own_timer_of_held_entity
+  sf tick --to 2025-12-31T00:00:00Z --actor operations
+  cat >"$T/ents.jsonl" <<JSONL
+{"EntityType":"$PT","EntityIdentifier":"$PA","State":"Limited","Owner":"$SELLER","DetailsDocument":{"ProductTitle":"Old"}}
+{"EntityType":"Offer@1.0","EntityIdentifier":"offer-aaaaaaaaaaaaa","State":"Released","Owner":"$SELLER","DetailsDocument":{"ProductId":"$PA","Name":"Old name","AvailabilityEndDate":"2026-01-01"}}
+JSONL
+  sf import "$T/ents.jsonl"
+  rc 0 "import"
+  body '{"ChangeType":"UpdateInformation","Entity":{"Type":"Offer@1.0","Identifier":"offer-aaaaaaaaaaaaa"},"DetailsDocument":{"Name":"New name"}}' "$(vis $PA Restricted)"
+  start $SELLER 2025-12-31T12:00:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  sf tick --to 2026-01-02T13:00:00Z --actor operations
+  entity offer-aaaaaaaaaaaaa
+  eq "expired as stored" "$(j 'd["State"]')" Expired
+  sf review "$cs" approve --actor operations --at 2026-01-02T14:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity offer-aaaaaaaaaaaaa
+  eq "expired, renamed" "$(j 'd["State"]') $(j 'd["DetailsDocument"]["Name"]') $(j 'd["Revision"]')" "Expired New name 3"
+  end
+}
+
 test_tokens_are_per_actor() {
   begin tokens_are_per_actor
   import_products $PA
