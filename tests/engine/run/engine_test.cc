@@ -640,5 +640,55 @@ TEST_CASE("engine: DetailsDocument references to nowhere, to the wrong type, or 
   CHECK(r.engine->ListChangeSets("", "", "NoteOther") == R"({"ChangeSetSummaryList":[]})");
 }
 
+TEST_CASE("engine: only operations move the clock, and not past 100 years at once", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z"})").result ==
+          Result::kOk);
+  // A tick line without an actor (as logs had them) and a seller's are refused; the clock stays.
+  Outcome anonymous = Exec(e, R"({"op":"tick","To":"2026-01-02T00:00:00Z"})");
+  CHECK(anonymous.result == Result::kAccessDenied);
+  CHECK(Exec(e, R"({"op":"tick","Actor":"seller:111122223333","To":"2026-01-02T00:00:00Z"})")
+            .result == Result::kAccessDenied);
+  CHECK(r.store->Clock() == "2026-01-01T00:00:00Z");
+  Outcome far = Exec(e, R"({"op":"tick","Actor":"operations","To":"2127-01-01T00:00:00Z"})");
+  CHECK(far.result == Result::kRefused);
+  CHECK(far.message.find("more than 100 years") != std::string::npos);
+  CHECK(r.store->Clock() == "2026-01-01T00:00:00Z");
+}
+
+TEST_CASE("engine: a VALIDATE's id is not handed out again, nor is a token another actor's",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  std::string validate = Start("2026-01-01T00:01:00Z", Change("SetName", w, R"({"Name":"v"})"));
+  validate.insert(validate.find("\"ChangeSet\""), R"("Intent":"VALIDATE",)");
+  Outcome checked = Exec(e, validate);
+  REQUIRE(checked.result == Result::kOk);
+  REQUIRE_FALSE(checked.change_set_id.empty());
+  Outcome real = Exec(e, Start("2026-01-01T00:02:00Z", Change("SetName", w, R"({"Name":"r"})")));
+  REQUIRE(real.result == Result::kOk);
+  CHECK(real.change_set_id != checked.change_set_id);
+  CHECK(e.DescribeChangeSet(checked.change_set_id).empty());
+  // One token, two actors: each its own change set, neither naming the other's.
+  std::string mine = Start("2026-01-01T00:03:00Z", Change("SetName", w, R"({"Name":"t"})"));
+  mine.insert(mine.find("\"ChangeSet\""), R"("ClientRequestToken":"same",)");
+  Outcome first = Exec(e, mine);
+  REQUIRE(first.result == Result::kOk);
+  std::string theirs =
+      Start("2026-01-01T00:04:00Z", Change("CreateWidget", "", R"({"Name":"theirs"})"));
+  theirs.replace(theirs.find("seller:111122223333"), 19, "seller:999988887777");
+  theirs.insert(theirs.find("\"ChangeSet\""), R"("ClientRequestToken":"same",)");
+  Outcome second = Exec(e, theirs);
+  INFO(second.body);
+  REQUIRE(second.result == Result::kOk);
+  CHECK(second.status == "SUCCEEDED");
+  CHECK(second.change_set_id != first.change_set_id);
+  CHECK(second.body.find(first.change_set_id) == std::string::npos);
+}
+
 }  // namespace
 }  // namespace sellerflow::engine
