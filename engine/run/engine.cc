@@ -988,6 +988,13 @@ struct EngineImpl {
     };
     append(request_history);
     if (applied) {
+      // A send from another set may have reached an entity this one only named (it had not
+      // changed it then), and that set's working copy now holds it changed: writing it here would
+      // be overwritten when that set applies. The command waits for that set instead (a timer,
+      // which cannot be refused, is left to write).
+      if (cmd->actor != "timer")
+        for (const auto& [id, w] : work)
+          if (w.changed && w.in_store) RefuseIfHeld(w, cs.id, /*if_changed=*/true);
       for (auto& [id, w] : work) {
         if (!w.changed) {
           if (w.in_store && w.row.locked_by == cs.id) {

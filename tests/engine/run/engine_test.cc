@@ -147,6 +147,15 @@ class Fixture {
                "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
                "      - {set: entity.Document.Name, value: details.Name}\n"
                "  - {from: InReview, to: Succeeded, on: approve}\n");
+    // Names its widget and waits; changes it only once approved.
+    dir_.Write("wf/rename_on_approve.yaml",
+               "machine: request\nchange_type: RenameOnApprove\nentity_type: Widget@1.0\ninput:\n"
+               "  Name: string\nevents:\n  approve: [operations]\nstates:\n"
+               "  Submitted: {initial: true, status: PREPARING}\n"
+               "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+               "transitions:\n  - {from: Submitted, to: InReview}\n"
+               "  - from: InReview\n    to: Succeeded\n    on: approve\n    actions:\n"
+               "      - {set: entity.Document.Name, value: details.Name}\n");
     dir_.Write("rules/none.rules", "const UNUSED = 1\n");
     dsl::Diagnostics diags;
     policy_ = LoadPolicy({dir_.Path("wf")}, {dir_.Path("rules")}, &diags);
@@ -688,6 +697,36 @@ TEST_CASE("engine: a VALIDATE's id is not handed out again, nor is a token anoth
   CHECK(second.status == "SUCCEEDED");
   CHECK(second.change_set_id != first.change_set_id);
   CHECK(second.body.find(first.change_set_id) == std::string::npos);
+}
+
+TEST_CASE("engine: a set does not write an entity another waiting set's copy has changed since",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string a =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "a", "2026-06-01T00:00:00Z");
+  std::string b =
+      ActiveWidget(e, "2026-01-01T00:01:01Z", "2026-01-01T00:01:02Z", "b", "2026-06-01T00:00:00Z");
+  // The first names b and waits without changing it; the second sends to b (which goes through,
+  // the first has not changed it) and waits with b changed in its copy.
+  Outcome rename =
+      Exec(e, Start("2026-01-01T00:02:00Z", Change("RenameOnApprove", b, R"({"Name":"new"})")));
+  REQUIRE(rename.status == "APPLYING");
+  Outcome note =
+      Exec(e, Start("2026-01-01T00:03:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
+  INFO(note.body);
+  REQUIRE(note.status == "APPLYING");
+  // Approving the rename now would be undone when the note applies: it waits for the note.
+  Outcome early = Review(e, rename.change_set_id, "approve", "2026-01-01T00:04:00Z");
+  CHECK(early.error_type == "ResourceInUseException");
+  CHECK(early.message.find(note.change_set_id) != std::string::npos);
+  REQUIRE(Review(e, note.change_set_id, "approve", "2026-01-01T00:05:00Z").status == "SUCCEEDED");
+  REQUIRE(Review(e, rename.change_set_id, "approve", "2026-01-01T00:06:00Z").status == "SUCCEEDED");
+  const std::string doc = Document(e.DescribeEntity(b));
+  INFO(doc);
+  CHECK(doc.find(R"("Name":"new")") != std::string::npos);
+  CHECK(doc.find(R"("Tags":["seller:111122223333"])") != std::string::npos);
 }
 
 }  // namespace
