@@ -405,7 +405,8 @@ bool Complete(const Globals& g, engine::Command* c, std::string* error) {
                           error);  // Quoted and escaped: no control character reaches the terminal.
     return false;
   }
-  if (c->actor.empty() && c->op != engine::Op::kTick && c->op != engine::Op::kImport) {
+  // A tick moves time for everyone: it names its actor too (the engine lets only operations).
+  if (c->actor.empty() && c->op != engine::Op::kImport) {
     *error = "who acts? give --actor seller:<account>, buyer:<account> or operations";
     return false;
   }

@@ -4,6 +4,7 @@
 #define SELLERFLOW_ENGINE_BASE_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace sellerflow::engine {
 
@@ -67,6 +68,12 @@ constexpr int kMaxTimerRounds = 10000;
 // A tick's answer lists at most this many of the timers it fired (the first, in firing order) and
 // counts them all: a tick that fires thousands answers in a screenful.
 constexpr size_t kMaxTimersListed = 100;
+
+// How far one tick may move the store's clock: as far as the longest duration a request may give
+// (100 years), so that a mistyped year is refused instead of firing every timer of a century.
+constexpr int64_t kMaxTickSpanYears = 100;
+constexpr int64_t kMaxTickSpanUs =
+    kMaxTickSpanYears * 36525LL * 864LL * 1000000LL;  // years of 365.25 days
 
 // ---- Store (engine/store/sqlite_store.cc)
 // ----------------------------------------------------------------------

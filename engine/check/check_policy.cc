@@ -8,6 +8,7 @@
 #include <set>
 
 #include "dsl/program.h"
+#include "engine/base/limits.h"
 
 namespace sellerflow::engine {
 
@@ -518,6 +519,8 @@ class PolicyChecker {
                ", which no machine defines");
       Expect(c.id, env, program.get(), Type::String(), "the context id");
     }
+    if (!m.owner.empty()) Expect(m.owner, env, program.get(), Type::String(), "the owner");
+    std::vector<const Transition*> zero_timers;
     for (const auto& t : m.transitions) {
       dsl::TypeEnv tenv = t.event.empty() ? env : TransitionEnv(policy_, m, t.event);
       if (!t.guard.empty()) {
@@ -529,9 +532,69 @@ class PolicyChecker {
                "this guard is always false: the transition is never taken");
         }
       }
-      if (!t.after.empty()) Expect(t.after, tenv, program.get(), Type::Duration(), "'after'");
-      if (!t.at_time.empty()) Expect(t.at_time, tenv, program.get(), Type::Timestamp(), "'at'");
+      std::unique_ptr<dsl::Expression> due;
+      if (!t.after.empty()) due = Expect(t.after, tenv, program.get(), Type::Duration(), "'after'");
+      if (!t.at_time.empty())
+        due = Expect(t.at_time, tenv, program.get(), Type::Timestamp(), "'at'");
+      if (due && t.guard.empty() && t.rules.empty()) {
+        // A constant `after` of zero (or less) is due as soon as its state is entered, and a
+        // constant `at`, once the clock has passed it, every time its state is entered again.
+        const dsl::Value* v = due->ConstantValue();
+        if (v && v->kind == dsl::ValueKind::kDuration && v->dur().months <= 0 &&
+            v->dur().micros <= 0)
+          zero_timers.push_back(&t);
+        else if (v && v->kind == dsl::ValueKind::kTimestamp)
+          zero_timers.push_back(&t);
+      }
       for (const auto& a : t.actions) CheckAction(m, a, tenv, program.get());
+    }
+    CheckZeroTimerCycles(m, zero_timers);
+  }
+
+  // Timers that lead round in a circle at zero duration (with automatic transitions that are
+  // always taken between them) fire without end once due: the engine stops at kMaxTimerRounds per
+  // command and every later command fires as many again. Only durations known here count: a
+  // constant `after` of zero or less, or a constant `at`, on a timer without a guard. A duration
+  // read from the data (`after: details.Wait`) may be zero at run time too; it is not reported
+  // (it may as well never be), and the engine reports the timers it leaves past its bound.
+  void CheckZeroTimerCycles(const Machine& m, const std::vector<const Transition*>& zero_timers) {
+    if (zero_timers.empty()) return;
+    // Edges that take no time: those timers, and each state's first automatic transition when it
+    // has no guard (it is always taken).
+    std::map<std::string, std::vector<const Transition*>> next;
+    for (const Transition* t : zero_timers) next[t->from].push_back(t);
+    std::set<std::string> decided;
+    for (const auto& t : m.transitions) {
+      if (!t.is_automatic() || decided.count(t.from)) continue;
+      decided.insert(t.from);
+      const State* from = m.FindState(t.from);
+      if (from && from->validate) continue;
+      if (t.guard.empty() && t.rules.empty()) next[t.from].push_back(&t);
+    }
+    std::set<std::string> reported;
+    for (const Transition* timer : zero_timers) {
+      if (reported.count(timer->from)) continue;
+      // Breadth first from the timer's target back to its source: the shortest circle.
+      std::map<std::string, std::string> came_from = {{timer->to, ""}};
+      std::vector<std::string> queue = {timer->to};
+      for (size_t q = 0; q < queue.size() && !came_from.count(timer->from); ++q)
+        for (const Transition* t : next[queue[q]])
+          if (came_from.emplace(t->to, queue[q]).second) queue.push_back(t->to);
+      if (!came_from.count(timer->from)) continue;
+      std::vector<std::string> path;
+      for (std::string at = timer->from; !at.empty(); at = came_from[at]) path.push_back(at);
+      std::reverse(path.begin(), path.end());
+      std::string circle = Quote(timer->from);
+      for (const auto& name : path) {
+        circle += " -> " + Quote(name);
+        reported.insert(name);
+      }
+      reported.insert(timer->from);
+      At(diags_, Severity::kError, timer->at,
+         "timers go round in a circle at zero duration: " + circle +
+             "; once due they fire without end (at most " + std::to_string(kMaxTimerRounds) +
+             " before each command)",
+         "give one of them a duration above zero, or a guard that ends the circle");
     }
   }
 

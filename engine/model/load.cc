@@ -104,8 +104,8 @@ const Machine* Policy::FindEntityMachine(const std::string& entity_type) const {
 const std::vector<std::pair<std::string, std::vector<std::string>>>& AllowedKeys() {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> kKeys = {
       {"machine",
-       {"machine", "change_type", "entity_type", "description", "id_prefix", "actors", "access",
-        "creates", "input", "document", "context", "events", "states", "transitions"}},
+       {"machine", "change_type", "entity_type", "description", "id_prefix", "owner", "actors",
+        "access", "creates", "input", "document", "context", "events", "states", "transitions"}},
       {"extension", {"machine", "extends", "description", "document"}},
       {"field",
        {"type", "description", "min_length", "max_length", "min_items", "max_items", "minimum",
@@ -426,6 +426,11 @@ class MachineReader {
     if (const YamlNode* n = root.Find("id_prefix")) {
       r_.Scalar(*n, "id_prefix", &m->id_prefix);
       if (kind == "request") r_.Error(*n, "id_prefix belongs to entity machines");
+    }
+    if (const YamlNode* n = root.Find("owner")) {
+      r_.Expr(*n, "owner", &m->owner);
+      if (kind == "request")
+        r_.Error(*n, "owner belongs to entity machines (who owns the entities they create)");
     }
     if (const YamlNode* n = root.Find("actors")) {
       if (kind == "entity")

@@ -183,6 +183,10 @@ struct Machine {
   std::string entity_type;  // The entity type the request changes, or the entity's own type.
   std::string description;
   std::string id_prefix;  // Entity machines: identifiers look like prefix + 13 characters.
+  // Entity machines: who owns a new entity, a string over `entity` (its Identifier, its Document),
+  // such as "seller:" + entity.Identifier for an account's own entity; empty: whoever creates it
+  // (the actor of the request, or the create action's owner).
+  ExprText owner;
   std::vector<std::string>
       actors;  // Request machines: who may start the change (owner, seller, ...).
   std::vector<Where> actor_at;

@@ -581,7 +581,7 @@ const std::vector<Key>& KeysOf(Op op) {
       kOpKey, kActor, kAt, kCatalog, kChangeSetName, kClientRequestToken, kIntent, kChangeSet};
   static const std::vector<Key> kReview = {kOpKey, kActor, kAt, kChangeSetId, kDecision, kReason};
   static const std::vector<Key> kCancel = {kOpKey, kActor, kAt, kChangeSetId};
-  static const std::vector<Key> kTick = {kOpKey, kTo};
+  static const std::vector<Key> kTick = {kOpKey, kActor, kTo};
   static const std::vector<Key> kImport = {
       kOpKey, kActor, kAt, kEntityType, kEntityIdentifier, kState, kOwner, kDetailsDocument};
   switch (op) {
@@ -2170,6 +2170,7 @@ std::string Command::ToJsonLine() const {
       str("ChangeSetId", change_set_id);
       break;
     case Op::kTick:
+      opt("Actor", actor);
       str("To", at);
       break;
     case Op::kImport:

@@ -110,6 +110,7 @@ struct CompiledMachine {
   const Machine* m = nullptr;
   dsl::TypeEnv env;
   std::vector<std::unique_ptr<dsl::Expression>> context_ids;  // Parallel to m->context.
+  std::unique_ptr<dsl::Expression> owner;  // Entity machines: who owns a new entity.
   std::map<std::string, dsl::TypeEnv> event_envs;
   std::shared_ptr<const dsl::Program> rules;
   std::vector<CompiledTransition> transitions;
@@ -173,6 +174,20 @@ struct EngineImpl {
   std::vector<std::string>
       entered;  // Entities whose state changed (their timers are due for setting).
   std::vector<std::string> retimed;  // Entities whose document changed in the same state.
+  // What a timer did to entities, step by step, so that an open change set whose working copy
+  // holds one of them can take the same step (FollowHolders): an event delivered (`event` set),
+  // or an entity timer's own transition (`transition`, due at `due_us`).
+  struct TimerStep {
+    std::string entity;
+    std::string event;
+    std::string data;
+    int transition = -1;
+    int64_t due_us = 0;
+  };
+  std::vector<TimerStep> timer_steps;
+  // Taking a timer's step on a holder's working copy: its sends are not sent again (the timer's
+  // own run sent them to the entities as stored, and each follows its own holder).
+  bool following = false;
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
   // The timers the command's FireTimers fired (the first kMaxTimersListed) and how many it fired:
@@ -224,6 +239,7 @@ struct EngineImpl {
       throw std::runtime_error("rules do not compile for " + m.Key() + ":\n" + diags.ToText());
     for (const auto& c : m.context)
       cm->context_ids.push_back(Expr(c.id, cm->env, cm->rules.get(), false));
+    cm->owner = Expr(m.owner, cm->env, cm->rules.get(), false);
     for (const auto& t : m.transitions) {
       CompiledTransition ct;
       ct.t = &t;
@@ -394,6 +410,25 @@ struct EngineImpl {
                   {}};
   }
 
+  // Refuses a new entity `id` that an open change set's working copy already creates: the id is
+  // that set's until it ends (else its apply would find the id taken, and so would every replay).
+  void RefuseIfReserved(const std::string& id, Result result, const std::string& type) {
+    for (const char* status : {"PREPARING", "APPLYING"}) {
+      for (const ChangeSetRow& cs : store->ListChangeSets(status, "", "")) {
+        if (cs.working.empty()) continue;
+        const dsl::ListRep* entities = ReadWorking(cs).obj->slots[0].list;
+        for (uint32_t i = 0; i < entities->size; ++i) {
+          const dsl::ObjectRep* e = entities->items[i].obj;
+          if (e->slots[0].str() != id || e->slots[7].b) continue;
+          throw Refusal{result,
+                        type,
+                        id + " is being created by change set " + cs.id + " (" + cs.status + ")",
+                        {}};
+        }
+      }
+    }
+  }
+
   WorkEntity* Load(const std::string& id) {
     auto it = work.find(id);
     if (it != work.end()) return &it->second;
@@ -432,6 +467,21 @@ struct EngineImpl {
     w.row.created_at = cmd->at;
     w.changed = true;
     w.state_changed = true;
+    // An entity that is an account's own (a seller's profile) belongs to that account, whoever
+    // creates it: operations making it must not lock its seller out.
+    if (em->owner) {
+      Value v = em->owner->Evaluate(Bind(em->env, *em, "", nullptr, &w, "{}"), ctx);
+      if (v.kind != ValueKind::kString || v.str().empty()) {
+        work.erase(id);
+        throw Refusal{Result::kRefused,
+                      "ValidationException",
+                      "the owner of the new " + type + " " + id + " cannot be computed: " +
+                          (v.is_error() ? std::string(v.error_message()) : "it is empty") +
+                          " (at " + Located(em->m->owner.at) + ")",
+                      {}};
+      }
+      w.row.owner = std::string(v.str());
+    }
     return &w;
   }
 
@@ -478,6 +528,7 @@ struct EngineImpl {
       if (t.to != e->row.state) e->state_changed = true;
       e->row.state = t.to;
       e->changed = true;
+      if (cs_id.empty() && !following) timer_steps.push_back({e->row.id, event, event_json});
       return "";
     }
     return e->row.type + " " + e->row.id + " is " + e->row.state + ": it has no transition on '" +
@@ -684,14 +735,16 @@ struct EngineImpl {
           break;
         }
         case Action::Kind::kSend: {
+          if (following) break;
           WorkEntity* target = entity;
           if (ca.target) {
             Value id;
             if (auto m = eval(ca.target, &id); !m.empty()) return m;
             target = id.kind == ValueKind::kString ? Load(std::string(id.str())) : nullptr;
             if (!target) return "send " + a.event + ": no entity " + dsl::ToDisplay(id);
-            // A change set changes only entities no other open set holds (timers, which run in
-            // no set, are not refused here).
+            // A change set changes only entities no other open set holds. A timer, which runs in
+            // no set and cannot be turned away, is not refused: what it does to a held entity the
+            // holder's working copy takes too (FollowHolders).
             if (!cs_id.empty()) RefuseIfHeld(*target, cs_id, /*if_changed=*/true);
           }
           if (!target) return "send " + a.event + ": no entity to send to";
@@ -1015,6 +1068,13 @@ struct EngineImpl {
     };
     append(request_history);
     if (applied) {
+      // A send from another set may have reached an entity this one only named (it had not
+      // changed it then), and that set's working copy now holds it changed: writing it here would
+      // be overwritten when that set applies. The command waits for that set instead (a timer,
+      // which cannot be refused, is left to write).
+      if (cmd->actor != "timer")
+        for (const auto& [id, w] : work)
+          if (w.changed && w.in_store) RefuseIfHeld(w, cs.id, /*if_changed=*/true);
       for (auto& [id, w] : work) {
         if (!w.changed) {
           if (w.in_store && w.row.locked_by == cs.id) {
@@ -1154,6 +1214,9 @@ struct EngineImpl {
         if (stored) {
           w.row.locked_by = stored->locked_by;
           w.stored_document = stored->document;
+          // A timer may have written the entity since the copy was made (the copy took the same
+          // step, FollowHolders): applying the copy moves the revision past the store's.
+          w.row.revision = stored->revision;
         }
       }
     }
@@ -1410,6 +1473,7 @@ struct EngineImpl {
       if (!fault.empty()) TimerFault(*w, fault);
       return;
     }
+    timer_steps.push_back({w->row.id, "", "", t.transition, t.due_us});
     fault = RunActions(ct, *em, "", nullptr, w, b, nullptr);
     if (!fault.empty()) {
       TimerFault(*w, fault);
@@ -1448,6 +1512,93 @@ struct EngineImpl {
     if (std::string fault = ScheduleEntityTimers(&without); !fault.empty()) {
       if (const WorkEntity* e = Load(without)) TimerFault(*e, fault);
     }
+    FollowHolders();
+  }
+
+  // A timer cannot wait for a hold to end (an agreement ends at its time, not a day later) nor be
+  // refused, so it changes a held entity as stored, and the holder's working copy takes the same
+  // step: the event delivered again, or the timer's transition taken again, on the copy, without
+  // its sends (the timer sent them). Both updates are kept, and the holder applies to the entity
+  // as it then is, as it does for an entity it has not changed. Deterministic: the steps follow in
+  // the order the timer took them. A copy that cannot take an event (no transition of its state
+  // applies) could only write back what the timer undid: its change set fails instead. A timer
+  // transition the copy is not waiting for (another state, a moved `at`, a guard that does not
+  // hold) is left to the copy's own timers, set when it applies.
+  void FollowHolders() {
+    std::vector<TimerStep> steps;
+    steps.swap(timer_steps);
+    for (const TimerStep& step : steps) {
+      auto stored = store->GetEntity(step.entity);
+      if (!stored || stored->locked_by.empty()) continue;
+      auto holder = store->GetChangeSet(stored->locked_by);
+      if (!holder || (holder->status != "PREPARING" && holder->status != "APPLYING")) continue;
+      if (!WorkingChanges(*holder, step.entity)) continue;
+      FollowHolder(*holder, step);
+    }
+  }
+
+  void FollowHolder(ChangeSetRow& holder, const TimerStep& step) {
+    std::map<std::string, WorkEntity> outer_work;
+    std::vector<HistoryRow> outer_history, outer_requests;
+    outer_work.swap(work);
+    outer_history.swap(entity_history);
+    outer_requests.swap(request_history);
+    const std::vector<std::string> outer_entered = entered, outer_retimed = retimed;
+    RestoreWorking(holder);
+    const size_t history_kept = entity_history.size();
+    WorkEntity* copy = &work[step.entity];
+    std::string failure;
+    following = true;
+    if (!step.event.empty()) {
+      bool fault = false;
+      failure = Deliver(step.event, copy, holder.id, -1, nullptr, step.data, &fault);
+    } else if (const CompiledMachine* em = EntityMachine(copy->row.type)) {
+      const auto& ct = em->transitions[static_cast<size_t>(step.transition)];
+      dsl::Bindings b = Bind(*ct.env, *em, "", nullptr, copy, "{}");
+      int64_t due = step.due_us;
+      std::string fault;
+      if (copy->row.state == ct.t->from &&
+          (!ct.at || DueOf(*em, ct, b, step.due_us, &due).empty()) && due == step.due_us &&
+          GuardHolds(*em, ct, b, &fault)) {
+        if (RunActions(ct, *em, "", nullptr, copy, b, nullptr).empty()) {
+          if (ct.t->to != copy->row.state) copy->state_changed = true;
+          copy->row.state = ct.t->to;
+        }
+      }
+    }
+    following = false;
+    // The timer's history is the entity's; the copy keeps only what its own changes did.
+    entity_history.resize(history_kept);
+    if (failure.empty()) {
+      holder.working = WorkingJson();
+      store->UpdateChangeSet(holder);
+    } else {
+      FailHolder(holder, step.entity + " changed while change set " + holder.id +
+                             " held it, and its working copy cannot follow: " + failure);
+    }
+    work.swap(outer_work);
+    entity_history.swap(outer_history);
+    request_history.swap(outer_requests);
+    entered = outer_entered;
+    retimed = outer_retimed;
+  }
+
+  // Ends an open change set whose working copy can no longer be applied (FollowHolder): its open
+  // changes fail, and its holds are released.
+  void FailHolder(ChangeSetRow& holder, const std::string& why) {
+    auto cs = ReadResolved(holder.id);
+    if (!cs) return;
+    std::vector<ChangeWork> changes = Resume(*cs);
+    for (auto& c : changes) {
+      if (c.row.status != "PREPARING" && c.row.status != "APPLYING") continue;
+      c.errors.push_back({"RESOURCE_CHANGED", why});
+      c.row.status = "FAILED";
+    }
+    LogEvent(
+        LogLevel::kWarn,
+        {{"event", "holder failed"}, {"at", cmd->at}, {"change_set", cs->id}, {"message", why}});
+    Settle(*cs, changes);
+    Commit(*cs, false, changes);
   }
 
   void NoteFired(const std::string& cs_id, int change, const std::string& entity,
@@ -1555,6 +1706,7 @@ struct EngineImpl {
     request_history.clear();
     entered.clear();
     retimed.clear();
+    timer_steps.clear();
     arena.Reset();
   }
 
@@ -1562,8 +1714,9 @@ struct EngineImpl {
   Outcome Start(const Command& c) {
     // Idempotency first: a retry of an accepted request answers as the original did.
     if (!c.client_request_token.empty()) {
-      if (auto original = store->FindChangeSetByToken(c.client_request_token)) {
-        if (original->body_hash == c.body_hash && original->actor == c.actor) {
+      // A token is its actor's own: another account's change set is neither found nor named.
+      if (auto original = store->FindChangeSetByToken(c.actor, c.client_request_token)) {
+        if (original->body_hash == c.body_hash) {
           Outcome o;
           if (respond) {
             AttachResolved(&*original);
@@ -1574,13 +1727,12 @@ struct EngineImpl {
           o.change_set_id = original->id;
           return o;
         }
-        throw Refusal{
-            Result::kConflict,
-            "ConflictException",
-            "ClientRequestToken " + c.client_request_token + " was already used for change set " +
-                original->id +
-                (original->actor != c.actor ? " by another actor" : " with a different body"),
-            {}};
+        throw Refusal{Result::kConflict,
+                      "ConflictException",
+                      "ClientRequestToken " + c.client_request_token +
+                          " was already used for change set " + original->id +
+                          " with a different body",
+                      {}};
       }
     }
     // Shape: every change against its machine's input schema; every violation at once.
@@ -1644,6 +1796,7 @@ struct EngineImpl {
                         {}};
         e = Create(r.entity_type, c.actor, "", "{}");
       } else if (!e && creates == Creates::kIfMissing && !id.empty()) {
+        RefuseIfReserved(id, Result::kConflict, "ResourceInUseException");
         e = Create(r.entity_type, c.actor, id, "{}");
       }
       if (!e)
@@ -1853,6 +2006,7 @@ struct EngineImpl {
           Result::kRefused, "ValidationException", c.entity_type + " has no state " + c.state, {}};
     if (store->GetEntity(c.entity_id))
       throw Refusal{Result::kConflict, "ConflictException", c.entity_id + " exists already", {}};
+    RefuseIfReserved(c.entity_id, Result::kConflict, "ConflictException");
     Value doc = Document(c.document, em->doc_type);
     EntityRow row;
     row.id = c.entity_id;
@@ -1913,6 +2067,15 @@ struct EngineImpl {
           o = EventCommand(c, kCancelEvent, "{}");
           break;
         case Op::kTick:
+          // Moving time fires every timer due for everyone: an operator's act, never a seller's
+          // or an anonymous one (the line of a log written before ticks named an actor too).
+          if (c.actor != "operations")
+            throw Refusal{Result::kAccessDenied,
+                          "AccessDeniedException",
+                          (c.actor.empty() ? std::string("a tick without an actor") : c.actor) +
+                              " may not move the clock: only operations may (tick --actor "
+                              "operations)",
+                          {}};
           o.body = TickJson(c);  // Bounded: at most kMaxTimersListed timers.
           break;
         case Op::kImport:
@@ -2022,12 +2185,20 @@ Outcome Engine::Execute(const Command& received) {
         command.at_us = clock_us;
       }
       bool moves_clock = true;
-      if (!clock.empty() && command.at_us < clock_us) {
+      const bool tick = command.op == Op::kTick;
+      // A tick's time is its To (tick --to); one tick moves the clock at most kMaxTickSpanUs, so a
+      // mistyped year does not fire a century of timers at once.
+      const bool too_far = tick && !clock.empty() && command.at_us - clock_us > kMaxTickSpanUs;
+      if (!clock.empty() && (command.at_us < clock_us || too_far)) {
         outcome = Outcome();
         outcome.result = Result::kRefused;
         outcome.error_type = "ValidationException";
-        outcome.message = "At " + command.at + " is before the store's clock " + clock +
-                          ": time only moves forward";
+        const std::string when = (tick ? "To (tick --to) " : "At ") + command.at;
+        outcome.message =
+            too_far
+                ? when + " is more than " + std::to_string(kMaxTickSpanYears) +
+                      " years past the store's clock " + clock + ": move the clock in smaller steps"
+                : when + " is before the store's clock " + clock + ": time only moves forward";
         outcome.body =
             "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
         moves_clock = false;
@@ -2038,6 +2209,11 @@ Outcome Engine::Execute(const Command& received) {
           if (!rerun->refused) deferred = e.FireTimers(command.at_us);
           moves_clock = !rerun->refused;
           outcome = std::move(rerun->outcome);
+          // A VALIDATE's id was answered: it is never handed out again, although its change set
+          // was rolled back (else describing it would show the next request, maybe another
+          // seller's).
+          if (!rerun->refused && !outcome.change_set_id.empty())
+            e.store->ReserveChangeSetSeq(ChangeSetSeq(outcome.change_set_id));
         } else {
           deferred = e.FireTimers(command.at_us);
           outcome = e.Run(command);

@@ -161,6 +161,12 @@ UPDATE change_sets SET
   history_to = coalesce((SELECT max(seq) FROM history WHERE change_set = change_sets.id), 0);
 DROP INDEX history_change_set;
 )sql",
+    // 4: a ClientRequestToken is its actor's own: two accounts may use the same one, each for its
+    // own change set (one token for everyone let one account find another's change set by it).
+    R"sql(
+DROP INDEX change_sets_token;
+CREATE UNIQUE INDEX change_sets_token ON change_sets (actor, token) WHERE token <> '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -237,7 +243,8 @@ class SqliteStore : public Store {
   std::vector<EntityRow> ListEntities(const std::string& type, const std::string& state) override;
 
   std::optional<ChangeSetRow> GetChangeSet(const std::string& id) override;
-  std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& token) override;
+  std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& actor,
+                                                   const std::string& token) override;
   void InsertChangeSet(const ChangeSetRow& cs) override;
   void UpdateChangeSet(const ChangeSetRow& cs) override;
   std::vector<ChangeSetRow> ListChangeSets(const std::string& status, const std::string& entity,
@@ -262,6 +269,7 @@ class SqliteStore : public Store {
 
   int64_t NextCounter(const std::string& name) override;
   int64_t LastChangeSetSeq() override;
+  void ReserveChangeSetSeq(int64_t seq) override;
   std::string Clock() override;
 
   std::string Digest() override { return DigestOf(false); }
@@ -281,7 +289,7 @@ class SqliteStore : public Store {
     SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
-    SQLite::Statement next_counter, clock, last_change_set;
+    SQLite::Statement next_counter, clock, last_change_set, reserve_change_set;
   };
 
   // An SQLite failure as the error the caller can act on; `op` says what the store was doing.
@@ -410,8 +418,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
       get_change_set(
           db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE seq = ?1 AND id = ?2"),
       // `token <> ''` lets the planner use the partial index.
-      change_set_by_token(
-          db, "SELECT " SF_CHANGE_SET_COLUMNS " FROM change_sets WHERE token = ?1 AND token <> ''"),
+      change_set_by_token(db, "SELECT " SF_CHANGE_SET_COLUMNS
+                              " FROM change_sets WHERE actor = ?1 AND token = ?2 AND token <> ''"),
       insert_change_set(
           db,
           "INSERT INTO change_sets (" SF_CHANGE_SET_COLUMNS
@@ -473,7 +481,12 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                    "INSERT INTO meta (key, value) VALUES (?1, 1)"
                    " ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value"),
       clock(db, "SELECT at FROM command_log ORDER BY seq DESC LIMIT 1"),
-      last_change_set(db, "SELECT coalesce(max(seq), 0) FROM change_sets") {}
+      last_change_set(db,
+                      "SELECT max(coalesce((SELECT max(seq) FROM change_sets), 0),"
+                      " coalesce((SELECT value FROM meta WHERE key = 'change_set_reserved'), 0))"),
+      reserve_change_set(db,
+                         "INSERT INTO meta (key, value) VALUES ('change_set_reserved', ?1)"
+                         " ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)") {}
 
 void SqliteStore::Fail(int rc, std::string_view op, std::string_view detail) const {
   using Kind = StoreError::Kind;
@@ -1021,12 +1034,14 @@ std::optional<ChangeSetRow> SqliteStore::GetChangeSet(const std::string& id) {
   });
 }
 
-std::optional<ChangeSetRow> SqliteStore::FindChangeSetByToken(const std::string& token) {
+std::optional<ChangeSetRow> SqliteStore::FindChangeSetByToken(const std::string& actor,
+                                                              const std::string& token) {
   if (token.empty()) return std::nullopt;
   return Read([&]() -> std::optional<ChangeSetRow> {
     SQLite::Statement& s = st_->change_set_by_token;
     Use use(s);
-    Bind(s, 1, token);
+    Bind(s, 1, actor);
+    Bind(s, 2, token);
     if (!Step(s, "looking up a client token")) return std::nullopt;
     return ReadChangeSet(s);
   });
@@ -1264,6 +1279,15 @@ int64_t SqliteStore::LastChangeSetSeq() {
   const int64_t seq = Int(s, 0);
   if (depth_ > 0) known_.last_change_set = seq;
   return seq;
+}
+
+void SqliteStore::ReserveChangeSetSeq(int64_t seq) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->reserve_change_set;
+    Bind(s, 1, seq);
+    Run(s, "reserving change set seq ", std::to_string(seq));
+    if (seq > known_.last_change_set.value_or(0)) known_.last_change_set = seq;
+  });
 }
 
 std::string SqliteStore::Clock() {

@@ -184,7 +184,10 @@ class Store {
 
   // Change sets (with their changes).
   virtual std::optional<ChangeSetRow> GetChangeSet(const std::string& id) = 0;
-  virtual std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& token) = 0;
+  // The change set `actor` started with ClientRequestToken `token`: tokens are the actor's own, so
+  // another account's token neither answers with its change set nor conflicts with it.
+  virtual std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& actor,
+                                                           const std::string& token) = 0;
   virtual void InsertChangeSet(const ChangeSetRow& cs) = 0;  // With its changes.
   virtual void UpdateChangeSet(const ChangeSetRow& cs) = 0;  // Every column, and its changes.
   // Filters ignored when empty; `entity` matches any change's entity_id; ordered by seq.
@@ -223,8 +226,12 @@ class Store {
 
   // Named counters (for deterministic identifiers): returns the next value, starting at 1.
   virtual int64_t NextCounter(const std::string& name) = 0;
-  // The highest change set seq, or 0: the next change set is numbered one more.
+  // The highest change set seq handed out, or 0: the next change set is numbered one more. It
+  // counts the seqs passed to ReserveChangeSetSeq as well as the stored change sets.
   virtual int64_t LastChangeSetSeq() = 0;
+  // Keeps `seq` from being handed out again although no change set with it is stored (an
+  // `Intent: VALIDATE` run, rolled back, whose id its caller has seen).
+  virtual void ReserveChangeSetSeq(int64_t seq) = 0;
   // The engine's clock: the `at` of the last logged command (CommandRow::at), or "" in a store
   // that has none. Commands log the clock they leave, so time never moves backwards.
   virtual std::string Clock() = 0;

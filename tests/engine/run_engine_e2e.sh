@@ -250,7 +250,7 @@ test_restricted_cancel() {
   eq "cancelled" "$(j 'd["Status"]') $(j 'd["EndTime"]')" "CANCELLED 2026-01-01T12:00:00Z"
   entity $PA
   eq "lock released" "$(j '"LockedBy" in d')" false
-  sf tick --to 2026-01-03T00:00:00Z
+  sf tick --to 2026-01-03T00:00:00Z --actor operations
   rc 0 "tick"
   sf describe-change-set "$cs"
   eq "the window's timer does nothing" "$(j 'd["Status"]')" CANCELLED
@@ -266,7 +266,7 @@ test_restricted_timer() {
   start $SELLER 2026-01-01T10:00:00Z
   local cs
   cs=$(j 'd["ChangeSetId"]')
-  sf tick --to 2026-01-02T09:59:59Z
+  sf tick --to 2026-01-02T09:59:59Z --actor operations
   eq "a tick that fires nothing says so" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" "0 []"
   sf describe-change-set "$cs"
   eq "before 24h" "$(j 'd["ChangeSet"][0]["State"]')" CancelWindow
@@ -282,7 +282,7 @@ test_restricted_timer() {
   printf 'machine: [\n' >"$T/broken/x.yaml"
   "$BIN" describe-change-set "$cs" --db "$T/s.db" --workflows "$T/broken" --output json >"$T/out"
   eq "read without the policy" "$(j 'd["WaitingFor"]["Timers"][0]["To"]' "$(cat "$T/out")")" InReview
-  sf tick --to 2026-01-02T10:00:00Z
+  sf tick --to 2026-01-02T10:00:00Z --actor operations
   rc 0 "tick"
   eq "the tick names the timer it fired" "$(j 'd["TimersFired"]') $(j 'd["Timers"]')" \
     "1 [{\"At\": \"2026-01-02T10:00:00Z\", \"ChangeSetId\": \"$cs\", \"Change\": 0, \"Entity\": \"$PA\", \"From\": \"CancelWindow\", \"To\": \"InReview\"}]"
@@ -386,7 +386,7 @@ YAML
   rc 0 "start"
   local cs
   cs=$(j 'd["ChangeSetId"]')
-  "$BIN" tick --to 2026-01-01T03:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  "$BIN" tick --to 2026-01-01T03:00:00Z --actor operations "${args[@]}" >"$T/out" 2>"$T/err"
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "tick"
   eq "the answer counts the deferred timers" "$(j 'd.get("TimersDeferred")')" 1
@@ -402,7 +402,7 @@ YAML
   "$BIN" history "$cs" "${args[@]}" >"$T/out" 2>"$T/err"
   OUT=$(cat "$T/out")
   eq "10,000 fired" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10000
-  "$BIN" tick --to 2026-01-01T03:00:00Z "${args[@]}" >"$T/out" 2>"$T/err"
+  "$BIN" tick --to 2026-01-01T03:00:00Z --actor operations "${args[@]}" >"$T/out" 2>"$T/err"
   RC=$? OUT=$(cat "$T/out") ERR=$(cat "$T/err")
   rc 0 "the next command"
   eq "nothing deferred now" "$(j '"TimersDeferred" in d')" false
@@ -440,7 +440,7 @@ test_replacement_created_in_set() {
   created=$(j 'd["ChangeSet"][0]["Entity"]["Identifier"]')
   entity "$created"
   rc 5 "the new product is not in the store while the set waits"
-  sf tick --to 2026-01-02T11:00:00Z
+  sf tick --to 2026-01-02T11:00:00Z --actor operations
   sf describe-change-set "$cs"
   eq "in review" "$(j 'd["Status"]')" APPLYING
   eq "read back, the reference is the new product" "$(j 'd["ChangeSet"][4]["DetailsDocument"]["ReplacementProductId"]')" "$created"
@@ -465,7 +465,7 @@ test_timer_order() {
   start $SELLER 2026-01-01T05:00:00Z
   local second
   second=$(j 'd["ChangeSetId"]')
-  sf tick --to 2026-01-05T00:00:00Z
+  sf tick --to 2026-01-05T00:00:00Z --actor operations
   rc 0 "tick"
   local h1 h2
   sf history "$first"
@@ -510,17 +510,17 @@ $T/ents.jsonl:3: ConflictException: $PA exists already"
 # its Restricted product, which is removed.
 test_imported_agreement_expires() {
   begin imported_agreement_expires
-  sf tick --to 2026-01-01T00:00:00Z
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
   cat >"$T/ents.jsonl" <<JSONL
 {"EntityType":"$PT","EntityIdentifier":"$PA","State":"Restricted","Owner":"$SELLER","DetailsDocument":{"ActiveAgreements":1}}
 {"EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-03-01T00:00:00Z"}}
 JSONL
   sf import "$T/ents.jsonl"
   rc 0 "import"
-  sf tick --to 2026-02-28T23:59:59Z
+  sf tick --to 2026-02-28T23:59:59Z --actor operations
   entity agmt-aaaaaaaaaaaaa
   eq "active before its end" "$(j 'd["State"]')" Active
-  sf tick --to 2026-04-01T00:00:00Z
+  sf tick --to 2026-04-01T00:00:00Z --actor operations
   eq "the tick names the entity's timer" "$(j 'd["Timers"]')" \
     '[{"At": "2026-03-01T00:00:00Z", "Entity": "agmt-aaaaaaaaaaaaa", "From": "Active", "To": "Expired"}]'
   entity agmt-aaaaaaaaaaaaa
@@ -576,6 +576,218 @@ test_idempotency() {
   end
 }
 
+# Issue 13: a ClientRequestToken is its actor's own. Two sellers with one token each get their own
+# change set, and neither learns the other's id from it.
+# Issue 13: a change set waiting out its 24 hours (UpdateInformation plus a restriction) holds a
+# product its working copy has changed; an agreement's end timer sends agreement_ended to that
+# product meanwhile. Both updates are kept: the send lands on the product as stored and on the
+# holder's working copy, so the restriction applies to a product with no active agreement and
+# removes it, with the new title, and the revision moves with every write.
+test_timer_send_to_held_entity() {
+  begin timer_send_to_held_entity
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
+  cat >"$T/ents.jsonl" <<JSONL
+{"EntityType":"$PT","EntityIdentifier":"$PA","State":"Limited","Owner":"$SELLER","DetailsDocument":{"ProductTitle":"Old","ActiveAgreements":1,"AgreementBuyers":["buyer:444455556666"]}}
+{"EntityType":"Agreement@1.0","EntityIdentifier":"agmt-aaaaaaaaaaaaa","State":"Active","Owner":"buyer:444455556666","DetailsDocument":{"ProductId":"$PA","OfferId":"offer-1","Buyer":"buyer:444455556666","EndsAt":"2026-01-01T12:00:00Z"}}
+JSONL
+  sf import "$T/ents.jsonl"
+  rc 0 "import"
+  body "$(ui $PA '{"ProductTitle":"New title"}')" "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  sf tick --to 2026-01-02T01:00:00Z --actor operations
+  rc 0 "tick past the agreement's end and the window"
+  entity agmt-aaaaaaaaaaaaa
+  eq "agreement expired" "$(j 'd["State"]')" Expired
+  entity $PA
+  eq "stored product counts the end" "$(j 'd["DetailsDocument"]["ActiveAgreements"]') $(j 'd["Revision"]')" "0 2"
+  sf review "$cs" approve --actor operations --at 2026-01-02T02:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity $PA
+  eq "removed, both updates kept" \
+    "$(j 'd["State"]') $(j 'd["DetailsDocument"]["ProductTitle"]') $(j 'd["DetailsDocument"]["ActiveAgreements"]') $(j 'd["DetailsDocument"].get("AgreementBuyers")')" \
+    "Removed New title 0 []"
+  eq "revision moved past the timer's" "$(j 'd["Revision"]')" 3
+  # The same story replayed gives the same store.
+  local before
+  before=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
+  eq "replay exit" "$?" 0
+  eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
+# Issue 13: an id a waiting change set will create is reserved: another create of it (here a
+# Seller profile, made on first use) and an import of it are conflicts, and the waiting set still
+# applies (it used to fail with a UNIQUE constraint, exit 70, unlogged, and every replay aborted).
+test_reserved_ids() {
+  begin reserved_ids
+  import_products $PA
+  body "$(profile 111122223333)" "$(vis $PA Restricted)"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  body "$(profile 111122223333)"
+  start operations 2026-01-01T00:02:00Z
+  rc 4 "another create of the id"
+  eq "type" "$(j 'd["__type"]')" ResourceInUseException
+  has "names the holder" "$(j 'd["Message"]')" "$cs"
+  printf '{"EntityType":"Seller@1.0","EntityIdentifier":"111122223333","State":"Active","Owner":"%s","DetailsDocument":{}}\n' \
+    "$SELLER" >"$T/seller.jsonl"
+  sf import "$T/seller.jsonl" --log-level info
+  eq "an import of the id is a conflict" "$(j 'd["Conflict"]')" 1
+  has "the import's refusal names the holder" "$ERR" "is being created by change set $cs"
+  sf describe-entity 111122223333
+  rc 5 "not created"
+  sf tick --to 2026-01-02T01:00:00Z --actor operations
+  sf review "$cs" approve --actor operations --at 2026-01-02T02:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity 111122223333
+  eq "the holder created it" "$(j 'd["State"]') $(j 'd["DetailsDocument"]["PublicProfile"]')" "Active true"
+  local before
+  before=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
+  eq "replay exit" "$?" 0
+  eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
+# Issue 13: moving time is an operator's act, within bounds: a tick names its actor, only
+# operations may move the clock, and one tick neither goes back, nor past the year 9999, nor more
+# than 100 years on. Every refusal leaves the clock where it was.
+test_tick_is_operations_only() {
+  begin tick_is_operations_only
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
+  rc 0 "operations"
+  sf tick --to 2026-01-02T00:00:00Z
+  rc 2 "no actor"
+  has "asks who acts" "$ERR" "--actor"
+  sf tick --to 2026-01-02T00:00:00Z --actor $SELLER
+  rc 6 "a seller"
+  has "only operations" "$ERR$OUT" "only operations may"
+  printf '{"op":"tick","To":"2026-01-03T00:00:00Z"}\n' >"$T/old.jsonl"
+  sf replay "$T/old.jsonl" --append
+  eq "a tick line without an actor is refused" "$(j 'd.get("AccessDenied", d.get("Refused"))')" 1
+  sf tick --to 2025-12-31T00:00:00Z --actor operations
+  rc 1 "backwards"
+  has "names --to" "$ERR$OUT" "tick --to"
+  sf tick --to 2126-06-01T00:00:00Z --actor operations
+  rc 1 "more than 100 years on"
+  has "says why" "$ERR$OUT" "more than 100 years past the store's clock"
+  sf tick --to 10000-01-01T00:00:00Z --actor operations
+  rc 2 "past 9999"
+  has "names --to" "$ERR" '--to "10000-01-01T00:00:00Z" is not an RFC 3339 time'
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
+  rc 0 "the clock stayed"
+  eq "clock" "$(j 'd["Clock"]')" 2026-01-01T00:00:00Z
+  end
+}
+
+# Issue 13, the entity's own timer: an offer a waiting change set has renamed expires at its end
+# date meanwhile; the holder's copy expires too, so the set applies the new name to an Expired
+# offer instead of bringing back a Released one whose timer is gone.
+test_own_timer_of_held_entity() {
+  begin own_timer_of_held_entity
+  sf tick --to 2025-12-31T00:00:00Z --actor operations
+  cat >"$T/ents.jsonl" <<JSONL
+{"EntityType":"$PT","EntityIdentifier":"$PA","State":"Limited","Owner":"$SELLER","DetailsDocument":{"ProductTitle":"Old"}}
+{"EntityType":"Offer@1.0","EntityIdentifier":"offer-aaaaaaaaaaaaa","State":"Released","Owner":"$SELLER","DetailsDocument":{"ProductId":"$PA","Name":"Old name","AvailabilityEndDate":"2026-01-01"}}
+JSONL
+  sf import "$T/ents.jsonl"
+  rc 0 "import"
+  body '{"ChangeType":"UpdateInformation","Entity":{"Type":"Offer@1.0","Identifier":"offer-aaaaaaaaaaaaa"},"DetailsDocument":{"Name":"New name"}}' "$(vis $PA Restricted)"
+  start $SELLER 2025-12-31T12:00:00Z
+  rc 0 "start"
+  eq "waits" "$(j 'd["Status"]')" PREPARING
+  local cs
+  cs=$(j 'd["ChangeSetId"]')
+  sf tick --to 2026-01-02T13:00:00Z --actor operations
+  entity offer-aaaaaaaaaaaaa
+  eq "expired as stored" "$(j 'd["State"]')" Expired
+  sf review "$cs" approve --actor operations --at 2026-01-02T14:00:00Z
+  rc 0 "approve"
+  eq "applied" "$(j 'd["Status"]')" SUCCEEDED
+  entity offer-aaaaaaaaaaaaa
+  eq "expired, renamed" "$(j 'd["State"]') $(j 'd["DetailsDocument"]["Name"]') $(j 'd["Revision"]')" "Expired New name 3"
+  end
+}
+
+test_tokens_are_per_actor() {
+  begin tokens_are_per_actor
+  import_products $PA
+  printf '{"EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{"ProductTitle":"Theirs"}}\n' \
+    "$PT" "$PB" "$OTHER" >"$T/theirs.jsonl"
+  sf import "$T/theirs.jsonl"
+  rc 0 "import the other seller's product"
+  EXTRA=',"ClientRequestToken":"shared"' body "$(ui $PA '{"ProductTitle":"Mine"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "first seller"
+  local mine
+  mine=$(j 'd["ChangeSetId"]')
+  EXTRA=',"ClientRequestToken":"shared"' body "$(ui $PB '{"ProductTitle":"Also theirs"}')"
+  start $OTHER 2026-01-01T00:02:00Z
+  rc 0 "second seller, same token"
+  local theirs
+  theirs=$(j 'd["ChangeSetId"]')
+  hasnt "no word of the first seller's set" "$OUT" "$mine"
+  [ "$theirs" != "$mine" ] || fail "the second seller got the first seller's change set $mine"
+  eq "two change sets" "$(cs_count)" 2
+  entity $PB
+  eq "the second seller's change applied" "$(j 'd["DetailsDocument"]["ProductTitle"]')" "Also theirs"
+  # A retry by either answers with that seller's own set.
+  start $OTHER 2026-01-01T00:03:00Z
+  rc 0 "second seller retries"
+  eq "their own set" "$(j 'd["ChangeSetId"]')" "$theirs"
+  EXTRA=',"ClientRequestToken":"shared"' body "$(ui $PA '{"ProductTitle":"Mine"}')"
+  start $SELLER 2026-01-01T00:04:00Z
+  rc 0 "first seller retries"
+  eq "my own set" "$(j 'd["ChangeSetId"]')" "$mine"
+  eq "still two change sets" "$(cs_count)" 2
+  end
+}
+
+# Issue 13: a VALIDATE run's ChangeSetId is answered, so it is never handed out again (the next
+# real change set, maybe another seller's, would show under it), and a replay hands out the same.
+test_validate_ids_not_reused() {
+  begin validate_ids_not_reused
+  import_products $PA
+  EXTRA=',"Intent":"VALIDATE"' body "$(ui $PA '{"ProductTitle":"Only checked"}')"
+  start $SELLER 2026-01-01T00:01:00Z
+  rc 0 "validate"
+  local validated
+  validated=$(j 'd["ChangeSetId"]')
+  [ -n "$validated" ] || fail "VALIDATE answered no ChangeSetId"
+  body "$(ui $PA '{"ProductTitle":"Real"}')"
+  start $SELLER 2026-01-01T00:03:00Z
+  rc 0 "real change set"
+  local real
+  real=$(j 'd["ChangeSetId"]')
+  [ "$real" != "$validated" ] || fail "the VALIDATE id $validated was handed out again"
+  sf describe-change-set "$validated"
+  rc 5 "the VALIDATE id names no change set"
+  local before
+  before=$(digest)
+  sf log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  "$BIN" replay "$T/log.jsonl" --db "$T/copy.db" --workflows "$SRC/workflows" --rules "$SRC/rules" >/dev/null 2>&1
+  eq "replay exit" "$?" 0
+  "$BIN" describe-change-set "$real" --db "$T/copy.db" >"$T/out" 2>/dev/null
+  eq "the replay gives the real set the same id" "$?" 0
+  eq "same digest" "$("$BIN" digest --db "$T/copy.db")" "$before"
+  end
+}
+
 test_stale_revision() {
   begin stale_revision
   import_products $PA
@@ -615,13 +827,13 @@ test_validate_intent() {
 test_at_before_clock() {
   begin at_before_clock
   import_products $PA
-  sf tick --to 2026-02-01T00:00:00Z
+  sf tick --to 2026-02-01T00:00:00Z --actor operations
   body "$(ui $PA '{"ProductTitle":"Late"}')"
   start $SELLER 2026-01-01T00:00:00Z
   rc 1 "before the clock"
   has "message" "$ERR" "before the store's clock"
   eq "no change set" "$(cs_count)" 0
-  sf tick --to 2026-01-15T00:00:00Z
+  sf tick --to 2026-01-15T00:00:00Z --actor operations
   rc 1 "tick backwards"
   end
 }
@@ -670,7 +882,7 @@ test_replay() {
   sf cancel-change-set "$(j 'd["ChangeSetId"]')" --actor $SELLER --at 2026-01-01T00:10:00Z
   body "$(vis prod-ccccccccccccc Restricted)"
   start $SELLER 2026-01-01T00:11:00Z
-  sf tick --to 2026-01-03T00:00:00Z
+  sf tick --to 2026-01-03T00:00:00Z --actor operations
   EXTRA=',"ClientRequestToken":"t1"' body "$(ui $PB '{"ProductTitle":"Tokened"}')"
   start $SELLER 2026-01-03T00:01:00Z
   start $SELLER 2026-01-03T00:02:00Z                    # idempotent retry
@@ -728,9 +940,9 @@ JSONL
     '[["import", "operations", "2026-02-01T09:00:00Z"]]'
   entity $PB
   rc 5 "before the clock: not imported"
-  sf tick --to 2026-02-01T09:30:00Z
+  sf tick --to 2026-02-01T09:30:00Z --actor operations
   rc 1 "the clock is the last import's At"
-  sf tick --to 2026-04-01T00:00:00Z
+  sf tick --to 2026-04-01T00:00:00Z --actor operations
   entity agmt-aaaaaaaaaaaaa
   eq "its end timer fired" "$(j 'd["State"]') $(j 'd["LastModifiedDate"]')" "Expired 2026-03-01T00:00:00Z"
   local want
@@ -774,7 +986,7 @@ YAML
   local before
   "$BIN" tick --to 2026-01-01T00:00:00Z --actor operations --db "$T/s.db" >/dev/null
   before=$("$BIN" digest --db "$T/s.db")
-  "$BIN" tick --to 2026-03-01T00:00:00Z --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" \
+  "$BIN" tick --to 2026-03-01T00:00:00Z --actor operations --db "$T/s.db" --workflows "$T/wf" --rules "$SRC/rules" \
     >"$T/out" 2>"$T/err"
   RC=$?
   ERR=$(cat "$T/err")
@@ -953,7 +1165,7 @@ test_guard_errors_are_server_faults() {
   probe Timed "$probe0" '{"N":0}'
   pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
   cs=$(j 'd["ChangeSetId"]')
-  pf tick --to 2026-01-01T02:00:00Z
+  pf tick --to 2026-01-01T02:00:00Z --actor operations
   rc 0 "tick"
   pf describe-change-set "$cs"
   eq "timer guard: status" "$(j 'd["Status"]')" FAILED
@@ -1027,7 +1239,7 @@ test_timer_deadlines_are_checked() {
   probe PokeProbe "$id" '{}'
   pf start-change-set --change-set "$T/body.json" --actor $SELLER --at $at
   rc 0 "poke"
-  pf tick --to 2026-01-01T02:00:00Z
+  pf tick --to 2026-01-01T02:00:00Z --actor operations
   rc 0 "tick past the probe's timer"
   has "timer fault: logged" "$ERR" "timer fault"
   pf describe-entity "$id"
@@ -1140,7 +1352,7 @@ test_cli_times_are_utc() {
   start $SELLER 2026-01-01T02:01:00+02:00
   rc 0 "start"
   eq "StartTime in Z form" "$(j 'd["StartTime"]')" 2026-01-01T00:01:00Z
-  sf tick --to 2026-01-01T09:30:00-05:00
+  sf tick --to 2026-01-01T09:30:00-05:00 --actor operations
   rc 0 "tick"
   eq "clock in Z form" "$OUT" '{"Clock":"2026-01-01T14:30:00Z","TimersFired":0,"Timers":[]}'
   sf log export
@@ -1148,7 +1360,7 @@ test_cli_times_are_utc() {
     "['2026-01-01T00:01:00Z', '2026-01-01T14:30:00Z']"
   local before
   before=$(digest)
-  sf tick --to 2026-01-02
+  sf tick --to 2026-01-02 --actor operations
   rc 2 "a date is not a time"
   eq "names --to" "$ERR" 'sellerflow: --to "2026-01-02" is not an RFC 3339 time (e.g. 2026-03-01T00:00:00Z)'
   eq "store unchanged" "$(digest)" "$before"
@@ -1158,7 +1370,7 @@ test_cli_times_are_utc() {
 test_cli_default_now_far_ahead() {
   begin cli_default_now_far_ahead
   import_products $PA
-  sf tick --to 2026-03-01T00:00:00Z
+  sf tick --to 2026-03-01T00:00:00Z --actor operations
   local before
   before=$(digest)
   body "$(ui $PA '{"ProductTitle":"T"}')"

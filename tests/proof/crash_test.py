@@ -128,9 +128,17 @@ class Harness:
             ).fetchall()
             if held:
                 raise Failure("%s: entities held by no open change set: %s" % (where, held[:3]))
-            sets = con.execute("SELECT count(*), coalesce(max(seq), 0) FROM change_sets").fetchone()
-            if sets[0] != sets[1]:
-                raise Failure("%s: %d change sets, numbered up to %d" % (where, sets[0], sets[1]))
+            sets = con.execute("SELECT count(*), coalesce(max(seq), 0), coalesce(max(id), '')"
+                               " FROM change_sets").fetchone()
+            # The seqs no stored set has are the VALIDATE runs' (their ids are never handed out
+            # again); ids sort as their seqs do.
+            validated = con.execute(
+                "SELECT count(DISTINCT outcome ->> 'ChangeSetId') FROM command_log"
+                " WHERE command LIKE '%\"Intent\":\"VALIDATE\"%' AND outcome ->> 'ChangeSetId' <= ?",
+                (sets[2],)).fetchone()[0]
+            if sets[0] + validated != sets[1]:
+                raise Failure("%s: %d change sets and %d VALIDATE ids, numbered up to %d"
+                              % (where, sets[0], validated, sets[1]))
         finally:
             con.close()
         k = len(logged)

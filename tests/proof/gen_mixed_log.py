@@ -44,7 +44,8 @@ class Gen:
         self.commands = commands
         self.lines = []
         self.t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-        self.accepted = 0  # change sets the engine will number
+        self.accepted = 0  # change sets the engine will keep
+        self.numbered = 0  # ids the engine will hand out: a VALIDATE's too, never given again
         self.expect = {"conflicts": 0, "accepted": 0, "retries": 0}
         self.sellers = ["111122223333", "444455556666", "777788889999"]
         self.public_profile = {s: False for s in self.sellers}
@@ -63,9 +64,11 @@ class Gen:
         body.update(extra)
         body["ChangeSet"] = changes
         self.emit(body)
+        if accepted or extra.get("Intent") == "VALIDATE":
+            self.numbered += 1
         if accepted:
             self.accepted += 1
-            return change_set_id(self.accepted)
+            return change_set_id(self.numbered)
         return None
 
     def details(self):
@@ -185,7 +188,7 @@ class Gen:
                            Intent="VALIDATE")
             elif x < 0.88:
                 self.t += datetime.timedelta(hours=r.choice([1, 6, 25]))
-                self.emit({"op": "tick", "To": self.t.strftime("%Y-%m-%dT%H:%M:%SZ")})
+                self.emit({"op": "tick", "Actor": "operations", "To": self.t.strftime("%Y-%m-%dT%H:%M:%SZ")})
             elif x < 0.91 and free:
                 pid = r.choice(free)  # another seller's product: AccessDenied, no change set
                 other = [s for s in self.sellers if s != self.products[pid]["owner"]][0]

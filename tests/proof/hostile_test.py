@@ -79,7 +79,7 @@ RUN = {}  # The binary and the policy arguments, for the setups that make a seco
 def others_wal(db):
     """Puts the WAL of another store (made like this one, changed in place) beside the store."""
     other = db + ".other"
-    tick = [RUN["binary"], "tick", "--db", other, *RUN["policy"]]
+    tick = [RUN["binary"], "tick", "--actor", "operations", "--db", other, *RUN["policy"]]
     subprocess.run(tick + ["--to", AT], check=True, capture_output=True)
     hold = sqlite3.connect(other)  # A reader keeps the WAL from being checkpointed and removed.
     hold.execute("BEGIN")
@@ -134,7 +134,7 @@ CASES = [
     ("a replay line nested 10,000 deep", ["replay", "{T}/in", "--append"], b'{"op":' + b"[" * 10000 + b"]" * 10000 + b"}\n",
      1, "in:1 has 1 problem", "file"),
     ("a 50 MB line in a replay log", ["replay", "{T}/in", "--append"],
-     lambda: b'{"op":"tick","To":"' + b"9" * (50 << 20) + b'"}\n', 1,
+     lambda: b'{"op":"tick","Actor":"operations","To":"' + b"9" * (50 << 20) + b'"}\n', 1,
      "  (body): has more than 1052672 bytes; at most 1052672 are allowed", "file"),
     ("a 50 MB change set body", START,
      lambda: raw_body(b'{"ProductTitle":"' + b"x" * (50 << 20) + b'"}'), 1,
@@ -201,11 +201,11 @@ CASES = [
      "wf/deep.yaml:4:39: error: nesting deeper than 32 levels", "file"),
     ("--workflows through .. to nowhere", ["tick", "--to", AT, "--actor", "operations", "--workflows", "{T}/../nowhere"], None, 3,
      "/../nowhere: error: no such folder", "file"),
-    ("a broken symbolic link among the workflows", ["tick", "--to", AT, "--workflows", "{T}/wf"], "dangling", 3,
+    ("a broken symbolic link among the workflows", ["tick", "--to", AT, "--actor", "operations", "--workflows", "{T}/wf"], "dangling", 3,
      "wf/gone.yaml: error: broken symbolic link (to /nonexistent/gone.yaml)", "file"),
     ("a symbolic link loop among the workflows", ["check", "--workflows", "{T}/wf"], "symloop", 0,
      "", "file"),
-    ("--workflows is a file", ["tick", "--to", AT, "--workflows", "{SRC}/workflows/product.yaml"], None, 3,
+    ("--workflows is a file", ["tick", "--to", AT, "--actor", "operations", "--workflows", "{SRC}/workflows/product.yaml"], None, 3,
      "workflows/product.yaml: error: not a folder", "file"),
     ("a replay line that is not JSON but starts like null", ["replay", "{T}/in", "--append"], b"not json\n", 1,
      "in:1 has 1 problem\n  (body): invalid JSON at byte 0: invalid literal not", "file"),
@@ -224,24 +224,24 @@ CASES = [
     ("a replay log that is a directory", ["replay", "{T}", "--append"], None, 2, "it is a directory", "file"),
     ("a store that is a directory", ["list-change-sets", "--db", "{T}"], None, 74,
      "it is a directory; give the path of a store file", "file"),
-    ("--db :memory: would keep nothing", ["tick", "--to", AT, "--db", ":memory:"], None, 2,
+    ("--db :memory: would keep nothing", ["tick", "--to", AT, "--actor", "operations", "--db", ":memory:"], None, 2,
      "sellerflow: ':memory:' is not a store path: SQLite would keep the store in memory and lose it on exit; "
      "give the path of a store file\n", "file"),
-    ("--db as a URI with mode=memory", ["tick", "--to", AT, "--db", "file:{T}/s.db?mode=memory"], None, 2,
+    ("--db as a URI with mode=memory", ["tick", "--to", AT, "--actor", "operations", "--db", "file:{T}/s.db?mode=memory"], None, 2,
      "sellerflow: 'file:{T}/s.db?mode=memory' is not a store path: SQLite would read it as a URI, not as a "
      "file name; give the path of a store file (./file:{T}/s.db?mode=memory for a file of that name)\n", "file"),
     ("--db as a URI turning locking off", ["digest", "--db", "file:{T}/s.db?vfs=unix-none"], None, 2,
      "sellerflow: 'file:{T}/s.db?vfs=unix-none' is not a store path: SQLite would read it as a URI", "file"),
-    ("an empty --db", ["tick", "--to", AT, "--db", ""], None, 2,
+    ("an empty --db", ["tick", "--to", AT, "--actor", "operations", "--db", ""], None, 2,
      "sellerflow: --db is empty; give the path of a store file\n", "file"),
-    ("another program's SQLite database, to write", ["tick", "--to", AT], Store(foreign_db), 74,
+    ("another program's SQLite database, to write", ["tick", "--to", AT, "--actor", "operations"], Store(foreign_db), 74,
      "sellerflow: {T}/s.db is an SQLite database but not a sellerflow store; give another --db path\n", "files"),
     ("another program's SQLite database, to read", ["digest"], Store(foreign_db), 74,
      "sellerflow: {T}/s.db is an SQLite database but not a sellerflow store; give another --db path\n", "files"),
-    ("a negative schema version", ["tick", "--to", AT], Store(schema_version(-1)), 74,
+    ("a negative schema version", ["tick", "--to", AT, "--actor", "operations"], Store(schema_version(-1)), 74,
      "sellerflow: {T}/s.db is not a sellerflow store, or is damaged: its schema version is -1, and sellerflow "
      "writes none below 0; give another --db path\n", "files"),
-    ("the lowest schema version, to write", ["tick", "--to", AT], Store(schema_version(-2 ** 31)), 74,
+    ("the lowest schema version, to write", ["tick", "--to", AT, "--actor", "operations"], Store(schema_version(-2 ** 31)), 74,
      "its schema version is -2147483648, and sellerflow writes none below 0", "files"),
     ("the lowest schema version, to read", ["digest"], Store(schema_version(-2 ** 31)), 74,
      "its schema version is -2147483648, and sellerflow writes none below 0", "files"),
@@ -249,7 +249,7 @@ CASES = [
      "sellerflow: {T}/s.db-wal does not belong to {T}/s.db (it holds the header of another store): opening the "
      "store would apply another database's writes to it; move {T}/s.db-wal away and keep it (it may be another "
      "store's), then retry\n", "files"),
-    ("another store's WAL beside the store, to write", ["tick", "--to", AT], Store(others_wal), 74,
+    ("another store's WAL beside the store, to write", ["tick", "--to", AT, "--actor", "operations"], Store(others_wal), 74,
      "sellerflow: {T}/s.db-wal does not belong to {T}/s.db (it holds the header of another store)", "files"),
     ("a WAL of other pages beside the store", ["digest"], Store(small_pages_wal), 74,
      "sellerflow: {T}/s.db-wal does not belong to {T}/s.db (its pages are 1024 bytes, the store's 4096)", "files"),

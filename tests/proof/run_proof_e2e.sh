@@ -76,7 +76,7 @@ test_timer_after_validate() {
 {"op":"import","EntityType":"$PT","EntityIdentifier":"prod-bbbbbbbbbbbbb","State":"Limited","Owner":"$SELLER","DetailsDocument":{}}
 {"op":"start-change-set","Actor":"$SELLER","At":"2026-01-01T00:00:00Z","Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"UpdateVisibility","Entity":{"Type":"$PT","Identifier":"prod-aaaaaaaaaaaaa"},"DetailsDocument":{"TargetVisibility":"Restricted"}}]}
 {"op":"start-change-set","Actor":"$SELLER","At":"2026-01-01T01:00:00Z","Catalog":"AWSMarketplace","Intent":"VALIDATE","ChangeSet":[{"ChangeType":"UpdateInformation","Entity":{"Type":"$PT","Identifier":"prod-bbbbbbbbbbbbb"},"DetailsDocument":{"ProductTitle":"Checked only"}}]}
-{"op":"tick","To":"2026-01-02T01:00:00Z"}
+{"op":"tick","Actor":"operations","To":"2026-01-02T01:00:00Z"}
 JSONL
   sf replay "$T/log.jsonl"
   rc 0 "replay"
@@ -170,7 +170,7 @@ test_read_only_media() {
     eq "the whole log" "$(printf '%s\n' "$OUT" | wc -l | tr -d ' ')" 5
     sfdb "$T/ro/s.db" describe-entity prod-0000000000003
     rc 0 "describe-entity"
-    sfdb "$T/ro/s.db" tick --to 2026-01-01T00:00:00Z
+    sfdb "$T/ro/s.db" tick --to 2026-01-01T00:00:00Z --actor operations
     rc 74 "a write"
     eq "nothing beside it" "$(ls "$T/ro")" "s.db"
   else

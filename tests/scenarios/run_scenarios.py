@@ -127,7 +127,7 @@ class Run:
             if not to:
                 raise ScenarioError(f"{where}: a tick needs `To`")
             self.clock = str(to)
-            return self.sellerflow(["tick", "--to", self.clock])
+            return self.sellerflow(["tick", "--actor", "operations", "--to", self.clock])
         if op == "import":
             line = dict(do)
             line["op"] = "import"

@@ -500,7 +500,7 @@ TEST_CASE("review, cancel-change-set, tick and import lines", "[command]") {
   REQUIRE(tick.command.at == "2026-02-01T00:00:00Z");
   REQUIRE(tick.command.at_us == 1769904000000000);
   REQUIRE(Lines(Parse(R"({"op":"tick","At":"2026-02-01T00:00:00Z"})").violations) ==
-          std::vector<std::string>{"At: unknown field 'At'; allowed: op, To, Outcome",
+          std::vector<std::string>{"At: unknown field 'At'; allowed: op, Actor, To, Outcome",
                                    "To: is required"});
   REQUIRE(Lines(Parse(R"({"op":"tick","To":"later"})").violations) ==
           std::vector<std::string>{
@@ -563,6 +563,7 @@ TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads bac
       R"({"op":"cancel-change-set","Actor":"seller:111122223333","At":"2026-01-02T00:00:00Z",)"
       R"("ChangeSetId":"cs-1"})");
   RequireRoundTrip(R"({"op":"tick","To":"2026-03-01T00:00:00Z"})");
+  RequireRoundTrip(R"({"op":"tick","Actor":"operations","To":"2026-03-01T00:00:00Z"})");
   RequireRoundTrip(
       R"({"EntityType":"ProfessionalServicesProduct@1.0","EntityIdentifier":"prod-a","State":"Limited",)"
       R"("Owner":"seller:111122223333","DetailsDocument":{"Highlights":["a","b"],"Price":"1.50"}})",

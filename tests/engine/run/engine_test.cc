@@ -147,6 +147,15 @@ class Fixture {
                "transitions:\n  - from: Submitted\n    to: InReview\n    actions:\n"
                "      - {set: entity.Document.Name, value: details.Name}\n"
                "  - {from: InReview, to: Succeeded, on: approve}\n");
+    // Names its widget and waits; changes it only once approved.
+    dir_.Write("wf/rename_on_approve.yaml",
+               "machine: request\nchange_type: RenameOnApprove\nentity_type: Widget@1.0\ninput:\n"
+               "  Name: string\nevents:\n  approve: [operations]\nstates:\n"
+               "  Submitted: {initial: true, status: PREPARING}\n"
+               "  InReview: {status: APPLYING}\n  Succeeded: {final: true, status: SUCCEEDED}\n"
+               "transitions:\n  - {from: Submitted, to: InReview}\n"
+               "  - from: InReview\n    to: Succeeded\n    on: approve\n    actions:\n"
+               "      - {set: entity.Document.Name, value: details.Name}\n");
     // A map built at run time may name a field the document lacks: the checker cannot see it.
     dir_.Write("wf/clone_loose.yaml", Updater("CloneLoose", "  Name: string\n",
                                               "{create: Widget@1.0, owner: entity.Owner, "
@@ -366,7 +375,8 @@ TEST_CASE("engine: an entity's at: timer fires on a later command, at its due ti
   REQUIRE(o.status == "SUCCEEDED");
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
   // A command before the due time leaves it; the first command after it fires the timer first.
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-04T23:59:59Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-04T23:59:59Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
   o = Exec(e, Start("2026-01-09T00:00:00Z", Change("SetName", w, R"({"Name":"late"})")));
   REQUIRE(o.status == "SUCCEEDED");
@@ -438,9 +448,11 @@ TEST_CASE("engine: an at: timer follows its document when the entity stays in it
   REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
                         Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-10T00:00:00Z"})")))
               .status == "SUCCEEDED");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-09T23:59:59Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-09T23:59:59Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-10T00:00:00Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-10T00:00:00Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Expired");
   std::string history = e.History(w);
   size_t timer = history.find("\"Event\":\"timer\"");
@@ -458,9 +470,11 @@ TEST_CASE("engine: an at: timer moved earlier fires at the earlier time", "[engi
   REQUIRE(Exec(e, Start("2026-01-02T00:00:00Z",
                         Change("SetExpiry", w, R"({"ExpiresAt":"2026-01-03T00:00:00Z"})")))
               .status == "SUCCEEDED");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-02T23:59:59Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-02T23:59:59Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Active");
-  REQUIRE(Exec(e, R"({"op":"tick","To":"2026-01-03T00:00:00Z"})").result == Result::kOk);
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-03T00:00:00Z"})").result ==
+          Result::kOk);
   CHECK(Field(e.DescribeEntity(w), "State") == "Expired");
 }
 
@@ -720,6 +734,86 @@ TEST_CASE("engine: a waiting change set never loses a field the current definiti
   INFO(o.body);
   CHECK(o.status == "SUCCEEDED");
   CHECK(Document(e.DescribeEntity(w)) == R"({"Name":"w","Warranty":"90 days"})");
+}
+
+TEST_CASE("engine: only operations move the clock, and not past 100 years at once", "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  REQUIRE(Exec(e, R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z"})").result ==
+          Result::kOk);
+  // A tick line without an actor (as logs had them) and a seller's are refused; the clock stays.
+  Outcome anonymous = Exec(e, R"({"op":"tick","To":"2026-01-02T00:00:00Z"})");
+  CHECK(anonymous.result == Result::kAccessDenied);
+  CHECK(Exec(e, R"({"op":"tick","Actor":"seller:111122223333","To":"2026-01-02T00:00:00Z"})")
+            .result == Result::kAccessDenied);
+  CHECK(r.store->Clock() == "2026-01-01T00:00:00Z");
+  Outcome far = Exec(e, R"({"op":"tick","Actor":"operations","To":"2127-01-01T00:00:00Z"})");
+  CHECK(far.result == Result::kRefused);
+  CHECK(far.message.find("more than 100 years") != std::string::npos);
+  CHECK(r.store->Clock() == "2026-01-01T00:00:00Z");
+}
+
+TEST_CASE("engine: a VALIDATE's id is not handed out again, nor is a token another actor's",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string w = CreateWidget(e, "2026-01-01T00:00:00Z", "w");
+  std::string validate = Start("2026-01-01T00:01:00Z", Change("SetName", w, R"({"Name":"v"})"));
+  validate.insert(validate.find("\"ChangeSet\""), R"("Intent":"VALIDATE",)");
+  Outcome checked = Exec(e, validate);
+  REQUIRE(checked.result == Result::kOk);
+  REQUIRE_FALSE(checked.change_set_id.empty());
+  Outcome real = Exec(e, Start("2026-01-01T00:02:00Z", Change("SetName", w, R"({"Name":"r"})")));
+  REQUIRE(real.result == Result::kOk);
+  CHECK(real.change_set_id != checked.change_set_id);
+  CHECK(e.DescribeChangeSet(checked.change_set_id).empty());
+  // One token, two actors: each its own change set, neither naming the other's.
+  std::string mine = Start("2026-01-01T00:03:00Z", Change("SetName", w, R"({"Name":"t"})"));
+  mine.insert(mine.find("\"ChangeSet\""), R"("ClientRequestToken":"same",)");
+  Outcome first = Exec(e, mine);
+  REQUIRE(first.result == Result::kOk);
+  std::string theirs =
+      Start("2026-01-01T00:04:00Z", Change("CreateWidget", "", R"({"Name":"theirs"})"));
+  theirs.replace(theirs.find("seller:111122223333"), 19, "seller:999988887777");
+  theirs.insert(theirs.find("\"ChangeSet\""), R"("ClientRequestToken":"same",)");
+  Outcome second = Exec(e, theirs);
+  INFO(second.body);
+  REQUIRE(second.result == Result::kOk);
+  CHECK(second.status == "SUCCEEDED");
+  CHECK(second.change_set_id != first.change_set_id);
+  CHECK(second.body.find(first.change_set_id) == std::string::npos);
+}
+
+TEST_CASE("engine: a set does not write an entity another waiting set's copy has changed since",
+          "[engine]") {
+  Fixture f;
+  auto r = f.Open("s.db");
+  Engine& e = *r.engine;
+  std::string a =
+      ActiveWidget(e, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "a", "2026-06-01T00:00:00Z");
+  std::string b =
+      ActiveWidget(e, "2026-01-01T00:01:01Z", "2026-01-01T00:01:02Z", "b", "2026-06-01T00:00:00Z");
+  // The first names b and waits without changing it; the second sends to b (which goes through,
+  // the first has not changed it) and waits with b changed in its copy.
+  Outcome rename =
+      Exec(e, Start("2026-01-01T00:02:00Z", Change("RenameOnApprove", b, R"({"Name":"new"})")));
+  REQUIRE(rename.status == "APPLYING");
+  Outcome note =
+      Exec(e, Start("2026-01-01T00:03:00Z", Change("NoteOther", a, R"({"Other":")" + b + "\"}")));
+  INFO(note.body);
+  REQUIRE(note.status == "APPLYING");
+  // Approving the rename now would be undone when the note applies: it waits for the note.
+  Outcome early = Review(e, rename.change_set_id, "approve", "2026-01-01T00:04:00Z");
+  CHECK(early.error_type == "ResourceInUseException");
+  CHECK(early.message.find(note.change_set_id) != std::string::npos);
+  REQUIRE(Review(e, note.change_set_id, "approve", "2026-01-01T00:05:00Z").status == "SUCCEEDED");
+  REQUIRE(Review(e, rename.change_set_id, "approve", "2026-01-01T00:06:00Z").status == "SUCCEEDED");
+  const std::string doc = Document(e.DescribeEntity(b));
+  INFO(doc);
+  CHECK(doc.find(R"("Name":"new")") != std::string::npos);
+  CHECK(doc.find(R"("Tags":["seller:111122223333"])") != std::string::npos);
 }
 
 }  // namespace

@@ -103,11 +103,11 @@ TEST_CASE("replay: an outcome reads back as ToJson writes it; the log's spelling
 TEST_CASE("replay: a replay line may carry an Outcome, a StartChangeSet body may not", "[replay]") {
   Command c;
   std::vector<Violation> v;
-  const std::string line = R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})";
+  const std::string line = R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})";
   REQUIRE(ParseCommand(line, std::nullopt, &c, &v));
   REQUIRE(c.outcome);
   CHECK(c.outcome->result == "Ok");
-  CHECK(c.ToJsonLine() == R"({"op":"tick","To":"2026-01-01T00:00:00Z"})");
+  CHECK(c.ToJsonLine() == R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z"})");
 
   const std::string body =
       R"({"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"X","Entity":{"Type":"T@1.0"},)"
@@ -194,13 +194,13 @@ TEST_CASE("replay: the first outcome that differs stops the replay, after its li
           "[replay]") {
   Shipped s;
   const std::string log =
-      R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
+      R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
       "\n"
       R"({"op":"review","Actor":"operations","At":"2026-01-02T00:00:00Z",)"
       R"("ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj","Decision":"approve",)"
       R"("Outcome":{"Result":"Ok","ChangeSetId":"cs-2222223bbcmluz7nna5xcdayj"}})"
       "\n"
-      R"({"op":"tick","To":"2026-01-03T00:00:00Z"})"
+      R"({"op":"tick","Actor":"operations","To":"2026-01-03T00:00:00Z"})"
       "\n";
   try {
     s.Run(log);
@@ -224,7 +224,7 @@ TEST_CASE("replay: --resume refuses a line whose outcome is not the one the stor
   resume.resume = true;
   // The same command, recorded elsewhere as refused: the store's log says it went through.
   const std::string line =
-      R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Refused"}})"
+      R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Refused"}})"
       "\n";
   try {
     s.Run(line + "{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume);
@@ -236,7 +236,7 @@ TEST_CASE("replay: --resume refuses a line whose outcome is not the one the stor
   }
   CHECK(s.store().LastCommandSeq() == 1);
   // Recorded as it was, it resumes.
-  const std::string same = R"({"op":"tick","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
+  const std::string same = R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
                            "\n";
   CHECK(s.Run(same + "{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume).skipped == 1);
 }

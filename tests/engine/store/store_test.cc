@@ -258,10 +258,13 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
   // A change's DetailsDocument stays in the command log; the store does not copy it.
   CHECK(store->GetChangeSet(ChangeSetId(1))->changes[0].details.empty());
 
-  CheckSame(*store->FindChangeSetByToken("tok-a"), a);
-  CHECK_FALSE(store->FindChangeSetByToken("tok-b"));
-  CHECK_FALSE(store->FindChangeSetByToken(""));  // Tokenless change sets are not found by "".
-  // One change set per token.
+  CheckSame(*store->FindChangeSetByToken("alice", "tok-a"), a);
+  CHECK_FALSE(store->FindChangeSetByToken("alice", "tok-b"));
+  // Tokenless change sets are not found by "".
+  CHECK_FALSE(store->FindChangeSetByToken("alice", ""));
+  // A token is its actor's: another actor neither finds alice's change set by it ...
+  CHECK_FALSE(store->FindChangeSetByToken("bob", "tok-a"));
+  // ... nor is kept from using it; one change set per actor and token.
   CHECK_THROWS(store->InsertChangeSet(ChangeSet("cs-d", 4, "tok-a")));
 
   // Update: every column, changes updated, added and removed.
@@ -310,6 +313,12 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
   auto listed = store->ListChangeSets("", "", "");
   CheckSame(listed[0], a);
   CheckSame(listed[1], b);
+
+  ChangeSetRow bobs = ChangeSet("cs-e", 5, "tok-a");
+  bobs.actor = "bob";
+  store->InsertChangeSet(bobs);
+  CheckSame(*store->FindChangeSetByToken("bob", "tok-a"), bobs);
+  CheckSame(*store->FindChangeSetByToken("alice", "tok-a"), a);
 }
 
 TEST_CASE("store: history appends in order and is found by change set or entity", "[store]") {
@@ -451,6 +460,17 @@ TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
   CHECK(store->NextCounter("cs") == 3);
 
   CHECK(store->LastChangeSetSeq() == 0);
+  // A reserved seq counts as handed out (a VALIDATE's), in and after its write, and never goes
+  // back down; a stored change set past it counts from there.
+  store->Write([&] {
+    store->ReserveChangeSetSeq(4);
+    CHECK(store->LastChangeSetSeq() == 4);
+  });
+  CHECK(store->LastChangeSetSeq() == 4);
+  store->ReserveChangeSetSeq(2);
+  CHECK(store->LastChangeSetSeq() == 4);
+  store->Write([&] { store->InsertChangeSet(ChangeSet("cs-r", 6)); });
+  CHECK(store->LastChangeSetSeq() == 6);
 }
 
 TEST_CASE("store: the clock is the last logged command's", "[store]") {
@@ -638,7 +658,7 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 3);
+  CHECK(sqlite3_column_int(stmt, 0) == 4);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -788,7 +808,7 @@ TEST_CASE("store: a schema 1 file migrates forward with its changes and history"
   CHECK(cs->changes[1].index == 1);
   CHECK(cs->changes[1].entity_id == "prod-b");
   CHECK(cs->changes[1].entered_at == "t0");
-  auto other = store->FindChangeSetByToken("tok");
+  auto other = store->FindChangeSetByToken("seller", "tok");
   REQUIRE(other);
   CHECK(other->changes.empty());
   CHECK(store->ListChangeSets("", "prod-b", "").size() == 1);
@@ -1102,7 +1122,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 3); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 4); upgrade "
                        "sellerflow");
 }
 
