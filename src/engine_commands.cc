@@ -1230,9 +1230,10 @@ void AddEngineCommands(std::vector<Command>* commands) {
            Session s;
            if (int rc = OpenSession(*g, &s)) return rc;
            const std::string scheme = o->tls_cert.empty() ? "http" : "https";
-           o->on_listening = [o, scheme](int bound) {
+           // Captures the host, not `o`: the options would then own themselves and never be freed.
+           o->on_listening = [host = o->host, scheme](int bound) {
              std::fprintf(stderr, "sellerflow: serving the Catalog API on %s://%s:%d\n",
-                          scheme.c_str(), o->host.c_str(), bound);
+                          scheme.c_str(), host.c_str(), bound);
              std::fflush(stderr);
            };
            return serve::Serve(*o, s.engine.get(), std::move(keys));

@@ -3,12 +3,15 @@
 #include "src/serve/server.h"
 
 #include <httplib.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -731,15 +734,33 @@ std::vector<std::pair<std::string, std::string>> DecodedQuery(const std::string&
   return out;
 }
 
+// The stop pipe's writing end, for the signal handler (which may use only async-signal-safe calls).
+volatile sig_atomic_t stop_pipe_write = -1;
+
+void OnStopSignal(int) {
+  const int saved = errno;
+  if (stop_pipe_write >= 0) {
+    const char byte = 1;
+    [[maybe_unused]] ssize_t n = ::write(stop_pipe_write, &byte, 1);
+  }
+  errno = saved;
+}
+
 }  // namespace
 
 int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<AccessKey> keys) {
-  // SIGTERM and SIGINT are taken by one thread that stops the server; the others never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGTERM and SIGINT write a byte to a pipe that one thread waits on to stop the server. A handler
+  // rather than a blocked mask and sigwait: a thread started before this one (a sanitizer's, a
+  // library's) would not have the mask, and the signal's default action would kill the process.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("cannot create the stop pipe");
+  stop_pipe_write = fds[1];
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
 
   std::unique_ptr<httplib::Server> server;
   if (!options.tls_cert.empty())
@@ -854,15 +875,21 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
                              std::to_string(options.port));
   if (listening_socket >= 0) ::listen(listening_socket, SOMAXCONN);
   std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    char byte;
+    while (::read(fds[0], &byte, 1) < 0 && errno == EINTR) {
+    }
     server->stop();
   });
   if (options.on_listening) options.on_listening(port);
   server->listen_after_bind();
   // listen_after_bind returns once stopped; if it failed on its own, the stopper still waits.
-  pthread_kill(stopper.native_handle(), SIGTERM);
+  OnStopSignal(0);
   stopper.join();
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  stop_pipe_write = -1;
+  ::close(fds[0]);
+  ::close(fds[1]);
   return 0;
 }
 

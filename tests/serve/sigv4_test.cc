@@ -215,7 +215,8 @@ TEST_CASE("sigv4: keys, dates and headers", "[sigv4]") {
   SECTION("a content hash header that lies") {
     Captured c;
     RawRequest r = c.View();
-    r.headers.emplace_back("x-amz-content-sha256", std::string(64, '0'));
+    const std::string zeros(64, '0');  // RawRequest holds views: the value must outlive it.
+    r.headers.emplace_back("x-amz-content-sha256", zeros);
     SigV4Result v = VerifySigV4(r, Only(kKey), At("20261206T015238Z"));
     CHECK(v.message == "x-amz-content-sha256 does not match the SHA-256 of the body");
   }
