@@ -1591,7 +1591,7 @@ struct EngineImpl {
     std::vector<ChangeWork> changes = Resume(*cs);
     for (auto& c : changes) {
       if (c.row.status != "PREPARING" && c.row.status != "APPLYING") continue;
-      c.errors.push_back({"RESOURCE_CHANGED", why});
+      c.errors.push_back({"RESOURCE_CHANGED", why, "", ""});
       c.row.status = "FAILED";
     }
     LogEvent(

@@ -412,7 +412,7 @@ YAML
   OUT=$(cat "$T/out")
   eq "the rest fired before it" "$(j 'sum(1 for e in d["Events"] if e["Event"] == "timer")')" 10800
   # For people: the count, a table of the first ones, and how many more.
-  "$BIN" tick --to 2026-01-01T04:00:00Z "${args[@]:0:6}" --output text >"$T/out" 2>"$T/err"
+  "$BIN" tick --to 2026-01-01T04:00:00Z --actor operations "${args[@]:0:6}" --output text >"$T/out" 2>"$T/err"
   OUT=$(cat "$T/out")
   has "text: the count" "$OUT" "clock 2026-01-01T04:00:00Z: 3600 timers fired"
   has "text: a row" "$OUT" "2026-01-01T03:00:01Z  $cs  0"

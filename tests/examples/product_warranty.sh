@@ -96,7 +96,7 @@ out=$("$bin" start-change-set --change-set "$ex/warranty.json" --actor seller:11
 case $out in *'"Status":"APPLYING"'*) ;; *) fail "start with the project file: $out" ;; esac
 # A broken project file is a usage error that says where.
 printf 'workflow: [x]\n' >"$tmp/project/sellerflow.yaml"
-out=$("$bin" tick --to 2026-01-06T00:00:00Z "${proj_db[@]}" 2>&1)
+out=$("$bin" tick --to 2026-01-06T00:00:00Z --actor operations "${proj_db[@]}" 2>&1)
 status=$?
 [ $status -eq 2 ] || fail "broken project file: exit $status, expected 2: $out"
 case $out in *"sellerflow.yaml:1:1: error: unknown key 'workflow' in the project file"*) ;;

@@ -173,12 +173,12 @@ constexpr const char* kSeller =
 TEST_CASE("replay: a store that holds commands takes only --resume or --append", "[replay]") {
   Shipped s;
   CheckReplayTarget(s.store(), "log", {});  // Empty: fine.
-  s.Run(std::string(kSeller) + "\n{\"op\":\"tick\",\"To\":\"2026-01-01T00:00:00Z\"}\n");
+  s.Run(std::string(kSeller) + "\n{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-01T00:00:00Z\"}\n");
   REQUIRE(s.store().LastCommandSeq() == 2);
   const std::string digest = s.store().Digest();
-  CHECK_THROWS_AS(s.Run("{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n"), ReplayError);
+  CHECK_THROWS_AS(s.Run("{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-02T00:00:00Z\"}\n"), ReplayError);
   try {
-    s.Run("{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n");
+    s.Run("{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-02T00:00:00Z\"}\n");
   } catch (const ReplayError& e) {
     CHECK_THAT(e.what(),
                Catch::Contains("already holds 2 commands") && Catch::Contains("--resume"));
@@ -187,7 +187,7 @@ TEST_CASE("replay: a store that holds commands takes only --resume or --append",
   CHECK(s.store().Digest() == digest);
   ReplayOptions append;
   append.append = true;
-  CHECK(s.Run("{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", append).counts["Ok"] == 1);
+  CHECK(s.Run("{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-02T00:00:00Z\"}\n", append).counts["Ok"] == 1);
 }
 
 TEST_CASE("replay: the first outcome that differs stops the replay, after its line ran",
@@ -219,7 +219,7 @@ TEST_CASE("replay: the first outcome that differs stops the replay, after its li
 TEST_CASE("replay: --resume refuses a line whose outcome is not the one the store logged",
           "[replay]") {
   Shipped s;
-  s.Run("{\"op\":\"tick\",\"To\":\"2026-01-01T00:00:00Z\"}\n");
+  s.Run("{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-01T00:00:00Z\"}\n");
   ReplayOptions resume;
   resume.resume = true;
   // The same command, recorded elsewhere as refused: the store's log says it went through.
@@ -227,7 +227,7 @@ TEST_CASE("replay: --resume refuses a line whose outcome is not the one the stor
       R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Refused"}})"
       "\n";
   try {
-    s.Run(line + "{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume);
+    s.Run(line + "{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume);
     FAIL("the outcomes differ");
   } catch (const ReplayStopped& e) {
     CHECK(std::string(e.what()) ==
@@ -238,7 +238,7 @@ TEST_CASE("replay: --resume refuses a line whose outcome is not the one the stor
   // Recorded as it was, it resumes.
   const std::string same = R"({"op":"tick","Actor":"operations","To":"2026-01-01T00:00:00Z","Outcome":{"Result":"Ok"}})"
                            "\n";
-  CHECK(s.Run(same + "{\"op\":\"tick\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume).skipped == 1);
+  CHECK(s.Run(same + "{\"op\":\"tick\",\"Actor\":\"operations\",\"To\":\"2026-01-02T00:00:00Z\"}\n", resume).skipped == 1);
 }
 
 }  // namespace
