@@ -28,6 +28,7 @@
 #include "engine/run/describe.h"
 #include "engine/run/engine.h"
 #include "engine/run/replay.h"
+#include "engine/run/what_if.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
 #include "src/serve/server.h"
@@ -118,26 +119,32 @@ std::unique_ptr<engine::Store> OpenStoreToRead(const Globals& g) {
   return OpenStore(g, options);
 }
 
+// The policy of the folders the globals name (the store's folder may hold the project file that
+// names them), checked. Exits 3 on definition errors, after printing them.
+int LoadCheckedPolicy(const Globals& g, std::unique_ptr<engine::Policy>* policy) {
+  dsl::Diagnostics diags;
+  const char* env_db = std::getenv("SELLERFLOW_DB");
+  DefinitionFolders folders = ResolveFolders(g.workflows, g.rules,
+                                             !g.db.empty()       ? g.db
+                                             : env_db && *env_db ? env_db
+                                                                 : "sellerflow.db");
+  *policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
+  engine::CheckPolicy(**policy, &diags);
+  if (diags.has_errors()) {
+    std::fputs(diags.ToText().c_str(), stderr);
+    std::fprintf(stderr, "sellerflow: the definitions have errors; run `sellerflow check`\n");
+    return kExitDefinitions;
+  }
+  return kExitOk;
+}
+
 // `before_engine`, when given, sees the store before the engine writes anything to it (its
 // definitions), and may throw to leave it as it was.
 int OpenSession(const Globals& g, Session* s,
                 const std::function<void(engine::Store&)>& before_engine = {}) {
   engine::ConfigureLog(
       g.log_level, g.log_format == "json" ? engine::LogFormat::kJson : engine::LogFormat::kText);
-  dsl::Diagnostics diags;
-  // The store's folder may hold the project file that names the folders.
-  const char* env_db = std::getenv("SELLERFLOW_DB");
-  DefinitionFolders folders = ResolveFolders(g.workflows, g.rules,
-                                             !g.db.empty()       ? g.db
-                                             : env_db && *env_db ? env_db
-                                                                 : "sellerflow.db");
-  s->policy = engine::LoadPolicy(folders.workflows, folders.rules, &diags);
-  engine::CheckPolicy(*s->policy, &diags);
-  if (diags.has_errors()) {
-    std::fputs(diags.ToText().c_str(), stderr);
-    std::fprintf(stderr, "sellerflow: the definitions have errors; run `sellerflow check`\n");
-    return kExitDefinitions;
-  }
+  if (int rc = LoadCheckedPolicy(g, &s->policy)) return rc;
   s->store = OpenStore(g, engine::StoreOptions());
   if (before_engine) before_engine(*s->store);
   s->engine = std::make_unique<engine::Engine>(*s->policy, s->store.get());
@@ -1160,6 +1167,43 @@ void AddEngineCommands(std::vector<Command>* commands) {
            };
            if (int rc = OpenSession(*g, &s, check)) return rc;
            return ReplayLines(*g, s, *file, *options, *flags);
+         });
+       }});
+  commands->push_back(
+      {"what-if",
+       "replay the store's command log under other definitions and say what would differ",
+       [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         AddGlobals(app, g.get());
+         return std::function<int()>([g]() -> int {
+           // The store is opened to read only: a what-if never writes it, not even a migration.
+           std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
+           std::unique_ptr<engine::Policy> policy;
+           if (int rc = LoadCheckedPolicy(*g, &policy)) return rc;
+           const char* tmp = std::getenv("TMPDIR");
+           engine::WhatIfReport r = engine::WhatIf(*store, *policy, tmp && *tmp ? tmp : "/tmp");
+           if (g->output == "json") {
+             std::printf("%s\n", r.ToJson().c_str());
+           } else if (g->output == "table") {
+             std::vector<std::vector<std::string>> rows = {{"Subject", "Field", "Now", "Would"}};
+             auto cell = [](const std::string& v) { return v.empty() ? "-" : Visible(v); };
+             for (const auto& d : r.change_sets_differing)
+               for (const auto& f : d.fields)
+                 rows.push_back({cell(d.change_set.empty() ? "command " + std::to_string(d.command)
+                                                           : d.change_set),
+                                 f.field, cell(f.now), cell(f.would)});
+             for (const auto& d : r.entities_differing)
+               for (const auto& f : d.fields)
+                 rows.push_back({Visible(d.id), f.field, cell(f.now), cell(f.would)});
+             std::string text = r.ToText();
+             std::printf("%s", text.substr(0, text.find('\n') + 1).c_str());
+             if (rows.size() > 1) std::printf("%s", Table(rows).c_str());
+           } else {
+             std::string text = r.ToText(), line;
+             std::istringstream lines(text);
+             while (std::getline(lines, line)) std::printf("%s\n", Visible(line).c_str());
+           }
+           return r.differs() ? kExitRefused : kExitOk;
          });
        }});
   commands->push_back(
