@@ -19,7 +19,7 @@ BENCH_PACKAGES := libbenchmark-dev nodejs $(if $(shell command -v npm),,npm) lib
                   libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
-.PHONY: all deps build test demo bench test-asan crash-test load-test fuzz format clean
+.PHONY: all deps build test demo bench bench-store test-asan crash-test load-test fuzz format clean
 
 all: build
 
@@ -45,6 +45,11 @@ bench:
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON
 	cmake --build build-bench -j $(JOBS) --target rules_bench policy_bench serve_load sellerflow
 	@sh bench/run.sh build-bench
+
+# The shared workload on PostgreSQL with 1, 2 and 4 processes beside SQLite (bench/pg/run.sh).
+bench-store: build
+	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
+	@sh bench/pg/run.sh $(SELLERFLOW)
 
 test-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSELLERFLOW_SANITIZE=ON
