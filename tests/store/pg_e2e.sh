@@ -211,4 +211,97 @@ test_lost_server_is_a_store_error() {
   end
 }
 
+# cs_lines PREFIX COUNT PRODUCTS: replay lines of COUNT UpdateInformation change sets over PRODUCTS
+# imported products, tokens PREFIX-K, without At (they run at the store's clock).
+cs_lines() {
+  local k
+  for k in $(seq 1 "$2"); do
+    printf '{"op":"start-change-set","Actor":"%s","Catalog":"AWSMarketplace","ClientRequestToken":"%s-%s","ChangeSet":[{"ChangeType":"UpdateInformation","Entity":{"Type":"%s","Identifier":"prod-dddddddddddd%s"},"DetailsDocument":{"ProductTitle":"Title %s %s"}}]}\n' \
+      "$SELLER" "$1" "$k" "$PT" "$((k % $3 + 1))" "$1" "$k"
+  done
+}
+import_lines() {  # import_lines PRODUCTS
+  local i
+  for i in $(seq 1 "$1"); do
+    printf '{"op":"import","EntityType":"%s","EntityIdentifier":"prod-dddddddddddd%s","State":"Limited","Owner":"%s","DetailsDocument":{"ProductTitle":"P %s","ShortDescription":"kept"}}\n' \
+      "$PT" "$i" "$SELLER" "$i"
+  done
+}
+
+# kill -9 of one of three processes under load: the others go on, and every command the killed one
+# had acknowledged is in the log.
+test_kill_one_process_under_load() {
+  begin kill_one_process_under_load
+  local pg
+  pg=$(newdb)
+  import_lines 8 >"$T/import.jsonl"
+  on "$pg" import "$T/import.jsonl"
+  rc 0 "import"
+  local pids=()
+  for p in 1 2 3; do
+    cs_lines "p$p" 150 8 >"$T/p$p.jsonl"
+    (cd "$SRC" && exec "$BIN" replay "$T/p$p.jsonl" --append --ack --db "$pg") >"$T/p$p.out" 2>"$T/p$p.err" &
+    pids+=($!)
+  done
+  # Once the first has acknowledged a few commands, it dies mid-stream.
+  for _ in $(seq 1 200); do
+    [ "$(grep -c '"Ack"' "$T/p1.out" 2>/dev/null)" -ge 10 ] && break
+    sleep 0.05
+  done
+  kill -9 "${pids[0]}"
+  wait "${pids[0]}" 2>/dev/null
+  wait "${pids[1]}"
+  eq "the second goes on" "$?" 0
+  wait "${pids[2]}"
+  eq "the third goes on" "$?" 0
+  on "$pg" log export
+  printf '%s\n' "$OUT" >"$T/log.jsonl"
+  local acked
+  acked=$(grep -c '"Ack"' "$T/p1.out")
+  [ "$acked" -ge 10 ] || fail "the killed process acknowledged only $acked"
+  local missing=0 line
+  for line in $(grep -o '"Ack":[0-9]*' "$T/p1.out" | cut -d: -f2); do
+    grep -q "\"ClientRequestToken\":\"p1-$line\"" "$T/log.jsonl" || missing=$((missing + 1))
+  done
+  eq "acknowledged commands of the killed process missing from the log" "$missing" 0
+  eq "the others' commands all logged" "$(grep -c '"ClientRequestToken":"p[23]-' "$T/log.jsonl")" 300
+  on "$pg" digest
+  local live=$OUT
+  on "$T/replayed.db" replay "$T/log.jsonl"
+  eq "the log replays to the live digest" "$(j 'd["Digest"]')" "$live"
+  end
+}
+
+# The server restarting mid-replay: the replay stops with a store error (74 or 75), nothing is half
+# applied, and --resume finishes it to the digest of an uninterrupted run.
+test_server_restart_mid_replay() {
+  begin server_restart_mid_replay
+  local pg
+  pg=$(newdb)
+  { import_lines 8; cs_lines r 400 8; } >"$T/log.jsonl"
+  (cd "$SRC" && exec "$BIN" replay "$T/log.jsonl" --ack --db "$pg") >"$T/r.out" 2>"$T/r.err" &
+  local pid=$!
+  for _ in $(seq 1 200); do
+    [ "$(grep -c '"Ack"' "$T/r.out" 2>/dev/null)" -ge 30 ] && break
+    sleep 0.05
+  done
+  "$PG_HARNESS_CTL" restart -m fast >/dev/null 2>&1 || fail "pg_ctl restart failed"
+  wait "$pid"
+  local code=$?
+  case "$code" in
+    74 | 75) ;;
+    0) echo "  (the replay finished before the restart reached it)" ;;
+    *) fail "replay across a restart: exit $code: $(cat "$T/r.err")" ;;
+  esac
+  [ "$code" = 0 ] || has "says the connection was lost" "$(cat "$T/r.err")" "connection"
+  [ -z "${PG_E2E_VERBOSE:-}" ] || echo "  replay across a restart: exit $code: $(cat "$T/r.err")"
+  on "$pg" replay "$T/log.jsonl" --resume
+  rc 0 "resume"
+  local resumed
+  resumed=$(j 'd["Digest"]')
+  on "$T/whole.db" replay "$T/log.jsonl"
+  eq "resumed digest equals an uninterrupted run's" "$resumed" "$(j 'd["Digest"]')"
+  end
+}
+
 run_tests

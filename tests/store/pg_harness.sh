@@ -2,7 +2,8 @@
 # Runs a command beside a throwaway PostgreSQL cluster: initdb and pg_ctl from Debian's postgresql
 # package in a temporary folder, a Unix socket only, stopped and removed at the end even on failure.
 # The command sees SELLERFLOW_TEST_PG, the URI of the cluster's `postgres` database (a superuser
-# role `sellerflow`, trust authentication), and PG_HARNESS_DIR, the socket's folder.
+# role `sellerflow`, trust authentication), PG_HARNESS_DIR, the socket's folder, and PG_HARNESS_CTL,
+# pg_ctl on the cluster (`$PG_HARNESS_CTL restart`).
 # Usage: pg_harness.sh COMMAND [ARG...]. Exits 77 (skipped, for CTest) when no server is installed.
 set -u
 
@@ -59,6 +60,14 @@ if ! as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 fi
 
 export PG_HARNESS_DIR="$dir"
+# For tests that restart the server: `$PG_HARNESS_CTL restart` (pg_ctl as the server's user).
+cat >"$dir/ctl" <<CTL
+#!/bin/sh
+if [ -n "$run_as" ]; then exec runuser -u "$run_as" -- "$bin/pg_ctl" -D "$dir/data" -w "\$@"; fi
+exec "$bin/pg_ctl" -D "$dir/data" -w "\$@"
+CTL
+chmod 755 "$dir/ctl"
+export PG_HARNESS_CTL="$dir/ctl"
 export SELLERFLOW_TEST_PG="postgresql://sellerflow@/postgres?host=$dir"
 "$@"
 rc=$?
