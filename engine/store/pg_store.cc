@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -303,8 +304,9 @@ class PgStore : public Store {
   void Configure();
   int SchemaVersion();
   void Migrate();
-  // BEGIN and the write lock; on failure nothing is left open.
-  void Begin(std::string_view op);
+  // BEGIN and the write lock; on failure nothing is left open. With `prefetch`, the same round trip
+  // reads what every command asks first (see Known).
+  void Begin(std::string_view op, bool prefetch = true);
   void Commit(std::string_view op);
   void Rollback() noexcept;
   void UnwindSavepoint() noexcept;
@@ -340,6 +342,19 @@ class PgStore : public Store {
   bool committing_ = false;
   bool reading_ = false;  // Inside Read's transaction.
   std::optional<StoreError> lost_;  // Why the open batch cannot commit.
+
+  // What every command reads before it runs (the last command and change set, the clock, the
+  // earliest timer), read with BEGIN and the write lock in one round trip and kept up to date by
+  // this store's own writes. Valid only inside the write transaction: the lock keeps every other
+  // writer out until COMMIT. A rolled-back savepoint forgets it (the writes it undid may have
+  // moved it).
+  struct Known {
+    std::optional<int64_t> last_command;
+    std::optional<int64_t> last_change_set;
+    std::optional<std::string> clock;
+    std::optional<int64_t> no_timer_before;  // A lower bound on the earliest deadline.
+  };
+  Known known_;
 };
 
 void PgStore::Fail(const PGresult* r, std::string_view op) const {
@@ -526,7 +541,7 @@ int PgStore::SchemaVersion() {
 }
 
 void PgStore::Migrate() {
-  Begin("migrating its schema");
+  Begin("migrating its schema", /*prefetch=*/false);
   try {
     // Read again under the write lock: another process may have migrated meanwhile.
     const int version = SchemaVersion();
@@ -550,13 +565,33 @@ void PgStore::Migrate() {
   }
 }
 
-void PgStore::Begin(std::string_view op) {
+void PgStore::Begin(std::string_view op, bool prefetch) {
   EnsureConnected();
+  known_ = Known();
   try {
     static const std::string begin =
         "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")";
-    Simple(begin.c_str(), op);
+    if (!prefetch) {
+      Simple(begin.c_str(), op);
+      return;
+    }
+    // A simple query answers with its last statement's rows.
+    static const std::string begin_and_read =
+        begin +
+        "; SELECT (SELECT coalesce(max(seq), 0) FROM command_log),"
+        " (SELECT at FROM command_log ORDER BY seq DESC LIMIT 1),"
+        " greatest(coalesce((SELECT max(seq) FROM change_sets), 0),"
+        " coalesce((SELECT value FROM meta WHERE key = 'change_set_reserved'), 0)),"
+        " (SELECT min(due_us) FROM timers)";
+    Result r(PQexec(conn_, begin_and_read.c_str()));
+    Check(r, op);
+    known_.last_command = Int(r.get(), 0, 0);
+    known_.clock = PQgetisnull(r.get(), 0, 1) ? "" : Text(r.get(), 0, 1);
+    known_.last_change_set = Int(r.get(), 0, 2);
+    known_.no_timer_before = PQgetisnull(r.get(), 0, 3) ? std::numeric_limits<int64_t>::max()
+                                                        : Int(r.get(), 0, 3);
   } catch (...) {
+    known_ = Known();
     Rollback();
     throw;
   }
@@ -570,6 +605,7 @@ void PgStore::Commit(std::string_view op) {
                                          "was committed");
   }
   committing_ = true;
+  known_ = Known();
   try {
     Simple("COMMIT", op);
   } catch (...) {
@@ -580,12 +616,14 @@ void PgStore::Commit(std::string_view op) {
 }
 
 void PgStore::Rollback() noexcept {
+  known_ = Known();
   if (PQstatus(conn_) != CONNECTION_OK) return;  // The server rolled it back.
   if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
   PQclear(PQexec(conn_, "ROLLBACK"));
 }
 
 void PgStore::UnwindSavepoint() noexcept {
+  known_ = Known();
   if (PQstatus(conn_) != CONNECTION_OK) {
     if (batch_ && !lost_) {
       lost_ = StoreError(StoreError::Kind::kIo,
@@ -855,6 +893,7 @@ void PgStore::InsertChangeSet(const ChangeSetRow& cs) {
           cs.failure_code, cs.failure_description, cs.started_at, cs.ended_at, cs.working,
           cs.command_seq, changes, cs.history_from, cs.history_to},
          "inserting change set ", cs.id);
+    if (known_.last_change_set && cs.seq > *known_.last_change_set) known_.last_change_set = cs.seq;
   });
 }
 
@@ -965,6 +1004,8 @@ void PgStore::AddTimer(TimerRow* t) {
         {t->due_us, t->due, t->change_set, t->change_index, t->entity, t->state, t->transition},
         "adding a timer");
     t->id = Int(r.get(), 0, 0);
+    if (known_.no_timer_before && t->due_us < *known_.no_timer_before)
+      known_.no_timer_before = t->due_us;
   });
 }
 
@@ -975,6 +1016,7 @@ void PgStore::DeleteTimer(int64_t id) {
 }
 
 std::vector<TimerRow> PgStore::DueTimers(int64_t until_us) {
+  if (depth_ > 0 && known_.no_timer_before && until_us < *known_.no_timer_before) return {};
   // Inside a write, the due timers are locked for the caller to fire: a process that got past the
   // write lock some other way (none does today) would skip them rather than fire them twice.
   Result r = depth_ > 0 ? Exec("due_timers_locked",
@@ -1033,6 +1075,8 @@ void PgStore::AppendCommand(CommandRow* row) {
                     " RETURNING seq",
                     {row->command, row->outcome, row->at}, "logging a command");
     row->seq = Int(r.get(), 0, 0);
+    known_.last_command = row->seq;
+    known_.clock = row->at;
   });
 }
 
@@ -1055,6 +1099,7 @@ std::vector<CommandRow> PgStore::Commands(int64_t after_seq, int64_t limit) {
 }
 
 int64_t PgStore::LastCommandSeq() {
+  if (depth_ > 0 && known_.last_command) return *known_.last_command;
   Result r = Exec("last_command", "SELECT coalesce(max(seq), 0) FROM command_log", {},
                   "reading the command log");
   return Int(r.get(), 0, 0);
@@ -1075,6 +1120,7 @@ int64_t PgStore::NextCounter(const std::string& name) {
 }
 
 int64_t PgStore::LastChangeSetSeq() {
+  if (depth_ > 0 && known_.last_change_set) return *known_.last_change_set;
   Result r = Exec("last_change_set",
                   "SELECT greatest(coalesce((SELECT max(seq) FROM change_sets), 0),"
                   " coalesce((SELECT value FROM meta WHERE key = 'change_set_reserved'), 0))",
@@ -1088,10 +1134,12 @@ void PgStore::ReserveChangeSetSeq(int64_t seq) {
          "INSERT INTO meta (key, value) VALUES ('change_set_reserved', $1)"
          " ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)",
          {seq}, "reserving change set seq ", std::to_string(seq));
+    if (known_.last_change_set && seq > *known_.last_change_set) known_.last_change_set = seq;
   });
 }
 
 std::string PgStore::Clock() {
+  if (depth_ > 0 && known_.clock) return *known_.clock;
   Result r = Exec("clock", "SELECT at FROM command_log ORDER BY seq DESC LIMIT 1", {},
                   "reading the clock");
   return PQntuples(r.get()) == 0 ? "" : Text(r.get(), 0, 0);
