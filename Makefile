@@ -8,9 +8,10 @@ CMAKE_FLAGS ?=
 # Build and test dependencies, as Debian package names.
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev libspdlog-dev \
             nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libsqlitecpp-dev \
-            libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev
-# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image).
-TEST_PACKAGES := awscli curl
+            libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev libpq-dev
+# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image), and
+# the PostgreSQL server whose throwaway cluster the PostgreSQL half of the tests runs on.
+TEST_PACKAGES := awscli curl postgresql
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
 # Only for `make fuzz`: libFuzzer comes with clang.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -18,7 +19,7 @@ BENCH_PACKAGES := libbenchmark-dev nodejs $(if $(shell command -v npm),,npm) lib
                   libsqlite3-dev
 SELLERFLOW := $(BUILD)/src/sellerflow
 
-.PHONY: all deps build test demo bench test-asan crash-test load-test fuzz format clean
+.PHONY: all deps build test demo bench bench-store test-asan crash-test load-test fuzz format clean
 
 all: build
 
@@ -44,6 +45,11 @@ bench:
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSELLERFLOW_BENCH=ON
 	cmake --build build-bench -j $(JOBS) --target rules_bench policy_bench serve_load sellerflow
 	@sh bench/run.sh build-bench
+
+# The shared workload on PostgreSQL with 1, 2 and 4 processes beside SQLite (bench/pg/run.sh).
+bench-store: build
+	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
+	@sh bench/pg/run.sh $(SELLERFLOW)
 
 test-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSELLERFLOW_SANITIZE=ON

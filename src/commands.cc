@@ -18,6 +18,7 @@
 #include "engine/check/graph.h"
 #include "engine/model/folders.h"
 #include "engine/model/load.h"
+#include "engine/store/store.h"
 
 namespace sellerflow {
 namespace {
@@ -317,7 +318,8 @@ DefinitionFolders ResolveFolders(const std::vector<std::string>& workflows,
   if (const char* v = std::getenv("SELLERFLOW_WORKFLOWS")) in.env_workflows = v;
   if (const char* v = std::getenv("SELLERFLOW_RULES")) in.env_rules = v;
   in.project_dirs.push_back(".");
-  if (!store.empty()) {
+  // A database server has no folder beside it to hold a project file.
+  if (!store.empty() && !engine::IsPostgresLocation(store)) {
     std::string dir = std::filesystem::path(store).parent_path().string();
     in.project_dirs.push_back(dir.empty() ? "." : dir);
   }

@@ -54,7 +54,9 @@ struct Globals {
 
 void AddGlobals(CLI::App* app, Globals* g) {
   g->db_option =
-      app->add_option("--db", g->db, "the store (default: $SELLERFLOW_DB, else ./sellerflow.db)");
+      app->add_option("--db", g->db,
+                      "the store: a file, or a postgresql:// URI (default: $SELLERFLOW_DB, else "
+                      "./sellerflow.db)");
   Repeatable(app->add_option("--workflows", g->workflows,
                              "a workflow folder (repeatable; default: $SELLERFLOW_WORKFLOWS, else "
                              "sellerflow.yaml, else the shipped workflows/)"));
@@ -1217,6 +1219,60 @@ void AddEngineCommands(std::vector<Command>* commands) {
          return std::function<int()>([g, outcomes]() -> int {
            std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
            std::printf("%s\n", (*outcomes ? store->OutcomeDigest() : store->Digest()).c_str());
+           return kExitOk;
+         });
+       }});
+  commands->push_back(
+      {"copy-store",
+       "copy every table of one store into another, empty one (SQLite and PostgreSQL either way)",
+       [](CLI::App* app) {
+         auto from = std::make_shared<std::string>();
+         auto to = std::make_shared<std::string>();
+         auto g = std::make_shared<Globals>();
+         app->add_option("FROM", *from, "the store to copy: a file, or a postgresql:// URI")
+             ->required();
+         app->add_option("TO", *to,
+                         "the empty store to copy into: a file (created), or a postgresql:// URI "
+                         "of an empty database")
+             ->required();
+         app->add_option("--output", g->output, "json, table or text (default: json)")
+             ->check(CLI::IsMember({"json", "table", "text"}));
+         return std::function<int()>([from, to]() -> int {
+           if (*from == *to) throw UsageError("FROM and TO are the same store");
+           engine::StoreOptions read;
+           read.create = false;
+           read.read_only = true;
+           std::unique_ptr<engine::Store> source = engine::Store::Open(*from, read);
+           std::unique_ptr<engine::Store> target = engine::Store::Open(*to, engine::StoreOptions());
+           // Rows, not commands: a copy keeps ids, seqs and the command log as they are, so that
+           // its digest is the source's and its log replays as the source's does.
+           int64_t present = 0;
+           target->ExportRows([&](const engine::CopyTable&, const std::vector<engine::CopyValue>&) {
+             ++present;
+           });
+           if (present > 0) {
+             throw UsageError(*to + " is not empty (" + std::to_string(present) +
+                              " rows); copy-store copies only into an empty store");
+           }
+           int64_t rows = 0;
+           target->Write([&] {
+             rows = 0;
+             source->ExportRows(
+                 [&](const engine::CopyTable& table, const std::vector<engine::CopyValue>& row) {
+                   target->ImportRow(table, row);
+                   ++rows;
+                 });
+           });
+           const std::string digest = source->Digest();
+           const std::string copied = target->Digest();
+           if (digest != copied) {
+             std::fprintf(stderr,
+                          "sellerflow: the copy's digest %s differs from the source's %s\n",
+                          copied.c_str(), digest.c_str());
+             return kExitStoreIo;
+           }
+           std::printf("{\"Rows\":%lld,\"Digest\":\"%s\"}\n", static_cast<long long>(rows),
+                       digest.c_str());
            return kExitOk;
          });
        }});

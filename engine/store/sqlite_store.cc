@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -276,6 +277,10 @@ class SqliteStore : public Store {
   std::string OutcomeDigest() override { return DigestOf(true); }
   bool IntegrityOk() override;
 
+  void ExportRows(const std::function<void(const CopyTable& table,
+                                           const std::vector<CopyValue>& row)>& sink) override;
+  void ImportRow(const CopyTable& table, const std::vector<CopyValue>& row) override;
+
  private:
   // Every statement, prepared once after the schema is current.
   struct Statements {
@@ -369,6 +374,8 @@ class SqliteStore : public Store {
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<Statements> st_;
+  // ImportRow's statements by table, prepared on first use (after db_: destroyed before it).
+  std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> import_;
   int depth_ = 0;                   // Open Write levels, the batch counting as one.
   bool batch_ = false;              // depth_ level 1 belongs to BeginBatch.
   bool read_only_ = false;          // StoreOptions::read_only: Write and BeginBatch refuse.
@@ -1375,6 +1382,101 @@ bool SqliteStore::IntegrityOk() {
     int rc = e.getErrorCode() & 0xff;
     if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return false;
     Fail(e, "checking its integrity");
+  }
+}
+
+// The copied tables under their SQLite names: the timer ids' high-water mark is SQLite's own.
+std::string SqliteTableOf(const CopyTable& table) {
+  return std::string_view(table.name) == "autoincrement" ? "sqlite_sequence" : table.name;
+}
+
+void SqliteStore::ExportRows(
+    const std::function<void(const CopyTable& table, const std::vector<CopyValue>& row)>& sink) {
+  Read([&] {
+    for (const CopyTable& table : CopyTables()) {
+      std::string sql = "SELECT ";
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        if (i > 0) sql += ", ";
+        sql += table.columns[i];
+      }
+      sql += " FROM " + SqliteTableOf(table);
+      if (std::string_view(table.name) == "autoincrement") sql += " WHERE name = 'timers'";
+      sql += std::string(" ORDER BY ") + table.columns[0];
+      try {
+        SQLite::Statement s(*db_, sql);
+        std::vector<CopyValue> row(table.columns.size());
+        while (Step(s, "exporting ", table.name)) {
+          for (int i = 0; i < static_cast<int>(row.size()); ++i) {
+            if (s.getColumn(i).getType() == SQLITE_INTEGER) {
+              row[i] = Int(s, i);
+            } else {
+              row[i] = Text(s, i);
+            }
+          }
+          sink(table, row);
+        }
+      } catch (const SQLite::Exception& e) {
+        Fail(e, std::string("exporting ") + table.name);
+      }
+    }
+    return 0;
+  });
+}
+
+void SqliteStore::ImportRow(const CopyTable& table, const std::vector<CopyValue>& row) {
+  if (depth_ == 0) throw std::logic_error("store " + path_ + ": ImportRow outside Write");
+  if (row.size() != table.columns.size())
+    throw std::logic_error("store " + path_ + ": a row of " + table.name + " of the wrong width");
+  const bool sequence = std::string_view(table.name) == "autoincrement";
+  auto it = import_.find(table.name);
+  if (it == import_.end()) {
+    std::string sql;
+    if (sequence) {
+      // Inserting the timers has already raised the mark to their highest id.
+      sql = "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 WHERE NOT EXISTS"
+            " (SELECT 1 FROM sqlite_sequence WHERE name = ?1);"
+            " UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1";
+    } else {
+      sql = std::string("INSERT INTO ") + table.name + " (";
+      std::string values;
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        if (i > 0) {
+          sql += ", ";
+          values += ", ";
+        }
+        sql += table.columns[i];
+        values += "?" + std::to_string(i + 1);
+      }
+      sql += ") VALUES (" + values + ")";
+    }
+    try {
+      if (sequence) {
+        // Two statements: SQLite prepares one at a time.
+        const size_t split = sql.find("; ");
+        import_.emplace("autoincrement:update",
+                        std::make_unique<SQLite::Statement>(*db_, sql.substr(split + 2)));
+        sql.resize(split);
+      }
+      it = import_.emplace(table.name, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+    } catch (const SQLite::Exception& e) {
+      Fail(e, std::string("importing into ") + table.name);
+    }
+  }
+  std::vector<SQLite::Statement*> statements = {it->second.get()};
+  if (sequence) statements.push_back(import_.find("autoincrement:update")->second.get());
+  for (SQLite::Statement* s : statements) {
+    try {
+      for (int i = 0; i < static_cast<int>(row.size()); ++i) {
+        if (const auto* n = std::get_if<int64_t>(&row[i])) {
+          s->bind(i + 1, *n);
+        } else {
+          s->bind(i + 1, std::get<std::string>(row[i]));
+        }
+      }
+    } catch (const SQLite::Exception& e) {
+      Fail(e, std::string("importing into ") + table.name);
+    }
+    Run(*s, "importing into ", table.name);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "engine/base/limits.h"
@@ -122,6 +123,23 @@ struct CommandRow {
   std::string at;       // The store's clock once the command has run (see Store::Clock).
 };
 
+// One value of a row as copy-store moves it between stores of different kinds: an integer column
+// stays an integer (SQLite compares an integer and text by type, not by value).
+using CopyValue = std::variant<int64_t, std::string>;
+
+// The tables a copy moves, with their columns in the order ExportRows hands them out and
+// ImportRow takes them. "autoincrement" is the high-water mark of the timer ids (SQLite's
+// sqlite_sequence), so that a copy never hands out a fired timer's id again.
+struct CopyTable {
+  const char* name;
+  std::vector<const char*> columns;
+};
+const std::vector<CopyTable>& CopyTables();
+
+// Whether `location` names a PostgreSQL database (a libpq URI: postgresql:// or postgres://)
+// rather than an SQLite file.
+bool IsPostgresLocation(const std::string& location);
+
 // How to open a store.
 struct StoreOptions {
   // false: a store that does not exist is StoreError::kNotFound instead of being created (a
@@ -153,7 +171,8 @@ struct StoreOptions {
 // throw StoreError; reads outside Write see the last committed state.
 class Store {
  public:
-  // Opens the store at `location` (a file path: SQLite) and migrates it forward to the current
+  // Opens the store at `location` (a postgresql:// or postgres:// URI: PostgreSQL, pg_store.h;
+  // anything else is a file path: SQLite) and migrates it forward to the current
   // schema. The caller owns the store. Throws StoreError: kBadLocation (SQLite: "", ":memory:" or
   // a "file:" URI), kNotFound (options.create is false and nothing is there), kNotAStore,
   // kCorrupt, kNewerSchema (the message names the location and what to do), kIo.
@@ -246,6 +265,14 @@ class Store {
   virtual std::string OutcomeDigest() = 0;
   // Whether the store's own consistency check passes (SQLite: PRAGMA integrity_check is "ok").
   virtual bool IntegrityOk() = 0;
+
+  // Every row of every table of CopyTables(), table by table in that order, each in its key's
+  // order, in one snapshot (copy-store).
+  virtual void ExportRows(
+      const std::function<void(const CopyTable& table, const std::vector<CopyValue>& row)>&
+          sink) = 0;
+  // Inserts one row as ExportRows handed it out, keys and ids as they are; inside Write.
+  virtual void ImportRow(const CopyTable& table, const std::vector<CopyValue>& row) = 0;
 };
 
 }  // namespace sellerflow::engine

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`sellerflow serve` driven by the real AWS CLI and boto3, on a real store.
 
-usage: serve_test.py SELLERFLOW SOURCE_DIR
+usage: serve_test.py SELLERFLOW SOURCE_DIR [--postgresql]  (the latter beside tests/store/pg_harness.sh)
 Starts the server on a free port with two sellers' and Seller Operations' keys, then runs the tour's
 change sets through `aws marketplace-catalog` (the CLI on PATH) and boto3, and checks what they print
 and return: statuses, errors exactly as the CLI prints them, signatures refused, one seller unable to
@@ -46,6 +46,12 @@ def main():
     binary, root = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     work = tempfile.mkdtemp(prefix="serve.")
     db = os.path.join(work, "s.db")
+    if "--postgresql" in sys.argv[3:]:
+        # Beside tests/store/pg_harness.sh's cluster: the same checks on a fresh PostgreSQL database.
+        name = "sf_serve_%d" % os.getpid()
+        subprocess.run(["psql", os.environ["SELLERFLOW_TEST_PG"], "-qAtc", "CREATE DATABASE " + name],
+                       check=True)
+        db = "postgresql://sellerflow@/%s?host=%s" % (name, os.environ["PG_HARNESS_DIR"])
     creds = os.path.join(work, "creds.json")
     with open(creds, "w") as f:
         json.dump({"Keys": [{"AccessKeyId": k, "SecretAccessKey": s, "Actor": a} for k, s, a in KEYS.values()]}, f)

@@ -17,6 +17,7 @@
 #include "engine/model/load.h"
 #include "engine/read/command.h"
 #include "engine/store/store.h"
+#include "tests/engine/store/test_store.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -176,7 +177,7 @@ class Fixture {
   };
   Run Open(const std::string& name) {
     Run r;
-    r.store = Store::Open(dir_.Path(name));
+    r.store = Store::Open(TestStoreLocation(dir_.Path(name)));
     r.engine = std::make_unique<Engine>(*policy_, r.store.get());
     return r;
   }
@@ -700,7 +701,7 @@ TEST_CASE("engine: a waiting change set never loses a field the current definiti
     return p;
   };
   auto with = load("with"), without = load("without");
-  auto store = Store::Open(dir.Path("s.db"));
+  auto store = Store::Open(TestStoreLocation(dir.Path("s.db")));
   std::string w, cs;
   {
     Engine e(*with, store.get());

@@ -18,6 +18,7 @@
 #include "engine/model/load.h"
 #include "engine/read/command.h"
 #include "engine/store/store.h"
+#include "tests/engine/store/test_store.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -142,7 +143,7 @@ class Shipped {
     CheckPolicy(*policy_, &diags);
     INFO(diags.ToText());
     REQUIRE_FALSE(diags.has_errors());
-    store_ = Store::Open((dir_ / "s.db").string());
+    store_ = Store::Open(TestStoreLocation((dir_ / "s.db").string()));
     engine_ = std::make_unique<Engine>(*policy_, store_.get());
   }
   ~Shipped() {

@@ -1,4 +1,5 @@
-// Tests of the SQLite store on real files: round trips, transactions, batches, errors and locking.
+// Tests of the stores: round trips, transactions, batches, errors and locking on real SQLite files;
+// the [any-store] ones on PostgreSQL too, beside a cluster (tests/store/pg_harness.sh).
 #include "engine/store/store.h"
 
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -15,11 +17,14 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <variant>
 #include <vector>
 
 #include "engine/base/ids.h"
 #include "engine/base/sha256.h"
 #include "engine/model/load.h"
+#include "tests/engine/store/test_store.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -38,6 +43,8 @@ class TempDir {
     std::filesystem::remove_all(path_, ignored);
   }
   std::string File(const std::string& name) const { return (path_ / name).string(); }
+  // The store `name` stands for: the file, or a PostgreSQL database beside a cluster.
+  std::string Location(const std::string& name) const { return TestStoreLocation(File(name)); }
 
  private:
   std::filesystem::path path_;
@@ -179,9 +186,9 @@ std::string FileSha(const std::string& path) {
   return Sha256Hex(bytes);
 }
 
-TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
+TEST_CASE("store: entities round trip, update and list by filters", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   CHECK_FALSE(store->GetEntity("prod-1"));
   store->Write([&] {
     store->InsertEntity(Entity("prod-2", "Product", "DRAFT"));
@@ -214,7 +221,7 @@ TEST_CASE("store: entities round trip, update and list by filters", "[store]") {
   CHECK(store->ListEntities("Agreement", "").empty());
 }
 
-TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[store]") {
+TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[store][any-store]") {
   std::string previous;
   for (int64_t seq : std::vector<int64_t>{1, 2, 31, 32, 33, 1000, 1'000'000, 34'359'738'367}) {
     std::string id = ChangeSetId(seq);
@@ -232,7 +239,7 @@ TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[s
         std::string("xx-2222223bbcmluz7nna5xcdayj")})
     CHECK(ChangeSetSeq(bad) == 0);
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   ChangeSetRow cs = ChangeSet("cs-x", 7);
   cs.id = ChangeSetId(8);
   CHECK_THROWS_AS(store->InsertChangeSet(cs), std::logic_error);
@@ -240,9 +247,9 @@ TEST_CASE("store: change set ids carry their number, sorted as they arrive", "[s
 }
 
 TEST_CASE("store: change sets round trip with their changes; token lookup; list filters",
-          "[store]") {
+          "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   ChangeSetRow a = ChangeSet("cs-a", 1, "tok-a");
   ChangeSetRow b = ChangeSet("cs-b", 2);
   ChangeSetRow c = ChangeSet("cs-c", 3);
@@ -321,9 +328,9 @@ TEST_CASE("store: change sets round trip with their changes; token lookup; list 
   CheckSame(*store->FindChangeSetByToken("alice", "tok-a"), a);
 }
 
-TEST_CASE("store: history appends in order and is found by change set or entity", "[store]") {
+TEST_CASE("store: history appends in order and is found by change set or entity", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   const std::string cs1 = ChangeSetId(1), cs2 = ChangeSetId(2);
   std::vector<HistoryRow> rows = {
       History(cs1, "prod-1", "Submitted"), History(cs2, "prod-2", "Submitted"),
@@ -367,9 +374,9 @@ TEST_CASE("store: history appends in order and is found by change set or entity"
   CHECK(store->History(ChangeSetId(3)).empty());
 }
 
-TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", "[store]") {
+TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   auto timer = [](int64_t due_us, const std::string& entity) {
     TimerRow t;
     t.due_us = due_us;
@@ -418,9 +425,9 @@ TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", 
   CHECK(late.id > timers[4].id);
 }
 
-TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
+TEST_CASE("store: definitions, command log, counters and clock", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   store->PutDefinition("h1", "workflows/a.yaml", "text one");
   store->PutDefinition("h1", "workflows/other.yaml", "text two");  // Exists: a no-op.
   CHECK(store->GetDefinition("h1") == std::optional<std::string>("text one"));
@@ -473,9 +480,9 @@ TEST_CASE("store: definitions, command log, counters and clock", "[store]") {
   CHECK(store->LastChangeSetSeq() == 6);
 }
 
-TEST_CASE("store: the clock is the last logged command's", "[store]") {
+TEST_CASE("store: the clock is the last logged command's", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   CHECK(store->Clock().empty());
   CommandRow a{0, "cmd1", "{}", "2024-05-01T00:00:00Z"};
   store->AppendCommand(&a);
@@ -490,9 +497,9 @@ TEST_CASE("store: the clock is the last logged command's", "[store]") {
   CHECK(store->Clock() == "2024-05-01T00:00:00Z");
 }
 
-TEST_CASE("store: a Write that throws leaves the store as it was", "[store]") {
+TEST_CASE("store: a Write that throws leaves the store as it was", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   store->Write([&] { store->InsertEntity(Entity("prod-1")); });
   std::string before = store->Digest();
   CHECK_THROWS_WITH(store->Write([&] {
@@ -519,9 +526,9 @@ TEST_CASE("store: a Write that throws leaves the store as it was", "[store]") {
   CHECK(store->GetEntity("prod-2"));
 }
 
-TEST_CASE("store: a nested Write that throws undoes only itself", "[store]") {
+TEST_CASE("store: a nested Write that throws undoes only itself", "[store][any-store]") {
   TempDir dir;
-  auto store = Store::Open(dir.File("s.db"));
+  auto store = Store::Open(dir.Location("s.db"));
   store->Write([&] {
     store->InsertEntity(Entity("prod-1"));
     CHECK_THROWS(store->Write([&] {
@@ -535,9 +542,9 @@ TEST_CASE("store: a nested Write that throws undoes only itself", "[store]") {
   CHECK(store->GetEntity("prod-3"));
 }
 
-TEST_CASE("store: a batch keeps the Writes that succeeded around one that failed", "[store]") {
+TEST_CASE("store: a batch keeps the Writes that succeeded around one that failed", "[store][any-store]") {
   TempDir dir;
-  std::string path = dir.File("s.db");
+  std::string path = dir.Location("s.db");
   auto store = Store::Open(path);
   store->BeginBatch();
   store->Write([&] { store->InsertEntity(Entity("prod-1")); });
@@ -567,9 +574,9 @@ TEST_CASE("store: a batch keeps the Writes that succeeded around one that failed
   CHECK_THROWS_AS(store->CommitBatch(), std::logic_error);
 }
 
-TEST_CASE("store: an abandoned batch is rolled back when the store closes", "[store]") {
+TEST_CASE("store: an abandoned batch is rolled back when the store closes", "[store][any-store]") {
   TempDir dir;
-  std::string path = dir.File("s.db");
+  std::string path = dir.Location("s.db");
   {
     auto store = Store::Open(path);
     store->BeginBatch();
@@ -592,10 +599,10 @@ void Populate(Store& store) {
   });
 }
 
-TEST_CASE("store: the digest is equal for equal stores and changes with any row", "[store]") {
+TEST_CASE("store: the digest is equal for equal stores and changes with any row", "[store][any-store]") {
   TempDir dir;
-  auto a = Store::Open(dir.File("a.db"));
-  auto b = Store::Open(dir.File("b.db"));
+  auto a = Store::Open(dir.Location("a.db"));
+  auto b = Store::Open(dir.Location("b.db"));
   CHECK(a->Digest() == b->Digest());
   Populate(*a);
   Populate(*b);
@@ -1221,9 +1228,9 @@ TEST_CASE("store: a write waits for another process's lock, then reports busy", 
   }
 }
 
-TEST_CASE("store: two stores on one file see each other's writes", "[store]") {
+TEST_CASE("store: two stores on one file see each other's writes", "[store][any-store]") {
   TempDir dir;
-  std::string path = dir.File("s.db");
+  std::string path = dir.Location("s.db");
   auto a = Store::Open(path, 1000);
   auto b = Store::Open(path, 1000);
   for (int i = 0; i < 10; ++i) {
@@ -1243,9 +1250,9 @@ TEST_CASE("store: two stores on one file see each other's writes", "[store]") {
 // A store remembers, between its own write transactions, the last command and change set, the
 // clock and the earliest timer; a write by another connection or a rollback must make it read them
 // again.
-TEST_CASE("store: what a write remembers is read again after another store writes", "[store]") {
+TEST_CASE("store: what a write remembers is read again after another store writes", "[store][any-store]") {
   TempDir dir;
-  std::string path = dir.File("s.db");
+  std::string path = dir.Location("s.db");
   auto a = Store::Open(path, 1000);
   auto b = Store::Open(path, 1000);
   auto log = [](Store& s, const std::string& at) {
@@ -1294,6 +1301,258 @@ TEST_CASE("store: what a write remembers is read again after another store write
                   std::runtime_error);
   CHECK(inside(*a, [&] { return a->LastCommandSeq(); }) == 2);
   CHECK(inside(*a, [&] { return a->Clock(); }) == "2024-05-02T00:00:00Z");
+}
+
+// Everything a copy moves: rows of every table, a fired timer, counters and a reserved seq.
+void PopulateAll(Store& store) {
+  Populate(store);
+  store.Write([&] {
+    CommandRow c{0, "{\"op\":\"tick\"}", "{}", "2024-01-03T00:00:00Z"};
+    store.AppendCommand(&c);
+    store.PutDefinition("hash-1", "workflows/a.yaml", "text \xc3\xa9");
+    store.NextCounter("prod");
+    store.NextCounter("prod");
+    store.ReserveChangeSetSeq(7);
+    for (int64_t due : {30, 10, 20}) {
+      TimerRow t;
+      t.due_us = due;
+      t.due = "due";
+      t.entity = "prod-1";
+      t.state = "S";
+      store.AddTimer(&t);
+    }
+  });
+  // The last timer goes, so the copy must still never hand its id out again.
+  store.Write([&] { store.DeleteTimer(3); });
+}
+
+// What ExportRows hands out, as text, to compare two stores table by table.
+std::vector<std::string> Rows(Store& store) {
+  std::vector<std::string> out;
+  store.ExportRows([&](const CopyTable& table, const std::vector<CopyValue>& row) {
+    std::string line = table.name;
+    for (const CopyValue& v : row) {
+      line += '|';
+      if (const auto* n = std::get_if<int64_t>(&v)) {
+        line += "i" + std::to_string(*n);
+      } else {
+        line += "s" + std::get<std::string>(v);
+      }
+    }
+    out.push_back(line);
+  });
+  return out;
+}
+
+void Copy(Store& from, Store& to) {
+  to.Write([&] {
+    from.ExportRows([&](const CopyTable& table, const std::vector<CopyValue>& row) {
+      to.ImportRow(table, row);
+    });
+  });
+}
+
+TEST_CASE("store: a copy holds every row, and goes on numbering where the source would",
+          "[store][any-store]") {
+  TempDir dir;
+  auto a = Store::Open(dir.Location("a.db"));
+  auto b = Store::Open(dir.Location("b.db"));
+  PopulateAll(*a);
+  CHECK(Rows(*b).empty());
+  Copy(*a, *b);
+  CHECK(Rows(*b) == Rows(*a));
+  CHECK(b->Digest() == a->Digest());
+  CHECK(b->OutcomeDigest() == a->OutcomeDigest());
+  CHECK(b->NextCounter("prod") == 3);
+  CHECK(b->LastChangeSetSeq() == 7);
+  CHECK(b->Clock() == "2024-01-03T00:00:00Z");
+  CHECK(b->GetDefinition("hash-1") == std::optional<std::string>("text \xc3\xa9"));
+  TimerRow next;
+  next.due_us = 1;
+  b->AddTimer(&next);
+  CHECK(next.id == 4);
+  CHECK_THROWS_AS(b->ImportRow(CopyTables()[0], {}), std::logic_error);
+}
+
+TEST_CASE("store: a write waits for another store's batch, then reports busy",
+          "[store][any-store]") {
+  TempDir dir;
+  const std::string location = dir.Location("s.db");
+  auto holder = Store::Open(location, 1000);
+  auto waiter = Store::Open(location, 100);
+  holder->BeginBatch();
+  holder->Write([&] { holder->InsertEntity(Entity("prod-1")); });
+  try {
+    waiter->Write([&] { waiter->InsertEntity(Entity("prod-2")); });
+    FAIL("Write did not report busy");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kBusy);
+  }
+  CHECK_FALSE(waiter->GetEntity("prod-1"));
+  holder->CommitBatch();
+  waiter->Write([&] { waiter->InsertEntity(Entity("prod-2")); });
+  CHECK(holder->GetEntity("prod-2"));
+  CHECK(waiter->GetEntity("prod-1"));
+}
+
+// The PostgreSQL half: only beside a cluster.
+TEST_CASE("store: PostgreSQL and SQLite give byte-identical digests, and copy either way",
+          "[store][pg]") {
+  if (TestPgAdminUri().empty()) return;
+  TempDir dir;
+  auto lite = Store::Open(dir.File("lite.db"));
+  auto pg = Store::Open(NewTestPgDatabase());
+  PopulateAll(*lite);
+  PopulateAll(*pg);
+  CHECK(pg->Digest() == lite->Digest());
+  CHECK(pg->OutcomeDigest() == lite->OutcomeDigest());
+  CHECK(Rows(*pg) == Rows(*lite));
+
+  auto pg_copy = Store::Open(NewTestPgDatabase());
+  Copy(*lite, *pg_copy);
+  CHECK(pg_copy->Digest() == lite->Digest());
+  auto lite_copy = Store::Open(dir.File("copy.db"));
+  Copy(*pg, *lite_copy);
+  CHECK(lite_copy->Digest() == pg->Digest());
+  CHECK(Rows(*lite_copy) == Rows(*lite));
+  TimerRow next;
+  next.due_us = 1;
+  lite_copy->AddTimer(&next);
+  CHECK(next.id == 4);
+}
+
+TEST_CASE("store: PostgreSQL schema versions, and a database that is not a store",
+          "[store][pg]") {
+  if (TestPgAdminUri().empty()) return;
+  const std::string uri = NewTestPgDatabase();
+  StoreOptions read;
+  read.create = false;
+  read.read_only = true;
+  try {
+    Store::Open(uri, read);
+    FAIL("an empty database opened as a store");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kNotFound);
+  }
+  Store::Open(uri)->NextCounter("n");
+  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "1");
+  auto reader = Store::Open(uri, read);
+  CHECK(reader->IntegrityOk());
+  CHECK_THROWS_AS(reader->Write([] {}), StoreError);
+
+  TestPgExec(uri, "INSERT INTO schema_migrations VALUES (99, 'from the future')");
+  try {
+    Store::Open(uri);
+    FAIL("a newer schema opened");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kNewerSchema);
+  }
+  const std::string other = NewTestPgDatabase();
+  TestPgExec(other, "CREATE TABLE accounts (id INTEGER)");
+  try {
+    Store::Open(other);
+    FAIL("a database of someone else's tables opened");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kNotAStore);
+  }
+  try {
+    Store::Open(TestPgAdminUri().substr(0, TestPgAdminUri().find('?')) + "_missing" +
+                    TestPgAdminUri().substr(TestPgAdminUri().find('?')),
+                read);
+    FAIL("a missing database opened");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kNotFound);
+  }
+}
+
+TEST_CASE("store: a lost PostgreSQL connection fails the write whole, then reconnects",
+          "[store][pg]") {
+  if (TestPgAdminUri().empty()) return;
+  const std::string uri = NewTestPgDatabase();
+  auto store = Store::Open(uri);
+  store->Write([&] { store->InsertEntity(Entity("prod-1")); });
+  const std::string kill =
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+      "current_database() AND pid <> pg_backend_pid()";
+  try {
+    store->Write([&] {
+      store->InsertEntity(Entity("prod-2"));
+      CHECK(TestPgExec(uri, kill) == "1");
+      store->InsertEntity(Entity("prod-3"));
+    });
+    FAIL("the write survived its connection");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::kIo);
+    CHECK(std::string(e.what()).find("lost the connection") != std::string::npos);
+  }
+  // Nothing of it was committed; the next write connects again.
+  CHECK_FALSE(store->GetEntity("prod-2"));
+  store->Write([&] { store->InsertEntity(Entity("prod-4")); });
+  CHECK(store->ListEntities("", "").size() == 2);
+
+  SECTION("in a batch") {
+    store->BeginBatch();
+    store->Write([&] { store->InsertEntity(Entity("prod-5")); });
+    CHECK(TestPgExec(uri, kill) == "1");
+    CHECK_THROWS_AS(store->Write([&] { store->InsertEntity(Entity("prod-6")); }), StoreError);
+    CHECK_THROWS_AS(store->CommitBatch(), StoreError);
+    CHECK_FALSE(store->GetEntity("prod-5"));
+  }
+}
+
+TEST_CASE("store: PostgreSQL stores in threads: each timer fired once, counters unique",
+          "[store][pg]") {
+  if (TestPgAdminUri().empty()) return;
+  const std::string uri = NewTestPgDatabase();
+  {
+    auto store = Store::Open(uri);
+    store->Write([&] {
+      for (int i = 0; i < 200; ++i) {
+        TimerRow t;
+        t.due_us = i % 17;
+        t.entity = "e";
+        store->AddTimer(&t);
+      }
+    });
+  }
+  constexpr int kThreads = 4;
+  std::vector<std::vector<int64_t>> fired(kThreads), counters(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int n = 0; n < kThreads; ++n) {
+    threads.emplace_back([&, n] {
+      try {
+        auto store = Store::Open(uri, 10000);
+        for (int round = 0; round < 30; ++round) {
+          store->Write([&] {
+            // Two timers a round at most, so that every thread gets some.
+            std::vector<TimerRow> due = store->DueTimers(100);
+            for (size_t i = 0; i < due.size() && i < 2; ++i) {
+              store->DeleteTimer(due[i].id);
+              fired[n].push_back(due[i].id);
+            }
+            counters[n].push_back(store->NextCounter("cs"));
+          });
+        }
+      } catch (const std::exception& e) {
+        errors[n] = e.what();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::vector<int64_t> all_fired, all_counters;
+  for (int n = 0; n < kThreads; ++n) {
+    INFO(errors[n]);
+    CHECK(errors[n].empty());
+    all_fired.insert(all_fired.end(), fired[n].begin(), fired[n].end());
+    all_counters.insert(all_counters.end(), counters[n].begin(), counters[n].end());
+  }
+  std::sort(all_fired.begin(), all_fired.end());
+  std::sort(all_counters.begin(), all_counters.end());
+  CHECK(std::adjacent_find(all_fired.begin(), all_fired.end()) == all_fired.end());
+  CHECK(all_fired.size() == 200);
+  REQUIRE(all_counters.size() == kThreads * 30);
+  for (size_t i = 0; i < all_counters.size(); ++i) CHECK(all_counters[i] == int64_t(i) + 1);
 }
 
 }  // namespace
