@@ -7,8 +7,8 @@ CMAKE_FLAGS ?=
 
 # Build and test dependencies, as Debian package names.
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev libspdlog-dev \
-            nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libsqlitecpp-dev \
-            libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev
+            nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libgraphviz-dev \
+            libsqlitecpp-dev libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev
 # Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image).
 TEST_PACKAGES := awscli curl
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
