@@ -9,8 +9,9 @@ CMAKE_FLAGS ?=
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev libspdlog-dev \
             nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libgraphviz-dev \
             libsqlitecpp-dev libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev
-# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image).
-TEST_PACKAGES := awscli curl
+# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image),
+# and Debian's Chromium for the console's browser test (Playwright drives it; no browser download).
+TEST_PACKAGES := awscli curl chromium nodejs $(if $(shell command -v npm),,npm)
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
 # Only for `make fuzz`: libFuzzer comes with clang.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -33,6 +34,8 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
+	@test -d tests/console/node_modules/playwright || \
+	  (cd tests/console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
 	cd $(BUILD) && ctest --output-on-failure
 
 demo: build

@@ -128,7 +128,8 @@ std::string EntityLink(const std::string& id) {
 
 std::string Pretty(const std::string& json_text) {
   json doc = json::parse(json_text, nullptr, false);
-  return "<pre>" + Escape(doc.is_discarded() ? json_text : doc.dump(2)) + "</pre>";
+  // Focusable: a long document scrolls, and the keyboard must reach it.
+  return "<pre tabindex=\"0\">" + Escape(doc.is_discarded() ? json_text : doc.dump(2)) + "</pre>";
 }
 
 std::string HiddenCsrf(const std::string& csrf) {
