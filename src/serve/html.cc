@@ -116,7 +116,10 @@ std::string Svg(const std::string& dot) {
   // Graphviz keeps global state: one layout at a time.
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  static GVC_t* gvc = gvContext();
+  static GVC_t* gvc = [] {
+    agseterr(AGMAX);  // A bad drawing is reported on the page, not on the server's stderr.
+    return gvContext();
+  }();
   Agraph_t* g = agmemread(dot.c_str());
   if (g == nullptr) return "<p class=\"error\">The machine could not be drawn.</p>";
   std::string out;
