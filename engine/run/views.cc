@@ -73,32 +73,56 @@ GraphMarks MarksOf(const Machine& machine, const std::vector<HistoryRow>& histor
 }
 
 TransitionCounts CountTransitions(Store& store, const Policy& policy) {
-  TransitionCounts counts;
-  std::map<const Machine*, std::set<std::pair<std::string, std::string>>> moves;
+  TransitionCounter counter(policy);
+  return counter.CatchUp(store);
+}
+
+const std::set<std::pair<std::string, std::string>>& TransitionCounter::MovesOf(const Machine* m) {
+  auto it = moves_.find(m);
+  if (it == moves_.end()) it = moves_.emplace(m, Moves(*m)).first;
+  return it->second;
+}
+
+const TransitionCounts& TransitionCounter::CatchUp(Store& store) {
+  constexpr int64_t kChunk = 10000;
   const auto count = [&](const Machine* m, const HistoryRow& h) {
-    if (m == nullptr) return;
-    auto it = moves.find(m);
-    if (it == moves.end()) it = moves.emplace(m, Moves(*m)).first;
-    if (it->second.count({h.from_state, h.to_state})) ++counts[m->Key()][{h.from_state, h.to_state}];
+    if (m != nullptr && MovesOf(m).count({h.from_state, h.to_state}))
+      ++counts_[m->Key()][{h.from_state, h.to_state}];
   };
-  for (const ChangeSetRow& cs : store.ListChangeSets("", "", "")) {
-    std::vector<HistoryRow> history = store.History(cs.id);
-    for (const HistoryRow& h : history) {
-      if (h.change_set != cs.id) continue;
-      auto c = std::find_if(cs.changes.begin(), cs.changes.end(),
-                            [&](const ChangeRow& r) { return r.index == h.change_index; });
-      if (c != cs.changes.end()) count(policy.FindRequestMachine(c->change_type, c->entity_type), h);
+  for (;;) {
+    const std::vector<HistoryRow> rows = store.HistoryAfter(last_seq_, kChunk);
+    for (const HistoryRow& h : rows) {
+      // A request's move counts for its change's request machine; an entity's for the entity's
+      // machine. A row does not say which it is: the machine's moves decide (request and entity
+      // machines name their states apart).
+      if (!h.change_set.empty() && h.change_index >= 0) {
+        auto cs = request_machines_.find(h.change_set);
+        if (cs == request_machines_.end()) {
+          std::map<int, const Machine*> machines;
+          if (auto row = store.GetChangeSet(h.change_set))
+            for (const ChangeRow& c : row->changes)
+              machines[c.index] = policy_.FindRequestMachine(c.change_type, c.entity_type);
+          cs = request_machines_.emplace(h.change_set, std::move(machines)).first;
+        }
+        auto m = cs->second.find(h.change_index);
+        if (m != cs->second.end()) count(m->second, h);
+      }
+      if (!h.entity.empty()) {
+        auto e = entity_machines_.find(h.entity);
+        if (e == entity_machines_.end()) {
+          auto row = store.GetEntity(h.entity);
+          // An entity a change set had not created yet when the row was written is looked up
+          // again next time rather than remembered as missing.
+          if (!row) continue;
+          e = entity_machines_.emplace(h.entity, policy_.FindEntityMachine(row->type)).first;
+        }
+        count(e->second, h);
+      }
     }
+    if (!rows.empty()) last_seq_ = rows.back().seq;
+    if (static_cast<int64_t>(rows.size()) < kChunk) break;
   }
-  // Entity moves: each entity's own history, whatever caused it (a change set or a timer). A row
-  // that is a request's move on the entity fails the machine's move test unless the state names
-  // coincide.
-  for (const EntityRow& e : store.ListEntities("", "")) {
-    const Machine* m = policy.FindEntityMachine(e.type);
-    for (const HistoryRow& h : store.History(e.id))
-      if (h.entity == e.id) count(m, h);
-  }
-  return counts;
+  return counts_;
 }
 
 }  // namespace sellerflow::engine

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,26 @@ GraphMarks MarksOf(const Machine& machine, const std::vector<HistoryRow>& histor
 // history of the store: request moves by their change's machine, entity moves by the entity's.
 using TransitionCounts = std::map<std::string, std::map<std::pair<std::string, std::string>, int64_t>>;
 TransitionCounts CountTransitions(Store& store, const Policy& policy);
+
+// The same counts kept up to date: each CatchUp reads only the history appended since the last one
+// (the history is append-only), so a page that shows them costs the new rows, not the store.
+class TransitionCounter {
+ public:
+  explicit TransitionCounter(const Policy& policy) : policy_(policy) {}
+  const TransitionCounts& CatchUp(Store& store);
+
+ private:
+  const std::set<std::pair<std::string, std::string>>& MovesOf(const Machine* m);
+
+  const Policy& policy_;
+  int64_t last_seq_ = 0;
+  TransitionCounts counts_;
+  // What each row needs to find its machines: a change set's changes (change type, entity type)
+  // by index, and an entity's type. Change sets and entities are never deleted.
+  std::map<std::string, std::map<int, const Machine*>> request_machines_;
+  std::map<std::string, const Machine*> entity_machines_;
+  std::map<const Machine*, std::set<std::pair<std::string, std::string>>> moves_;
+};
 
 }  // namespace sellerflow::engine
 

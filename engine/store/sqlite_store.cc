@@ -263,6 +263,7 @@ class SqliteStore : public Store {
 
   void AppendHistory(HistoryRow* row) override;
   std::vector<HistoryRow> History(const std::string& id) override;
+  std::vector<HistoryRow> HistoryAfter(int64_t after_seq, int64_t limit) override;
 
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
@@ -296,7 +297,7 @@ class SqliteStore : public Store {
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, page_change_sets_newest, page_change_sets_oldest, all_change_sets;
-    SQLite::Statement insert_history, history_of, all_history;
+    SQLite::Statement insert_history, history_of, all_history, history_after;
     SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
@@ -472,6 +473,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                      " (SELECT history_to FROM change_sets WHERE seq = ?2 AND id = ?1)"
                      " AND change_set = ?1 AND entity <> ?1 ORDER BY seq"),
       all_history(db, "SELECT " SF_HISTORY_COLUMNS " FROM history ORDER BY seq"),
+      history_after(db, "SELECT " SF_HISTORY_COLUMNS
+                        " FROM history WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
       insert_timer(db,
                    "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
                    "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -1167,6 +1170,18 @@ std::vector<HistoryRow> SqliteStore::History(const std::string& id) {
   std::vector<HistoryRow> out;
   while (Step(s, "reading the history of ", id)) out.push_back(ReadHistory(s));
   return out;
+}
+
+std::vector<HistoryRow> SqliteStore::HistoryAfter(int64_t after_seq, int64_t limit) {
+  return Read([&] {
+    SQLite::Statement& s = st_->history_after;
+    Use use(s);
+    Bind(s, 1, after_seq);
+    Bind(s, 2, limit);
+    std::vector<HistoryRow> out;
+    while (Step(s, "reading the history")) out.push_back(ReadHistory(s));
+    return out;
+  });
 }
 
 TimerRow SqliteStore::ReadTimer(const SQLite::Statement& s) const {

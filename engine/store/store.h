@@ -214,6 +214,9 @@ class Store {
   virtual void AppendHistory(HistoryRow* row) = 0;  // Sets row->seq.
   // The events of a change set, or of an entity (either id), in order.
   virtual std::vector<HistoryRow> History(const std::string& id) = 0;
+  // Up to `limit` rows of the whole history after seq `after_seq`, in order: a reader that keeps
+  // a tally reads only what was appended since it last looked.
+  virtual std::vector<HistoryRow> HistoryAfter(int64_t after_seq, int64_t limit) = 0;
 
   // Timers.
   virtual void AddTimer(TimerRow* t) = 0;  // Sets t->id.

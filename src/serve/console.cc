@@ -224,7 +224,10 @@ Console::Console(const ServeOptions& options, const std::vector<AccessKey>& keys
     secrets_[k.access_key_id] = k.secret_access_key;
     actors_[k.access_key_id] = k.actor;
   }
+  if (options_.policy) counter_ = std::make_unique<engine::TransitionCounter>(*options_.policy);
 }
+
+Console::~Console() = default;
 
 bool Console::FindSession(const httplib::Request& req, std::string* id, Session* out) {
   const std::string cookies = req.get_header_value("Cookie");
@@ -866,7 +869,7 @@ void Console::PolicyPage(const httplib::Request&, httplib::Response& res, const 
   const bool show_counts = s.actor == "operations";
   if (show_counts)
     run_([&](int64_t) {
-      counts = engine::CountTransitions(*engine_->store(), *options_.policy);
+      counts = counter_->CatchUp(*engine_->store());
       return serve::Response{};
     });
   std::string b = "<p>Every machine of the policy the server runs, with the rules its moves "

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
+namespace sellerflow::engine {
+class TransitionCounter;
+}
+
 namespace sellerflow::serve {
 
 // Runs a job on the server's writer thread (where the engine and the store may be used) at the
@@ -31,6 +36,7 @@ class Console {
   // does, so that the console and the API refuse the same things.
   Console(const ServeOptions& options, const std::vector<AccessKey>& keys, Service* service,
           engine::Engine* engine, RunOnWriter run);
+  ~Console();
 
   // Adds the routes under /console; call before the API's catch-all routes.
   void Register(httplib::Server* server);
@@ -77,6 +83,8 @@ class Console {
   RunOnWriter run_;
   std::mutex mu_;
   std::map<std::string, Session> sessions_;  // By session id (random, hex).
+  // The policy page's counts, caught up on the writer thread (where alone it is used).
+  std::unique_ptr<engine::TransitionCounter> counter_;
 };
 
 }  // namespace sellerflow::serve

@@ -138,6 +138,23 @@ TEST_CASE("views: a failed rule explained, and the path a change took", "[views]
 
   TransitionCounts counts = CountTransitions(w.store(), w.policy());
   CHECK(counts[m->Key()][{"Validating", "Failed"}] == 1);
+
+  // Kept up to date: after more requests, catching up gives what counting afresh gives.
+  TransitionCounter counter(w.policy());
+  CHECK(counter.CatchUp(w.store()) == counts);
+  // The walkthrough's next line: the corrected UpdateInformation.
+  std::ifstream walk(std::string(SELLERFLOW_SOURCE_DIR) +
+                     "/examples/walkthroughs/product-walkthrough.jsonl");
+  std::string again;
+  for (int i = 0; i < 4; ++i) std::getline(walk, again);
+  std::istringstream in(again + "\n");
+  ReplayOptions append;
+  append.append = true;
+  const size_t before = w.store().HistoryAfter(0, 1000000).size();
+  Replay(w.engine(), in, "more", append, {});
+  REQUIRE(w.store().HistoryAfter(0, 1000000).size() > before);
+  const TransitionCounts& caught_up = counter.CatchUp(w.store());
+  CHECK(caught_up == CountTransitions(w.store(), w.policy()));
 }
 
 }  // namespace
