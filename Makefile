@@ -7,11 +7,12 @@ CMAKE_FLAGS ?=
 
 # Build and test dependencies, as Debian package names.
 PACKAGES := cmake g++ make pkg-config tao-pegtl-dev libre2-dev libsimdjson-dev libcli11-dev libyaml-cpp-dev libspdlog-dev \
-            nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libsqlitecpp-dev \
-            libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev libpq-dev
-# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image), and
-# the PostgreSQL server whose throwaway cluster the PostgreSQL half of the tests runs on.
-TEST_PACKAGES := awscli curl postgresql
+            nlohmann-json3-dev catch2 python3 python3-jsonschema python3-yaml graphviz libgraphviz-dev \
+            libsqlitecpp-dev libsqlite3-dev sqlite3 libssl-dev libcpp-httplib-dev libpq-dev
+# Only for `make test`: Debian's AWS CLI v2 (/usr/bin/aws; the pip CLI v1 and boto3 come with the image), the
+# PostgreSQL server whose throwaway cluster the PostgreSQL half of the tests runs on, and Debian's Chromium for
+# the console's browser test (Playwright drives it; no browser download).
+TEST_PACKAGES := awscli curl postgresql chromium nodejs $(if $(shell command -v npm),,npm)
 # NodeSource's nodejs bundles npm and conflicts with Debian's npm package: ask for it only if missing.
 # Only for `make fuzz`: libFuzzer comes with clang.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -34,6 +35,8 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
+	@test -d tests/console/node_modules/playwright || \
+	  (cd tests/console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
 	cd $(BUILD) && ctest --output-on-failure
 
 demo: build

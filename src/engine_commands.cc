@@ -1336,6 +1336,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                           scheme.c_str(), host.c_str(), bound);
              std::fflush(stderr);
            };
+           o->policy = s.policy.get();
            return serve::Serve(*o, s.engine.get(), std::move(keys));
          });
        }});

@@ -141,19 +141,25 @@ void MermaidStates(const Machine& m, size_t mi, const std::string& indent, std::
     if (m.states[i].final) *out += indent + StateId(mi, i) + " --> [*]\n";
 }
 
-void DotStates(const Machine& m, size_t mi, const std::string& indent, std::string* out) {
+void DotStates(const Machine& m, size_t mi, const std::string& indent, std::string* out,
+               const GraphMarks& marks = {}) {
   for (size_t i = 0; i < m.states.size(); ++i) {
     const State& s = m.states[i];
+    const bool current = !marks.current.empty() && s.name == marks.current;
     *out += indent + StateId(mi, i) + " [label=" + DotText(StateCaption(m, s)) +
-            (s.final ? ", peripheries=2" : "") + (s.validate ? ", shape=box" : "") + "];\n";
+            (s.final ? ", peripheries=2" : "") + (s.validate ? ", shape=box" : "") +
+            (current ? ", style=filled, fillcolor=\"#ffd54f\", penwidth=2" : "") + "];\n";
     if (s.initial) {
       *out += indent + StateId(mi, i) + "_start [shape=point, label=\"\"];\n";
       *out += indent + StateId(mi, i) + "_start -> " + StateId(mi, i) + ";\n";
     }
   }
-  for (const auto& e : Edges(m))
+  for (const auto& e : Edges(m)) {
+    const bool taken = marks.taken.count({m.states[e.from].name, m.states[e.to].name}) > 0;
     *out += indent + StateId(mi, e.from) + " -> " + StateId(mi, e.to) +
-            " [label=" + DotText(e.label) + (e.validation ? ", style=bold" : "") + "];\n";
+            " [label=" + DotText(e.label) + (e.validation || taken ? ", style=bold" : "") +
+            (taken ? ", color=\"#1565c0\", fontcolor=\"#1565c0\", penwidth=2.5" : "") + "];\n";
+  }
 }
 
 }  // namespace
@@ -168,6 +174,10 @@ std::vector<const Machine*> FindMachines(const Policy& policy, const std::string
 }
 
 std::string DrawMachine(const Machine& m, GraphFormat format) {
+  return DrawMachine(m, format, GraphMarks{});
+}
+
+std::string DrawMachine(const Machine& m, GraphFormat format, const GraphMarks& marks) {
   std::string out;
   if (format == GraphFormat::kMermaid) {
     out += "---\ntitle: " + MermaidText(m.Key()) + "\n---\nstateDiagram-v2\n  direction LR\n";
@@ -177,7 +187,7 @@ std::string DrawMachine(const Machine& m, GraphFormat format) {
   out += "digraph " + DotText(m.Key()) + " {\n  rankdir=LR;\n  label=" + DotText(m.Key()) +
          ";\n  node [shape=ellipse, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", "
          "fontsize=10];\n";
-  DotStates(m, 0, "  ", &out);
+  DotStates(m, 0, "  ", &out, marks);
   return out + "}\n";
 }
 

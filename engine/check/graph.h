@@ -2,7 +2,9 @@
 #ifndef SELLERFLOW_ENGINE_CHECK_GRAPH_H_
 #define SELLERFLOW_ENGINE_CHECK_GRAPH_H_
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/model/load.h"
@@ -14,6 +16,14 @@ enum class GraphFormat { kMermaid, kDot };
 // One machine: states, transitions labelled with their event, guard (rule names or a short form
 // of the expression), timer and validation outcome.
 std::string DrawMachine(const Machine& machine, GraphFormat format);
+
+// What a drawing marks on one machine, for a picture of one run: the state it stands in, filled,
+// and the moves it made (from state, to state), drawn bold in colour.
+struct GraphMarks {
+  std::string current;
+  std::set<std::pair<std::string, std::string>> taken;
+};
+std::string DrawMachine(const Machine& machine, GraphFormat format, const GraphMarks& marks);
 
 // Every machine of the policy, each in its own box, with dashed links from the request
 // transitions that send events to the entity transitions those events take.

@@ -2258,4 +2258,42 @@ Outcome Engine::Execute(const Command& received) {
   return outcome;
 }
 
+std::string Engine::ExplainRule(const std::string& change_set_id, int change,
+                                const std::string& rule) {
+  EngineImpl& e = *impl_;
+  std::optional<ChangeSetRow> cs = ReadChangeSet(*e.store, change_set_id);
+  if (!cs) return "";
+  auto row = std::find_if(cs->changes.begin(), cs->changes.end(),
+                          [&](const ChangeRow& c) { return c.index == change; });
+  if (row == cs->changes.end()) return "";
+  // The engine's working state is a command's; this read borrows it and leaves it empty. `request`
+  // is as the rule saw it: the submitter, the intent, and the time the set ended (it failed then).
+  Command as_run;
+  as_run.actor = cs->actor;
+  as_run.intent = cs->intent;
+  as_run.at = cs->ended_at.empty() ? cs->started_at : cs->ended_at;
+  ParseAt(as_run.at, &as_run.at_us);
+  struct Reset {
+    EngineImpl& e;
+    ~Reset() {
+      e.ResetWork();
+      e.cmd = nullptr;
+    }
+  } reset{e};
+  e.ResetWork();
+  e.cmd = &as_run;
+  const CompiledMachine* cm = nullptr;
+  try {
+    cm = e.PinnedMachine(*row);
+  } catch (const DefinitionsMissing&) {
+    return "";
+  }
+  if (cm == nullptr || !cm->rules) return "";
+  const int i = cm->rules->FindRule(rule);
+  if (i < 0) return "";
+  WorkEntity* entity = row->entity_id.empty() ? nullptr : e.Load(row->entity_id);
+  dsl::Bindings b = e.Bind(cm->env, *cm, cs->id, &*row, entity, "");
+  return cm->rules->Explain(static_cast<size_t>(i), b, e.ctx).ToJson();
+}
+
 }  // namespace sellerflow::engine

@@ -76,6 +76,14 @@ class Engine {
   std::string ListEntities(const std::string& type, const std::string& state);
   std::string History(const std::string& id);
 
+  // Why validation rule `rule` failed for change `change` of change set `change_set_id`, as
+  // `eval-rules --explain --format json` says it: the clauses that were false, with their source
+  // positions and the values of their operands. It evaluates the rule again on the change's
+  // DetailsDocument and its entity as the store has them now (a failed change set changed nothing,
+  // so that is what it saw). "" when the change set, the change, its machine or the rule is not
+  // there. Writes nothing.
+  std::string ExplainRule(const std::string& change_set_id, int change, const std::string& rule);
+
  private:
   std::unique_ptr<EngineImpl> impl_;
 };

@@ -179,6 +179,16 @@ constexpr char kCounterPrefix[] = "counter:";
 #define SF_CHANGE_SET_COLUMNS                                                                   \
   "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
   "started_at, ended_at, working, command, changes, history_from, history_to"
+#define SF_CHANGE_SET_PAGE(cursor, order)                                                       \
+  "SELECT " SF_CHANGE_SET_COLUMNS                                                                \
+  " FROM change_sets AS cs WHERE (?1 = '' OR status = ?1)"                                       \
+  " AND (?2 = '' OR (instr(cs.changes, ?9) > 0 AND EXISTS (SELECT 1 FROM json_each(cs.changes)" \
+  " AS c WHERE json_extract(c.value, '$[3]') = ?2)))"                                            \
+  " AND (?3 = '' OR (instr(cs.changes, ?10) > 0 AND EXISTS (SELECT 1 FROM json_each(cs.changes)" \
+  " AS c WHERE json_extract(c.value, '$[1]') = ?3)))"                                            \
+  " AND (?4 = '' OR substr(actor, instr(actor, ':') + 1) = ?4)"                                  \
+  " AND (?5 = '' OR started_at > ?5) AND (?6 = '' OR started_at < ?6)"                           \
+  " AND (?7 = 0 OR seq " cursor " ?7) ORDER BY seq " order " LIMIT ?8"
 #define SF_HISTORY_COLUMNS \
   "seq, change_set, change_index, entity, event, from_state, to_state, actor, at, data"
 #define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
@@ -250,9 +260,11 @@ class SqliteStore : public Store {
   void UpdateChangeSet(const ChangeSetRow& cs) override;
   std::vector<ChangeSetRow> ListChangeSets(const std::string& status, const std::string& entity,
                                            const std::string& change_type) override;
+  std::vector<ChangeSetRow> ListChangeSetsPage(const ChangeSetPageQuery& q) override;
 
   void AppendHistory(HistoryRow* row) override;
   std::vector<HistoryRow> History(const std::string& id) override;
+  std::vector<HistoryRow> HistoryAfter(int64_t after_seq, int64_t limit) override;
 
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
@@ -289,8 +301,8 @@ class SqliteStore : public Store {
         rollback_to, data_version;
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
-        list_change_sets, all_change_sets;
-    SQLite::Statement insert_history, history_of, all_history;
+        list_change_sets, page_change_sets_newest, page_change_sets_oldest, all_change_sets;
+    SQLite::Statement insert_history, history_of, all_history, history_after;
     SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
@@ -446,6 +458,10 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                            " AND (?3 = '' OR EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
                            " WHERE json_extract(c.value, '$[1]') = ?3))"
                            " ORDER BY seq"),
+      // Walks the primary key in order and stops at the limit: a page costs its rows (and the
+      // rows its filters pass over), not the table.
+      page_change_sets_newest(db, SF_CHANGE_SET_PAGE("<", "DESC")),
+      page_change_sets_oldest(db, SF_CHANGE_SET_PAGE(">", "ASC")),
       // The digest is of state: `command` (where the body is kept) stays out, as the log does.
       all_change_sets(db,
                       "SELECT id, seq, name, token, actor, body_hash, intent, status, failure_code,"
@@ -464,6 +480,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                      " (SELECT history_to FROM change_sets WHERE seq = ?2 AND id = ?1)"
                      " AND change_set = ?1 AND entity <> ?1 ORDER BY seq"),
       all_history(db, "SELECT " SF_HISTORY_COLUMNS " FROM history ORDER BY seq"),
+      history_after(db, "SELECT " SF_HISTORY_COLUMNS
+                        " FROM history WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
       insert_timer(db,
                    "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
                    "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -1093,6 +1111,32 @@ std::vector<ChangeSetRow> SqliteStore::ListChangeSets(const std::string& status,
   });
 }
 
+std::vector<ChangeSetRow> SqliteStore::ListChangeSetsPage(const ChangeSetPageQuery& q) {
+  return Read([&] {
+    SQLite::Statement& s = q.newest_first ? st_->page_change_sets_newest
+                                          : st_->page_change_sets_oldest;
+    Use use(s);
+    Bind(s, 1, q.status);
+    Bind(s, 2, q.entity);
+    Bind(s, 3, q.change_type);
+    Bind(s, 4, q.account);
+    Bind(s, 5, q.started_after);
+    Bind(s, 6, q.started_before);
+    Bind(s, 7, q.after_seq);
+    Bind(s, 8, static_cast<int64_t>(q.limit));
+    // The quoted value as the changes column spells it: a substring test that most rows fail
+    // cheaply before json_each reads the ones that might match.
+    std::string entity_text, type_text;
+    dsl::AppendJsonString(q.entity, &entity_text);
+    dsl::AppendJsonString(q.change_type, &type_text);
+    Bind(s, 9, entity_text);
+    Bind(s, 10, type_text);
+    std::vector<ChangeSetRow> out;
+    while (Step(s, "listing a page of change sets")) out.push_back(ReadChangeSet(s));
+    return out;
+  });
+}
+
 HistoryRow SqliteStore::ReadHistory(const SQLite::Statement& s) const {
   HistoryRow h;
   h.seq = Int(s, 0);
@@ -1133,6 +1177,18 @@ std::vector<HistoryRow> SqliteStore::History(const std::string& id) {
   std::vector<HistoryRow> out;
   while (Step(s, "reading the history of ", id)) out.push_back(ReadHistory(s));
   return out;
+}
+
+std::vector<HistoryRow> SqliteStore::HistoryAfter(int64_t after_seq, int64_t limit) {
+  return Read([&] {
+    SQLite::Statement& s = st_->history_after;
+    Use use(s);
+    Bind(s, 1, after_seq);
+    Bind(s, 2, limit);
+    std::vector<HistoryRow> out;
+    while (Step(s, "reading the history")) out.push_back(ReadHistory(s));
+    return out;
+  });
 }
 
 TimerRow SqliteStore::ReadTimer(const SQLite::Statement& s) const {

@@ -92,6 +92,19 @@ struct ChangeSetRow {
   int64_t history_to = 0;
 };
 
+// One page of a change-set listing, read with the database's own order and limit (seq, which is
+// start order) rather than the whole table: a listing page of a store with 100,000 change sets
+// reads 20 rows. Empty strings filter nothing.
+struct ChangeSetPageQuery {
+  std::string status, entity, change_type;
+  std::string account;          // Only change sets whose actor has this account (its digits).
+  std::string started_after;    // RFC 3339, exclusive, compared as text (the store's fixed format).
+  std::string started_before;
+  bool newest_first = true;
+  int64_t after_seq = 0;  // The cursor: the seq of the previous page's last row (0: the first page).
+  int limit = 20;
+};
+
 struct HistoryRow {
   int64_t seq = 0;         // Assigned by the store: the append order.
   std::string change_set;  // "" for entity transitions that no change set caused (timers).
@@ -213,11 +226,16 @@ class Store {
   virtual std::vector<ChangeSetRow> ListChangeSets(const std::string& status,
                                                    const std::string& entity,
                                                    const std::string& change_type) = 0;
+  // Up to `q.limit` change sets past the cursor, in seq order (newest first when asked).
+  virtual std::vector<ChangeSetRow> ListChangeSetsPage(const ChangeSetPageQuery& q) = 0;
 
   // History: append-only.
   virtual void AppendHistory(HistoryRow* row) = 0;  // Sets row->seq.
   // The events of a change set, or of an entity (either id), in order.
   virtual std::vector<HistoryRow> History(const std::string& id) = 0;
+  // Up to `limit` rows of the whole history after seq `after_seq`, in order: a reader that keeps
+  // a tally reads only what was appended since it last looked.
+  virtual std::vector<HistoryRow> HistoryAfter(int64_t after_seq, int64_t limit) = 0;
 
   // Timers.
   virtual void AddTimer(TimerRow* t) = 0;  // Sets t->id.

@@ -31,7 +31,9 @@
 #include "engine/base/log.h"
 #include "engine/read/command.h"
 #include "engine/run/describe.h"
+#include "engine/run/views.h"
 #include "engine/store/store.h"
+#include "src/serve/console.h"
 
 namespace sellerflow::serve {
 namespace {
@@ -78,14 +80,10 @@ Response FromOutcome(const engine::Outcome& o) {
   return Error(StatusOf(type), type, message);
 }
 
-std::string Account(const std::string& actor) {
-  size_t colon = actor.find(':');
-  return colon == std::string::npos ? "" : actor.substr(colon + 1);
-}
-
-// Whether `actor` may see what `owner` (an actor) made or owns: its own account, or operations.
+// Whether `actor` may see what `owner` (an actor) made or owns: its own account, or operations;
+// the console asks the same.
 bool MaySee(const std::string& actor, const std::string& owner) {
-  return actor == "operations" || (!Account(actor).empty() && Account(actor) == Account(owner));
+  return engine::ActorMaySee(actor, owner);
 }
 
 const std::string* Param(const std::vector<std::pair<std::string, std::string>>& query,
@@ -852,6 +850,9 @@ int Serve(const ServeOptions& options, engine::Engine* engine, std::vector<Acces
       return service.Handle(req.method, path, query, req.body, actor, now_us);
     }));
   };
+  Console console(options, keys, &service, engine,
+                  [&writer](std::function<Response(int64_t)> fn) { return writer.Run(std::move(fn)); });
+  console.Register(server.get());
   server->Get(".*", handle);
   server->Post(".*", handle);
   server->Patch(".*", handle);

@@ -29,6 +29,8 @@ struct ServeOptions {
   size_t max_body_bytes = 1 << 20;
   std::string region = "us-east-1";      // In ARNs.
   std::string account = "000000000000";  // The catalog's account in ARNs.
+  // The policy the engine runs, for the console's pictures of machines; may be null.
+  const engine::Policy* policy = nullptr;
   // Called once the socket listens (tests wait for it); the port actually bound.
   std::function<void(int port)> on_listening;
 };
@@ -37,7 +39,7 @@ struct ServeOptions {
 struct Response {
   int status = 200;
   std::string error_type;  // x-amzn-ErrorType, for errors.
-  std::string body;        // JSON.
+  std::string body;        // JSON (the console's pages: HTML).
 };
 
 // The operations, on the engine and its store, for a caller whose signature was verified. Not
