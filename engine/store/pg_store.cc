@@ -2,6 +2,7 @@
 // statement prepared once per connection, errors mapped to StoreError.
 #include "engine/store/pg_store.h"
 
+#include <algorithm>
 #include <libpq-fe.h>
 #include <simdjson.h>
 
@@ -257,6 +258,8 @@ class PgStore : public Store {
 
   void AppendHistory(HistoryRow* row) override;
   std::vector<HistoryRow> History(const std::string& id) override;
+  std::vector<HistoryRow> HistoryAfter(int64_t after_seq, int64_t limit) override;
+  std::vector<ChangeSetRow> ListChangeSetsPage(const ChangeSetPageQuery& q) override;
 
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
@@ -975,6 +978,35 @@ std::vector<HistoryRow> PgStore::History(const std::string& id) {
                   {id, ChangeSetSeq(id)}, "reading the history of ", id);
   std::vector<HistoryRow> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(ReadHistory(r.get(), i));
+  return out;
+}
+
+std::vector<HistoryRow> PgStore::HistoryAfter(int64_t after_seq, int64_t limit) {
+  Result r = Exec("history_after",
+                  "SELECT " SF_HISTORY_COLUMNS
+                  " FROM history WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
+                  {std::to_string(after_seq), std::to_string(limit)}, "reading the history", "");
+  std::vector<HistoryRow> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(ReadHistory(r.get(), i));
+  return out;
+}
+
+// The filters of the whole listing (status, entity, change type) in SQL, the rest here: the
+// console's page query, correct on PostgreSQL though it reads every matching row.
+std::vector<ChangeSetRow> PgStore::ListChangeSetsPage(const ChangeSetPageQuery& q) {
+  std::vector<ChangeSetRow> all = ListChangeSets(q.status, q.entity, q.change_type);
+  std::sort(all.begin(), all.end(), [&](const ChangeSetRow& a, const ChangeSetRow& b) {
+    return q.newest_first ? a.seq > b.seq : a.seq < b.seq;
+  });
+  std::vector<ChangeSetRow> out;
+  for (ChangeSetRow& cs : all) {
+    if (static_cast<int>(out.size()) >= q.limit) break;
+    if (q.after_seq && (q.newest_first ? cs.seq >= q.after_seq : cs.seq <= q.after_seq)) continue;
+    if (!q.account.empty() && cs.actor.substr(cs.actor.find(':') + 1) != q.account) continue;
+    if (!q.started_after.empty() && !(cs.started_at > q.started_after)) continue;
+    if (!q.started_before.empty() && !(cs.started_at < q.started_before)) continue;
+    out.push_back(std::move(cs));
+  }
   return out;
 }
 
