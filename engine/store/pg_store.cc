@@ -1,5 +1,6 @@
 // The PostgreSQL store over libpq: the SQLite store's rows and digest on a database server, every
 // statement prepared once per connection, errors mapped to StoreError.
+#include "engine/store/changes_column.h"
 #include "engine/store/pg_store.h"
 
 #include <algorithm>
@@ -813,53 +814,13 @@ ChangeSetRow PgStore::ReadChangeSet(const PGresult* r, int row) {
   return cs;
 }
 
-// The changes column, exactly as SqliteStore writes it (the digest hashes its text).
 std::string PgStore::EncodeChanges(const std::vector<ChangeRow>& changes) {
-  std::string out = "[";
-  for (const ChangeRow& c : changes) {
-    if (out.size() > 1) out += ',';
-    out += '[';
-    out += std::to_string(c.index);
-    for (const std::string* field :
-         {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name, &c.machine_hash, &c.state,
-          &c.status, &c.errors, &c.entered_at}) {
-      out += ',';
-      dsl::AppendJsonString(*field, &out);
-    }
-    out += ']';
-  }
-  out += ']';
-  return out;
+  return EncodeChangesColumn(changes);
 }
 
 std::vector<ChangeRow> PgStore::DecodeChanges(const std::string& text,
                                               const std::string& change_set) {
-  const auto corrupt = [&] {
-    return StoreError(StoreError::Kind::kCorrupt, "store " + where_ +
-                                                      ": the changes of change set " + change_set +
-                                                      " are not in the form sellerflow writes");
-  };
-  simdjson::dom::array changes;
-  if (json_.parse(text).get(changes) != simdjson::SUCCESS) throw corrupt();
-  std::vector<ChangeRow> out;
-  for (simdjson::dom::element item : changes) {
-    simdjson::dom::array a;
-    int64_t index = 0;
-    if (item.get(a) != simdjson::SUCCESS || a.size() != 10 ||
-        a.at(0).get(index) != simdjson::SUCCESS)
-      throw corrupt();
-    ChangeRow c;
-    c.index = static_cast<int>(index);
-    size_t i = 1;
-    for (std::string* field : {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name,
-                               &c.machine_hash, &c.state, &c.status, &c.errors, &c.entered_at}) {
-      std::string_view v;
-      if (a.at(i++).get(v) != simdjson::SUCCESS) throw corrupt();
-      field->assign(v);
-    }
-    out.push_back(std::move(c));
-  }
-  return out;
+  return DecodeChangesColumn(text, &json_, "store " + where_, change_set);
 }
 
 std::optional<ChangeSetRow> PgStore::GetChangeSet(const std::string& id) {

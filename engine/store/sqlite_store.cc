@@ -1,5 +1,6 @@
 // The SQLite store: one WAL database per file, every statement prepared once, errors mapped to
 // StoreError.
+#include "engine/store/changes_column.h"
 #include "engine/store/sqlite_store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -976,55 +977,13 @@ ChangeSetRow SqliteStore::ReadChangeSet(SQLite::Statement& s) {
   return cs;
 }
 
-// The changes column: [[index, change_type, entity_type, entity_id, change_name, machine_hash,
-// state, status, errors, entered_at], ...], errors being the ErrorDetailList's JSON text as a
-// string so that it reads back byte for byte.
 std::string SqliteStore::EncodeChanges(const std::vector<ChangeRow>& changes) {
-  std::string out = "[";
-  for (const ChangeRow& c : changes) {
-    if (out.size() > 1) out += ',';
-    out += '[';
-    out += std::to_string(c.index);
-    for (const std::string* field :
-         {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name, &c.machine_hash, &c.state,
-          &c.status, &c.errors, &c.entered_at}) {
-      out += ',';
-      dsl::AppendJsonString(*field, &out);
-    }
-    out += ']';
-  }
-  out += ']';
-  return out;
+  return EncodeChangesColumn(changes);
 }
 
 std::vector<ChangeRow> SqliteStore::DecodeChanges(const std::string& text,
                                                   const std::string& change_set) {
-  const auto corrupt = [&] {
-    return StoreError(StoreError::Kind::kCorrupt, "store " + path_ +
-                                                      ": the changes of change set " + change_set +
-                                                      " are not in the form sellerflow writes");
-  };
-  simdjson::dom::array changes;
-  if (json_.parse(text).get(changes) != simdjson::SUCCESS) throw corrupt();
-  std::vector<ChangeRow> out;
-  for (simdjson::dom::element item : changes) {
-    simdjson::dom::array a;
-    int64_t index = 0;
-    if (item.get(a) != simdjson::SUCCESS || a.size() != 10 ||
-        a.at(0).get(index) != simdjson::SUCCESS)
-      throw corrupt();
-    ChangeRow c;
-    c.index = static_cast<int>(index);
-    size_t i = 1;
-    for (std::string* field : {&c.change_type, &c.entity_type, &c.entity_id, &c.change_name,
-                               &c.machine_hash, &c.state, &c.status, &c.errors, &c.entered_at}) {
-      std::string_view v;
-      if (a.at(i++).get(v) != simdjson::SUCCESS) throw corrupt();
-      field->assign(v);
-    }
-    out.push_back(std::move(c));
-  }
-  return out;
+  return DecodeChangesColumn(text, &json_, "store " + path_, change_set);
 }
 
 void SqliteStore::BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs) {
