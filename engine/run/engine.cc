@@ -16,6 +16,7 @@
 #include "engine/base/log.h"
 #include "engine/base/sha256.h"
 #include "engine/check/check_policy.h"
+#include "engine/run/coverage.h"
 #include "engine/run/describe.h"
 
 namespace sellerflow::engine {
@@ -190,6 +191,7 @@ struct EngineImpl {
   bool following = false;
   bool persist = true;               // false for Intent VALIDATE.
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
+  Coverage* coverage = nullptr;      // Counts what runs, for policy tests; not owned.
   // The timers the command's FireTimers fired (the first kMaxTimersListed) and how many it fired:
   // what a tick answers.
   struct FiredTimer {
@@ -462,6 +464,7 @@ struct EngineImpl {
     w.row.type = type;
     w.row.owner = owner;
     w.row.state = initial ? initial->name : "";
+    if (coverage && initial) coverage->EnterState(*em->m, initial->name);
     w.row.revision = 0;
     w.row.document = document;
     w.row.created_at = cmd->at;
@@ -518,6 +521,10 @@ struct EngineImpl {
       h.actor = cmd->actor;
       h.at = cmd->at;
       entity_history.push_back(h);
+      if (coverage && !following) {
+        coverage->TakeTransition(*em->m, t);
+        coverage->EnterState(*em->m, t.to);
+      }
       LogEvent(LogLevel::kDebug, {{"event", "entity transition"},
                                   {"at", cmd->at},
                                   {"change_set", cs_id},
@@ -808,6 +815,7 @@ struct EngineImpl {
                                   {"from", c.row.state},
                                   {"to", to}});
     }
+    if (coverage) coverage->EnterState(*c.cm->m, to);
     c.row.state = to;
     c.row.entered_at = cmd->at;
     const State* s = c.cm->m->FindState(to);
@@ -827,6 +835,7 @@ struct EngineImpl {
       c.row.status = "FAILED";
       return;
     }
+    if (coverage) coverage->TakeTransition(*c.cm->m, *ct.t);
     Enter(c, ct.t->to, trigger, cs_id);
   }
 
@@ -853,6 +862,7 @@ struct EngineImpl {
           }
           const size_t rule = static_cast<size_t>(i);
           dsl::RuleResult r = c.cm->rules->Evaluate(rule, b, ctx);
+          if (coverage) coverage->EvaluateRule(*c.cm->rules, rule, r.outcome);
           if (r.outcome == dsl::Outcome::kError) {
             if (fault.empty())
               fault = "the validation of " + c.cm->m->Key() + " in state " + s->name + " (" +
@@ -869,6 +879,7 @@ struct EngineImpl {
           c.server_fault = fault;
           return;
         }
+        if (coverage) coverage->Validate(*c.cm->m, *s, passed);
         Enter(c, passed ? s->validate->passed : s->validate->failed,
               passed ? "validation passed" : "validation failed", cs_id);
         continue;
@@ -927,6 +938,7 @@ struct EngineImpl {
       }
       const size_t rule = static_cast<size_t>(i);
       dsl::Outcome o = cm.rules->Test(rule, b, ctx);
+      if (coverage) coverage->EvaluateRule(*cm.rules, rule, o);
       if (o == dsl::Outcome::kError) {
         *fault = guard_of() + ": " + RuleFault(*cm.rules, rule, cm.rules->Evaluate(rule, b, ctx));
         return false;
@@ -1488,6 +1500,10 @@ struct EngineImpl {
     h.actor = "timer";
     h.at = cmd->at;
     entity_history.push_back(h);
+    if (coverage) {
+      coverage->TakeTransition(*em->m, *ct.t);
+      coverage->EnterState(*em->m, ct.t->to);
+    }
     if (ct.t->to != w->row.state) w->state_changed = true;
     w->row.state = ct.t->to;
     w->changed = true;
@@ -1850,6 +1866,7 @@ struct EngineImpl {
                             ", which its rules do not define: the request is refused",
                         {}};
         dsl::RuleResult r = w.cm->rules->Evaluate(static_cast<size_t>(rule), b, ctx);
+        if (coverage) coverage->EvaluateRule(*w.cm->rules, static_cast<size_t>(rule), r.outcome);
         if (r.outcome == dsl::Outcome::kError)
           throw Refusal{Result::kAccessDenied,
                         "AccessDeniedException",
@@ -2013,6 +2030,7 @@ struct EngineImpl {
     row.type = c.entity_type;
     row.owner = c.owner;
     row.state = c.state;
+    if (coverage) coverage->EnterState(*em->m, c.state);
     row.revision = 1;
     row.document = dsl::ToJson(doc);
     row.created_at = row.updated_at = c.at;
@@ -2108,6 +2126,14 @@ Engine::Engine(const Policy& policy, Store* store)
 Engine::~Engine() = default;
 
 void Engine::set_respond(bool respond) { impl_->respond = respond; }
+
+void Engine::set_coverage(Coverage* coverage) {
+  impl_->coverage = coverage;
+  if (!coverage) return;
+  coverage->AddPolicy(impl_->policy);
+  for (const auto& [m, cm] : impl_->machines)
+    if (cm->rules) coverage->AddRules(*cm->rules);
+}
 
 Store* Engine::store() const { return impl_->store; }
 

@@ -46,6 +46,7 @@ class DefinitionsMissing : public std::runtime_error {
 };
 
 struct EngineImpl;
+class Coverage;
 
 // Owns the compiled machines of one checked policy; borrows the store. One command at a time.
 class Engine {
@@ -65,6 +66,10 @@ class Engine {
   // Whether Execute builds Outcome::body for successful commands (default true). A replay, which
   // reports only counts, turns it off; errors always carry their body.
   void set_respond(bool respond);
+  // Counts every state entered, transition taken and rule evaluated into *coverage (registering
+  // the policy's machines and rules there first); nullptr stops counting. Not owned: it must
+  // outlive the engine or be unset.
+  void set_coverage(Coverage* coverage);
 
   // The store this engine runs on, to read it (Catalog in describe.h) between commands.
   Store* store() const;

@@ -595,6 +595,18 @@ void ConfigureSqlite() {
 void SqliteStore::Open(const StoreOptions& options) {
   ConfigureSqlite();
   const int busy_timeout_ms = options.busy_timeout_ms;
+  if (options.in_memory) {
+    try {
+      db_ = std::make_unique<SQLite::Database>(":memory:", SQLite::OPEN_READWRITE |
+                                                               SQLite::OPEN_CREATE |
+                                                               SQLite::OPEN_NOMUTEX);
+      Migrate();
+      st_ = std::make_unique<Statements>(*db_);
+    } catch (const SQLite::Exception& e) {
+      Fail(e, "making it in memory");
+    }
+    return;
+  }
   CheckPlainPath(path_);
   std::error_code ec;
   if (!options.create && !std::filesystem::exists(path_, ec)) {

@@ -163,6 +163,10 @@ struct StoreOptions {
   bool read_only = false;
   // How long a write waits for another process's lock before kBusy.
   int busy_timeout_ms = kBusyTimeoutMs;
+  // The store lives in memory, private to its object, and is gone when that is destroyed: for
+  // policy tests, which want a fresh store per scenario and nothing left behind. The location is
+  // then only a name for messages.
+  bool in_memory = false;
 };
 
 // The engine's persistent state behind one interface, so that the engine never names a database.

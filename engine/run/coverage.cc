@@ -1,0 +1,230 @@
+// Coverage of a policy by its tests: counts kept by engines, gaps listed with their positions.
+#include "engine/run/coverage.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "dsl/diagnostics.h"
+
+namespace sellerflow::engine {
+namespace {
+
+std::string Json(std::string_view s) {
+  std::string out;
+  dsl::AppendJsonString(s, &out);
+  return out;
+}
+
+std::string FileOf(const Where& w) { return w.source ? w.source->name : ""; }
+
+std::string ValidationLabel(const State& s, bool passed) {
+  return s.name + (passed ? " -validation passed-> " + s.validate->passed
+                          : " -validation failed-> " + s.validate->failed);
+}
+
+}  // namespace
+
+const char* CoverageItem::KindName() const {
+  switch (kind) {
+    case Kind::kState:
+      return "state";
+    case Kind::kTransition:
+      return "transition";
+    case Kind::kRule:
+      return "rule";
+  }
+  return "";
+}
+
+std::string Coverage::Label(const Transition& t) {
+  std::string how = !t.event.empty()         ? t.event
+                    : !t.after.text.empty()   ? "after " + t.after.text
+                    : !t.at_time.text.empty() ? "at " + t.at_time.text
+                                              : "automatic";
+  return t.from + " -" + how + "-> " + t.to;
+}
+
+std::string Coverage::Key(CoverageItem::Kind kind, const std::string& file,
+                          const std::string& machine, const std::string& what) {
+  return std::to_string(static_cast<int>(kind)) + '\0' + file + '\0' + machine + '\0' + what;
+}
+
+CoverageItem* Coverage::Find(const std::string& key) {
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : &it->second;
+}
+
+void Coverage::AddPolicy(const Policy& policy) {
+  using Kind = CoverageItem::Kind;
+  for (const auto& mp : policy.machines) {
+    const Machine& m = *mp;
+    const std::string key = m.Key();
+    const std::string file = m.source ? m.source->name : "";
+    machines_[&m] = {key, file};
+    auto add = [&](Kind kind, const std::string& what, const Where& at) {
+      CoverageItem item;
+      item.kind = kind;
+      item.machine = key;
+      item.what = what;
+      item.file = file;
+      item.line = at.line;
+      item.column = at.column;
+      items_.emplace(Key(kind, file, key, what), item);
+    };
+    for (const State& s : m.states) {
+      add(Kind::kState, s.name, s.at);
+      if (s.validate) {
+        add(Kind::kTransition, ValidationLabel(s, true), s.validate->at);
+        add(Kind::kTransition, ValidationLabel(s, false), s.validate->at);
+      }
+    }
+    for (const Transition& t : m.transitions) add(Kind::kTransition, Label(t), t.at);
+  }
+}
+
+void Coverage::AddRules(const dsl::Program& rules) {
+  if (rules_.count(&rules)) return;
+  std::vector<std::string>& keys = rules_[&rules];
+  for (size_t i = 0; i < rules.rule_count(); ++i) {
+    const dsl::RuleInfo& info = rules.rule(i);
+    const std::string key = Key(CoverageItem::Kind::kRule, info.file, "", info.name);
+    keys.push_back(key);
+    CoverageItem item;
+    item.kind = CoverageItem::Kind::kRule;
+    item.what = info.name;
+    item.file = info.file;
+    item.line = info.pos.line;
+    item.column = info.pos.column;
+    items_.emplace(key, item);
+  }
+}
+
+void Coverage::EnterState(const Machine& m, const std::string& state) {
+  auto it = machines_.find(&m);
+  if (it == machines_.end()) return;
+  if (CoverageItem* item =
+          Find(Key(CoverageItem::Kind::kState, it->second.second, it->second.first, state)))
+    ++item->count;
+}
+
+void Coverage::TakeTransition(const Machine& m, const Transition& t) {
+  auto it = machines_.find(&m);
+  if (it == machines_.end()) return;
+  if (CoverageItem* item = Find(
+          Key(CoverageItem::Kind::kTransition, it->second.second, it->second.first, Label(t))))
+    ++item->count;
+}
+
+void Coverage::Validate(const Machine& m, const State& s, bool passed) {
+  auto it = machines_.find(&m);
+  if (it == machines_.end() || !s.validate) return;
+  if (CoverageItem* item = Find(Key(CoverageItem::Kind::kTransition, it->second.second,
+                                    it->second.first, ValidationLabel(s, passed))))
+    ++item->count;
+}
+
+void Coverage::EvaluateRule(const dsl::Program& rules, size_t rule, dsl::Outcome outcome) {
+  auto it = rules_.find(&rules);
+  if (it == rules_.end() || rule >= it->second.size()) return;
+  if (CoverageItem* item = Find(it->second[rule])) {
+    ++item->count;
+    if (outcome == dsl::Outcome::kFailed) ++item->failed;
+  }
+}
+
+std::vector<CoverageItem> Coverage::Items() const {
+  std::vector<CoverageItem> out;
+  out.reserve(items_.size());
+  for (const auto& [key, item] : items_) out.push_back(item);
+  std::stable_sort(out.begin(), out.end(), [](const CoverageItem& a, const CoverageItem& b) {
+    return std::tie(a.file, a.line, a.column, a.kind, a.what) <
+           std::tie(b.file, b.line, b.column, b.kind, b.what);
+  });
+  return out;
+}
+
+namespace {
+
+// Why an item is a gap, or "" when it is not.
+std::string GapOf(const CoverageItem& item) {
+  switch (item.kind) {
+    case CoverageItem::Kind::kState:
+      return item.count ? "" : "never entered";
+    case CoverageItem::Kind::kTransition:
+      return item.count ? "" : "never taken";
+    case CoverageItem::Kind::kRule:
+      if (!item.count) return "never evaluated";
+      return item.failed ? "" : "never failed (evaluated " + std::to_string(item.count) + " times)";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string Coverage::GapsText() const {
+  std::string out;
+  for (const CoverageItem& item : Items()) {
+    const std::string gap = GapOf(item);
+    if (gap.empty()) continue;
+    out += item.file + ":" + std::to_string(item.line) + ":" + std::to_string(item.column) + ": " +
+           item.KindName() + " " + item.what + (item.machine.empty() ? "" : " of " + item.machine) +
+           " " + gap + "\n";
+  }
+  return out;
+}
+
+std::string Coverage::SummaryText() const {
+  int64_t counts[3][2] = {};
+  int64_t failed = 0;
+  for (const auto& [key, item] : items_) {
+    auto k = static_cast<int>(item.kind);
+    ++counts[k][1];
+    if (item.count) ++counts[k][0];
+    if (item.failed) ++failed;
+  }
+  auto of = [&](int k) {
+    return std::to_string(counts[k][0]) + " of " + std::to_string(counts[k][1]);
+  };
+  return "states " + of(0) + " entered, transitions " + of(1) + " taken, rules " + of(2) +
+         " evaluated (" + std::to_string(failed) + " failed at least once)";
+}
+
+std::string Coverage::ToJson() const {
+  int64_t counts[3][2] = {};
+  int64_t failed = 0;
+  for (const auto& [key, item] : items_) {
+    auto k = static_cast<int>(item.kind);
+    ++counts[k][1];
+    if (item.count) ++counts[k][0];
+    if (item.failed) ++failed;
+  }
+  auto pair = [&](int k) {
+    return "{\"Covered\":" + std::to_string(counts[k][0]) +
+           ",\"Total\":" + std::to_string(counts[k][1]) + "}";
+  };
+  std::string out = "{\"States\":" + pair(0) + ",\"Transitions\":" + pair(1) +
+                    ",\"Rules\":" + pair(2) + ",\"RulesFailed\":" + std::to_string(failed) +
+                    ",\"Gaps\":[";
+  bool first = true;
+  for (const CoverageItem& item : Items()) {
+    const std::string gap = GapOf(item);
+    if (gap.empty()) continue;
+    if (!first) out += ",";
+    first = false;
+    out += std::string("{\"Kind\":") + Json(item.KindName()) + ",\"Machine\":" + Json(item.machine) +
+           ",\"What\":" + Json(item.what) + ",\"File\":" + Json(item.file) +
+           ",\"Line\":" + std::to_string(item.line) + ",\"Column\":" + std::to_string(item.column) +
+           ",\"Count\":" + std::to_string(item.count) + ",\"Failed\":" + std::to_string(item.failed) +
+           ",\"Gap\":" + Json(gap) + "}";
+  }
+  return out + "]}";
+}
+
+std::set<std::string> Coverage::Exercised(const std::string& machine_key) const {
+  std::set<std::string> out;
+  for (const auto& [key, item] : items_)
+    if (item.machine == machine_key && item.count) out.insert(item.what);
+  return out;
+}
+
+}  // namespace sellerflow::engine
