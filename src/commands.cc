@@ -18,6 +18,7 @@
 #include "engine/check/graph.h"
 #include "engine/model/folders.h"
 #include "engine/model/load.h"
+#include "engine/run/coverage.h"
 #include "engine/store/store.h"
 
 namespace sellerflow {
@@ -377,6 +378,7 @@ std::function<int()> SetupGraph(CLI::App* app) {
     PolicyOptions policy;
     std::string name, format = "mermaid";
     bool all = false;
+    std::vector<std::string> coverage;
   };
   auto o = std::make_shared<Options>();
   app->add_option("TYPE", o->name, "a change type, an entity type, or 'ChangeType on EntityType'");
@@ -384,9 +386,14 @@ std::function<int()> SetupGraph(CLI::App* app) {
   AddPolicyOptions(app, &o->policy);
   app->add_option("--format", o->format, "mermaid or dot")
       ->check(CLI::IsMember({"mermaid", "dot"}));
+  Repeatable(app->add_option("--coverage", o->coverage,
+                             "run these scenarios (a file or folder, repeatable) and draw what "
+                             "they never exercised in red, dashed"));
   return [o] {
     if (o->all == !o->name.empty())
       throw InputError("graph takes a machine's TYPE or --all (one of them)");
+    if (o->all && !o->coverage.empty())
+      throw InputError("graph --coverage draws one machine: give its TYPE, not --all");
     Diagnostics diags;
     auto policy = LoadPolicyFrom(o->policy, &diags);
     if (diags.has_errors()) {
@@ -409,9 +416,33 @@ std::function<int()> SetupGraph(CLI::App* app) {
       throw InputError("no machine named '" + o->name + "'" +
                        (near.empty() ? "; machines: " + known : "; did you mean '" + near + "'?"));
     }
+    engine::Coverage coverage;
+    if (!o->coverage.empty()) {
+      // The scenarios' report goes to stderr: stdout is the picture, to pipe into dot or a file.
+      engine::ScenarioSetup setup = ScenarioSetupFor(ResolveFolders(o->policy.workflows,
+                                                                    o->policy.rules, ""));
+      setup.coverage = &coverage;
+      engine::ScenarioRunner runner(setup);
+      std::vector<std::string> files = engine::FindScenarios(o->coverage);
+      if (files.empty()) throw InputError("no scenarios (*.yaml) under " + o->coverage.front());
+      int failed = 0;
+      for (const auto& file : files) {
+        engine::ScenarioResult r = runner.Run(file);
+        if (!r.ok) {
+          ++failed;
+          std::fprintf(stderr, "FAIL %s\n", file.c_str());
+        }
+      }
+      if (failed)
+        std::fprintf(stderr, "sellerflow: %d of %zu scenarios failed (run `sellerflow test` for why); "
+                             "drawing what the rest exercised\n",
+                     failed, files.size());
+    }
     for (size_t i = 0; i < machines.size(); ++i) {
       if (i) std::fputs("\n", stdout);
-      std::fputs(engine::DrawMachine(*machines[i], format).c_str(), stdout);
+      engine::GraphMarks marks;
+      if (!o->coverage.empty()) marks = coverage.ColdMarks(*machines[i]);
+      std::fputs(engine::DrawMachine(*machines[i], format, marks).c_str(), stdout);
     }
     return kExitOk;
   };

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/run/scenario.h"
+
 namespace CLI {
 class App;
 class Option;
@@ -53,6 +55,16 @@ struct DefinitionFolders {
 };
 DefinitionFolders ResolveFolders(const std::vector<std::string>& workflows,
                                  const std::vector<std::string>& rules, const std::string& store);
+
+// What `test` and `graph --coverage` run scenarios with: these folders and the command line's
+// exit codes for what a step's `exit` compares.
+engine::ScenarioSetup ScenarioSetupFor(const DefinitionFolders& folders);
+
+// Runs the scenarios under `paths` (files, or folders searched for *.yaml; none: tests/scenarios)
+// and prints "ok  NAME" or "FAIL NAME" with each failure, then "N of M scenarios passed". Returns
+// how many failed, or -1 (after saying why on stderr) when no scenario was found.
+int RunScenarioFiles(engine::ScenarioRunner& runner, const std::vector<std::string>& paths,
+                     bool verbose);
 
 const std::vector<Command>& Commands();
 // Makes `o` a repeatable option that takes one value each time (`--workflows a --workflows b`), so

@@ -28,6 +28,7 @@
 #include "engine/run/describe.h"
 #include "engine/run/engine.h"
 #include "engine/run/replay.h"
+#include "engine/run/scenario.h"
 #include "engine/run/what_if.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
@@ -894,6 +895,117 @@ CLI::Option* Repeatable(CLI::Option* o) {
       CLI::MultiOptionPolicy::TakeAll);
 }
 
+namespace {
+
+// A scenario's report, indented under its name; a failure quoting diagnostics spans lines, each
+// shown as it is (a caret stays under its column).
+void PrintIndented(const std::vector<std::string>& lines) {
+  for (const auto& text : lines) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) std::printf("     %s\n", Visible(line).c_str());
+  }
+}
+
+}  // namespace
+
+engine::ScenarioSetup ScenarioSetupFor(const DefinitionFolders& folders) {
+  engine::ScenarioSetup setup;
+  setup.workflows = folders.workflows;
+  setup.rules = folders.rules;
+  setup.exit_code = ExitFor;
+  setup.usage_exit = kExitUsage;
+  return setup;
+}
+
+int RunScenarioFiles(engine::ScenarioRunner& runner, const std::vector<std::string>& paths,
+                     bool verbose) {
+  std::vector<std::string> roots = paths;
+  if (roots.empty()) roots.push_back("tests/scenarios");
+  for (const auto& root : roots) {
+    std::error_code ec;
+    if (!std::filesystem::exists(root, ec)) {
+      std::fprintf(stderr, "sellerflow: no such scenario file or folder: %s\n", Visible(root).c_str());
+      return -1;
+    }
+  }
+  std::vector<std::string> files = engine::FindScenarios(roots);
+  if (files.empty()) {
+    std::fprintf(stderr, "sellerflow: no scenarios (*.yaml) under %s\n",
+                 Visible(roots.front()).c_str());
+    return -1;
+  }
+  // Names relative to the folder they were found under read better than long paths.
+  auto name_of = [&](const std::string& file) {
+    for (const auto& root : roots) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(root, ec)) continue;
+      std::string prefix = root.back() == '/' ? root : root + "/";
+      if (file.rfind(prefix, 0) == 0) return file.substr(prefix.size());
+    }
+    return file;
+  };
+  int failed = 0;
+  for (const auto& file : files) {
+    engine::ScenarioResult r = runner.Run(file);
+    const std::string name = name_of(file);
+    std::printf("%s %s\n", r.ok ? "ok  " : "FAIL", Visible(name).c_str());
+    if (!r.ok || verbose) PrintIndented(r.lines);
+    failed += !r.ok;
+  }
+  std::printf("%zu of %zu scenarios passed\n", files.size() - failed, files.size());
+  std::fflush(stdout);
+  return failed;
+}
+
+namespace {
+
+// `test --export-log` and `--check-log`: one scenario's command log, written or compared.
+int ScenarioLog(engine::ScenarioRunner& runner, const std::vector<std::string>& paths,
+                const std::string& export_to, const std::string& check_against) {
+  std::vector<std::string> files = engine::FindScenarios(paths);
+  if (files.size() != 1)
+    throw UsageError("--export-log and --check-log take exactly one scenario, not " +
+                     std::to_string(files.size()));
+  engine::ScenarioResult r = runner.Run(files.front(), /*want_log=*/true);
+  std::printf("%s %s\n", r.ok ? "ok  " : "FAIL", Visible(files.front()).c_str());
+  PrintIndented(r.lines);
+  if (!r.ok) return kExitRefused;
+  if (!export_to.empty()) {
+    std::ofstream out(export_to, std::ios::binary | std::ios::trunc);
+    out << r.log;
+    out.close();
+    if (!out) throw UsageError("cannot write " + export_to + ": " + std::strerror(errno));
+  }
+  if (!check_against.empty()) {
+    std::ifstream in(check_against, std::ios::binary);
+    if (!in) throw UsageError("cannot read " + check_against + ": " + std::strerror(errno));
+    std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (kept != r.log) {
+      // The first line that differs, with its number: enough to see what moved.
+      std::istringstream a(kept), b(r.log);
+      std::string la, lb;
+      int n = 1;
+      for (;; ++n) {
+        bool ga = static_cast<bool>(std::getline(a, la)), gb = static_cast<bool>(std::getline(b, lb));
+        if (!ga || !gb || la != lb) {
+          if (!ga) la = "(end of file)";
+          if (!gb) lb = "(end of log)";
+          break;
+        }
+      }
+      std::printf("%s is not this scenario's command log (refresh it with --export-log); line %d:\n"
+                  "  kept:     %s\n  scenario: %s\n",
+                  Visible(check_against).c_str(), n, Visible(la.substr(0, 300)).c_str(),
+                  Visible(lb.substr(0, 300)).c_str());
+      return kExitRefused;
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 void AddEngineCommands(std::vector<Command>* commands) {
   commands->push_back(
       {"start-change-set",
@@ -1206,6 +1318,54 @@ void AddEngineCommands(std::vector<Command>* commands) {
              while (std::getline(lines, line)) std::printf("%s\n", Visible(line).c_str());
            }
            return r.differs() ? kExitRefused : kExitOk;
+         });
+       }});
+  commands->push_back(
+      {"test",
+       "run policy scenarios (YAML stories with expectations), each on a fresh in-memory store",
+       [](CLI::App* app) {
+         struct Options {
+           std::vector<std::string> paths, workflows, rules;
+           bool coverage = false, verbose = false;
+           std::string coverage_json, export_log, check_log;
+         };
+         auto o = std::make_shared<Options>();
+         app->add_option("PATHS", o->paths,
+                         "scenario files, or folders searched for *.yaml (default: tests/scenarios)");
+         Repeatable(app->add_option("--workflows", o->workflows,
+                                    "a workflow folder (repeatable; default as in the other "
+                                    "commands); a scenario's `policy:` adds its own"));
+         Repeatable(app->add_option("--rules", o->rules, "a rules folder (repeatable)"));
+         app->add_flag("--coverage", o->coverage,
+                       "then list every state, transition and rule the scenarios never exercised");
+         app->add_option("--coverage-json", o->coverage_json,
+                         "write the coverage counts and gaps to this file as JSON (for CI)");
+         app->add_flag("-v,--verbose", o->verbose, "print what passing scenarios report too");
+         app->add_option("--export-log", o->export_log,
+                         "with one scenario: write its command log (as `log export` does) here");
+         app->add_option("--check-log", o->check_log,
+                         "with one scenario: fail unless its command log equals this file");
+         return std::function<int()>([o]() -> int {
+           engine::ScenarioSetup setup = ScenarioSetupFor(ResolveFolders(o->workflows, o->rules, ""));
+           engine::Coverage coverage;
+           if (o->coverage || !o->coverage_json.empty()) setup.coverage = &coverage;
+           engine::ScenarioRunner runner(setup);
+           if (!o->export_log.empty() || !o->check_log.empty())
+             return ScenarioLog(runner, o->paths, o->export_log, o->check_log);
+           int failed = RunScenarioFiles(runner, o->paths, o->verbose);
+           if (failed < 0) return kExitUsage;
+           if (o->coverage) {
+             std::printf("coverage: %s\n", coverage.SummaryText().c_str());
+             std::fputs(coverage.GapsText().c_str(), stdout);
+           }
+           if (!o->coverage_json.empty()) {
+             std::ofstream out(o->coverage_json, std::ios::binary | std::ios::trunc);
+             out << coverage.ToJson() << "\n";
+             out.close();
+             if (!out)
+               throw UsageError("cannot write " + o->coverage_json + ": " + std::strerror(errno));
+           }
+           return failed ? kExitRefused : kExitOk;
          });
        }});
   commands->push_back(

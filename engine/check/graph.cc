@@ -101,7 +101,16 @@ struct Edge {
   size_t from, to;
   std::string label;
   bool validation;
+  size_t transition;  // Its index in m.transitions; for a validation, npos.
+  bool passed;        // A validation: the passed outcome.
 };
+
+constexpr size_t kNone = static_cast<size_t>(-1);
+
+bool Cold(const Edge& e, const GraphMarks& marks) {
+  return e.validation ? marks.cold_validations.count({e.from, e.passed}) > 0
+                      : marks.cold_transitions.count(e.transition) > 0;
+}
 
 std::vector<Edge> Edges(const Machine& m) {
   std::vector<Edge> edges;
@@ -114,19 +123,23 @@ std::vector<Edge> Edges(const Machine& m) {
     size_t passed = StateIndex(m, s.validate->passed);
     size_t failed = StateIndex(m, s.validate->failed);
     if (passed < m.states.size())
-      edges.push_back({i, passed, "validate " + rules + " passed", true});
+      edges.push_back({i, passed, "validate " + rules + " passed", true, kNone, true});
     if (failed < m.states.size())
-      edges.push_back({i, failed, "validate " + rules + " failed", true});
+      edges.push_back({i, failed, "validate " + rules + " failed", true, kNone, false});
   }
-  for (const auto& t : m.transitions) {
+  for (size_t ti = 0; ti < m.transitions.size(); ++ti) {
+    const Transition& t = m.transitions[ti];
     size_t from = StateIndex(m, t.from), to = StateIndex(m, t.to);
     if (from < m.states.size() && to < m.states.size())
-      edges.push_back({from, to, Label(t), false});
+      edges.push_back({from, to, Label(t), false, ti, false});
   }
   return edges;
 }
 
-void MermaidStates(const Machine& m, size_t mi, const std::string& indent, std::string* out) {
+// Mermaid's state diagrams style states but not transitions, so a cold transition says so in its
+// label.
+void MermaidStates(const Machine& m, size_t mi, const std::string& indent, std::string* out,
+                   const GraphMarks& marks = {}) {
   for (size_t i = 0; i < m.states.size(); ++i)
     *out += indent + "state \"" + MermaidText(StateCaption(m, m.states[i])) + "\" as " +
             StateId(mi, i) + "\n";
@@ -134,11 +147,17 @@ void MermaidStates(const Machine& m, size_t mi, const std::string& indent, std::
     if (m.states[i].initial) *out += indent + "[*] --> " + StateId(mi, i) + "\n";
   for (const auto& e : Edges(m)) {
     *out += indent + StateId(mi, e.from) + " --> " + StateId(mi, e.to);
-    if (!e.label.empty()) *out += " : " + MermaidText(e.label);
+    std::string label = e.label;
+    if (Cold(e, marks)) label += label.empty() ? "never taken" : " (never taken)";
+    if (!label.empty()) *out += " : " + MermaidText(label);
     *out += "\n";
   }
   for (size_t i = 0; i < m.states.size(); ++i)
     if (m.states[i].final) *out += indent + StateId(mi, i) + " --> [*]\n";
+  if (marks.cold_states.empty()) return;
+  *out += indent + "classDef cold fill:#ffebee,stroke:#c62828,stroke-dasharray:5 3\n";
+  for (size_t i : marks.cold_states)
+    if (i < m.states.size()) *out += indent + "class " + StateId(mi, i) + " cold\n";
 }
 
 void DotStates(const Machine& m, size_t mi, const std::string& indent, std::string* out,
@@ -148,7 +167,11 @@ void DotStates(const Machine& m, size_t mi, const std::string& indent, std::stri
     const bool current = !marks.current.empty() && s.name == marks.current;
     *out += indent + StateId(mi, i) + " [label=" + DotText(StateCaption(m, s)) +
             (s.final ? ", peripheries=2" : "") + (s.validate ? ", shape=box" : "") +
-            (current ? ", style=filled, fillcolor=\"#ffd54f\", penwidth=2" : "") + "];\n";
+            (current ? ", style=filled, fillcolor=\"#ffd54f\", penwidth=2" : "") +
+            (marks.cold_states.count(i)
+                 ? ", style=\"dashed,filled\", color=\"#c62828\", fillcolor=\"#ffebee\""
+                 : "") +
+            "];\n";
     if (s.initial) {
       *out += indent + StateId(mi, i) + "_start [shape=point, label=\"\"];\n";
       *out += indent + StateId(mi, i) + "_start -> " + StateId(mi, i) + ";\n";
@@ -156,8 +179,12 @@ void DotStates(const Machine& m, size_t mi, const std::string& indent, std::stri
   }
   for (const auto& e : Edges(m)) {
     const bool taken = marks.taken.count({m.states[e.from].name, m.states[e.to].name}) > 0;
+    const bool cold = Cold(e, marks);
     *out += indent + StateId(mi, e.from) + " -> " + StateId(mi, e.to) +
-            " [label=" + DotText(e.label) + (e.validation || taken ? ", style=bold" : "") +
+            " [label=" + DotText(e.label) +
+            (cold                   ? ", style=dashed, color=\"#c62828\", fontcolor=\"#c62828\""
+             : e.validation || taken ? ", style=bold"
+                                     : "") +
             (taken ? ", color=\"#1565c0\", fontcolor=\"#1565c0\", penwidth=2.5" : "") + "];\n";
   }
 }
@@ -181,7 +208,7 @@ std::string DrawMachine(const Machine& m, GraphFormat format, const GraphMarks& 
   std::string out;
   if (format == GraphFormat::kMermaid) {
     out += "---\ntitle: " + MermaidText(m.Key()) + "\n---\nstateDiagram-v2\n  direction LR\n";
-    MermaidStates(m, 0, "  ", &out);
+    MermaidStates(m, 0, "  ", &out, marks);
     return out;
   }
   out += "digraph " + DotText(m.Key()) + " {\n  rankdir=LR;\n  label=" + DotText(m.Key()) +

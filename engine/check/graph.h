@@ -19,9 +19,15 @@ std::string DrawMachine(const Machine& machine, GraphFormat format);
 
 // What a drawing marks on one machine, for a picture of one run: the state it stands in, filled,
 // and the moves it made (from state, to state), drawn bold in colour.
+// For a picture of coverage: what the tests never exercised, drawn red and dashed (states by
+// index in machine.states, transitions by index in machine.transitions, a state's validation
+// outcomes as (state index, passed)).
 struct GraphMarks {
   std::string current;
   std::set<std::pair<std::string, std::string>> taken;
+  std::set<size_t> cold_states;
+  std::set<size_t> cold_transitions;
+  std::set<std::pair<size_t, bool>> cold_validations;
 };
 std::string DrawMachine(const Machine& machine, GraphFormat format, const GraphMarks& marks);
 

@@ -2,9 +2,12 @@
 #include "engine/run/coverage.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <tuple>
 
 #include "dsl/diagnostics.h"
+#include "dsl/utf8.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -14,8 +17,6 @@ std::string Json(std::string_view s) {
   dsl::AppendJsonString(s, &out);
   return out;
 }
-
-std::string FileOf(const Where& w) { return w.source ? w.source->name : ""; }
 
 std::string ValidationLabel(const State& s, bool passed) {
   return s.name + (passed ? " -validation passed-> " + s.validate->passed
@@ -154,7 +155,9 @@ std::string GapOf(const CoverageItem& item) {
       return item.count ? "" : "never taken";
     case CoverageItem::Kind::kRule:
       if (!item.count) return "never evaluated";
-      return item.failed ? "" : "never failed (evaluated " + std::to_string(item.count) + " times)";
+      return item.failed ? ""
+                         : "never failed (evaluated " + std::to_string(item.count) +
+                               (item.count == 1 ? " time)" : " times)");
   }
   return "";
 }
@@ -162,10 +165,29 @@ std::string GapOf(const CoverageItem& item) {
 }  // namespace
 
 std::string Coverage::GapsText() const {
+  // A machine no scenario ran is one gap, at its first state, not one per state and transition.
+  std::map<std::string, std::pair<int, int>> machine_items;  // Items, items exercised.
+  for (const auto& [key, item] : items_) {
+    if (item.machine.empty()) continue;
+    auto& [total, exercised] = machine_items[item.file + '\0' + item.machine];
+    ++total;
+    if (item.count) ++exercised;
+  }
   std::string out;
+  std::set<std::string> told;
   for (const CoverageItem& item : Items()) {
     const std::string gap = GapOf(item);
     if (gap.empty()) continue;
+    if (!item.machine.empty()) {
+      const std::string m = item.file + '\0' + item.machine;
+      if (machine_items[m].second == 0) {
+        if (told.insert(m).second)
+          out += item.file + ":" + std::to_string(item.line) + ":" +
+                 std::to_string(item.column) + ": machine " + item.machine +
+                 " never ran (no scenario sends it)\n";
+        continue;
+      }
+    }
     out += item.file + ":" + std::to_string(item.line) + ":" + std::to_string(item.column) + ": " +
            item.KindName() + " " + item.what + (item.machine.empty() ? "" : " of " + item.machine) +
            " " + gap + "\n";
@@ -220,11 +242,25 @@ std::string Coverage::ToJson() const {
   return out + "]}";
 }
 
-std::set<std::string> Coverage::Exercised(const std::string& machine_key) const {
-  std::set<std::string> out;
-  for (const auto& [key, item] : items_)
-    if (item.machine == machine_key && item.count) out.insert(item.what);
-  return out;
+GraphMarks Coverage::ColdMarks(const Machine& m) const {
+  GraphMarks marks;
+  const std::string file = m.source ? m.source->name : "", key = m.Key();
+  auto cold = [&](CoverageItem::Kind kind, const std::string& what) {
+    auto it = items_.find(Key(kind, file, key, what));
+    return it != items_.end() && it->second.count == 0;
+  };
+  for (size_t i = 0; i < m.states.size(); ++i) {
+    const State& s = m.states[i];
+    if (cold(CoverageItem::Kind::kState, s.name)) marks.cold_states.insert(i);
+    if (!s.validate) continue;
+    for (bool passed : {true, false})
+      if (cold(CoverageItem::Kind::kTransition, ValidationLabel(s, passed)))
+        marks.cold_validations.insert({i, passed});
+  }
+  for (size_t i = 0; i < m.transitions.size(); ++i)
+    if (cold(CoverageItem::Kind::kTransition, Label(m.transitions[i])))
+      marks.cold_transitions.insert(i);
+  return marks;
 }
 
 }  // namespace sellerflow::engine

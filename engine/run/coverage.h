@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dsl/program.h"
+#include "engine/check/graph.h"
 #include "engine/model/load.h"
 #include "engine/model/machine.h"
 
@@ -54,15 +55,17 @@ class Coverage {
   std::vector<CoverageItem> Items() const;
   // Those never exercised: states never entered, transitions never taken, rules never evaluated,
   // and rules evaluated that never failed (a rule no test makes fail is not shown to refuse
-  // anything). One line each: "FILE:LINE:COL: transition T of M never taken".
+  // anything). One line each: "FILE:LINE:COL: transition T of M never taken"; a machine nothing
+  // exercised is one line, "FILE:LINE:COL: machine M never ran (no scenario sends it)".
   std::string GapsText() const;
   // {"States":{"Covered":N,"Total":N},"Transitions":..,"Rules":..,"RulesFailed":..,
   //  "Gaps":[{"Kind","Machine","What","File","Line","Column","Count","Failed"}]}.
   std::string ToJson() const;
   // Summary: "states 40 of 44, transitions 61 of 70, rules 80 of 95 evaluated (70 failed)".
   std::string SummaryText() const;
-  // What was exercised of machine `key`: states entered and transitions ("from -label-> to").
-  std::set<std::string> Exercised(const std::string& machine_key) const;
+  // What the counting never reached of `m` (a machine of a registered policy, or one read from
+  // the same file), for `graph --coverage`; nothing is marked for a machine never registered.
+  GraphMarks ColdMarks(const Machine& m) const;
 
   // A transition's label between its states, as `what` writes it.
   static std::string Label(const Transition& t);

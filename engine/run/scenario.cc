@@ -24,6 +24,14 @@ namespace {
 
 using Json = nlohmann::json;
 
+// A member of an object, or `fallback` when `j` is not an object or lacks it: responses and
+// scenario values may be anything, and a wrong shape is a failed expectation, not an exception.
+Json Get(const Json& j, const char* key, const Json& fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it == j.end() ? fallback : *it;
+}
+
 constexpr char kStartTime[] = "2026-01-01T00:00:00Z";
 constexpr size_t kMaxShownOutput = 2000;  // Bytes of a command's output a failure quotes.
 constexpr int64_t kMaxGeneratedItems = 100000;  // {$items: N}: a typo cannot exhaust memory.
@@ -133,7 +141,7 @@ std::string Readable(const Json& response) {
   if (auto v = response.find("Violations"); v != response.end() && v->is_array())
     for (const auto& x : *v)
       if (x.is_object())
-        out += "\n" + Text(x.value("Path", Json(""))) + ": " + Text(x.value("Message", Json("")));
+        out += "\n" + Text(Get(x, "Path", Json(""))) + ": " + Text(Get(x, "Message", Json("")));
   if (auto m = response.find("Message"); m != response.end() && !m->is_null() && *m != "")
     out += "\n" + Text(*m);
   if (auto cs = response.find("ChangeSet"); cs != response.end() && cs->is_array())
@@ -141,8 +149,8 @@ std::string Readable(const Json& response) {
       if (c.is_object())
         if (auto el = c.find("ErrorDetailList"); el != c.end() && el->is_array())
           for (const auto& e : *el)
-            out += "\n" + Text(e.value("ErrorCode", Json(""))) + ": " +
-                   Text(e.value("ErrorMessage", Json("")));
+            out += "\n" + Text(Get(e, "ErrorCode", Json(""))) + ": " +
+                   Text(Get(e, "ErrorMessage", Json("")));
   return out;
 }
 
@@ -196,7 +204,7 @@ class Run {
     Fail(at, what + ": expected " + Show(expected) + ", got " + Show(actual));
   }
   [[noreturn]] void Error(const YamlNode& at, const std::string& message) const {
-    throw ScenarioError{At(at) + where_ + ": " + message};
+    throw ScenarioError{At(at) + where_ + ": the scenario is wrong: " + message};
   }
 
   std::string Resolve(const std::string& name, const std::string& part, const YamlNode& at) const;
@@ -240,16 +248,16 @@ std::string Run::Resolve(const std::string& name, const std::string& part,
     Error(at, "${" + name + "} names no earlier step with `id: " + name + "`");
   const Json& response = it->second;
   if (part.empty()) {
-    const Json cs = response.value("ChangeSetId", Json(""));
+    const Json cs = Get(response, "ChangeSetId", Json(""));
     if (!cs.is_string() || cs == "")
       Error(at, "step `" + name + "` created no change set, so ${" + name + "} has no value");
     return cs.get<std::string>();
   }
-  const Json changes = response.value("ChangeSet", Json::array());
+  const Json changes = Get(response, "ChangeSet", Json::array());
   for (size_t i = 0; changes.is_array() && i < changes.size(); ++i) {
     const Json& c = changes[i];
-    if (c.value("ChangeName", Json("")) == part || std::to_string(i) == part) {
-      Json id = c.value("Entity", Json::object()).value("Identifier", Json(""));
+    if (Get(c, "ChangeName", Json("")) == part || std::to_string(i) == part) {
+      Json id = Get(Get(c, "Entity", Json::object()), "Identifier", Json(""));
       if (!id.is_string() || id == "")
         Error(at, "change " + part + " of `" + name +
                       "` has no entity identifier (did the change set fail before creating it?)");
@@ -381,7 +389,7 @@ StepOutput Run::RunCommand(Command c) {
 
 StepOutput Run::Execute(const Json& d, const YamlNode& at) {
   if (!d.is_object()) Error(at, "`do` must be a map (one replay-log line)");
-  const std::string op = Text(d.value("op", Json("start-change-set")));
+  const std::string op = Text(Get(d, "op", Json("start-change-set")));
   if (!kOps.count(op)) Error(at, "op " + Show(op) + " is not one of " + Joined(kOps));
   auto usage = [&](const std::string& message) {
     StepOutput out;
@@ -413,7 +421,7 @@ StepOutput Run::Execute(const Json& d, const YamlNode& at) {
   } else if (op == "import") {
     // Without At an import runs at the store's clock, as `sellerflow import` runs it.
   } else {
-    clock_ = Text(d.value("At", Json(clock_)));
+    clock_ = Text(Get(d, "At", Json(clock_)));
     line["At"] = clock_;
     if (op == "start-change-set") {
       // A body is what a client sends: the actor and the time are the command line's.
@@ -466,13 +474,13 @@ void Run::CheckErrors(const YamlNode& at, const Json& expected, const Json& resp
                       const std::string& label) {
   if (!expected.is_object())
     Error(at, "Errors must map a ChangeName or index to a list of error codes");
-  const Json changes = response.value("ChangeSet", Json::array());
+  const Json changes = Get(response, "ChangeSet", Json::array());
   std::map<std::string, size_t> keys;
   std::set<std::string> names;
   for (size_t i = 0; changes.is_array() && i < changes.size(); ++i) {
     keys[std::to_string(i)] = i;
     names.insert(std::to_string(i));
-    Json name = changes[i].value("ChangeName", Json(""));
+    Json name = Get(changes[i], "ChangeName", Json(""));
     if (name.is_string() && name != "") {
       keys[name.get<std::string>()] = i;
       names.insert(name.get<std::string>());
@@ -497,19 +505,19 @@ void Run::CheckErrors(const YamlNode& at, const Json& expected, const Json& resp
     const Json& c = changes[i];
     std::vector<std::string> got;
     std::string messages;
-    const Json list = c.value("ErrorDetailList", Json::array());
+    const Json list = Get(c, "ErrorDetailList", Json::array());
     for (const auto& e : list) {
-      got.push_back(Text(e.value("ErrorCode", Json(""))));
-      messages += (messages.empty() ? "" : " | ") + Text(e.value("ErrorCode", Json(""))) + ": " +
-                  Text(e.value("ErrorMessage", Json("")));
+      got.push_back(Text(Get(e, "ErrorCode", Json(""))));
+      messages += (messages.empty() ? "" : " | ") + Text(Get(e, "ErrorCode", Json(""))) + ": " +
+                  Text(Get(e, "ErrorMessage", Json("")));
     }
     std::sort(got.begin(), got.end());
     const std::vector<std::string>& want = wanted[i];
     if (got != want) {
-      Json name = c.value("ChangeName", Json(""));
+      Json name = Get(c, "ChangeName", Json(""));
       const std::string shown = name.is_string() && name != "" ? name.get<std::string>()
                                                                  : std::to_string(i);
-      Mismatch(at, label + "Errors of change " + shown + " (" + Text(c.value("ChangeType", Json(""))) + ")",
+      Mismatch(at, label + "Errors of change " + shown + " (" + Text(Get(c, "ChangeType", Json(""))) + ")",
                want, got);
       if (!messages.empty()) Fail(at, "  its messages: " + messages);
     }
@@ -581,7 +589,7 @@ void Run::CheckEntities(const YamlNode& node, const Json& entities) {
                      Joined(kEntityKeys));
     const std::string label = "entity " + id;
     const std::string body = catalog.DescribeEntity(id);
-    const bool exists = want.value("Exists", Json(true)) != Json(false);
+    const bool exists = Get(want, "Exists", Json(true)) != Json(false);
     if (body.empty()) {
       if (exists) Fail(*at, label + ": not found (ResourceNotFoundException)");
       continue;
@@ -597,7 +605,7 @@ void Run::CheckEntities(const YamlNode& node, const Json& entities) {
       const Json value = got.contains(field) ? got[field] : Json();
       if (value != want[key]) Mismatch(*at, label + " " + key, want[key], value);
     }
-    const Json doc = got.value("DetailsDocument", Json::object());
+    const Json doc = Get(got, "DetailsDocument", Json::object());
     if (want.contains("Document")) Subset(*at, label + " Document", want["Document"], doc);
     if (want.contains("Missing") && want["Missing"].is_array())
       for (const auto& f : want["Missing"])
@@ -658,7 +666,7 @@ void Run::Step(size_t index, const YamlNode& step) {
   StepOutput out = Execute(Subst(ToJson(*do_node), *do_node), *do_node);
   if (!id.empty()) names_[id] = out.response;
   const Json want = Subst(ToJson(expect), expect);
-  std::string exception = out.response.value("__type", Json("")).get<std::string>();
+  std::string exception = Get(out.response, "__type", Json("")).get<std::string>();
   if (exception.empty()) exception = out.exception;
   // The exit code: as written, else what the expected outcome implies.
   int want_exit = 0;
@@ -666,7 +674,7 @@ void Run::Step(size_t index, const YamlNode& step) {
     want_exit = want["exit"].is_number_integer() ? want["exit"].get<int>() : -1;
   else if (want.contains("Exception"))
     want_exit = ExceptionExit(Text(want["Exception"]));
-  else if (want.value("Status", Json("")) == "FAILED")
+  else if (Get(want, "Status", Json("")) == "FAILED")
     want_exit = 1;
   const YamlNode& exit_at = want.contains("exit") ? KeyAt(expect, "exit") : KeyAt(step, "do");
   if (out.exit != want_exit) {
@@ -791,7 +799,7 @@ ScenarioResult ScenarioRunner::Run(const std::string& path, bool want_log) {
     try {
       for (size_t i = 0; i < steps->items.size(); ++i) run.Step(i + 1, steps->items[i]);
     } catch (const ScenarioError& e) {
-      run.failures().push_back("scenario error: " + e.message);
+      run.failures().push_back(e.message);
     } catch (const DefinitionsMissing& e) {
       run.failures().push_back(std::string("the definitions are missing: ") + e.what());
     }
