@@ -37,6 +37,13 @@ constexpr size_t kMaxToken = 64;
 constexpr size_t kMinDetails = 2;  // The legacy Details string: "{}" at least.
 constexpr size_t kMaxDetails = 16384;
 constexpr size_t kMaxChangeSetId = 255;
+// Tags and resource policies, as the Catalog API's model bounds them (TagList, TagKey, TagValue,
+// ResourceARN, ResourcePolicyJson).
+constexpr size_t kMaxTags = 200;
+constexpr size_t kMaxTagKey = 128;
+constexpr size_t kMaxTagValue = 256;
+constexpr size_t kMaxResourceArn = 255;
+constexpr size_t kMaxPolicy = 10240;
 
 // Violations reported for one command: past this many it is hopeless, and more would bury the
 // first ones (the rest are counted, not listed).

@@ -206,6 +206,12 @@ class Sink {
     out_->push_back({std::move(path), std::move(message)});
   }
   void Add(const Path& path, std::string message) { Add(path.str(), std::move(message)); }
+  size_t count() const { return out_->size() - first_; }
+  bool HasAt(const std::string& path) const {
+    for (size_t i = first_; i < out_->size(); ++i)
+      if ((*out_)[i].path == path) return true;
+    return false;
+  }
 
   // Malformed JSON: what was found before it is noise next to it.
   void Syntax(std::string message) {
@@ -545,6 +551,11 @@ enum Key {
   kState,
   kOwner,
   kDetailsDocument,
+  kChangeSetTags,
+  kResourceArn,
+  kTags,
+  kTagKeys,
+  kPolicy,
   kOutcome,
   kKeyCount,
 };
@@ -566,6 +577,11 @@ constexpr std::string_view kKeyNames[kKeyCount] = {"op",
                                                    "State",
                                                    "Owner",
                                                    "DetailsDocument",
+                                                   "ChangeSetTags",
+                                                   "ResourceArn",
+                                                   "Tags",
+                                                   "TagKeys",
+                                                   "Policy",
                                                    "Outcome"};
 
 int KeyOf(std::string_view key) {
@@ -577,13 +593,18 @@ int KeyOf(std::string_view key) {
 
 // Each operation's keys, in the order ToJsonLine writes them.
 const std::vector<Key>& KeysOf(Op op) {
-  static const std::vector<Key> kStart = {
-      kOpKey, kActor, kAt, kCatalog, kChangeSetName, kClientRequestToken, kIntent, kChangeSet};
+  static const std::vector<Key> kStart = {kOpKey,   kActor,    kAt,          kCatalog,
+                                          kChangeSetName,     kClientRequestToken,
+                                          kIntent,  kChangeSet, kChangeSetTags};
   static const std::vector<Key> kReview = {kOpKey, kActor, kAt, kChangeSetId, kDecision, kReason};
   static const std::vector<Key> kCancel = {kOpKey, kActor, kAt, kChangeSetId};
   static const std::vector<Key> kTick = {kOpKey, kActor, kTo};
   static const std::vector<Key> kImport = {
       kOpKey, kActor, kAt, kEntityType, kEntityIdentifier, kState, kOwner, kDetailsDocument};
+  static const std::vector<Key> kTag = {kOpKey, kActor, kAt, kResourceArn, kTags};
+  static const std::vector<Key> kUntag = {kOpKey, kActor, kAt, kResourceArn, kTagKeys};
+  static const std::vector<Key> kPutPolicy = {kOpKey, kActor, kAt, kResourceArn, kPolicy};
+  static const std::vector<Key> kDeletePolicy = {kOpKey, kActor, kAt, kResourceArn};
   switch (op) {
     case Op::kStartChangeSet:
       return kStart;
@@ -595,12 +616,28 @@ const std::vector<Key>& KeysOf(Op op) {
       return kTick;
     case Op::kImport:
       return kImport;
+    case Op::kTagResource:
+      return kTag;
+    case Op::kUntagResource:
+      return kUntag;
+    case Op::kPutResourcePolicy:
+      return kPutPolicy;
+    case Op::kDeleteResourcePolicy:
+      return kDeletePolicy;
   }
   return kStart;
 }
 
-const Op kAllOps[] = {Op::kStartChangeSet, Op::kReview, Op::kCancelChangeSet, Op::kTick,
-                      Op::kImport};
+const Op kAllOps[] = {Op::kStartChangeSet,   Op::kReview,        Op::kCancelChangeSet,
+                      Op::kTick,             Op::kImport,        Op::kTagResource,
+                      Op::kUntagResource,    Op::kPutResourcePolicy, Op::kDeleteResourcePolicy};
+
+// A tag's Key or Value: the model's ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$, which the clients do not
+// check. RE2 matches it on UTF-8, so letters of any script pass.
+bool TagTextOk(std::string_view s) {
+  static const RE2 kTagText("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
+  return RE2::FullMatch(s, kTagText);
+}
 
 std::string UnknownField(std::string_view key, const std::vector<std::string>& allowed) {
   std::string message = "unknown field " + Quote(key) + "; allowed: " + Join(allowed);
@@ -756,6 +793,21 @@ class CommandReader {
         Require(kOwner);
         Require(kDetailsDocument);
         break;
+      case Op::kTagResource:
+        Require(kResourceArn);
+        Require(kTags);
+        break;
+      case Op::kUntagResource:
+        Require(kResourceArn);
+        Require(kTagKeys);
+        break;
+      case Op::kPutResourcePolicy:
+        Require(kResourceArn);
+        Require(kPolicy);
+        break;
+      case Op::kDeleteResourcePolicy:
+        Require(kResourceArn);
+        break;
     }
   }
 
@@ -866,6 +918,17 @@ class CommandReader {
       case kOwner:
         target = &out_->owner;
         break;
+      case kResourceArn:
+        target = &out_->resource_arn;
+        break;
+      case kPolicy:
+        target = &out_->policy;
+        break;
+      case kChangeSetTags:
+      case kTags:
+        return ReadTopTags(k, v);
+      case kTagKeys:
+        return ReadTagKeys(v);
       case kChangeSet:
         return ReadChangeSet(v);
       case kDetailsDocument:
@@ -908,6 +971,13 @@ class CommandReader {
       case kOwner:
         CheckText(sink_, path, s, 1, std::numeric_limits<size_t>::max(), nullptr, nullptr);
         break;
+      case kResourceArn:
+        // Its form is the server's to judge (an ARN it does not make is not found).
+        CheckText(sink_, path, s, 1, kMaxResourceArn, nullptr, nullptr);
+        break;
+      case kPolicy:
+        CheckPolicy(s, path);
+        break;
       default:
         break;
     }
@@ -927,6 +997,149 @@ class CommandReader {
     if (t != od::json_type::null)
       sink_.Add(path, std::string("must be ") + want_name + ", not " + JsonKindWithArticle(t));
     return Member::kSkipped;
+  }
+
+  // ChangeSetTags or Tags, at the top of the command.
+  bool ReadTopTags(Key k, od::value& v) {
+    Path root;
+    Path path(root, kKeyNames[k]);
+    bool given = false, present = false;
+    if (!ReadTagList(v, path, &out_->tags, &given, &present)) return false;
+    if (given) given_ |= 1u << k;
+    if (present) present_ |= 1u << k;
+    return true;
+  }
+
+  // 1-200 {Key, Value}, no key twice. *given: any value but null; *present: an array.
+  bool ReadTagList(od::value& v, const Path& path, std::vector<Tag>* out, bool* given,
+                   bool* present) {
+    od::json_type t = od::json_type::null;
+    if (!Go(walker_.Kind(v, &t), path)) return false;
+    *given = t != od::json_type::null;
+    *present = t == od::json_type::array;
+    if (t != od::json_type::array) {
+      if (!CheckOnly(v, path)) return false;
+      if (t != od::json_type::null)
+        sink_.Add(path, std::string("must be an array, not ") + JsonKindWithArticle(t));
+      return true;
+    }
+    od::array array;
+    if (auto err = v.get_array().get(array)) return Syntax(err);
+    size_t index = 0;
+    for (auto element : array) {
+      od::value item;
+      if (auto err = element.get(item)) return Syntax(err);
+      Path item_path(path, index);
+      ++index;
+      if (!ReadTag(item, item_path, out)) return false;
+    }
+    if (index < 1) sink_.Add(path, TooFew(index, 1, "item", "items"));
+    if (index > kMaxTags) sink_.Add(path, TooMany(index, kMaxTags, "item", "items"));
+    return true;
+  }
+
+  bool ReadTag(od::value& v, const Path& path, std::vector<Tag>* out) {
+    od::json_type t = od::json_type::null;
+    if (!Go(walker_.Kind(v, &t), path)) return false;
+    if (t != od::json_type::object) {
+      if (!CheckOnly(v, path)) return false;
+      sink_.Add(path, std::string("must be an object, not ") + JsonKindWithArticle(t));
+      return true;
+    }
+    od::object object;
+    if (auto err = v.get_object().get(object)) return Syntax(err);
+    static const std::vector<std::string> kTagKeyNames = {"Key", "Value"};
+    Tag tag;
+    bool seen[2] = {false, false};
+    bool ok[2] = {false, false};
+    for (auto member : object) {
+      od::field field;
+      if (auto err = std::move(member).get(field)) return Syntax(err);
+      std::string_view key;
+      if (auto err = field.unescaped_key().get(key)) return Syntax(err);
+      Path key_path(path, key);
+      const size_t k = key == "Key" ? 0 : key == "Value" ? 1 : 2;
+      if (k == 2 || seen[k]) {
+        sink_.Add(key_path,
+                  k == 2 ? UnknownField(key, kTagKeyNames) : "duplicate field " + Quote(key));
+        if (!CheckOnly(field.value(), key_path)) return false;
+        continue;
+      }
+      seen[k] = true;
+      std::string* target = k == 0 ? &tag.key : &tag.value;
+      bool present = false, given = false;
+      if (!ReadString(field.value(), key_path, target, &present, &given)) return false;
+      if (!given) seen[k] = false;  // null: reported as missing below.
+      if (!present) continue;
+      ok[k] = CheckTagText(*target, key_path, k == 0 ? 1 : 0, k == 0 ? kMaxTagKey : kMaxTagValue);
+    }
+    if (!seen[0]) sink_.Add(Path(path, "Key"), "is required");
+    if (!seen[1]) sink_.Add(Path(path, "Value"), "is required");
+    if (!ok[0] || !ok[1]) return true;
+    for (const Tag& other : *out) {
+      if (other.key == tag.key) {
+        sink_.Add(Path(path, "Key"), "is " + Quote(tag.key) + " again; each key may be given once");
+        return true;
+      }
+    }
+    out->push_back(std::move(tag));
+    return true;
+  }
+
+  // A tag key or value: its length, then the model's pattern. True when it passes.
+  bool CheckTagText(const std::string& s, const Path& path, size_t min, size_t max) {
+    const size_t before = sink_count();
+    CheckText(sink_, path, s, min, max, nullptr, nullptr);
+    if (sink_count() != before) return false;
+    if (!TagTextOk(s)) {
+      sink_.Add(path, "must hold only letters, numbers, spaces and _.:/=+-@");
+      return false;
+    }
+    return true;
+  }
+  size_t sink_count() const { return sink_.count(); }
+
+  // untag-resource: 1-200 keys.
+  bool ReadTagKeys(od::value& v) {
+    Path root;
+    Path path(root, "TagKeys");
+    Member m = MemberOfKind(v, kTagKeys, path, od::json_type::array, "an array");
+    if (m != Member::kWanted) return m == Member::kSkipped;
+    present_ |= 1u << kTagKeys;
+    od::array array;
+    if (auto err = v.get_array().get(array)) return Syntax(err);
+    size_t index = 0;
+    for (auto element : array) {
+      od::value item;
+      if (auto err = element.get(item)) return Syntax(err);
+      Path item_path(path, index);
+      ++index;
+      std::string key;
+      bool present = false;
+      if (!ReadString(item, item_path, &key, &present)) return false;
+      if (!present) {
+        if (!HasViolationAt(item_path)) sink_.Add(item_path, "must be a string, not null");
+        continue;
+      }
+      if (CheckTagText(key, item_path, 1, kMaxTagKey)) out_->tag_keys.push_back(std::move(key));
+    }
+    if (index < 1) sink_.Add(path, TooFew(index, 1, "item", "items"));
+    if (index > kMaxTags) sink_.Add(path, TooMany(index, kMaxTags, "item", "items"));
+    return true;
+  }
+  bool HasViolationAt(const Path& path) const { return sink_.HasAt(path.str()); }
+
+  // put-resource-policy: a JSON object's text, 1-10240 characters.
+  void CheckPolicy(const std::string& s, const Path& path) {
+    const size_t before = sink_count();
+    CheckText(sink_, path, s, 1, kMaxPolicy, nullptr, nullptr);
+    if (sink_count() != before) return;
+    std::string canonical;
+    if (!CanonicalJson(s, &canonical)) {
+      sink_.Add(path, "must be a JSON object's text, but it is not valid JSON");
+    } else if (canonical.empty() || canonical.front() != '{') {
+      sink_.Add(path, "must be a JSON object's text, not another JSON value");
+    }
   }
 
   // import: the entity's document, an object, kept as its JSON text.
@@ -995,10 +1208,10 @@ class CommandReader {
     }
     od::object object;
     if (auto err = v.get_object().get(object)) return Syntax(err);
-    static const std::vector<std::string> kChangeKeys = {"ChangeType", "Entity", "ChangeName",
-                                                         "Details", "DetailsDocument"};
-    bool met[5] = {false, false, false, false, false};    // Keys met, to find duplicates.
-    bool given[5] = {false, false, false, false, false};  // Keys with a non-null value.
+    static const std::vector<std::string> kChangeKeys = {
+        "ChangeType", "Entity", "ChangeName", "Details", "DetailsDocument", "EntityTags"};
+    bool met[6] = {false, false, false, false, false, false};    // Keys met, to find duplicates.
+    bool given[6] = {false, false, false, false, false, false};  // Keys with a non-null value.
     for (auto member : object) {
       od::field field;
       if (auto err = std::move(member).get(field)) return Syntax(err);
@@ -1033,6 +1246,9 @@ class CommandReader {
           break;
         case 4:
           if (!ReadDetailsDocument(fv, key_path, &change, &extra)) return false;
+          break;
+        case 5:
+          if (!ReadTagList(fv, key_path, &change.entity_tags, &given[k], &present)) return false;
           break;
       }
     }
@@ -1315,6 +1531,19 @@ class CommandReader {
   // The body without Actor, At and op, normalized so that equal requests hash equal however they
   // were written: keys sorted, no whitespace, Intent always present, legacy Details as the
   // DetailsDocument it holds, numbers as their exact text.
+  static void AppendCanonicalTags(const std::vector<Tag>& tags, std::string* out) {
+    out->push_back('[');
+    for (size_t i = 0; i < tags.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      out->append("{\"Key\":");
+      AppendCanonicalString(tags[i].key, out);
+      out->append(",\"Value\":");
+      AppendCanonicalString(tags[i].value, out);
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
+
   std::string_view CanonicalBody() const {
     std::string& out = input_.body;
     out.clear();
@@ -1347,12 +1576,22 @@ class CommandReader {
       }
       out.append("\"Type\":");
       AppendCanonicalString(c.entity_type, &out);
-      out.append("}}");
+      out.push_back('}');
+      // Only when given: a body without tags hashes as it did before tags were read.
+      if (!c.entity_tags.empty()) {
+        out.append(",\"EntityTags\":");
+        AppendCanonicalTags(c.entity_tags, &out);
+      }
+      out.push_back('}');
     }
     out.push_back(']');
     if (!out_->change_set_name.empty()) {
       out.append(",\"ChangeSetName\":");
       AppendCanonicalString(out_->change_set_name, &out);
+    }
+    if (!out_->tags.empty()) {
+      out.append(",\"ChangeSetTags\":");
+      AppendCanonicalTags(out_->tags, &out);
     }
     if (!out_->client_request_token.empty()) {
       out.append(",\"ClientRequestToken\":");
@@ -1858,6 +2097,14 @@ const char* OpName(Op op) {
       return "tick";
     case Op::kImport:
       return "import";
+    case Op::kTagResource:
+      return "tag-resource";
+    case Op::kUntagResource:
+      return "untag-resource";
+    case Op::kPutResourcePolicy:
+      return "put-resource-policy";
+    case Op::kDeleteResourcePolicy:
+      return "delete-resource-policy";
   }
   return "start-change-set";
 }
@@ -2122,6 +2369,18 @@ std::string Command::ToJsonLine() const {
   auto opt = [&](const char* name, const std::string& value) {
     if (!value.empty()) str(name, value);
   };
+  auto tag_list = [&](const std::vector<Tag>& list) {
+    out.push_back('[');
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.append("{\"Key\":");
+      dsl::AppendJsonString(list[i].key, &out);
+      out.append(",\"Value\":");
+      dsl::AppendJsonString(list[i].value, &out);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  };
   out.push_back('{');
   str("op", OpName(op));
   switch (op) {
@@ -2153,9 +2412,17 @@ std::string Command::ToJsonLine() const {
         }
         out.append(",\"DetailsDocument\":");
         out.append(c.details.empty() ? "{}" : c.details);
+        if (!c.entity_tags.empty()) {
+          out.append(",\"EntityTags\":");
+          tag_list(c.entity_tags);
+        }
         out.push_back('}');
       }
       out.push_back(']');
+      if (!tags.empty()) {
+        key("ChangeSetTags");
+        tag_list(tags);
+      }
       break;
     case Op::kReview:
       opt("Actor", actor);
@@ -2182,6 +2449,36 @@ std::string Command::ToJsonLine() const {
       str("Owner", owner);
       key("DetailsDocument");
       out.append(document.empty() ? "{}" : document);
+      break;
+    case Op::kTagResource:
+      opt("Actor", actor);
+      opt("At", at);
+      str("ResourceArn", resource_arn);
+      key("Tags");
+      tag_list(tags);
+      break;
+    case Op::kUntagResource:
+      opt("Actor", actor);
+      opt("At", at);
+      str("ResourceArn", resource_arn);
+      key("TagKeys");
+      out.push_back('[');
+      for (size_t i = 0; i < tag_keys.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        dsl::AppendJsonString(tag_keys[i], &out);
+      }
+      out.push_back(']');
+      break;
+    case Op::kPutResourcePolicy:
+      opt("Actor", actor);
+      opt("At", at);
+      str("ResourceArn", resource_arn);
+      str("Policy", policy);
+      break;
+    case Op::kDeleteResourcePolicy:
+      opt("Actor", actor);
+      opt("At", at);
+      str("ResourceArn", resource_arn);
       break;
   }
   out.push_back('}');

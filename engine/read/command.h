@@ -20,6 +20,13 @@ struct Violation {
   std::string message;  // "has 80 characters; at most 72 are allowed"
 };
 
+// A tag as ChangeSetTags, EntityTags and TagResource give it: Key 1-128 characters, Value 0-256.
+struct Tag {
+  std::string key;
+  std::string value;
+  bool operator==(const Tag&) const = default;
+};
+
 struct ChangeRequest {
   std::string change_type;
   std::string entity_type;
@@ -29,6 +36,7 @@ struct ChangeRequest {
   std::string change_name;
   std::string details;  // The DetailsDocument as JSON text; the legacy Details string's
                         // content when that was given instead. "{}" when neither.
+  std::vector<Tag> entity_tags;  // EntityTags: put on the change's entity once the set applies.
 };
 
 // What a command answered, as `log export` writes it beside the command ("Outcome") and a replay
@@ -57,8 +65,20 @@ bool ParseOutcome(std::string_view json, const std::string& path, RecordedOutcom
 // texts of one JSON value compare equal; false when it is not one well-formed JSON value.
 bool CanonicalJson(std::string_view json, std::string* out);
 
-enum class Op { kStartChangeSet, kReview, kCancelChangeSet, kTick, kImport };
-const char* OpName(Op op);  // "start-change-set", "review", "cancel-change-set", "tick", "import"
+enum class Op {
+  kStartChangeSet,
+  kReview,
+  kCancelChangeSet,
+  kTick,
+  kImport,
+  kTagResource,
+  kUntagResource,
+  kPutResourcePolicy,
+  kDeleteResourcePolicy,
+};
+// "start-change-set", "review", "cancel-change-set", "tick", "import", "tag-resource",
+// "untag-resource", "put-resource-policy", "delete-resource-policy"
+const char* OpName(Op op);
 
 struct Command {
   Op op = Op::kStartChangeSet;
@@ -72,6 +92,7 @@ struct Command {
   std::string client_request_token;
   std::string intent = "APPLY";
   std::vector<ChangeRequest> changes;
+  std::vector<Tag> tags;  // ChangeSetTags (start-change-set), Tags (tag-resource).
   // SHA-256 of the body without Actor and At (keys sorted, whitespace dropped): a retry with the
   // same token and the same body is the same request.
   std::string body_hash;
@@ -86,6 +107,12 @@ struct Command {
   // import (Actor and At optional: a line without At runs at the store's clock)
   std::string entity_type, entity_id, state, owner;
   std::string document;  // JSON text
+
+  // tag-resource, untag-resource, put-resource-policy, delete-resource-policy: the resource as
+  // its ARN (a change set's or an entity's, describe.h).
+  std::string resource_arn;
+  std::vector<std::string> tag_keys;  // untag-resource: TagKeys.
+  std::string policy;                 // put-resource-policy: a JSON object's text, as given.
 
   // A replay line's "Outcome": what the command answered when the log recorded it. It is not part
   // of the command (ToJsonLine leaves it out), and only a line with "op" may carry it.
@@ -104,7 +131,10 @@ struct Command {
 // (Details a JSON string 2–16384 chars holding an object), ChangeName 1–72 and unique in the set,
 // no change type twice on one entity (followed through references; each create is its own entity),
 // ChangeSetName 1–100 `^[\w\s+=.:@-]+$`, ClientRequestToken 1–64 `^[!-~]+$`, Intent APPLY|VALIDATE,
-// At RFC 3339, Actor seller:<12 digits> | buyer:<12 digits> | operations. Unknown top-level keys
+// At RFC 3339, Actor seller:<12 digits> | buyer:<12 digits> | operations, ChangeSetTags and
+// EntityTags (and tag-resource's Tags) 1–200 tags of Key 1–128 and Value 0–256 characters with
+// no key twice, TagKeys 1–200 keys of 1–128, ResourceArn 1–2048, Policy a JSON object's text of
+// 1–10240 characters. Unknown top-level keys
 // are violations too. Every violation is appended (not just the first); returns false when there
 // was any, or when the text is not a JSON object (a violation at path "" says where it broke).
 bool ParseCommand(std::string_view json, std::optional<Op> default_op, Command* out,

@@ -249,14 +249,51 @@ void AttachDetails(Store& store, ChangeSetRow* cs) {
                              std::to_string(cs->command_seq) +
                              " of the log, which is not the StartChangeSet that made it");
   }
-  for (ChangeRow& c : cs->changes)
-    c.details = started.changes[static_cast<size_t>(c.index)].details;
+  for (ChangeRow& c : cs->changes) {
+    const ChangeRequest& r = started.changes[static_cast<size_t>(c.index)];
+    c.details = r.details;
+    c.entity_tags.clear();
+    for (const Tag& t : r.entity_tags) c.entity_tags.push_back({t.key, t.value});
+  }
 }
 
 std::string ChangeSetArn(const std::string& id) { return Arn("AWSMarketplace/ChangeSet", id); }
 
 std::string EntityArn(const std::string& entity_type, const std::string& id) {
   return Arn("AWSMarketplace/" + entity_type.substr(0, entity_type.find('@')), id);
+}
+
+std::optional<Resource> FindResource(Store& store, const std::string& arn) {
+  const std::string prefix = Arn("AWSMarketplace/", "");
+  // Arn() puts a '/' between kind and id: the prefix is "...:AWSMarketplace//"; drop one.
+  const std::string base = prefix.substr(0, prefix.size() - 1);
+  if (arn.rfind(base, 0) != 0) return std::nullopt;
+  const std::string rest = arn.substr(base.size());  // "<Kind>/<id>"
+  const size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) return std::nullopt;
+  const std::string kind = rest.substr(0, slash), id = rest.substr(slash + 1);
+  Resource r;
+  r.id = id;
+  if (kind == "ChangeSet") {
+    std::optional<ChangeSetRow> cs = store.GetChangeSet(id);
+    if (!cs) return std::nullopt;
+    r.change_set = true;
+    r.owner = cs->actor;
+    return r;
+  }
+  std::optional<EntityRow> e = store.GetEntity(id);
+  if (!e || EntityArn(e->type, e->id) != arn) return std::nullopt;
+  r.owner = e->owner;
+  return r;
+}
+
+std::string TagsJson(const std::vector<TagRow>& tags) {
+  std::string out = "[";
+  for (const TagRow& t : tags) {
+    if (out.size() > 1) out += ',';
+    out += "{\"Key\":" + Json(t.key) + ",\"Value\":" + Json(t.value) + "}";
+  }
+  return out + "]";
 }
 
 std::string WaitingFor(Store& store, const ChangeSetRow& cs) {

@@ -25,6 +25,19 @@ void AttachDetails(Store& store, ChangeSetRow* cs);
 std::string ChangeSetArn(const std::string& id);
 std::string EntityArn(const std::string& entity_type, const std::string& id);
 
+// What a Catalog API ARN (ChangeSetArn, EntityArn) names in the store: a change set or an entity,
+// with who owns it (the change set's actor, the entity's owner), for the tag and resource-policy
+// operations. nullopt when the ARN is not one of those forms or nothing in the store has it (an
+// entity ARN must also name the entity's own type).
+struct Resource {
+  bool change_set = false;
+  std::string id;
+  std::string owner;
+};
+std::optional<Resource> FindResource(Store& store, const std::string& arn);
+// The tags of a resource as ListTagsForResource answers: [{"Key": ..., "Value": ...}, ...].
+std::string TagsJson(const std::vector<TagRow>& tags);
+
 // What an open change set waits for, as the JSON object of DescribeChangeSet's "WaitingFor" (not a
 // Catalog API field): the events its changes' current states accept, with the actors the machine
 // lets send each and the changes that take it, and the timers armed for it, with their deadlines:

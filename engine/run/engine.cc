@@ -18,6 +18,7 @@
 #include "engine/check/check_policy.h"
 #include "engine/run/coverage.h"
 #include "engine/run/describe.h"
+#include "engine/run/views.h"
 
 namespace sellerflow::engine {
 namespace {
@@ -1109,6 +1110,15 @@ struct EngineImpl {
       }
       append(entity_history);
       write_set();
+      // EntityTags land with the entities they tag: a change set that fails or is cancelled tags
+      // nothing, and an entity a set creates is tagged once it exists.
+      for (const auto& c : changes) {
+        if (c.row.entity_tags.empty() || c.row.entity_id.empty()) continue;
+        auto row = store->GetEntity(c.row.entity_id);
+        if (!row) continue;
+        const std::string arn = EntityArn(row->type, row->id);
+        for (const TagRow& t : c.row.entity_tags) store->PutTag(arn, t);
+      }
       for (const auto& id : touched) {
         if (work.count(id)) continue;  // Written above, its lock released there.
         auto row = store->GetEntity(id);
@@ -1774,6 +1784,7 @@ struct EngineImpl {
       w.row.change_name = r.change_name;
       w.row.machine_hash = w.cm->m->content_hash;
       w.row.details = r.details;
+      for (const Tag& t : r.entity_tags) w.row.entity_tags.push_back({t.key, t.value});
       changes.push_back(std::move(w));
     }
     CheckDetailsReferences(c, references, &violations);
@@ -1891,6 +1902,8 @@ struct EngineImpl {
     }
     Settle(cs, changes);
     Commit(cs, true, changes);
+    // ChangeSetTags tag the set at once, whatever becomes of it; a VALIDATE keeps nothing.
+    if (persist) PutTags(ChangeSetArn(cs.id), c.tags);
     Outcome o;
     if (respond) o.body = DescribeChangeSet(cs, WaitingFor(*store, cs));
     o.failed = cs.status == "FAILED";
@@ -2054,6 +2067,65 @@ struct EngineImpl {
     return o;
   }
 
+  // ---- Tags and resource policies -------------------------------------------------------------
+  // The change set or entity c.resource_arn names, if c.actor may see it: another account's is not
+  // found, as DescribeChangeSet and DescribeEntity answer.
+  Resource OwnedResource(const Command& c) {
+    std::optional<Resource> r = FindResource(*store, c.resource_arn);
+    if (!r || !ActorMaySee(c.actor, r->owner))
+      throw Refusal{Result::kNotFound,
+                    "ResourceNotFoundException",
+                    "Resource " + c.resource_arn + " not found",
+                    {}};
+    return *r;
+  }
+
+  void PutTags(const std::string& arn, const std::vector<Tag>& tags) {
+    if (tags.empty()) return;
+    for (const Tag& t : tags) store->PutTag(arn, {t.key, t.value});
+    // Refused after the writes: the refusal rolls them back.
+    const size_t n = store->Tags(arn).size();
+    if (n > kMaxTags)
+      throw Refusal{Result::kRefused,
+                    "ValidationException",
+                    "Tags: " + arn + " would have " + std::to_string(n) + " tags; at most " +
+                        std::to_string(kMaxTags) + " are allowed",
+                    {}};
+  }
+
+  Outcome ResourceCommand(const Command& c) {
+    const Resource r = OwnedResource(c);
+    switch (c.op) {
+      case Op::kTagResource:
+        PutTags(c.resource_arn, c.tags);
+        break;
+      case Op::kUntagResource:
+        for (const std::string& key : c.tag_keys) store->DeleteTag(c.resource_arn, key);
+        break;
+      case Op::kPutResourcePolicy:
+        if (r.change_set)
+          throw Refusal{Result::kRefused,
+                        "ValidationException",
+                        "ResourceArn: " + c.resource_arn +
+                            " is a change set; resource policies are for entities",
+                        {}};
+        store->PutResourcePolicy(c.resource_arn, c.policy);
+        break;
+      case Op::kDeleteResourcePolicy:
+        if (!store->DeleteResourcePolicy(c.resource_arn))
+          throw Refusal{Result::kNotFound,
+                        "ResourceNotFoundException",
+                        "Resource " + c.resource_arn + " has no resource policy",
+                        {}};
+        break;
+      default:
+        break;
+    }
+    Outcome o;
+    if (respond) o.body = "{}";
+    return o;
+  }
+
   // ---- Responses ------------------------------------------------------------------------------
   // What the command log keeps of an outcome: enough to audit, not the whole response (that is in
   // the change set itself).
@@ -2098,6 +2170,12 @@ struct EngineImpl {
           break;
         case Op::kImport:
           o = Import(c);
+          break;
+        case Op::kTagResource:
+        case Op::kUntagResource:
+        case Op::kPutResourcePolicy:
+        case Op::kDeleteResourcePolicy:
+          o = ResourceCommand(c);
           break;
       }
     } catch (const Refusal& r) {

@@ -124,9 +124,23 @@ SELECT cs.id AS change_set, c.value ->> 0 AS idx, c.value ->> 1 AS change_type,
        c.value ->> 8 AS errors, c.value ->> 9 AS entered_at
 FROM change_sets AS cs, jsonb_array_elements(cs.changes::jsonb) AS c(value);
 )sql",
+    // 2: as SQLite's schema 5.
+    R"sql(
+CREATE TABLE tags (
+  resource TEXT COLLATE "C" NOT NULL,
+  key TEXT COLLATE "C" NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (resource, key)
+);
+CREATE TABLE resource_policies (
+  resource TEXT COLLATE "C" PRIMARY KEY,
+  policy TEXT NOT NULL
+);
+)sql",
 };
 constexpr const char* kMigrationNames[] = {
     "every table, as SQLite's schema 4 has them",
+    "tags and resource policies, as SQLite's schema 5 has them",
 };
 static_assert(std::size(kMigrations) == std::size(kMigrationNames));
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -275,6 +289,13 @@ class PgStore : public Store {
   void AppendCommand(CommandRow* row) override;
   std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) override;
   int64_t LastCommandSeq() override;
+
+  std::vector<TagRow> Tags(const std::string& resource) override;
+  void PutTag(const std::string& resource, const TagRow& tag) override;
+  void DeleteTag(const std::string& resource, const std::string& key) override;
+  std::optional<std::string> GetResourcePolicy(const std::string& resource) override;
+  void PutResourcePolicy(const std::string& resource, const std::string& policy) override;
+  bool DeleteResourcePolicy(const std::string& resource) override;
 
   int64_t NextCounter(const std::string& name) override;
   int64_t LastChangeSetSeq() override;
@@ -1098,6 +1119,57 @@ int64_t PgStore::LastCommandSeq() {
   return Int(r.get(), 0, 0);
 }
 
+std::vector<TagRow> PgStore::Tags(const std::string& resource) {
+  Result r = Exec("tags_of", "SELECT key, value FROM tags WHERE resource = $1 ORDER BY key",
+                  {resource}, "reading the tags of ", resource);
+  std::vector<TagRow> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    out.push_back({Text(r.get(), i, 0), Text(r.get(), i, 1)});
+  return out;
+}
+
+void PgStore::PutTag(const std::string& resource, const TagRow& tag) {
+  Mutate([&] {
+    Exec("put_tag",
+         "INSERT INTO tags (resource, key, value) VALUES ($1, $2, $3)"
+         " ON CONFLICT (resource, key) DO UPDATE SET value = excluded.value",
+         {resource, tag.key, tag.value}, "tagging ", resource);
+  });
+}
+
+void PgStore::DeleteTag(const std::string& resource, const std::string& key) {
+  Mutate([&] {
+    Exec("delete_tag", "DELETE FROM tags WHERE resource = $1 AND key = $2", {resource, key},
+         "untagging ", resource);
+  });
+}
+
+std::optional<std::string> PgStore::GetResourcePolicy(const std::string& resource) {
+  Result r = Exec("get_policy", "SELECT policy FROM resource_policies WHERE resource = $1",
+                  {resource}, "reading the policy of ", resource);
+  if (PQntuples(r.get()) == 0) return std::nullopt;
+  return Text(r.get(), 0, 0);
+}
+
+void PgStore::PutResourcePolicy(const std::string& resource, const std::string& policy) {
+  Mutate([&] {
+    Exec("put_policy",
+         "INSERT INTO resource_policies (resource, policy) VALUES ($1, $2)"
+         " ON CONFLICT (resource) DO UPDATE SET policy = excluded.policy",
+         {resource, policy}, "storing the policy of ", resource);
+  });
+}
+
+bool PgStore::DeleteResourcePolicy(const std::string& resource) {
+  bool deleted = false;
+  Mutate([&] {
+    Result r = Exec("delete_policy", "DELETE FROM resource_policies WHERE resource = $1",
+                    {resource}, "deleting the policy of ", resource);
+    deleted = std::string_view(PQcmdTuples(r.get())) != "0";
+  });
+  return deleted;
+}
+
 int64_t PgStore::NextCounter(const std::string& name) {
   int64_t value = 0;
   Mutate([&] {
@@ -1170,6 +1242,18 @@ std::string PgStore::DigestOf(bool outcomes_only) {
       Result r = Exec("all_history", "SELECT " SF_HISTORY_COLUMNS " FROM history ORDER BY seq",
                       {}, "digesting history");
       for (int i = 0; i < PQntuples(r.get()); ++i) digest.Row('H', r.get(), i);
+    }
+    // As SQLite's: last, and only rows, so a store without any keeps its digest.
+    {
+      Result r = Exec("all_tags", "SELECT resource, key, value FROM tags ORDER BY resource, key",
+                      {}, "digesting tags");
+      for (int i = 0; i < PQntuples(r.get()); ++i) digest.Row('T', r.get(), i);
+    }
+    {
+      Result r = Exec("all_policies",
+                      "SELECT resource, policy FROM resource_policies ORDER BY resource", {},
+                      "digesting resource policies");
+      for (int i = 0; i < PQntuples(r.get()); ++i) digest.Row('P', r.get(), i);
     }
     return digest.Finish();
   });

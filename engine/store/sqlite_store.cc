@@ -169,6 +169,21 @@ DROP INDEX history_change_set;
 DROP INDEX change_sets_token;
 CREATE UNIQUE INDEX change_sets_token ON change_sets (actor, token) WHERE token <> '';
 )sql",
+    // 5: tags and resource policies (TagResource, PutResourcePolicy), by the resource's ARN. Their
+    // own tables, not columns of entities and change_sets: most resources have none, and those
+    // rows (and their digests) stay as they were.
+    R"sql(
+CREATE TABLE tags (
+  resource TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+CREATE TABLE resource_policies (
+  resource TEXT PRIMARY KEY NOT NULL,
+  policy TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -281,6 +296,13 @@ class SqliteStore : public Store {
   std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) override;
   int64_t LastCommandSeq() override;
 
+  std::vector<TagRow> Tags(const std::string& resource) override;
+  void PutTag(const std::string& resource, const TagRow& tag) override;
+  void DeleteTag(const std::string& resource, const std::string& key) override;
+  std::optional<std::string> GetResourcePolicy(const std::string& resource) override;
+  void PutResourcePolicy(const std::string& resource, const std::string& policy) override;
+  bool DeleteResourcePolicy(const std::string& resource) override;
+
   int64_t NextCounter(const std::string& name) override;
   int64_t LastChangeSetSeq() override;
   void ReserveChangeSetSeq(int64_t seq) override;
@@ -308,6 +330,8 @@ class SqliteStore : public Store {
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
     SQLite::Statement next_counter, clock, last_change_set, reserve_change_set;
+    SQLite::Statement tags_of, put_tag, delete_tag, all_tags, get_policy, put_policy,
+        delete_policy, all_policies;
   };
 
   // An SQLite failure as the error the caller can act on; `op` says what the store was doing.
@@ -512,7 +536,19 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                       " coalesce((SELECT value FROM meta WHERE key = 'change_set_reserved'), 0))"),
       reserve_change_set(db,
                          "INSERT INTO meta (key, value) VALUES ('change_set_reserved', ?1)"
-                         " ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)") {}
+                         " ON CONFLICT (key) DO UPDATE SET value = max(value, ?1)"),
+      tags_of(db, "SELECT key, value FROM tags WHERE resource = ?1 ORDER BY key"),
+      put_tag(db,
+              "INSERT INTO tags (resource, key, value) VALUES (?1, ?2, ?3)"
+              " ON CONFLICT (resource, key) DO UPDATE SET value = excluded.value"),
+      delete_tag(db, "DELETE FROM tags WHERE resource = ?1 AND key = ?2"),
+      all_tags(db, "SELECT resource, key, value FROM tags ORDER BY resource, key"),
+      get_policy(db, "SELECT policy FROM resource_policies WHERE resource = ?1"),
+      put_policy(db,
+                 "INSERT INTO resource_policies (resource, policy) VALUES (?1, ?2)"
+                 " ON CONFLICT (resource) DO UPDATE SET policy = excluded.policy"),
+      delete_policy(db, "DELETE FROM resource_policies WHERE resource = ?1"),
+      all_policies(db, "SELECT resource, policy FROM resource_policies ORDER BY resource") {}
 
 void SqliteStore::Fail(int rc, std::string_view op, std::string_view detail) const {
   using Kind = StoreError::Kind;
@@ -1333,6 +1369,62 @@ std::string SqliteStore::Clock() {
   return clock;
 }
 
+std::vector<TagRow> SqliteStore::Tags(const std::string& resource) {
+  SQLite::Statement& s = st_->tags_of;
+  Use use(s);
+  Bind(s, 1, resource);
+  std::vector<TagRow> out;
+  while (Step(s, "reading the tags of ", resource)) out.push_back({Text(s, 0), Text(s, 1)});
+  return out;
+}
+
+void SqliteStore::PutTag(const std::string& resource, const TagRow& tag) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->put_tag;
+    Bind(s, 1, resource);
+    Bind(s, 2, tag.key);
+    Bind(s, 3, tag.value);
+    Run(s, "tagging ", resource);
+  });
+}
+
+void SqliteStore::DeleteTag(const std::string& resource, const std::string& key) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->delete_tag;
+    Bind(s, 1, resource);
+    Bind(s, 2, key);
+    Run(s, "untagging ", resource);
+  });
+}
+
+std::optional<std::string> SqliteStore::GetResourcePolicy(const std::string& resource) {
+  SQLite::Statement& s = st_->get_policy;
+  Use use(s);
+  Bind(s, 1, resource);
+  if (!Step(s, "reading the policy of ", resource)) return std::nullopt;
+  return Text(s, 0);
+}
+
+void SqliteStore::PutResourcePolicy(const std::string& resource, const std::string& policy) {
+  Mutate([&] {
+    SQLite::Statement& s = st_->put_policy;
+    Bind(s, 1, resource);
+    Bind(s, 2, policy);
+    Run(s, "storing the policy of ", resource);
+  });
+}
+
+bool SqliteStore::DeleteResourcePolicy(const std::string& resource) {
+  bool deleted = false;
+  Mutate([&] {
+    SQLite::Statement& s = st_->delete_policy;
+    Bind(s, 1, resource);
+    Run(s, "deleting the policy of ", resource);
+    deleted = db_->getChanges() > 0;
+  });
+  return deleted;
+}
+
 // Feeds rows to SHA-256 as tagged, length-prefixed fields, so that no two different row sequences
 // hash the same bytes. Only the current row's fields are held in memory.
 class DigestWriter {
@@ -1396,6 +1488,16 @@ std::string SqliteStore::DigestOf(bool outcomes_only) {
     {
       Use use(st_->all_history);
       while (Step(st_->all_history, "digesting history")) digest.Row('H', st_->all_history);
+    }
+    // Last, and only rows: a store without tags or policies hashes what it did before them.
+    {
+      Use use(st_->all_tags);
+      while (Step(st_->all_tags, "digesting tags")) digest.Row('T', st_->all_tags);
+    }
+    {
+      Use use(st_->all_policies);
+      while (Step(st_->all_policies, "digesting resource policies"))
+        digest.Row('P', st_->all_policies);
     }
     return digest.Finish();
   });

@@ -78,6 +78,8 @@ const std::vector<CopyTable>& CopyTables() {
        {"id", "due_us", "due", "change_set", "change_index", "entity", "state", "transition"}},
       {"definitions", {"hash", "path", "text"}},
       {"command_log", {"seq", "command", "outcome", "at"}},
+      {"tags", {"resource", "key", "value"}},
+      {"resource_policies", {"resource", "policy"}},
       {"meta", {"key", "value"}},
       {"autoincrement", {"name", "seq"}},
   };

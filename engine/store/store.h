@@ -54,6 +54,14 @@ struct EntityRow {
   std::string updated_at;
 };
 
+// One tag of a resource (a change set or an entity, named by its ARN): TagResource's Key and
+// Value.
+struct TagRow {
+  std::string key;    // 1-128 characters, unique per resource.
+  std::string value;  // 0-256 characters.
+  bool operator==(const TagRow&) const = default;
+};
+
 struct ChangeRow {
   int index = 0;  // Position in the StartChangeSet body.
   std::string change_type;
@@ -67,6 +75,8 @@ struct ChangeRow {
                               // from the change set's command.
   std::string errors = "[]";  // ErrorDetailList, JSON array of {ErrorCode, ErrorMessage}.
   std::string entered_at;     // When it entered `state` (timers count from here).
+  // EntityTags as {key, value}: put on its entity when the set applies. Not stored, as details.
+  std::vector<TagRow> entity_tags;
 };
 
 struct ChangeSetRow {
@@ -265,6 +275,22 @@ class Store {
   virtual std::vector<CommandRow> Commands(int64_t after_seq, int64_t limit) = 0;
   virtual int64_t LastCommandSeq() = 0;
 
+  // Tags and resource policies, keyed by the resource's ARN (describe.h's ChangeSetArn and
+  // EntityArn), which the store does not check: the engine only writes them for resources it has
+  // found. Writes go inside Write like every other; failures throw StoreError.
+  // The tags of `resource`, ordered by key (bytes), so that every listing and digest is the same.
+  virtual std::vector<TagRow> Tags(const std::string& resource) = 0;
+  // Adds the tag, or replaces the value of the tag with its key.
+  virtual void PutTag(const std::string& resource, const TagRow& tag) = 0;
+  // Removes the tag with `key`; no tag with it is not an error (UntagResource is idempotent).
+  virtual void DeleteTag(const std::string& resource, const std::string& key) = 0;
+  // The policy of `resource` (a JSON object's text, as given), or nullopt when it has none.
+  virtual std::optional<std::string> GetResourcePolicy(const std::string& resource) = 0;
+  // Sets the policy, replacing any before it.
+  virtual void PutResourcePolicy(const std::string& resource, const std::string& policy) = 0;
+  // Removes the policy; false when there was none.
+  virtual bool DeleteResourcePolicy(const std::string& resource) = 0;
+
   // Named counters (for deterministic identifiers): returns the next value, starting at 1.
   virtual int64_t NextCounter(const std::string& name) = 0;
   // The highest change set seq handed out, or 0: the next change set is numbered one more. It
@@ -277,8 +303,10 @@ class Store {
   // that has none. Commands log the clock they leave, so time never moves backwards.
   virtual std::string Clock() = 0;
 
-  // SHA-256 over every entity, change set (with changes) and history row, in a fixed order: two
-  // stores that went through the same commands have the same digest.
+  // SHA-256 over every entity, change set (with changes) and history row, then every tag and
+  // resource policy, in a fixed order: two stores that went through the same commands have the
+  // same digest. Tags and policies add bytes only when there are some, so a store without any has
+  // the digest it had before they existed.
   virtual std::string Digest() = 0;
   // The same, without the definitions each change ran under (its request machine's content hash):
   // the results alone, so that two policies that differ only in their text (a comment, a

@@ -80,6 +80,16 @@ Response FromOutcome(const engine::Outcome& o) {
   return Error(StatusOf(type), type, message);
 }
 
+// A command's violations as one ValidationException: the clients print only the message, so it
+// carries each violation with its field path.
+Response Violations(const std::vector<engine::Violation>& violations) {
+  std::string message = std::to_string(violations.size()) + " problem" +
+                        (violations.size() == 1 ? "" : "s") + " with the request";
+  for (const auto& v : violations)
+    message += "; " + (v.path.empty() ? std::string("(body)") : v.path) + ": " + v.message;
+  return Error(422, "ValidationException", message);
+}
+
 // Whether `actor` may see what `owner` (an actor) made or owns: its own account, or operations;
 // the console asks the same.
 bool MaySee(const std::string& actor, const std::string& owner) {
@@ -325,13 +335,7 @@ Response Service::Handle(const std::string& method, const std::string& path,
   if (route("POST", "/StartChangeSet")) {
     engine::Command c;
     std::vector<engine::Violation> violations;
-    if (!engine::ParseStartChangeSetBody(body, &c, &violations)) {
-      std::string message = std::to_string(violations.size()) + " problem" +
-                            (violations.size() == 1 ? "" : "s") + " with the request";
-      for (const auto& v : violations)
-        message += "; " + (v.path.empty() ? std::string("(body)") : v.path) + ": " + v.message;
-      return Error(422, "ValidationException", message);
-    }
+    if (!engine::ParseStartChangeSetBody(body, &c, &violations)) return Violations(violations);
     stamp(&c);
     // The answer is two fields: the engine need not build the whole change set's description.
     struct Quiet {
@@ -476,6 +480,67 @@ Response Service::Handle(const std::string& method, const std::string& path,
     }
     return Ok({{"EntityDetails", found}, {"Errors", errors}});
   }
+  // Tags and resource policies. The writes are commands, so that the log (and a replay of it)
+  // holds them; the reads look at the store. A resource another account owns is not found, as
+  // DescribeChangeSet and DescribeEntity answer.
+  const bool tag_write = route("POST", "/TagResource") || route("POST", "/UntagResource") ||
+                         route("POST", "/PutResourcePolicy");
+  if (tag_write || route("DELETE", "/DeleteResourcePolicy")) {
+    json line = json::object();
+    if (tag_write) {
+      if (!json_body(&line, &error)) return error;
+      // The body is the command's line but for op, Actor and At: the route, the signature and the
+      // clock give those.
+      for (const char* reserved : {"op", "Actor", "At", "Outcome"})
+        if (line.contains(reserved))
+          return Error(422, "ValidationException",
+                       std::string(reserved) + ": is not a field of " + path.substr(1));
+    } else {
+      const std::string* arn = Param(query, "resourceArn");
+      if (arn == nullptr || arn->empty())
+        return Error(422, "ValidationException", "resourceArn is required");
+      line["ResourceArn"] = *arn;
+    }
+    line["op"] = path == "/TagResource"         ? "tag-resource"
+                 : path == "/UntagResource"     ? "untag-resource"
+                 : path == "/PutResourcePolicy" ? "put-resource-policy"
+                                                : "delete-resource-policy";
+    engine::Command c;
+    std::vector<engine::Violation> violations;
+    if (!engine::ParseCommand(line.dump(), std::nullopt, &c, &violations))
+      return Violations(violations);
+    stamp(&c);
+    engine::Outcome o = engine_->Execute(c);
+    if (o.result != engine::Result::kOk) return FromOutcome(o);
+    return Ok(json::object());
+  }
+  if (route("POST", "/ListTagsForResource") || route("GET", "/GetResourcePolicy")) {
+    std::string arn;
+    if (method == "POST") {
+      json b;
+      if (!json_body(&b, &error)) return error;
+      if (!b.contains("ResourceArn") || !b["ResourceArn"].is_string() ||
+          b["ResourceArn"].get<std::string>().empty())
+        return Error(422, "ValidationException", "ResourceArn is required");
+      arn = b["ResourceArn"].get<std::string>();
+    } else {
+      const std::string* a = Param(query, "resourceArn");
+      if (a == nullptr || a->empty())
+        return Error(422, "ValidationException", "resourceArn is required");
+      arn = *a;
+    }
+    std::optional<engine::Resource> r = engine::FindResource(*store, arn);
+    if (!r || !MaySee(actor, r->owner))
+      return Error(404, "ResourceNotFoundException", "Resource " + arn + " not found");
+    if (method == "POST")
+      return Ok({{"ResourceArn", arn},
+                 {"Tags", json::parse(engine::TagsJson(store->Tags(arn)))}});
+    std::optional<std::string> policy = store->GetResourcePolicy(arn);
+    if (!policy)
+      return Error(404, "ResourceNotFoundException",
+                   "Resource " + arn + " has no resource policy");
+    return Ok({{"Policy", *policy}});
+  }
   // sellerflow's own operations, in the same style: Seller Operations' review, and the clock.
   if (route("POST", "/sellerflow/Review") || route("POST", "/sellerflow/Tick")) {
     json b;
@@ -509,9 +574,14 @@ Response Service::Handle(const std::string& method, const std::string& path,
     r.body = o.body.empty() ? "{}" : o.body;
     return r;
   }
-  static const char* kKnown[] = {"/StartChangeSet",    "/DescribeChangeSet", "/CancelChangeSet",
-                                 "/DescribeEntity",    "/ListChangeSets",    "/ListEntities",
-                                 "/sellerflow/Review", "/sellerflow/Tick"};
+  static const char* kKnown[] = {"/StartChangeSet",       "/DescribeChangeSet",
+                                 "/CancelChangeSet",      "/DescribeEntity",
+                                 "/ListChangeSets",       "/ListEntities",
+                                 "/TagResource",
+                                 "/UntagResource",        "/ListTagsForResource",
+                                 "/PutResourcePolicy",    "/GetResourcePolicy",
+                                 "/DeleteResourcePolicy", "/sellerflow/Review",
+                                 "/sellerflow/Tick"};
   for (const char* known : kKnown)
     if (path == known)
       return Error(405, "ValidationException", method + " is not the method of " + path);

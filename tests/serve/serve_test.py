@@ -5,7 +5,8 @@ usage: serve_test.py SELLERFLOW SOURCE_DIR [--postgresql]  (the latter beside te
 Starts the server on a free port with two sellers' and Seller Operations' keys, then runs the tour's
 change sets through `aws marketplace-catalog` (the CLI on PATH) and boto3, and checks what they print
 and return: statuses, errors exactly as the CLI prints them, signatures refused, one seller unable to
-see another's requests, idempotent retries, pagination, and a clean stop on SIGTERM.
+see another's requests, idempotent retries, pagination, tags and resource policies (their errors, and a log
+that replays to the live digest with them), and a clean stop on SIGTERM.
 """
 import json
 import os
@@ -75,6 +76,7 @@ def main():
             return
         endpoint = "http://127.0.0.1:" + m.group(1)
         run_checks(endpoint, root, work)
+        run_tag_checks(endpoint, root, work, binary, db)
         with open(os.path.join(work, "server.log")) as log:
             access = log.read()
         check("the access log has a line per request, with who acted",
@@ -291,6 +293,162 @@ def run_checks(endpoint, root, work):
 
     status, answer = signed(endpoint, "ops", "/sellerflow/Nope", {})
     check("an unknown path is a JSON error", status == 404 and "message" in answer, (status, answer))
+
+
+ARN = "arn:aws:aws-marketplace:us-east-1:000000000000:AWSMarketplace/"
+
+
+def cli_error(op, message):
+    return "An error occurred (%s) when calling the %s operation: %s" % (op[0], op[1], message)
+
+
+def run_tag_checks(endpoint, root, work, binary, db):
+    """ChangeSetTags, EntityTags, Tag/Untag/ListTagsForResource and the resource policies, through the CLI and
+    boto3, and the log of them replayed to the same digest."""
+    changes = json.dumps([{"ChangeType": "CreateProduct", "ChangeName": "Create",
+                           "Entity": {"Type": "ProfessionalServicesProduct@1.0"},
+                           "EntityTags": [{"Key": "owner", "Value": "team-a"}],
+                           "DetailsDocument": {"ProductTitle": "Tagged product"}}])
+    rc, out, err = aws(endpoint, "seller", "start-change-set", "--catalog", "AWSMarketplace", "--change-set", changes,
+                       "--change-set-tags", "Key=team,Value=alpha", "Key=cost-center,Value=42")
+    check("start-change-set with ChangeSetTags and EntityTags", rc == 0, err)
+    cs = json.loads(out)["ChangeSetId"] if rc == 0 else "cs-none"
+    cs_arn = ARN + "ChangeSet/" + cs
+    rc, out, err = aws(endpoint, "seller", "list-tags-for-resource", "--resource-arn", cs_arn)
+    check("list-tags-for-resource: the change set's tags, by key",
+          rc == 0 and json.loads(out) == {"ResourceArn": cs_arn, "Tags": [{"Key": "cost-center", "Value": "42"},
+                                                                          {"Key": "team", "Value": "alpha"}]},
+          out + err)
+    rc, out, err = aws(endpoint, "seller", "tag-resource", "--resource-arn", cs_arn, "--tags", "Key=team,Value=beta",
+                       "Key=env,Value=")
+    check("tag-resource replaces a value and adds an empty one", rc == 0 and out.strip() == "", out + err)
+    rc, out, err = aws(endpoint, "seller", "untag-resource", "--resource-arn", cs_arn, "--tag-keys", "cost-center",
+                       "never-set")
+    check("untag-resource (a key never set is no error)", rc == 0, err)
+    rc, out, err = aws(endpoint, "seller", "list-tags-for-resource", "--resource-arn", cs_arn)
+    check("the change set's tags after both",
+          rc == 0 and json.loads(out)["Tags"] == [{"Key": "env", "Value": ""}, {"Key": "team", "Value": "beta"}],
+          out + err)
+
+    seller = client(endpoint, "seller")
+    described = seller.describe_change_set(Catalog="AWSMarketplace", ChangeSetId=cs)
+    product = described["ChangeSet"][0]["Entity"]["Identifier"]
+    entity_arn = ARN + "ProfessionalServicesProduct/" + product
+    tags = seller.list_tags_for_resource(ResourceArn=entity_arn)
+    check("EntityTags tag the product the change created",
+          described["Status"] == "SUCCEEDED" and tags["Tags"] == [{"Key": "owner", "Value": "team-a"}], tags)
+    seller.tag_resource(ResourceArn=entity_arn, Tags=[{"Key": "Stage", "Value": "beta launch"}])
+    tags = seller.list_tags_for_resource(ResourceArn=entity_arn)["Tags"]
+    check("boto3: tag_resource on the entity, listed by key (bytes: upper case first)",
+          tags == [{"Key": "Stage", "Value": "beta launch"}, {"Key": "owner", "Value": "team-a"}], tags)
+    ops = client(endpoint, "ops")
+    check("Seller Operations reads another account's tags",
+          ops.list_tags_for_resource(ResourceArn=entity_arn)["Tags"] == tags)
+
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "AWS": "arn:aws:iam::444455556666:root"}, "Action": ["aws-marketplace:DescribeEntity"],
+        "Resource": entity_arn}]})
+    rc, out, err = aws(endpoint, "seller", "put-resource-policy", "--resource-arn", entity_arn, "--policy", policy)
+    check("put-resource-policy", rc == 0, err)
+    rc, out, err = aws(endpoint, "seller", "get-resource-policy", "--resource-arn", entity_arn)
+    check("get-resource-policy: the policy as put", rc == 0 and json.loads(out) == {"Policy": policy}, out + err)
+    rc, out, err = aws(endpoint, "seller", "delete-resource-policy", "--resource-arn", entity_arn)
+    check("delete-resource-policy", rc == 0, err)
+    rc, out, err = aws(endpoint, "seller", "get-resource-policy", "--resource-arn", entity_arn)
+    check("a deleted policy: the CLI's exact line",
+          rc == 255 and err == cli_error(("ResourceNotFoundException", "GetResourcePolicy"),
+                                         "Resource %s has no resource policy" % entity_arn), (rc, err))
+    rc, out, err = aws(endpoint, "seller", "delete-resource-policy", "--resource-arn", entity_arn)
+    check("deleting it again: not found",
+          rc == 255 and err == cli_error(("ResourceNotFoundException", "DeleteResourcePolicy"),
+                                         "Resource %s has no resource policy" % entity_arn), (rc, err))
+    seller.put_resource_policy(ResourceArn=entity_arn, Policy='{"Version": "2012-10-17", "Statement": []}')
+    check("boto3: put_resource_policy, get_resource_policy",
+          seller.get_resource_policy(ResourceArn=entity_arn)["Policy"] == '{"Version": "2012-10-17", "Statement": []}')
+
+    # Errors, exactly as the CLI prints them.
+    missing = ARN + "ChangeSet/cs-nope"
+    rc, out, err = aws(endpoint, "seller", "list-tags-for-resource", "--resource-arn", missing)
+    check("an unknown ARN: the CLI's exact line",
+          rc == 255 and err == cli_error(("ResourceNotFoundException", "ListTagsForResource"),
+                                         "Resource %s not found" % missing), (rc, err))
+    rc, out, err = aws(endpoint, "seller", "tag-resource", "--resource-arn", ARN + "Offer/" + product, "--tags",
+                       "Key=a,Value=b")
+    check("an entity ARN naming another type is not found",
+          rc == 255 and err == cli_error(("ResourceNotFoundException", "TagResource"),
+                                         "Resource %s not found" % (ARN + "Offer/" + product)), (rc, err))
+    rc, out, err = aws(endpoint, "seller", "tag-resource", "--resource-arn", cs_arn, "--tags",
+                       "Key=%s,Value=b" % ("k" * 129))
+    check("a key of 129 characters: ValidationException with the field path",
+          rc == 255 and err == cli_error(("ValidationException", "TagResource"),
+                                         "1 problem with the request; Tags[0].Key: has 129 characters; at most 128 "
+                                         "are allowed"), (rc, err))
+    rc, out, err = aws(endpoint, "seller", "tag-resource", "--resource-arn", cs_arn, "--tags", "Key=a,Value=b",
+                       "Key=a,Value=c", "Key=b%,Value=c")
+    check("a key twice and a key with % in it: both named",
+          rc == 255 and err == cli_error(("ValidationException", "TagResource"),
+                                         "2 problems with the request; Tags[1].Key: is 'a' again; each key may be "
+                                         "given once; Tags[2].Key: must hold only letters, numbers, spaces and "
+                                         "_.:/=+-@"), (rc, err))
+    rc, out, err = aws(endpoint, "seller", "tag-resource", "--resource-arn", cs_arn, "--tags", "[]")
+    check("an empty Tags list: the CLI refuses it before sending",
+          rc == 255 and "Invalid length for parameter Tags, value: 0, valid min length: 1" in err, (rc, err))
+    status, answer = signed(endpoint, "seller", "/TagResource", {"ResourceArn": cs_arn, "Tags": []})
+    check("an empty Tags list sent anyway: 422 from the server",
+          status == 422 and answer.get("Message") == "1 problem with the request; Tags: has 0 items; at least 1 is "
+          "required", (status, answer))
+    status, answer = signed(endpoint, "seller", "/TagResource", {"ResourceArn": cs_arn, "Actor": "operations",
+                                                                 "Tags": [{"Key": "a", "Value": "b"}]})
+    check("a tag body naming its actor is refused", status == 422 and "Actor" in answer.get("Message", ""),
+          (status, answer))
+    rc, out, err = aws(endpoint, "seller", "start-change-set", "--catalog", "AWSMarketplace", "--change-set", changes,
+                       "--change-set-tags", "Key=team,Value=" + "v" * 257)
+    check("ChangeSetTags: a value of 257 characters is refused, nothing started",
+          rc == 255 and err == cli_error(("ValidationException", "StartChangeSet"),
+                                         "1 problem with the request; ChangeSetTags[0].Value: has 257 characters; at "
+                                         "most 256 are allowed"), (rc, err))
+    rc, out, err = aws(endpoint, "other", "list-tags-for-resource", "--resource-arn", cs_arn)
+    check("another seller: not found, as describe-change-set answers",
+          rc == 255 and err == cli_error(("ResourceNotFoundException", "ListTagsForResource"),
+                                         "Resource %s not found" % cs_arn), (rc, err))
+    rc, out, err = aws(endpoint, "other", "tag-resource", "--resource-arn", entity_arn, "--tags", "Key=a,Value=b")
+    check("another seller cannot tag the entity",
+          rc == 255 and err == cli_error(("ResourceNotFoundException", "TagResource"),
+                                         "Resource %s not found" % entity_arn), (rc, err))
+    rc, out, err = aws(endpoint, "other", "get-resource-policy", "--resource-arn", entity_arn)
+    check("nor read its policy", rc == 255 and "(ResourceNotFoundException)" in err and "not found" in err, (rc, err))
+    rc, out, err = aws(endpoint, "seller", "put-resource-policy", "--resource-arn", entity_arn, "--policy", "[1, 2]")
+    check("a policy that is not a JSON object",
+          rc == 255 and err == cli_error(("ValidationException", "PutResourcePolicy"),
+                                         "1 problem with the request; Policy: must be a JSON object's text, not "
+                                         "another JSON value"), (rc, err))
+    rc, out, err = aws(endpoint, "seller", "put-resource-policy", "--resource-arn", cs_arn, "--policy", "{}")
+    check("a change set has no resource policy",
+          rc == 255 and err == cli_error(("ValidationException", "PutResourcePolicy"),
+                                         "ResourceArn: %s is a change set; resource policies are for entities"
+                                         % cs_arn), (rc, err))
+    check("the other seller's tags never landed", seller.list_tags_for_resource(ResourceArn=entity_arn)["Tags"] ==
+          tags)
+
+    # The writes are commands: the exported log replays to the live digest, tags and policy included.
+    def sellerflow(*args):
+        return subprocess.run([binary] + list(args), cwd=root, capture_output=True, text=True, timeout=120)
+    exported = sellerflow("log", "export", "--db", db)
+    log = os.path.join(work, "tags-log.jsonl")
+    with open(log, "w") as f:
+        f.write(exported.stdout)
+    check("the log holds the tag and policy commands",
+          all('"op":"%s"' % op in exported.stdout for op in ("tag-resource", "untag-resource", "put-resource-policy",
+                                                              "delete-resource-policy")) and
+          '"ChangeSetTags":[{"Key":"team","Value":"alpha"}' in exported.stdout, exported.stderr)
+    live = sellerflow("digest", "--db", db)
+    replayed = sellerflow("replay", log, "--db", os.path.join(work, "replayed.db"), "--output", "json")
+    try:
+        replayed_digest = json.loads(replayed.stdout)["Digest"]
+    except (ValueError, KeyError):
+        replayed_digest = replayed.stdout + replayed.stderr
+    check("the log replays to the live digest", live.returncode == 0 and replayed_digest == live.stdout.strip(),
+          (live.stdout, replayed_digest))
 
 
 if __name__ == "__main__":

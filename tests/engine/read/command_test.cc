@@ -73,6 +73,10 @@ void RequireSame(const Command& a, const Command& b) {
   REQUIRE(a.state == b.state);
   REQUIRE(a.owner == b.owner);
   REQUIRE(a.document == b.document);
+  REQUIRE(a.tags == b.tags);
+  REQUIRE(a.resource_arn == b.resource_arn);
+  REQUIRE(a.tag_keys == b.tag_keys);
+  REQUIRE(a.policy == b.policy);
   REQUIRE(a.changes.size() == b.changes.size());
   for (size_t i = 0; i < a.changes.size(); ++i) {
     const ChangeRequest& x = a.changes[i];
@@ -84,6 +88,7 @@ void RequireSame(const Command& a, const Command& b) {
     REQUIRE(x.reference == y.reference);
     REQUIRE(x.change_name == y.change_name);
     REQUIRE(x.details == y.details);
+    REQUIRE(x.entity_tags == y.entity_tags);
   }
 }
 
@@ -387,26 +392,28 @@ TEST_CASE("unknown keys are refused with the allowed ones and a suggestion", "[c
       Lines(Parse(Body(Change(), R"(,"ClientRequestTokn":"x")")).violations) ==
       std::vector<std::string>{
           "ClientRequestTokn: unknown field 'ClientRequestTokn'; allowed: op, Actor, At, Catalog, "
-          "ChangeSetName, ClientRequestToken, Intent, ChangeSet (did you mean "
+          "ChangeSetName, ClientRequestToken, Intent, ChangeSet, ChangeSetTags (did you mean "
           "'ClientRequestToken'?)"});
   REQUIRE(Lines(Parse(Body(Change("prod-a", R"(,"ChangeNme":"x","Tags":[])"))).violations) ==
           std::vector<std::string>{"ChangeSet[0].ChangeNme: unknown field 'ChangeNme'; allowed: "
                                    "ChangeType, Entity, ChangeName, "
-                                   "Details, DetailsDocument (did you mean 'ChangeName'?)",
+                                   "Details, DetailsDocument, EntityTags (did you mean "
+                                   "'ChangeName'?)",
                                    "ChangeSet[0].Tags: unknown field 'Tags'; allowed: ChangeType, "
                                    "Entity, ChangeName, Details, "
-                                   "DetailsDocument"});
+                                   "DetailsDocument, EntityTags"});
   // A key of another operation is unknown to this one.
   REQUIRE(Lines(Parse(Body(Change(), R"(,"To":"2026-01-01T00:00:00Z")")).violations) ==
           std::vector<std::string>{
               "To: unknown field 'To'; allowed: op, Actor, At, Catalog, ChangeSetName, "
-              "ClientRequestToken, Intent, ChangeSet"});
+              "ClientRequestToken, Intent, ChangeSet, ChangeSetTags"});
   REQUIRE(Lines(Parse(Body(Change(), R"(,"Catalog":"Again")")).violations) ==
           std::vector<std::string>{"Catalog: duplicate field 'Catalog'"});
   REQUIRE(Lines(Parse(R"({"op":"start-chage-set"})").violations) ==
           std::vector<std::string>{
               "op: unknown op 'start-chage-set'; allowed: start-change-set, review, "
-              "cancel-change-set, tick, import (did you mean 'start-change-set'?)"});
+              "cancel-change-set, tick, import, tag-resource, untag-resource, put-resource-policy, "
+              "delete-resource-policy (did you mean 'start-change-set'?)"});
 }
 
 TEST_CASE("Actor and At are checked", "[command]") {
@@ -459,7 +466,7 @@ TEST_CASE("every violation of a body is reported at once, with its path", "[comm
               "ChangeSet[1].ChangeType: must match ^[A-Z]\\w*$",
               "ChangeSet[1].Entity.Extra: unknown field 'Extra'; allowed: Type, Identifier",
               "Colour: unknown field 'Colour'; allowed: op, Actor, At, Catalog, ChangeSetName, "
-              "ClientRequestToken, Intent, ChangeSet, Outcome",
+              "ClientRequestToken, Intent, ChangeSet, ChangeSetTags, Outcome",
               "At: must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z, not 'soon'",
               "Actor: must be seller:<12 digits>, buyer:<12 digits> or operations, not 'seller:1'",
               "ChangeSet[1].ChangeName: 'A' is already the ChangeName of ChangeSet[0]; ChangeNames "
@@ -581,6 +588,61 @@ TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads bac
       R"("Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":"prod-aaaaaaaaaaaaa"},)"
       R"("DetailsDocument":{"ProductTitle":"Title"}}]})");
   REQUIRE(std::string(OpName(Op::kCancelChangeSet)) == "cancel-change-set");
+}
+
+TEST_CASE("tags and resource policies: each op reads back the same, and bad tags are named",
+          "[command]") {
+  const std::string arn = "arn:aws:aws-marketplace:us-east-1:000000000000:AWSMarketplace/ChangeSet/cs-1";
+  RequireRoundTrip(R"({"op":"tag-resource","Actor":"seller:111122223333","At":"2026-01-02T00:00:00Z",)"
+                   R"("ResourceArn":")" + arn + R"(","Tags":[{"Key":"team","Value":"caf\u00e9"},)"
+                   R"({"Key":"env","Value":""}]})");
+  RequireRoundTrip(R"({"op":"untag-resource","ResourceArn":")" + arn + R"(","TagKeys":["a","b"]})");
+  RequireRoundTrip(R"({"op":"put-resource-policy","ResourceArn":")" + arn +
+                   R"(","Policy":"{\"Version\": \"2012-10-17\"}"})");
+  RequireRoundTrip(R"({"op":"delete-resource-policy","ResourceArn":")" + arn + R"("})");
+  RequireRoundTrip(Line(Change("prod-a", R"(,"EntityTags":[{"Key":"k","Value":"v"}])"),
+                        R"(,"ChangeSetTags":[{"Key":"team","Value":"alpha"}])"));
+  Parsed tagged = Parse(Line(Change("prod-a", R"(,"EntityTags":[{"Key":"k","Value":"v"}])"),
+                             R"(,"ChangeSetTags":[{"Key":"team","Value":"alpha"}])"));
+  REQUIRE(tagged.ok);
+  CHECK(tagged.command.tags == std::vector<Tag>{{"team", "alpha"}});
+  CHECK(tagged.command.changes[0].entity_tags == std::vector<Tag>{{"k", "v"}});
+  // Tags are part of the request: another tag is another body; none hashes as before tags.
+  CHECK(tagged.command.body_hash != Parse(Line(Change())).command.body_hash);
+  CHECK(Parse(Line(Change(), R"(,"ChangeSetTags":null)")).command.body_hash ==
+        Parse(Line(Change())).command.body_hash);
+
+  const std::string long_key(129, 'k');
+  CHECK(Lines(Parse(R"({"op":"tag-resource","ResourceArn":"a","Tags":[{"Key":")" + long_key +
+                    R"(","Value":"v"},{"Key":"a"},{"Key":"b","Value":"v","Colour":1},)"
+                    R"({"Key":"b","Value":"w"},{"Key":"x%","Value":"v"},7]})")
+                  .violations) ==
+        std::vector<std::string>{
+            "Tags[0].Key: has 129 characters; at most 128 are allowed",
+            "Tags[1].Value: is required",
+            "Tags[2].Colour: unknown field 'Colour'; allowed: Key, Value",
+            "Tags[3].Key: is 'b' again; each key may be given once",
+            "Tags[4].Key: must hold only letters, numbers, spaces and _.:/=+-@",
+            "Tags[5]: must be an object, not a number"});
+  CHECK(Lines(Parse(R"({"op":"tag-resource","ResourceArn":"a","Tags":[]})").violations) ==
+        std::vector<std::string>{"Tags: has 0 items; at least 1 is required"});
+  CHECK(Lines(Parse(R"({"op":"untag-resource","ResourceArn":"","TagKeys":["",null,3]})").violations) ==
+        std::vector<std::string>{"ResourceArn: has 0 characters; at least 1 is required",
+                                 "TagKeys[0]: has 0 characters; at least 1 is required",
+                                 "TagKeys[1]: must be a string, not null",
+                                 "TagKeys[2]: must be a string, not a number"});
+  CHECK(Lines(Parse(R"({"op":"put-resource-policy","ResourceArn":"a","Policy":"[1]"})").violations) ==
+        std::vector<std::string>{"Policy: must be a JSON object's text, not another JSON value"});
+  CHECK(Lines(Parse(R"({"op":"put-resource-policy","ResourceArn":"a","Policy":"{"})").violations) ==
+        std::vector<std::string>{"Policy: must be a JSON object's text, but it is not valid JSON"});
+  CHECK(Lines(Parse(R"({"op":"delete-resource-policy"})").violations) ==
+        std::vector<std::string>{"ResourceArn: is required"});
+  const std::string long_value = R"(,"EntityTags":[{"Key":"k","Value":")" +
+                                 std::string(257, 'v') + R"("}])";
+  CHECK(Lines(Parse(Body(Change("prod-a", long_value))).violations) ==
+        std::vector<std::string>{
+            "ChangeSet[0].EntityTags[0].Value: has 257 characters; at most 256 are allowed"});
+  CHECK(std::string(OpName(Op::kDeleteResourcePolicy)) == "delete-resource-policy");
 }
 
 // ---- Body hash -----------------------------------------------------------------------------

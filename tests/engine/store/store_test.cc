@@ -58,6 +58,15 @@ class RawDb {
   }
   ~RawDb() { sqlite3_close(db_); }
   int Exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+  // The first column of the first row of `sql`, as an integer.
+  int Int(const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    const int n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+  }
 
  private:
   sqlite3* db_ = nullptr;
@@ -638,6 +647,84 @@ TEST_CASE("store: the digest is equal for equal stores and changes with any row"
   CHECK(b->Digest() != digest);
 }
 
+TEST_CASE("store: tags by key, policies by resource; the digest sees them only when there are some",
+          "[store][any-store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.Location("s.db"));
+  Populate(*store);
+  const std::string before = store->Digest();
+  const std::string before_outcome = store->OutcomeDigest();
+  const std::string arn = "arn:aws:aws-marketplace:us-east-1:000000000000:AWSMarketplace/ChangeSet/x";
+  const std::string other = arn + "y";
+  CHECK(store->Tags(arn).empty());
+  store->Write([&] {
+    store->PutTag(arn, {"team", "alpha"});
+    store->PutTag(arn, {"Stage", ""});
+    store->PutTag(arn, {"env", "test"});
+    store->PutTag(other, {"team", "beta"});
+  });
+  // Bytes order: upper case first, as SQLite and PostgreSQL (COLLATE "C") both sort.
+  CHECK(store->Tags(arn) ==
+        std::vector<TagRow>{{"Stage", ""}, {"env", "test"}, {"team", "alpha"}});
+  const std::string tagged = store->Digest();
+  CHECK(tagged != before);
+  CHECK(store->OutcomeDigest() != before_outcome);
+  store->PutTag(arn, {"team", "gamma"});  // Replaces the value.
+  CHECK(store->Tags(arn).back() == TagRow{"team", "gamma"});
+  CHECK(store->Digest() != tagged);
+  store->DeleteTag(arn, "never-set");
+  for (const char* key : {"Stage", "env", "team"}) store->DeleteTag(arn, key);
+  CHECK(store->Tags(arn).empty());
+  CHECK(store->Tags(other) == std::vector<TagRow>{{"team", "beta"}});
+  store->DeleteTag(other, "team");
+  CHECK(store->Digest() == before);
+
+  CHECK_FALSE(store->GetResourcePolicy(arn));
+  CHECK_FALSE(store->DeleteResourcePolicy(arn));
+  store->PutResourcePolicy(arn, R"({"Version":"2012-10-17"})");
+  store->PutResourcePolicy(arn, R"({"Statement":[]})");
+  CHECK(store->GetResourcePolicy(arn) == R"({"Statement":[]})");
+  CHECK(store->Digest() != before);
+  // A rolled-back write keeps none of them.
+  CHECK_THROWS_AS(store->Write([&] {
+    store->PutTag(other, {"k", "v"});
+    CHECK(store->DeleteResourcePolicy(arn));
+    throw std::runtime_error("undo");
+  }),
+                  std::runtime_error);
+  CHECK(store->Tags(other).empty());
+  CHECK(store->GetResourcePolicy(arn) == R"({"Statement":[]})");
+  CHECK(store->DeleteResourcePolicy(arn));
+  CHECK_FALSE(store->GetResourcePolicy(arn));
+  CHECK(store->Digest() == before);
+}
+
+TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest unchanged", "[store]") {
+  TempDir dir;
+  std::string path = dir.File("s.db");
+  std::string digest;
+  {
+    auto store = Store::Open(path);
+    Populate(*store);
+    digest = store->Digest();
+  }
+  {
+    // As schema 4 left a file: no tags, no resource_policies.
+    RawDb raw(path);
+    REQUIRE(raw.Exec("DROP TABLE tags; DROP TABLE resource_policies; PRAGMA user_version = 4") ==
+            SQLITE_OK);
+  }
+  auto store = Store::Open(path);
+  CHECK(store->Digest() == digest);
+  store->PutTag("arn", {"k", "v"});
+  store->PutResourcePolicy("arn", "{}");
+  CHECK(store->Tags("arn") == std::vector<TagRow>{{"k", "v"}});
+  CHECK(store->GetResourcePolicy("arn") == "{}");
+  CHECK(store->IntegrityOk());
+  RawDb raw(path);
+  CHECK(raw.Int("PRAGMA user_version") == 5);
+}
+
 TEST_CASE("store: reopening keeps every row and the schema version", "[store]") {
   TempDir dir;
   std::string path = dir.File("s.db");
@@ -665,7 +752,7 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 4);
+  CHECK(sqlite3_column_int(stmt, 0) == 5);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -1129,7 +1216,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 4); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 5); upgrade "
                        "sellerflow");
 }
 
@@ -1435,7 +1522,7 @@ TEST_CASE("store: PostgreSQL schema versions, and a database that is not a store
     CHECK(e.kind() == StoreError::Kind::kNotFound);
   }
   Store::Open(uri)->NextCounter("n");
-  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "1");
+  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "2");
   auto reader = Store::Open(uri, read);
   CHECK(reader->IntegrityOk());
   CHECK_THROWS_AS(reader->Write([] {}), StoreError);
