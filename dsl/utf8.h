@@ -24,6 +24,8 @@ std::string_view Utf8Trim(std::string_view text);
 void AppendCodePoint(uint32_t cp, std::string* out);
 // Appends `text` as a JSON string literal, quotes included, escaping controls, '"' and '\\'.
 void AppendJsonString(std::string_view text, std::string* out);
+// The same, returned: `text` as a JSON string literal.
+std::string JsonString(std::string_view text);
 
 }  // namespace sellerflow::dsl
 

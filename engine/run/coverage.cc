@@ -10,13 +10,10 @@
 #include "dsl/utf8.h"
 
 namespace sellerflow::engine {
-namespace {
 
-std::string Json(std::string_view s) {
-  std::string out;
-  dsl::AppendJsonString(s, &out);
-  return out;
-}
+using dsl::JsonString;
+
+namespace {
 
 std::string ValidationLabel(const State& s, bool passed) {
   return s.name + (passed ? " -validation passed-> " + s.validate->passed
@@ -195,37 +192,34 @@ std::string Coverage::GapsText() const {
   return out;
 }
 
-std::string Coverage::SummaryText() const {
-  int64_t counts[3][2] = {};
-  int64_t failed = 0;
+Coverage::Totals Coverage::Count() const {
+  Totals t;
   for (const auto& [key, item] : items_) {
     auto k = static_cast<int>(item.kind);
-    ++counts[k][1];
-    if (item.count) ++counts[k][0];
-    if (item.failed) ++failed;
+    ++t.total[k];
+    if (item.count) ++t.covered[k];
+    if (item.failed) ++t.rules_failed;
   }
+  return t;
+}
+
+std::string Coverage::SummaryText() const {
+  const Totals t = Count();
   auto of = [&](int k) {
-    return std::to_string(counts[k][0]) + " of " + std::to_string(counts[k][1]);
+    return std::to_string(t.covered[k]) + " of " + std::to_string(t.total[k]);
   };
   return "states " + of(0) + " entered, transitions " + of(1) + " taken, rules " + of(2) +
-         " evaluated (" + std::to_string(failed) + " failed at least once)";
+         " evaluated (" + std::to_string(t.rules_failed) + " failed at least once)";
 }
 
 std::string Coverage::ToJson() const {
-  int64_t counts[3][2] = {};
-  int64_t failed = 0;
-  for (const auto& [key, item] : items_) {
-    auto k = static_cast<int>(item.kind);
-    ++counts[k][1];
-    if (item.count) ++counts[k][0];
-    if (item.failed) ++failed;
-  }
+  const Totals t = Count();
   auto pair = [&](int k) {
-    return "{\"Covered\":" + std::to_string(counts[k][0]) +
-           ",\"Total\":" + std::to_string(counts[k][1]) + "}";
+    return "{\"Covered\":" + std::to_string(t.covered[k]) +
+           ",\"Total\":" + std::to_string(t.total[k]) + "}";
   };
   std::string out = "{\"States\":" + pair(0) + ",\"Transitions\":" + pair(1) +
-                    ",\"Rules\":" + pair(2) + ",\"RulesFailed\":" + std::to_string(failed) +
+                    ",\"Rules\":" + pair(2) + ",\"RulesFailed\":" + std::to_string(t.rules_failed) +
                     ",\"Gaps\":[";
   bool first = true;
   for (const CoverageItem& item : Items()) {
@@ -233,11 +227,12 @@ std::string Coverage::ToJson() const {
     if (gap.empty()) continue;
     if (!first) out += ",";
     first = false;
-    out += std::string("{\"Kind\":") + Json(item.KindName()) + ",\"Machine\":" + Json(item.machine) +
-           ",\"What\":" + Json(item.what) + ",\"File\":" + Json(item.file) +
-           ",\"Line\":" + std::to_string(item.line) + ",\"Column\":" + std::to_string(item.column) +
-           ",\"Count\":" + std::to_string(item.count) + ",\"Failed\":" + std::to_string(item.failed) +
-           ",\"Gap\":" + Json(gap) + "}";
+    out += std::string("{\"Kind\":") + JsonString(item.KindName()) +
+           ",\"Machine\":" + JsonString(item.machine) + ",\"What\":" + JsonString(item.what) +
+           ",\"File\":" + JsonString(item.file) + ",\"Line\":" + std::to_string(item.line) +
+           ",\"Column\":" + std::to_string(item.column) +
+           ",\"Count\":" + std::to_string(item.count) +
+           ",\"Failed\":" + std::to_string(item.failed) + ",\"Gap\":" + JsonString(gap) + "}";
   }
   return out + "]}";
 }

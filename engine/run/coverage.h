@@ -71,6 +71,12 @@ class Coverage {
   static std::string Label(const Transition& t);
 
  private:
+  // Items exercised and in all, by kind (CoverageItem::Kind's order), and rules that failed.
+  struct Totals {
+    int64_t covered[3] = {}, total[3] = {};
+    int64_t rules_failed = 0;
+  };
+  Totals Count() const;
   CoverageItem* Find(const std::string& key);
   static std::string Key(CoverageItem::Kind kind, const std::string& file,
                          const std::string& machine, const std::string& what);

@@ -21,13 +21,10 @@
 #include "engine/read/command.h"
 
 namespace sellerflow::engine {
-namespace {
 
-std::string Json(std::string_view s) {
-  std::string out;
-  dsl::AppendJsonString(s, &out);
-  return out;
-}
+using dsl::JsonString;
+
+namespace {
 
 std::string Arn(const std::string& kind, const std::string& id) {
   // The Catalog API's form: the service is aws-marketplace, its signing name.
@@ -291,7 +288,7 @@ std::string TagsJson(const std::vector<TagRow>& tags) {
   std::string out = "[";
   for (const TagRow& t : tags) {
     if (out.size() > 1) out += ',';
-    out += "{\"Key\":" + Json(t.key) + ",\"Value\":" + Json(t.value) + "}";
+    out += "{\"Key\":" + JsonString(t.key) + ",\"Value\":" + JsonString(t.value) + "}";
   }
   return out + "]";
 }
@@ -352,9 +349,9 @@ std::string WaitingFor(Store& store, const ChangeSetRow& cs) {
   std::string out = "{\"Events\":[";
   for (size_t i = 0; i < events.size(); ++i) {
     if (i) out += ",";
-    out += "{\"Event\":" + Json(events[i].event) + ",\"Actors\":[";
+    out += "{\"Event\":" + JsonString(events[i].event) + ",\"Actors\":[";
     for (size_t k = 0; k < events[i].actors.size(); ++k)
-      out += (k ? "," : "") + Json(events[i].actors[k]);
+      out += (k ? "," : "") + JsonString(events[i].actors[k]);
     out += "],\"Changes\":[";
     for (size_t k = 0; k < events[i].changes.size(); ++k)
       out += (k ? "," : "") + std::to_string(events[i].changes[k]);
@@ -372,24 +369,24 @@ std::string WaitingFor(Store& store, const ChangeSetRow& cs) {
     if (m && t.transition >= 0 && static_cast<size_t>(t.transition) < m->transitions.size())
       to = m->transitions[static_cast<size_t>(t.transition)].to;
     out += std::string(first ? "" : ",") + "{\"Change\":" + std::to_string(t.change_index) +
-           ",\"Deadline\":" + Json(t.due) + ",\"From\":" + Json(t.state) +
-           (to.empty() ? "" : ",\"To\":" + Json(to)) + "}";
+           ",\"Deadline\":" + JsonString(t.due) + ",\"From\":" + JsonString(t.state) +
+           (to.empty() ? "" : ",\"To\":" + JsonString(to)) + "}";
     first = false;
   }
   return out + "]}";
 }
 
 std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting_for) {
-  std::string out =
-      "{\"ChangeSetId\":" + Json(cs.id) + ",\"ChangeSetArn\":" + Json(ChangeSetArn(cs.id));
-  if (!cs.name.empty()) out += ",\"ChangeSetName\":" + Json(cs.name);
-  out += ",\"Intent\":" + Json(cs.intent) + ",\"StartTime\":" + Json(cs.started_at);
-  if (!cs.ended_at.empty()) out += ",\"EndTime\":" + Json(cs.ended_at);
-  out += ",\"Status\":" + Json(cs.status);
+  std::string out = "{\"ChangeSetId\":" + JsonString(cs.id) +
+                    ",\"ChangeSetArn\":" + JsonString(ChangeSetArn(cs.id));
+  if (!cs.name.empty()) out += ",\"ChangeSetName\":" + JsonString(cs.name);
+  out += ",\"Intent\":" + JsonString(cs.intent) + ",\"StartTime\":" + JsonString(cs.started_at);
+  if (!cs.ended_at.empty()) out += ",\"EndTime\":" + JsonString(cs.ended_at);
+  out += ",\"Status\":" + JsonString(cs.status);
   if (!waiting_for.empty()) out += ",\"WaitingFor\":" + waiting_for;
-  if (!cs.failure_code.empty()) out += ",\"FailureCode\":" + Json(cs.failure_code);
+  if (!cs.failure_code.empty()) out += ",\"FailureCode\":" + JsonString(cs.failure_code);
   if (!cs.failure_description.empty())
-    out += ",\"FailureDescription\":" + Json(cs.failure_description);
+    out += ",\"FailureDescription\":" + JsonString(cs.failure_description);
   out += ",\"ChangeSet\":[";
   // Whether the changes reached their entities: a set applies whole or not at all, so each change
   // of an ended set says the same (an open set has not decided yet). A VALIDATE applies nothing.
@@ -398,13 +395,13 @@ std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting
   for (size_t i = 0; i < cs.changes.size(); ++i) {
     const ChangeRow& c = cs.changes[i];
     if (i) out += ",";
-    out +=
-        "{\"ChangeType\":" + Json(c.change_type) + ",\"Entity\":{\"Type\":" + Json(c.entity_type);
-    if (!c.entity_id.empty()) out += ",\"Identifier\":" + Json(c.entity_id);
+    out += "{\"ChangeType\":" + JsonString(c.change_type) +
+           ",\"Entity\":{\"Type\":" + JsonString(c.entity_type);
+    if (!c.entity_id.empty()) out += ",\"Identifier\":" + JsonString(c.entity_id);
     out += "}";
-    if (!c.change_name.empty()) out += ",\"ChangeName\":" + Json(c.change_name);
+    if (!c.change_name.empty()) out += ",\"ChangeName\":" + JsonString(c.change_name);
     out += ",\"DetailsDocument\":" + (c.details.empty() ? std::string("{}") : c.details) +
-           ",\"Status\":" + Json(c.status) + ",\"State\":" + Json(c.state) +
+           ",\"Status\":" + JsonString(c.status) + ",\"State\":" + JsonString(c.state) +
            (ended ? std::string(",\"Applied\":") + (applied ? "true" : "false") : "") +
            ",\"ErrorDetailList\":" + (c.errors.empty() ? std::string("[]") : c.errors) + "}";
   }
@@ -412,11 +409,12 @@ std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting
 }
 
 std::string DescribeEntity(const EntityRow& e) {
-  return "{\"EntityType\":" + Json(e.type) + ",\"EntityIdentifier\":" + Json(e.id) +
-         ",\"EntityArn\":" + Json(EntityArn(e.type, e.id)) + ",\"State\":" + Json(e.state) +
-         ",\"Owner\":" + Json(e.owner) + ",\"Revision\":" + std::to_string(e.revision) +
-         ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
-         (e.locked_by.empty() ? "" : ",\"LockedBy\":" + Json(e.locked_by)) +
+  return "{\"EntityType\":" + JsonString(e.type) + ",\"EntityIdentifier\":" + JsonString(e.id) +
+         ",\"EntityArn\":" + JsonString(EntityArn(e.type, e.id)) +
+         ",\"State\":" + JsonString(e.state) + ",\"Owner\":" + JsonString(e.owner) +
+         ",\"Revision\":" + std::to_string(e.revision) +
+         ",\"LastModifiedDate\":" + JsonString(e.updated_at.empty() ? e.created_at : e.updated_at) +
+         (e.locked_by.empty() ? "" : ",\"LockedBy\":" + JsonString(e.locked_by)) +
          ",\"DetailsDocument\":" + e.document + "}";
 }
 
@@ -429,8 +427,8 @@ std::string Catalog::DescribeChangeSet(const std::string& id) {
   // text would be shown resolved too (the engine itself resolves by the input schema).
   for (const ChangeRow& named : cs->changes) {
     if (named.change_name.empty() || named.entity_id.empty()) continue;
-    const std::string reference = Json("$" + named.change_name + ".Entity.Identifier");
-    const std::string identifier = Json(named.entity_id);
+    const std::string reference = JsonString("$" + named.change_name + ".Entity.Identifier");
+    const std::string identifier = JsonString(named.entity_id);
     for (ChangeRow& c : cs->changes) {
       for (size_t at = c.details.find(reference); at != std::string::npos;
            at = c.details.find(reference, at + identifier.size()))
@@ -481,16 +479,18 @@ std::string Catalog::ListChangeSets(const std::string& status, const std::string
     const auto& cs = rows[i];
     if (i) out += ",";
     std::string entities;
-    for (const auto& c : cs.changes) entities += (entities.empty() ? "" : ",") + Json(c.entity_id);
-    out += "{\"ChangeSetId\":" + Json(cs.id) + ",\"ChangeSetArn\":" + Json(ChangeSetArn(cs.id)) +
-           (cs.name.empty() ? "" : ",\"ChangeSetName\":" + Json(cs.name)) +
-           ",\"Status\":" + Json(cs.status) + ",\"StartTime\":" + Json(cs.started_at) +
-           (cs.ended_at.empty() ? "" : ",\"EndTime\":" + Json(cs.ended_at)) +
-           (cs.failure_code.empty() ? "" : ",\"FailureCode\":" + Json(cs.failure_code)) +
+    for (const auto& c : cs.changes)
+      entities += (entities.empty() ? "" : ",") + JsonString(c.entity_id);
+    out += "{\"ChangeSetId\":" + JsonString(cs.id) +
+           ",\"ChangeSetArn\":" + JsonString(ChangeSetArn(cs.id)) +
+           (cs.name.empty() ? "" : ",\"ChangeSetName\":" + JsonString(cs.name)) +
+           ",\"Status\":" + JsonString(cs.status) + ",\"StartTime\":" + JsonString(cs.started_at) +
+           (cs.ended_at.empty() ? "" : ",\"EndTime\":" + JsonString(cs.ended_at)) +
+           (cs.failure_code.empty() ? "" : ",\"FailureCode\":" + JsonString(cs.failure_code)) +
            ",\"EntityIdList\":[" + entities + "]}";
   }
   out += "]";
-  if (!next.empty()) out += ",\"NextToken\":" + Json(next);
+  if (!next.empty()) out += ",\"NextToken\":" + JsonString(next);
   return out + "}";
 }
 
@@ -516,14 +516,13 @@ std::string Catalog::ListEntities(const std::string& type, const std::string& st
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& e = rows[i];
     if (i) out += ",";
-    out += "{\"EntityType\":" + Json(e.type) + ",\"EntityId\":" + Json(e.id) +
-           ",\"State\":" + Json(e.state) + ",\"Owner\":" + Json(e.owner) +
-           ",\"Revision\":" + std::to_string(e.revision) +
-           ",\"LastModifiedDate\":" + Json(e.updated_at.empty() ? e.created_at : e.updated_at) +
-           "}";
+    out += "{\"EntityType\":" + JsonString(e.type) + ",\"EntityId\":" + JsonString(e.id) +
+           ",\"State\":" + JsonString(e.state) + ",\"Owner\":" + JsonString(e.owner) +
+           ",\"Revision\":" + std::to_string(e.revision) + ",\"LastModifiedDate\":" +
+           JsonString(e.updated_at.empty() ? e.created_at : e.updated_at) + "}";
   }
   out += "]";
-  if (!next.empty()) out += ",\"NextToken\":" + Json(next);
+  if (!next.empty()) out += ",\"NextToken\":" + JsonString(next);
   return out + "}";
 }
 
@@ -533,12 +532,12 @@ std::string Catalog::History(const std::string& id) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& h = rows[i];
     if (i) out += ",";
-    out += "{\"Seq\":" + std::to_string(h.seq) + ",\"At\":" + Json(h.at) +
-           (h.change_set.empty() ? "" : ",\"ChangeSetId\":" + Json(h.change_set)) +
+    out += "{\"Seq\":" + std::to_string(h.seq) + ",\"At\":" + JsonString(h.at) +
+           (h.change_set.empty() ? "" : ",\"ChangeSetId\":" + JsonString(h.change_set)) +
            (h.change_index < 0 ? "" : ",\"Change\":" + std::to_string(h.change_index)) +
-           ",\"Entity\":" + Json(h.entity) + ",\"Event\":" + Json(h.event) +
-           ",\"From\":" + Json(h.from_state) + ",\"To\":" + Json(h.to_state) +
-           ",\"Actor\":" + Json(h.actor) + "}";
+           ",\"Entity\":" + JsonString(h.entity) + ",\"Event\":" + JsonString(h.event) +
+           ",\"From\":" + JsonString(h.from_state) + ",\"To\":" + JsonString(h.to_state) +
+           ",\"Actor\":" + JsonString(h.actor) + "}";
   }
   return out + "]}";
 }

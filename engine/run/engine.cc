@@ -21,6 +21,9 @@
 #include "engine/run/views.h"
 
 namespace sellerflow::engine {
+
+using dsl::JsonString;
+
 namespace {
 
 using dsl::Value;
@@ -34,12 +37,6 @@ struct Refusal {
   std::string message;
   std::vector<Violation> violations;
 };
-
-std::string Json(std::string_view s) {
-  std::string out;
-  dsl::AppendJsonString(s, &out);
-  return out;
-}
 
 bool ActorMay(const std::vector<std::string>& actors, const std::string& actor,
               const std::string& owner) {
@@ -1043,8 +1040,9 @@ struct EngineImpl {
     for (size_t i = 0; i < errors.size(); ++i) {
       const ErrorDetail& e = errors[i];
       if (i) out += ",";
-      out += "{\"ErrorCode\":" + Json(e.code) + ",\"ErrorMessage\":" + Json(e.message);
-      if (!e.rule.empty()) out += ",\"Rule\":" + Json(e.rule) + ",\"Source\":" + Json(e.source);
+      out += "{\"ErrorCode\":" + JsonString(e.code) + ",\"ErrorMessage\":" + JsonString(e.message);
+      if (!e.rule.empty())
+        out += ",\"Rule\":" + JsonString(e.rule) + ",\"Source\":" + JsonString(e.source);
       out += "}";
     }
     return out + "]";
@@ -1154,10 +1152,11 @@ struct EngineImpl {
       if (!w.changed) continue;
       if (!first) out += ",";
       first = false;
-      out += "{\"id\":" + Json(w.row.id) + ",\"type\":" + Json(w.row.type) +
-             ",\"owner\":" + Json(w.row.owner) + ",\"state\":" + Json(w.row.state) +
+      out += "{\"id\":" + JsonString(w.row.id) + ",\"type\":" + JsonString(w.row.type) +
+             ",\"owner\":" + JsonString(w.row.owner) + ",\"state\":" + JsonString(w.row.state) +
              ",\"revision\":" + std::to_string(w.row.revision) +
-             ",\"document\":" + Json(w.row.document) + ",\"created_at\":" + Json(w.row.created_at) +
+             ",\"document\":" + JsonString(w.row.document) +
+             ",\"created_at\":" + JsonString(w.row.created_at) +
              ",\"in_store\":" + (w.in_store ? "true" : "false") +
              ",\"state_changed\":" + (w.state_changed ? "true" : "false") + "}";
     }
@@ -1166,9 +1165,9 @@ struct EngineImpl {
       const auto& h = entity_history[i];
       if (i) out += ",";
       out += "{\"change_index\":" + std::to_string(h.change_index) +
-             ",\"entity\":" + Json(h.entity) + ",\"event\":" + Json(h.event) +
-             ",\"from\":" + Json(h.from_state) + ",\"to\":" + Json(h.to_state) +
-             ",\"actor\":" + Json(h.actor) + ",\"at\":" + Json(h.at) + "}";
+             ",\"entity\":" + JsonString(h.entity) + ",\"event\":" + JsonString(h.event) +
+             ",\"from\":" + JsonString(h.from_state) + ",\"to\":" + JsonString(h.to_state) +
+             ",\"actor\":" + JsonString(h.actor) + ",\"at\":" + JsonString(h.at) + "}";
     }
     return out + "]}";
   }
@@ -1637,16 +1636,17 @@ struct EngineImpl {
   // What a tick answers: the clock, and the timers it fired (the first kMaxTimersListed of them,
   // and how many in all).
   std::string TickJson(const Command& c) {
-    std::string out = "{\"Clock\":" + Json(c.at) +
+    std::string out = "{\"Clock\":" + JsonString(c.at) +
                       ",\"TimersFired\":" + std::to_string(fired_count) + ",\"Timers\":[";
     for (size_t i = 0; i < fired.size(); ++i) {
       const FiredTimer& f = fired[i];
       if (i) out += ",";
-      out += "{\"At\":" + Json(f.at);
+      out += "{\"At\":" + JsonString(f.at);
       if (!f.change_set.empty())
-        out += ",\"ChangeSetId\":" + Json(f.change_set) + ",\"Change\":" + std::to_string(f.change);
-      out += ",\"Entity\":" + Json(f.entity) + ",\"From\":" + Json(f.from) +
-             ",\"To\":" + Json(f.to) + "}";
+        out += ",\"ChangeSetId\":" + JsonString(f.change_set) +
+               ",\"Change\":" + std::to_string(f.change);
+      out += ",\"Entity\":" + JsonString(f.entity) + ",\"From\":" + JsonString(f.from) +
+             ",\"To\":" + JsonString(f.to) + "}";
     }
     return out + "]}";
   }
@@ -1667,7 +1667,7 @@ struct EngineImpl {
     h.to_state = w.row.state;
     h.actor = "timer";
     h.at = cmd->at;
-    h.data = "{\"Fault\":" + Json(fault) + "}";
+    h.data = "{\"Fault\":" + JsonString(fault) + "}";
     store->AppendHistory(&h);
   }
 
@@ -2130,11 +2130,11 @@ struct EngineImpl {
   // What the command log keeps of an outcome: enough to audit, not the whole response (that is in
   // the change set itself).
   std::string OutcomeJson(const Outcome& o) {
-    std::string out = "{\"Result\":" + Json(ResultName(o.result));
+    std::string out = "{\"Result\":" + JsonString(ResultName(o.result));
     if (!o.error_type.empty())
-      out += ",\"Error\":" + Json(o.error_type) + ",\"Message\":" + Json(o.message);
-    if (!o.change_set_id.empty()) out += ",\"ChangeSetId\":" + Json(o.change_set_id);
-    if (!o.status.empty()) out += ",\"Status\":" + Json(o.status);
+      out += ",\"Error\":" + JsonString(o.error_type) + ",\"Message\":" + JsonString(o.message);
+    if (!o.change_set_id.empty()) out += ",\"ChangeSetId\":" + JsonString(o.change_set_id);
+    if (!o.status.empty()) out += ",\"Status\":" + JsonString(o.status);
     if (o.timers_deferred > 0) out += ",\"TimersDeferred\":" + std::to_string(o.timers_deferred);
     return out + "}";
   }
@@ -2150,8 +2150,9 @@ struct EngineImpl {
           o = Start(c);
           break;
         case Op::kReview:
-          o = EventCommand(c, c.decision,
-                           c.decision == "reject" ? "{\"Reason\":" + Json(c.reason) + "}" : "{}");
+          o = EventCommand(
+              c, c.decision,
+              c.decision == "reject" ? "{\"Reason\":" + JsonString(c.reason) + "}" : "{}");
           break;
         case Op::kCancelChangeSet:
           o = EventCommand(c, kCancelEvent, "{}");
@@ -2186,10 +2187,10 @@ struct EngineImpl {
       std::string v;
       for (size_t i = 0; i < r.violations.size(); ++i) {
         if (i) v += ",";
-        v += "{\"Path\":" + Json(r.violations[i].path) +
-             ",\"Message\":" + Json(r.violations[i].message) + "}";
+        v += "{\"Path\":" + JsonString(r.violations[i].path) +
+             ",\"Message\":" + JsonString(r.violations[i].message) + "}";
       }
-      o.body = "{\"__type\":" + Json(r.type) + ",\"Message\":" + Json(r.message) +
+      o.body = "{\"__type\":" + JsonString(r.type) + ",\"Message\":" + JsonString(r.message) +
                (r.violations.empty() ? "" : ",\"Violations\":[" + v + "]") + "}";
     }
     return o;
@@ -2304,7 +2305,7 @@ Outcome Engine::Execute(const Command& received) {
                       " years past the store's clock " + clock + ": move the clock in smaller steps"
                 : when + " is before the store's clock " + clock + ": time only moves forward";
         outcome.body =
-            "{\"__type\":\"ValidationException\",\"Message\":" + Json(outcome.message) + "}";
+            "{\"__type\":\"ValidationException\",\"Message\":" + JsonString(outcome.message) + "}";
         moves_clock = false;
       } else {
         e.cmd = &command;

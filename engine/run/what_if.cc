@@ -15,15 +15,12 @@
 #include "engine/run/replay.h"
 
 namespace sellerflow::engine {
+
+using dsl::JsonString;
+
 namespace {
 
 constexpr size_t kWhatIfTextValue = 160;  // Bytes of a value the text output shows.
-
-std::string Json(std::string_view s) {
-  std::string out;
-  dsl::AppendJsonString(s, &out);
-  return out;
-}
 
 // A temporary folder that is removed however the run ends: a what-if leaves nothing behind.
 class ScratchDir {
@@ -225,8 +222,8 @@ std::string FieldsJson(const std::vector<WhatIfField>& fields) {
   std::string out = "[";
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i) out += ",";
-    out += "{\"Field\":" + Json(fields[i].field) + ",\"Now\":" + Json(fields[i].now) +
-           ",\"Would\":" + Json(fields[i].would) + "}";
+    out += "{\"Field\":" + JsonString(fields[i].field) + ",\"Now\":" + JsonString(fields[i].now) +
+           ",\"Would\":" + JsonString(fields[i].would) + "}";
   }
   return out + "]";
 }
@@ -234,7 +231,7 @@ std::string FieldsJson(const std::vector<WhatIfField>& fields) {
 std::string CountsJson(const std::map<std::string, int64_t>& counts) {
   std::string out = "{";
   for (const auto& [k, v] : counts)
-    out += (out.size() > 1 ? "," : "") + Json(k) + ":" + std::to_string(v);
+    out += (out.size() > 1 ? "," : "") + JsonString(k) + ":" + std::to_string(v);
   return out + "}";
 }
 
@@ -339,20 +336,21 @@ std::string WhatIfReport::ToJson() const {
   for (size_t i = 0; i < change_sets_differing.size(); ++i) {
     const WhatIfChangeSet& d = change_sets_differing[i];
     if (i) out += ",";
-    out += "{\"Command\":" + std::to_string(d.command) + ",\"ChangeSetId\":" + Json(d.change_set);
-    if (!d.would_be.empty()) out += ",\"WouldBe\":" + Json(d.would_be);
+    out += "{\"Command\":" + std::to_string(d.command) +
+           ",\"ChangeSetId\":" + JsonString(d.change_set);
+    if (!d.would_be.empty()) out += ",\"WouldBe\":" + JsonString(d.would_be);
     out += ",\"ChangeTypes\":[";
     for (size_t k = 0; k < d.change_types.size(); ++k)
-      out += (k ? "," : "") + Json(d.change_types[k]);
+      out += (k ? "," : "") + JsonString(d.change_types[k]);
     out += "],\"Differences\":" + FieldsJson(d.fields) + "}";
   }
   out += "],\"EntityList\":[";
   for (size_t i = 0; i < entities_differing.size(); ++i) {
     const WhatIfEntity& d = entities_differing[i];
     if (i) out += ",";
-    out += "{\"EntityId\":" + Json(d.id) +
-           (d.would_be.empty() ? "" : ",\"WouldBe\":" + Json(d.would_be)) +
-           ",\"EntityType\":" + Json(d.type) + ",\"Kind\":" + Json(d.kind) +
+    out += "{\"EntityId\":" + JsonString(d.id) +
+           (d.would_be.empty() ? "" : ",\"WouldBe\":" + JsonString(d.would_be)) +
+           ",\"EntityType\":" + JsonString(d.type) + ",\"Kind\":" + JsonString(d.kind) +
            ",\"Differences\":" + FieldsJson(d.fields) + "}";
   }
   return out + "]}";
