@@ -3,6 +3,7 @@
 #include "src/lsp/lsp_server.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -163,9 +164,10 @@ class Server {
   std::optional<Token> TokenAt(const json& params, std::string* path, std::string* text) const;
 
   const engine::Machine* MachineOfFile(const std::string& path) const;
-  // The machines whose rules come from the rules file at `path` (first those that name one of its
-  // rules, then every other, so that a field unknown to the first is looked for further).
-  std::vector<const engine::Machine*> MachinesFor(const std::string& path) const;
+  // The machines whose variables the expressions of the file at `path` read: the workflow's own
+  // machine, else those that name the rules file's rules, most first; then every other, so that a
+  // field unknown to them is still found. *users counts the first kind.
+  std::vector<const engine::Machine*> MachinesFor(const std::string& path, size_t* users) const;
   // The type at a dotted path in a machine's variables (null when there is none), and whether
   // the last step is optional.
   dsl::TypePtr TypeAt(const engine::Machine& m, const std::vector<std::string>& steps,
@@ -468,27 +470,36 @@ const engine::Machine* Server::MachineOfFile(const std::string& path) const {
   return nullptr;
 }
 
-std::vector<const engine::Machine*> Server::MachinesFor(const std::string& path) const {
-  std::vector<const engine::Machine*> first, rest;
-  if (const engine::Machine* m = MachineOfFile(path)) first.push_back(m);
+std::vector<const engine::Machine*> Server::MachinesFor(const std::string& path,
+                                                        size_t* users) const {
+  std::vector<std::pair<size_t, const engine::Machine*>> ranked;
+  const engine::Machine* own = MachineOfFile(path);
   auto it = rules_of_file_.find(path);
   for (const auto& m : policy_->machines) {
-    if (!first.empty() && first.front() == m.get()) continue;
-    bool uses = false;
-    if (it != rules_of_file_.end()) {
-      auto named = [&](const std::vector<std::string>& names) {
-        for (const auto& n : names)
-          if (it->second.count(n)) return true;
-        return false;
+    size_t uses = 0;
+    if (m.get() == own) {
+      uses = SIZE_MAX;
+    } else if (it != rules_of_file_.end()) {
+      auto count = [&](const std::vector<std::string>& names) {
+        for (const auto& n : names) uses += it->second.count(n);
       };
-      uses = named(m->access);
-      for (const auto& t : m->transitions) uses = uses || named(t.rules);
-      for (const auto& s : m->states) uses = uses || (s.validate && named(s.validate->rules));
+      count(m->access);
+      for (const auto& t : m->transitions) count(t.rules);
+      for (const auto& s : m->states)
+        if (s.validate) count(s.validate->rules);
     }
-    (uses ? first : rest).push_back(m.get());
+    ranked.push_back({uses, m.get()});
   }
-  first.insert(first.end(), rest.begin(), rest.end());
-  return first;
+  // Most rules of the file first; machines keep their file order among equals.
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<const engine::Machine*> out;
+  *users = 0;
+  for (const auto& [uses, m] : ranked) {
+    out.push_back(m);
+    *users += uses > 0;
+  }
+  return out;
 }
 
 dsl::TypePtr Server::TypeAt(const engine::Machine& m, const std::vector<std::string>& steps,
@@ -537,7 +548,8 @@ json Server::Hover(const json& params) {
   };
   if (t->path.find('.') != std::string::npos && t->path.front() != '.') {
     const std::vector<std::string> steps = Split(t->path);
-    for (const engine::Machine* m : MachinesFor(path)) {
+    size_t users = 0;
+    for (const engine::Machine* m : MachinesFor(path, &users)) {
       bool optional = false;
       dsl::TypePtr type = TypeAt(*m, steps, &optional);
       if (!type) continue;
@@ -596,13 +608,20 @@ json Server::Completion(const json& params) {
   if (dot != std::string::npos) {
     if (dot == 0) return items;
     const std::vector<std::string> steps = Split(typed.substr(0, dot));
-    for (const engine::Machine* m : MachinesFor(path)) {
+    // Every machine that uses the file contributes its fields (a rules file serves several request
+    // types, each with its own details); with none, the first machine that has the path.
+    size_t users = 0;
+    const std::vector<const engine::Machine*> machines = MachinesFor(path, &users);
+    std::set<std::string> seen;
+    for (size_t i = 0; i < machines.size(); ++i) {
+      if (i >= users && !seen.empty()) break;
       bool optional = false;
-      dsl::TypePtr type = TypeAt(*m, steps, &optional);
+      dsl::TypePtr type = TypeAt(*machines[i], steps, &optional);
       if (!type || type->kind() != dsl::TypeKind::kObject) continue;
       for (const dsl::Field& f : type->fields())
-        add(f.name, kKindField, f.type->ToString() + (f.optional ? " (optional)" : ""));
-      break;
+        if (seen.insert(f.name).second)
+          add(f.name, kKindField, f.type->ToString() + (f.optional ? " (optional)" : ""));
+      if (i >= users) break;
     }
     return items;
   }
@@ -616,7 +635,8 @@ json Server::Completion(const json& params) {
   for (const auto& [name, d] : constants_) add(name, kKindConstant, "const = " + d.value);
   for (const auto& b : dsl::BuiltinFunctions()) add(b.name, kKindFunction, b.signature);
   if (IsRulesPath(path) || MachineOfFile(path)) {
-    std::vector<const engine::Machine*> machines = MachinesFor(path);
+    size_t users = 0;
+    std::vector<const engine::Machine*> machines = MachinesFor(path, &users);
     if (!machines.empty())
       for (const auto& [name, type] : engine::MachineEnv(*policy_, *machines.front()))
         add(name, kKindVariable, type ? type->ToString() : "");
