@@ -5,9 +5,8 @@
 
 #include <cstddef>
 #include <cstdio>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace sellerflow::lsp {
 

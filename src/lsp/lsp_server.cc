@@ -8,14 +8,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dsl/ast.h"
 #include "dsl/check.h"
@@ -128,9 +127,8 @@ class Server {
     WriteMessage(out_, {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}});
   }
   void Fail(const json& id, int code, const std::string& message) {
-    WriteMessage(out_, {{"jsonrpc", "2.0"},
-                        {"id", id},
-                        {"error", {{"code", code}, {"message", message}}}});
+    WriteMessage(
+        out_, {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}});
   }
   void Notify(const char* method, json params) {
     WriteMessage(out_, {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
@@ -179,7 +177,7 @@ class Server {
   std::vector<std::string> workflow_dirs_, rule_dirs_;
   std::string project_file_;
   dsl::Diagnostics folder_diags_;  // A broken project file's, shown with every load's.
-  engine::SourceOverrides open_;  // Path to text.
+  engine::SourceOverrides open_;   // Path to text.
   std::map<std::string, int64_t> versions_;
   std::map<std::string, std::string> uris_;  // Path to the URI as the client spelled it.
   std::set<std::string> published_;          // URIs last given diagnostics.
@@ -297,7 +295,8 @@ json Server::Initialize(const json& params) {
   initialized_ = true;
   Reload();
   return {{"capabilities",
-           {{"textDocumentSync", {{"openClose", true}, {"change", kSyncFull}, {"save", {{"includeText", false}}}}},
+           {{"textDocumentSync",
+             {{"openClose", true}, {"change", kSyncFull}, {"save", {{"includeText", false}}}}},
             {"hoverProvider", true},
             {"completionProvider", {{"triggerCharacters", {"."}}, {"resolveProvider", false}}},
             {"definitionProvider", true}}},
@@ -345,8 +344,7 @@ void Server::DidChange(const json& params) {
 }
 
 void Server::DidClose(const json& params) {
-  const std::string key =
-      Normal(UriToPath(StringMember(Member(params, "textDocument"), "uri")));
+  const std::string key = Normal(UriToPath(StringMember(Member(params, "textDocument"), "uri")));
   open_.erase(key);
   versions_.erase(key);
   Reload();
@@ -407,8 +405,7 @@ void Server::Publish(const dsl::Diagnostics& diags) {
     const bool is_file = ext == ".rules" || ext == ".yaml" || ext == ".yml";
     if (!is_file) {
       // A folder that is missing or cannot be listed has no document to show it in.
-      Notify("window/logMessage",
-             {{"type", kLogWarning}, {"message", d.file + ": " + d.message}});
+      Notify("window/logMessage", {{"type", kLogWarning}, {"message", d.file + ": " + d.message}});
       continue;
     }
     const std::string path = Normal(d.file);
@@ -595,8 +592,7 @@ json Server::Completion(const json& params) {
   json items = json::array();
   if (!t) return items;
   const std::string_view line = LineText(text, t->line);
-  const size_t cursor =
-      ByteOfUtf16(line, IndexMember(Member(params, "position"), "character"));
+  const size_t cursor = ByteOfUtf16(line, IndexMember(Member(params, "position"), "character"));
   // What is typed before the cursor: "details.Pro" completes the fields of details.
   size_t begin = cursor;
   while (begin > 0 && (IsWordChar(line[begin - 1]) || line[begin - 1] == '.')) --begin;
@@ -676,9 +672,9 @@ int RunLanguageServer(std::FILE* in, std::FILE* out) {
         continue;
       }
       if (r == MessageReader::Result::kTooLarge) {
-        server.Fail(nullptr, kInvalidRequest,
-                    "a message may hold at most " + std::to_string(engine::kMaxLspMessageBytes) +
-                        " bytes");
+        server.Fail(
+            nullptr, kInvalidRequest,
+            "a message may hold at most " + std::to_string(engine::kMaxLspMessageBytes) + " bytes");
         continue;
       }
       if (!server.Handle(content)) return server.exit_code();
