@@ -125,6 +125,7 @@ def main():
             shutil.copytree(os.path.join(source, folder), os.path.join(work, folder))
         run(binary, work)
         lifecycle(binary, work)
+        project(binary, source, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if FAILURES:
@@ -309,6 +310,37 @@ def lifecycle(binary, work):
     c.proc.stdin.close()
     code = c.proc.wait(timeout=20)
     check("input ends without shutdown: 1", code == 1, code)
+
+
+def project(binary, source, work):
+    """A workspace whose folders a sellerflow.yaml names, as `check` finds them; then a broken one."""
+    ws = os.path.join(work, "project")
+    shutil.copytree(os.path.join(source, "rules"), os.path.join(ws, "policy", "our-rules"))
+    shutil.copytree(os.path.join(source, "workflows"), os.path.join(ws, "policy", "our-flows"))
+    with open(os.path.join(ws, "sellerflow.yaml"), "w") as f:
+        f.write("workflows: policy/our-flows\nrules: [policy/our-rules]\n")
+    c = Client(binary, "/")
+    r, notes = c.request("initialize", {"rootUri": "file://" + ws, "capabilities": {}})
+    diags = c.diagnostics(notes)
+    rules_uri = "file://" + os.path.join(ws, "policy", "our-rules", "seller.rules")
+    check("project file: its folders are the workspace's",
+          len(diags) == 33 and rules_uri in diags and "file://" + os.path.join(ws, "sellerflow.yaml") in diags and
+          all(v == [] for v in diags.values()),
+          {k: v for k, v in diags.items() if v} or sorted(diags)[:3])
+    c.request("shutdown")
+    c.notify("exit")
+    c.proc.wait(timeout=20)
+    with open(os.path.join(ws, "sellerflow.yaml"), "w") as f:
+        f.write("workflows: policy/our-flows\nrulez: [policy/our-rules]\n")
+    c = Client(binary, "/")
+    r, notes = c.request("initialize", {"rootUri": "file://" + ws, "capabilities": {}})
+    project_diags = c.diagnostics(notes).get("file://" + os.path.join(ws, "sellerflow.yaml"))
+    check("project file: its mistake is shown in it",
+          project_diags and project_diags[0]["range"]["start"] == {"line": 1, "character": 0} and
+          "rulez" in project_diags[0]["message"], project_diags)
+    c.request("shutdown")
+    c.notify("exit")
+    c.proc.wait(timeout=20)
 
 
 if __name__ == "__main__":
