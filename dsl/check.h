@@ -88,6 +88,15 @@ bool Comparable(const Type& a, const Type& b);
 // In functions.cc: type a call to a built-in function or macro.
 TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts);
 
+// The built-in functions and macros by name, each with its signature as messages show it
+// ("len(string | list | map | object)"), in the order the language reference lists them: an
+// editor completes and explains them from the same table the checker types them by.
+struct BuiltinFunction {
+  const char* name;
+  const char* signature;
+};
+std::vector<BuiltinFunction> BuiltinFunctions();
+
 }  // namespace sellerflow::dsl
 
 #endif  // SELLERFLOW_DSL_CHECK_H_

@@ -86,6 +86,12 @@ std::unique_ptr<RE2> CompileRegex(const std::string& pattern, std::string* error
 
 }  // namespace
 
+std::vector<BuiltinFunction> BuiltinFunctions() {
+  std::vector<BuiltinFunction> out;
+  for (const auto& b : kBuiltins) out.push_back({b.name, b.signature});
+  return out;
+}
+
 TypePtr CheckCall(Checker& checker, Expr& call, const Facts& facts) {
   // After a mistake in the call itself, the arguments are still checked for their own.
   auto check_args_alone = [&]() {

@@ -32,6 +32,7 @@
 #include "engine/run/what_if.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
+#include "src/lsp/lsp_server.h"
 #include "src/serve/server.h"
 
 namespace sellerflow {
@@ -1499,6 +1500,13 @@ void AddEngineCommands(std::vector<Command>* commands) {
            o->policy = s.policy.get();
            return serve::Serve(*o, s.engine.get(), std::move(keys));
          });
+       }});
+  commands->push_back(
+      {"lsp",
+       "a language server for rules files and workflow YAML over stdio (JSON-RPC), for editors",
+       [](CLI::App*) {
+         // The folders come from the editor's workspace (initialize's rootUri), not from flags.
+         return std::function<int()>([]() -> int { return lsp::RunLanguageServer(stdin, stdout); });
        }});
 }
 

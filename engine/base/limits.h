@@ -90,6 +90,17 @@ constexpr int64_t kMaxTickSpanUs =
 // of other commands: only a stuck or very long writer (a batch replay) keeps it that long.
 constexpr int kBusyTimeoutMs = 5000;
 
+// ---- Language server (src/lsp/)
+// -----------------------------------------------------------------------------
+
+// Bytes of one JSON-RPC message's content. The largest message is a whole document sent by an
+// editor (didOpen, didChange with full sync), and a workflow file is at most kMaxWorkflowBytes; a
+// rules file as the rule language bounds it (dsl/limits.h) is smaller than this too. A header that
+// announces more is answered with an error and its content skipped unread into memory.
+constexpr size_t kMaxLspMessageBytes = 4 << 20;
+// Bytes of one header line ("Content-Length: 123"): a line longer than this is no header.
+constexpr size_t kMaxLspHeaderBytes = 1024;
+
 }  // namespace sellerflow::engine
 
 #endif  // SELLERFLOW_ENGINE_BASE_LIMITS_H_

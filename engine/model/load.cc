@@ -1322,13 +1322,37 @@ std::string RecordedPathIn(const std::string& dir, const std::string& path) {
   return (std::filesystem::path(name) / inside).generic_string();
 }
 
-}  // namespace
+// The overrides that belong in `dir` by their extension, added to the files listed there, sorted.
+std::vector<std::string> WithOverrides(const std::string& dir,
+                                       const std::vector<std::string>& extensions,
+                                       std::vector<std::string> files,
+                                       const SourceOverrides* overrides) {
+  if (!overrides) return files;
+  const std::filesystem::path folder = std::filesystem::path(dir).lexically_normal();
+  for (const auto& [path, text] : *overrides) {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (std::find(extensions.begin(), extensions.end(), ext) == extensions.end()) continue;
+    const std::filesystem::path inside = std::filesystem::path(path).lexically_relative(folder);
+    if (inside.empty() || *inside.begin() == ".." || *inside.begin() == ".") continue;
+    if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
-std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
-                                   const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
+std::unique_ptr<Policy> LoadPolicyWith(const std::vector<std::string>& workflow_dirs,
+                                       const std::vector<std::string>& rule_dirs,
+                                       const SourceOverrides* overrides, Diagnostics* diags) {
   auto policy = std::make_unique<Policy>();
   auto add = [&](const std::string& path, Diagnostics* to) -> const Source* {
     std::string text, error;
+    if (overrides) {
+      auto it = overrides->find(path);
+      if (it != overrides->end()) {
+        policy->sources.push_back({path, it->second});
+        return &policy->sources.back();
+      }
+    }
     if (!ReadFile(path, &text, &error)) {
       to->AddFile(Severity::kError, path, "cannot read: " + error);
       return nullptr;
@@ -1340,7 +1364,8 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   // after the workflows', in the order the folders were given.
   Diagnostics rule_diags;
   for (const auto& dir : rule_dirs) {
-    for (const auto& path : ListFiles(dir, {".rules"}, &rule_diags)) {
+    for (const auto& path :
+         WithOverrides(dir, {".rules"}, ListFiles(dir, {".rules"}, &rule_diags), overrides)) {
       if (const Source* s = add(path, &rule_diags)) policy->rule_sources.push_back(s);
       policy->recorded_paths[path] = RecordedPathIn(dir, path);
     }
@@ -1349,7 +1374,8 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   for (const Source* s : policy->rule_sources) rule_texts.push_back(*s);
   const LimitConstants constants = ReadLimitConstants(rule_texts);
   for (const auto& dir : workflow_dirs) {
-    for (const auto& path : ListFiles(dir, {".yaml", ".yml"}, diags)) {
+    for (const auto& path : WithOverrides(dir, {".yaml", ".yml"},
+                                          ListFiles(dir, {".yaml", ".yml"}, diags), overrides)) {
       policy->recorded_paths[path] = RecordedPathIn(dir, path);
       const Source* s = add(path, diags);
       if (!s) {
@@ -1368,6 +1394,19 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
   ApplyExtensions(policy.get(), diags);
   for (const auto& d : rule_diags.items()) diags->Append(d);
   return policy;
+}
+
+}  // namespace
+
+std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
+                                   const std::vector<std::string>& rule_dirs, Diagnostics* diags) {
+  return LoadPolicyWith(workflow_dirs, rule_dirs, nullptr, diags);
+}
+
+std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
+                                   const std::vector<std::string>& rule_dirs,
+                                   const SourceOverrides& overrides, Diagnostics* diags) {
+  return LoadPolicyWith(workflow_dirs, rule_dirs, &overrides, diags);
 }
 
 }  // namespace sellerflow::engine

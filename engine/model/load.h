@@ -59,6 +59,17 @@ std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs
                                    const std::vector<std::string>& rule_dirs,
                                    dsl::Diagnostics* diags);
 
+// Texts that stand in for files: an editor's unsaved buffers, keyed by path as the loader lists
+// it (the folder as given joined with the path inside it, lexically normal).
+using SourceOverrides = std::map<std::string, std::string>;
+
+// LoadPolicy with some files' texts given instead of read. A path in `overrides` that lies in one
+// of the folders and has the folder's extension is loaded even when no such file exists yet (a
+// buffer not saved for the first time), in its place in path order.
+std::unique_ptr<Policy> LoadPolicy(const std::vector<std::string>& workflow_dirs,
+                                   const std::vector<std::string>& rule_dirs,
+                                   const SourceOverrides& overrides, dsl::Diagnostics* diags);
+
 // Reads one machine from one YAML source already in `policy->sources`; schema limits that name a
 // constant take its value from `constants` (none: such a limit is an error). Returns nullptr on
 // errors, and for an extension.

@@ -515,5 +515,39 @@ TEST_CASE("load: an extension adds optional fields only, with its own keys", "[l
   CHECK(text.find("x.yaml:5:1: error: unknown key 'states' in an extension") != std::string::npos);
 }
 
+TEST_CASE("load: overrides stand in for files, and an unsaved one joins its folder", "[load]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sellerflow-overrides-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "workflows");
+  std::filesystem::create_directories(dir / "rules");
+  const std::string flows = (dir / "workflows").string(), rules = (dir / "rules").string();
+  std::ofstream(dir / "workflows" / "widget.yaml")
+      << "machine: entity\nentity_type: Widget@1.0\ndocument:\n  Name: string\nstates:\n"
+         "  New: {initial: true}\n";
+  std::ofstream(dir / "rules" / "a.rules") << "const A = 1\n";
+  SourceOverrides overrides;
+  // On disk the file has no errors; the buffer has one.
+  overrides[rules + "/a.rules"] = "const A = \n";
+  // Never saved: loaded in its place in path order.
+  overrides[rules + "/b.rules"] = "const B = 2\n";
+  // Not in a folder, or not a rules file: left out.
+  overrides[(dir / "elsewhere.rules").string()] = "const C = 3\n";
+  overrides[rules + "/notes.txt"] = "hello";
+  dsl::Diagnostics diags;
+  auto policy = LoadPolicy({flows}, {rules}, overrides, &diags);
+  dsl::Diagnostics disk_diags;
+  auto disk = LoadPolicy({flows}, {rules}, &disk_diags);
+  std::filesystem::remove_all(dir);
+  REQUIRE(policy->rule_sources.size() == 2);
+  CHECK(policy->rule_sources[0]->name == rules + "/a.rules");
+  CHECK(policy->rule_sources[0]->text == "const A = \n");
+  CHECK(policy->rule_sources[1]->name == rules + "/b.rules");
+  CHECK(policy->machines.size() == 1);
+  // Without overrides, what is on disk.
+  REQUIRE(disk->rule_sources.size() == 1);
+  CHECK(disk->rule_sources[0]->text == "const A = 1\n");
+  CHECK_FALSE(disk_diags.has_errors());
+}
+
 }  // namespace
 }  // namespace sellerflow::engine
