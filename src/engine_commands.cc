@@ -29,6 +29,7 @@
 #include "engine/run/engine.h"
 #include "engine/run/replay.h"
 #include "engine/run/scenario.h"
+#include "engine/run/upgrade.h"
 #include "engine/run/what_if.h"
 #include "engine/store/store.h"
 #include "src/commands.h"
@@ -192,6 +193,19 @@ std::string Visible(std::string_view text) {
     } else {
       out.push_back(ch);
     }
+  }
+  return out;
+}
+
+// Lines of text for a terminal: each made Visible, the line breaks kept.
+std::string VisibleLines(std::string_view text) {
+  std::string out;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    out += Visible(text.substr(at, end - at));
+    if (end < text.size()) out += '\n';
+    at = end + 1;
   }
   return out;
 }
@@ -1314,13 +1328,65 @@ void AddEngineCommands(std::vector<Command>* commands) {
              std::printf("%s", text.substr(0, text.find('\n') + 1).c_str());
              if (rows.size() > 1) std::printf("%s", Table(rows).c_str());
            } else {
-             std::string text = r.ToText(), line;
-             std::istringstream lines(text);
-             while (std::getline(lines, line)) std::printf("%s\n", Visible(line).c_str());
+             std::fputs(VisibleLines(r.ToText()).c_str(), stdout);
            }
            return r.differs() ? kExitRefused : kExitOk;
          });
        }});
+  // upgrade-plan and upgrade: one plan, read or carried out.
+  const auto upgrade = [](const char* name, const char* help, bool may_apply) {
+    return Command{name, help, [may_apply](CLI::App* app) {
+                     auto g = std::make_shared<Globals>();
+                     auto apply = std::make_shared<bool>(false);
+                     if (may_apply)
+                       app->add_flag("--apply", *apply,
+                                     "move the change sets that can, in one transaction (without "
+                                     "it: print the plan, as upgrade-plan does)");
+                     AddGlobals(app, g.get());
+                     return std::function<int()>([g, apply]() -> int {
+                       if (*apply) {
+                         engine::Command c;
+                         c.op = engine::Op::kUpgrade;
+                         std::string error;
+                         if (!Complete(*g, &c, &error)) {
+                           std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
+                           return kExitUsage;
+                         }
+                         Session s;
+                         if (int rc = OpenSession(*g, &s)) return rc;
+                         if (!CheckDefaultTime(*g, c, *s.store, &error)) {
+                           std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
+                           return kExitUsage;
+                         }
+                         engine::Outcome o = s.engine->Execute(c);
+                         if (o.result == Result::kOk && g->output != "json")
+                           std::fputs(VisibleLines(o.report).c_str(), stdout);
+                         else
+                           Print(*g, o);
+                         return ExitFor(o);
+                       }
+                       // A plan only reads: the store is opened read-only, and no engine is made
+                       // (an engine records the definitions it runs).
+                       std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
+                       std::unique_ptr<engine::Policy> policy;
+                       if (int rc = LoadCheckedPolicy(*g, &policy)) return rc;
+                       engine::UpgradePlan plan = engine::PlanUpgrade(*store, *policy);
+                       if (g->output == "json")
+                         std::printf("%s\n", plan.ToJson(false).c_str());
+                       else
+                         std::fputs(VisibleLines(plan.ToText(false)).c_str(), stdout);
+                       return plan.blocked() > 0 ? kExitRefused : kExitOk;
+                     });
+                   }};
+  };
+  commands->push_back(upgrade("upgrade-plan",
+                              "which open change sets run on older definitions, and whether each "
+                              "can move to these",
+                              false));
+  commands->push_back(upgrade("upgrade",
+                              "move the open change sets that can to these definitions (--apply), "
+                              "recording it in their history",
+                              true));
   commands->push_back(
       {"test",
        "run policy scenarios (YAML stories with expectations), each on a fresh in-memory store",

@@ -605,6 +605,7 @@ const std::vector<Key>& KeysOf(Op op) {
   static const std::vector<Key> kUntag = {kOpKey, kActor, kAt, kResourceArn, kTagKeys};
   static const std::vector<Key> kPutPolicy = {kOpKey, kActor, kAt, kResourceArn, kPolicy};
   static const std::vector<Key> kDeletePolicy = {kOpKey, kActor, kAt, kResourceArn};
+  static const std::vector<Key> kUpgradeKeys = {kOpKey, kActor, kAt};
   switch (op) {
     case Op::kStartChangeSet:
       return kStart;
@@ -624,13 +625,22 @@ const std::vector<Key>& KeysOf(Op op) {
       return kPutPolicy;
     case Op::kDeleteResourcePolicy:
       return kDeletePolicy;
+    case Op::kUpgrade:
+      return kUpgradeKeys;
   }
   return kStart;
 }
 
-const Op kAllOps[] = {Op::kStartChangeSet,   Op::kReview,        Op::kCancelChangeSet,
-                      Op::kTick,             Op::kImport,        Op::kTagResource,
-                      Op::kUntagResource,    Op::kPutResourcePolicy, Op::kDeleteResourcePolicy};
+const Op kAllOps[] = {Op::kStartChangeSet,
+                      Op::kReview,
+                      Op::kCancelChangeSet,
+                      Op::kTick,
+                      Op::kImport,
+                      Op::kTagResource,
+                      Op::kUntagResource,
+                      Op::kPutResourcePolicy,
+                      Op::kDeleteResourcePolicy,
+                      Op::kUpgrade};
 
 // A tag's Key or Value: the model's ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$, which the clients do not
 // check. RE2 matches it on UTF-8, so letters of any script pass.
@@ -807,6 +817,8 @@ class CommandReader {
         break;
       case Op::kDeleteResourcePolicy:
         Require(kResourceArn);
+        break;
+      case Op::kUpgrade:
         break;
     }
   }
@@ -2105,6 +2117,8 @@ const char* OpName(Op op) {
       return "put-resource-policy";
     case Op::kDeleteResourcePolicy:
       return "delete-resource-policy";
+    case Op::kUpgrade:
+      return "upgrade";
   }
   return "start-change-set";
 }
@@ -2479,6 +2493,10 @@ std::string Command::ToJsonLine() const {
       opt("Actor", actor);
       opt("At", at);
       str("ResourceArn", resource_arn);
+      break;
+    case Op::kUpgrade:
+      opt("Actor", actor);
+      opt("At", at);
       break;
   }
   out.push_back('}');

@@ -75,9 +75,12 @@ enum class Op {
   kUntagResource,
   kPutResourcePolicy,
   kDeleteResourcePolicy,
+  // Moves the open change sets that can to the engine's request machines (upgrade.h): operations
+  // only.
+  kUpgrade,
 };
 // "start-change-set", "review", "cancel-change-set", "tick", "import", "tag-resource",
-// "untag-resource", "put-resource-policy", "delete-resource-policy"
+// "untag-resource", "put-resource-policy", "delete-resource-policy", "upgrade"
 const char* OpName(Op op);
 
 struct Command {

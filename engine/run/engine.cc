@@ -18,6 +18,7 @@
 #include "engine/check/check_policy.h"
 #include "engine/run/coverage.h"
 #include "engine/run/describe.h"
+#include "engine/run/upgrade.h"
 #include "engine/run/views.h"
 
 namespace sellerflow::engine {
@@ -2126,6 +2127,98 @@ struct EngineImpl {
     return o;
   }
 
+  // ---- Upgrades -------------------------------------------------------------------------------
+  // Moves every open change set that can to today's request machines (upgrade.h), all in this
+  // command's transaction: its changes' definitions, its armed timers onto the new transitions
+  // (due when they were), the new machine's timers armed from when each change entered its state,
+  // and an "upgrade" row in its history. Those that cannot move stay as they are.
+  Outcome Upgrade(const Command& c) {
+    if (c.actor != "operations")
+      throw Refusal{Result::kAccessDenied,
+                    "AccessDeniedException",
+                    (c.actor.empty() ? std::string("an upgrade without an actor") : c.actor) +
+                        " may not move change sets to other definitions: only operations may",
+                    {}};
+    UpgradePlan plan = PlanUpgrade(*store, policy);
+    for (ChangeSetUpgrade& u : plan.change_sets) {
+      if (!u.movable()) continue;
+      auto cs = ReadChangeSet(*store, u.change_set);
+      if (!cs) continue;
+      for (const ChangeUpgrade& cu : u.changes)
+        for (ChangeRow& row : cs->changes)
+          if (row.index == cu.index) row.machine_hash = cu.to_hash;
+      ResetWork();
+      ResolveReferences(&*cs);
+      RestoreWorking(*cs);
+      // Every new deadline first: a set whose deadline cannot be computed does not move at all.
+      std::vector<TimerRow> armed;
+      for (ChangeUpgrade& cu : u.changes) {
+        const ChangeRow& row =
+            *std::find_if(cs->changes.begin(), cs->changes.end(),
+                          [&](const ChangeRow& r) { return r.index == cu.index; });
+        const CompiledMachine* cm = RequestMachine(row.change_type, row.entity_type);
+        int64_t entered_us = 0;
+        ParseAt(row.entered_at, &entered_us);
+        for (int j : cu.new_timers) {
+          const CompiledTransition& ct = cm->transitions[static_cast<size_t>(j)];
+          WorkEntity* entity = row.entity_id.empty() ? nullptr : Load(row.entity_id);
+          dsl::Bindings b = Bind(*ct.env, *cm, cs->id, &row, entity, "");
+          TimerRow t;
+          if (std::string why = DueOf(*cm, ct, b, entered_us, &t.due_us); !why.empty()) {
+            cu.blockers.push_back("its new timer's deadline cannot be computed: " + why);
+            continue;
+          }
+          t.due = dsl::FormatTimestamp(t.due_us);
+          t.change_set = cs->id;
+          t.change_index = row.index;
+          t.state = row.state;
+          t.transition = j;
+          armed.push_back(std::move(t));
+        }
+      }
+      if (!u.movable()) continue;
+      for (const ChangeUpgrade& cu : u.changes) {
+        for (int64_t id : cu.void_timers) store->DeleteTimer(id);
+        for (const TimerMove& m : cu.timers) {
+          store->DeleteTimer(m.timer_id);
+          TimerRow t;
+          t.due_us = m.due_us;
+          t.due = m.due;
+          t.change_set = cs->id;
+          t.change_index = cu.index;
+          t.state = cu.state;
+          t.transition = m.to_transition;
+          store->AddTimer(&t);
+        }
+        HistoryRow h;
+        h.change_set = cs->id;
+        h.change_index = cu.index;
+        h.entity = cu.entity_id;
+        h.event = "upgrade";
+        h.from_state = cu.state;
+        h.to_state = cu.state;
+        h.actor = c.actor;
+        h.at = c.at;
+        h.data =
+            "{\"From\":" + JsonString(cu.from_hash) + ",\"To\":" + JsonString(cu.to_hash) + "}";
+        store->AppendHistory(&h);
+        if (cs->history_from == 0) cs->history_from = h.seq;
+        cs->history_to = h.seq;
+      }
+      for (TimerRow& t : armed) store->AddTimer(&t);
+      store->UpdateChangeSet(*cs);
+      plan.moved.push_back(cs->id);
+    }
+    ResetWork();
+    Outcome o;
+    if (respond) {
+      o.body = plan.ToJson(true);
+      o.report = plan.ToText(true);
+    }
+    o.failed = plan.moved.size() < plan.change_sets.size();
+    return o;
+  }
+
   // ---- Responses ------------------------------------------------------------------------------
   // What the command log keeps of an outcome: enough to audit, not the whole response (that is in
   // the change set itself).
@@ -2177,6 +2270,9 @@ struct EngineImpl {
         case Op::kPutResourcePolicy:
         case Op::kDeleteResourcePolicy:
           o = ResourceCommand(c);
+          break;
+        case Op::kUpgrade:
+          o = Upgrade(c);
           break;
       }
     } catch (const Refusal& r) {

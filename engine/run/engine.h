@@ -35,6 +35,9 @@ struct Outcome {
   // Timers that were due before the command but did not fire, because kMaxTimerRounds fired first:
   // they fire before the next command. Shown as "TimersDeferred" in the body when not 0.
   int64_t timers_deferred = 0;
+  // For people, when the command has a report of its own beyond its body: an upgrade's plan as
+  // text (UpgradePlan::ToText). "" otherwise.
+  std::string report;
 };
 
 // A waiting change set cannot go on with the definitions the engine was given: the request

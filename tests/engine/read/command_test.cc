@@ -413,7 +413,7 @@ TEST_CASE("unknown keys are refused with the allowed ones and a suggestion", "[c
           std::vector<std::string>{
               "op: unknown op 'start-chage-set'; allowed: start-change-set, review, "
               "cancel-change-set, tick, import, tag-resource, untag-resource, put-resource-policy, "
-              "delete-resource-policy (did you mean 'start-change-set'?)"});
+              "delete-resource-policy, upgrade (did you mean 'start-change-set'?)"});
 }
 
 TEST_CASE("Actor and At are checked", "[command]") {
@@ -588,6 +588,16 @@ TEST_CASE("ToJsonLine writes each op back in the replay format, and it reads bac
       R"("Entity":{"Type":"ProfessionalServicesProduct@1.0","Identifier":"prod-aaaaaaaaaaaaa"},)"
       R"("DetailsDocument":{"ProductTitle":"Title"}}]})");
   REQUIRE(std::string(OpName(Op::kCancelChangeSet)) == "cancel-change-set");
+}
+
+TEST_CASE("upgrade: an op of its own that takes only Actor and At", "[command]") {
+  RequireRoundTrip(R"({"op":"upgrade","Actor":"operations","At":"2026-01-20T00:00:00Z"})");
+  RequireRoundTrip(R"({"op":"upgrade"})");
+  CHECK(Parse(R"({"op":"upgrade","Actor":"operations"})").command.op == Op::kUpgrade);
+  CHECK(Lines(Parse(R"({"op":"upgrade","ChangeSetId":"cs-1"})").violations) ==
+        std::vector<std::string>{
+            "ChangeSetId: unknown field 'ChangeSetId'; allowed: op, Actor, At, Outcome"});
+  CHECK(std::string(OpName(Op::kUpgrade)) == "upgrade");
 }
 
 TEST_CASE("tags and resource policies: each op reads back the same, and bad tags are named",
