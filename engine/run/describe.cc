@@ -408,12 +408,20 @@ std::string DescribeChangeSet(const ChangeSetRow& cs, const std::string& waiting
   return out + "]}";
 }
 
+// ,"LastModifiedDate":"..." or nothing: an entity imported before the store had a clock has no
+// dates, and the API's field is then absent rather than the epoch.
+namespace {
+std::string LastModifiedField(const EntityRow& e) {
+  const std::string& at = e.updated_at.empty() ? e.created_at : e.updated_at;
+  return at.empty() ? "" : ",\"LastModifiedDate\":" + JsonString(at);
+}
+}  // namespace
+
 std::string DescribeEntity(const EntityRow& e) {
   return "{\"EntityType\":" + JsonString(e.type) + ",\"EntityIdentifier\":" + JsonString(e.id) +
          ",\"EntityArn\":" + JsonString(EntityArn(e.type, e.id)) +
          ",\"State\":" + JsonString(e.state) + ",\"Owner\":" + JsonString(e.owner) +
-         ",\"Revision\":" + std::to_string(e.revision) +
-         ",\"LastModifiedDate\":" + JsonString(e.updated_at.empty() ? e.created_at : e.updated_at) +
+         ",\"Revision\":" + std::to_string(e.revision) + LastModifiedField(e) +
          (e.locked_by.empty() ? "" : ",\"LockedBy\":" + JsonString(e.locked_by)) +
          ",\"DetailsDocument\":" + e.document + "}";
 }
@@ -518,8 +526,7 @@ std::string Catalog::ListEntities(const std::string& type, const std::string& st
     if (i) out += ",";
     out += "{\"EntityType\":" + JsonString(e.type) + ",\"EntityId\":" + JsonString(e.id) +
            ",\"State\":" + JsonString(e.state) + ",\"Owner\":" + JsonString(e.owner) +
-           ",\"Revision\":" + std::to_string(e.revision) + ",\"LastModifiedDate\":" +
-           JsonString(e.updated_at.empty() ? e.created_at : e.updated_at) + "}";
+           ",\"Revision\":" + std::to_string(e.revision) + LastModifiedField(e) + "}";
   }
   out += "]";
   if (!next.empty()) out += ",\"NextToken\":" + JsonString(next);

@@ -189,6 +189,9 @@ struct EngineImpl {
   // own run sent them to the entities as stored, and each follows its own holder).
   bool following = false;
   bool persist = true;               // false for Intent VALIDATE.
+  // An import without a time into a store that has no clock yet: what it imports has no dates
+  // (not the epoch the clock stands in with).
+  bool undated = false;
   bool respond = true;               // Build response bodies (a replay reads only the outcome).
   Coverage* coverage = nullptr;      // Counts what runs, for policy tests; not owned.
   // The timers the command's FireTimers fired (the first kMaxTimersListed) and how many it fired:
@@ -2047,14 +2050,14 @@ struct EngineImpl {
     if (coverage) coverage->EnterState(*em->m, c.state);
     row.revision = 1;
     row.document = dsl::ToJson(doc);
-    row.created_at = row.updated_at = c.at;
+    row.created_at = row.updated_at = undated ? "" : c.at;
     store->InsertEntity(row);
     HistoryRow h;
     h.entity = row.id;
     h.event = "import";
     h.to_state = row.state;
     h.actor = c.actor;
-    h.at = c.at;
+    h.at = row.created_at;
     store->AppendHistory(&h);
     entered.push_back(row.id);  // Its state's timers (an agreement's end) count from now.
     if (std::string fault = ScheduleEntityTimers(); !fault.empty())
@@ -2381,6 +2384,7 @@ Outcome Engine::Execute(const Command& received) {
       // An import line without At is logged as it came: importing what existed before is not a
       // moment of the story, and the replay runs it at the same clock.
       const bool timeless_import = command.op == Op::kImport && command.at.empty();
+      e.undated = timeless_import && clock_us <= 0;
       if (command.at.empty()) {
         command.at = clock.empty() ? "1970-01-01T00:00:00Z" : clock;
         command.at_us = clock_us;

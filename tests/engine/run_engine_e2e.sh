@@ -955,6 +955,29 @@ JSONL
   end
 }
 
+# An import line without At in a store that has no clock yet has no time: its entity has no dates
+# (not 1970, the epoch the clock stands in with), until a request changes it. Into a store with a
+# clock, such a line happens at the clock.
+test_import_undated() {
+  begin import_undated
+  printf '{"EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$PA" "$SELLER" >"$T/a.jsonl"
+  sf import "$T/a.jsonl" --actor operations
+  rc 0 "import without At"
+  entity $PA
+  eq "no date" "$(j '"LastModifiedDate" in d')" "false"
+  sf list-entities --output json
+  eq "none in the list" "$(j '[e.get("LastModifiedDate") for e in d["EntitySummaryList"]]')" "[null]"
+  sf history $PA
+  eq "history without a time" "$(j '[(e["Event"], e["At"]) for e in d["Events"]]')" '[["import", ""]]'
+  hasnt "no epoch" "$OUT" "1970"
+  sf tick --to 2026-02-01T00:00:00Z --actor operations
+  printf '{"EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$PB" "$SELLER" >"$T/b.jsonl"
+  sf import "$T/b.jsonl" --actor operations
+  entity $PB
+  eq "at the store's clock" "$(j 'd["LastModifiedDate"]')" "2026-02-01T00:00:00Z"
+  end
+}
+
 test_corrupt_store() {
   begin corrupt_store
   head -c 8192 /dev/urandom >"$T/s.db"
