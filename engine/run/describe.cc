@@ -293,22 +293,26 @@ std::string TagsJson(const std::vector<TagRow>& tags) {
   return out + "]";
 }
 
+const Machine* PinnedOutlines::Get(const std::string& hash) {
+  auto it = machines_.find(hash);
+  if (it != machines_.end()) return it->second.get();
+  std::unique_ptr<Machine>& m = machines_[hash];
+  auto text = hash.empty() ? std::nullopt : store_.GetDefinition(hash);
+  if (!text) return nullptr;
+  // Named by the path it was stored from, as the set's operator knows it.
+  const std::string path = store_.GetDefinitionPath(hash).value_or("");
+  sources_.push_back(
+      {(path.empty() ? "" : path + " ") + "(pinned " + hash.substr(0, 12) + ")", *text});
+  dsl::Diagnostics ignored;  // An outline: today's rules, which it may not fit, play no part.
+  m = LoadMachineOutline(sources_.back(), &ignored);
+  return m.get();
+}
+
 std::string WaitingFor(Store& store, const ChangeSetRow& cs) {
   if (cs.status != "PREPARING" && cs.status != "APPLYING") return "";
-  // The definitions by hash, read once each; a machine points into its source.
-  std::deque<dsl::Source> sources;
-  std::map<std::string, std::unique_ptr<Machine>> machines;
-  const auto machine_of = [&](const ChangeRow& c) -> const Machine* {
-    auto it = machines.find(c.machine_hash);
-    if (it != machines.end()) return it->second.get();
-    std::unique_ptr<Machine>& m = machines[c.machine_hash];
-    auto text = c.machine_hash.empty() ? std::nullopt : store.GetDefinition(c.machine_hash);
-    if (!text) return nullptr;  // Started before definitions were kept: nothing to say.
-    sources.push_back({"(pinned " + c.machine_hash.substr(0, 12) + ")", *text});
-    dsl::Diagnostics ignored;
-    m = LoadMachineOutline(sources.back(), &ignored);
-    return m.get();
-  };
+  PinnedOutlines pinned(store);
+  // Started before definitions were kept: nothing to say.
+  const auto machine_of = [&](const ChangeRow& c) { return pinned.Get(c.machine_hash); };
   const auto open = [](const ChangeRow& c) {
     return c.status == "PREPARING" || c.status == "APPLYING";
   };

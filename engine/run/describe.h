@@ -4,12 +4,16 @@
 #ifndef SELLERFLOW_ENGINE_RUN_DESCRIBE_H_
 #define SELLERFLOW_ENGINE_RUN_DESCRIBE_H_
 
+#include <deque>
+#include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/model/machine.h"
 #include "engine/store/store.h"
 
 namespace sellerflow::engine {
@@ -37,6 +41,21 @@ struct Resource {
 std::optional<Resource> FindResource(Store& store, const std::string& arn);
 // The tags of a resource as ListTagsForResource answers: [{"Key": ..., "Value": ...}, ...].
 std::string TagsJson(const std::vector<TagRow>& tags);
+
+// The request machines change sets started under, read back from the store by content hash as
+// outlines (for reading, not running: LoadMachineOutline), each read once. Borrows the store.
+class PinnedOutlines {
+ public:
+  explicit PinnedOutlines(Store& store) : store_(store) {}
+  // The machine kept under `hash`, owned by this object; nullptr when the store does not keep it
+  // (a set started before definitions were kept) or its text does not load. Throws StoreError.
+  const Machine* Get(const std::string& hash);
+
+ private:
+  Store& store_;
+  std::deque<dsl::Source> sources_;  // The machines point into them.
+  std::map<std::string, std::unique_ptr<Machine>> machines_;
+};
 
 // What an open change set waits for, as the JSON object of DescribeChangeSet's "WaitingFor" (not a
 // Catalog API field): the events its changes' current states accept, with the actors the machine

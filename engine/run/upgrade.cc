@@ -7,6 +7,7 @@
 
 #include "dsl/diagnostics.h"
 #include "dsl/utf8.h"
+#include "engine/run/describe.h"
 
 namespace sellerflow::engine {
 
@@ -67,15 +68,9 @@ bool SameTimerKind(const Transition& a, const Transition& b) {
   return a.is_timer() && b.is_timer() && a.after.empty() == b.after.empty() && a.to == b.to;
 }
 
-// An old definition read back from the store, with the text its positions point into.
-struct Kept {
-  std::unique_ptr<dsl::Source> source;
-  std::unique_ptr<Machine> machine;  // null when the text does not load
-};
-
 class Planner {
  public:
-  Planner(Store& store, const Policy& policy) : store_(store), policy_(policy) {}
+  Planner(Store& store, const Policy& policy) : store_(store), policy_(policy), kept_(store) {}
 
   UpgradePlan Plan() {
     UpgradePlan plan;
@@ -105,22 +100,6 @@ class Planner {
   }
 
  private:
-  const Machine* Old(const std::string& hash) {
-    auto it = kept_.find(hash);
-    if (it == kept_.end()) {
-      Kept k;
-      if (auto text = store_.GetDefinition(hash)) {
-        k.source = std::make_unique<dsl::Source>(dsl::Source{
-            store_.GetDefinitionPath(hash).value_or("") + " (pinned " + hash.substr(0, 12) + ")",
-            *text});
-        dsl::Diagnostics ignored;  // Read as an outline: today's rules do not matter here.
-        k.machine = LoadMachineOutline(*k.source, &ignored);
-      }
-      it = kept_.emplace(hash, std::move(k)).first;
-    }
-    return it->second.machine.get();
-  }
-
   ChangeUpgrade PlanChange(const ChangeRow& c, const Machine* now,
                            const std::vector<TimerRow>& timers) {
     ChangeUpgrade u;
@@ -147,7 +126,7 @@ class Planner {
     if (RequestStatusName(to_state->status) != c.status)
       u.blockers.push_back("its state " + c.state + " is " + c.status + " now and would be " +
                            RequestStatusName(to_state->status) + " in the new definition");
-    const Machine* old = Old(c.machine_hash);
+    const Machine* old = kept_.Get(c.machine_hash);
     if (!old) {
       u.notes.push_back(
           "its definition was not kept in the store: it already runs on today's machine");
@@ -268,7 +247,7 @@ class Planner {
 
   Store& store_;
   const Policy& policy_;
-  std::map<std::string, Kept> kept_;
+  PinnedOutlines kept_;
 };
 
 }  // namespace

@@ -592,6 +592,7 @@ void Console::Request(const httplib::Request& req, httplib::Response& res, const
              " at " + html::Time(t.value("Deadline", "")) + " unless something happens first.</p>";
 
     b += "<h2>Changes</h2>";
+    engine::PinnedOutlines pinned(*store);
     const json& changes = doc.contains("ChangeSet") ? doc["ChangeSet"] : json::array();
     for (size_t i = 0; i < changes.size() && i < row->changes.size(); ++i) {
       const json& c = changes[i];
@@ -643,18 +644,30 @@ void Console::Request(const httplib::Request& req, httplib::Response& res, const
         }
         b += "</ul>";
       }
-      if (options_.policy) {
-        const engine::Machine* m =
-            options_.policy->FindRequestMachine(cr.change_type, cr.entity_type);
-        if (m) {
-          std::vector<engine::HistoryRow> mine;
-          for (const auto& h : history)
-            if (h.change_index == cr.index) mine.push_back(h);
-          b += Figure(page.Marker(engine::DrawMachine(*m, engine::GraphFormat::kDot,
-                                                      engine::MarksOf(*m, mine, cr.state))),
-                      "The " + m->Key() + " request machine: the path this change took in bold "
-                      "blue, its current state " + cr.state + " filled");
+      // The machine this change ran on: today's when its definition is unchanged, else the one
+      // it started under, kept in the store (its path and states may be another's).
+      const engine::Machine* m =
+          options_.policy ? options_.policy->FindRequestMachine(cr.change_type, cr.entity_type)
+                          : nullptr;
+      bool is_pinned = false;
+      if (!m || m->content_hash != cr.machine_hash) {
+        if (const engine::Machine* kept = pinned.Get(cr.machine_hash)) {
+          m = kept;
+          is_pinned = true;
         }
+      }
+      if (m) {
+        std::vector<engine::HistoryRow> mine;
+        for (const auto& h : history)
+          if (h.change_index == cr.index) mine.push_back(h);
+        b += Figure(page.Marker(engine::DrawMachine(*m, engine::GraphFormat::kDot,
+                                                    engine::MarksOf(*m, mine, cr.state))),
+                    "The " + m->Key() + " request machine" +
+                        (is_pinned ? " as this change started under it (definition " +
+                                         cr.machine_hash.substr(0, 12) + ", not today's)"
+                                   : std::string()) +
+                        ": the path this change took in bold blue, its current state " + cr.state +
+                        " filled");
       }
       b += "</section>";
     }

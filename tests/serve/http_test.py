@@ -251,6 +251,48 @@ def tls(binary, root, work):
           bad.returncode != 0 and "cannot use the TLS certificate" in bad.stderr, (bad.returncode, bad.stderr))
 
 
+def pinned_drawing(binary, root, work):
+    """A request page draws the machine its change ran on: the one kept in the store when today's
+    workflows have changed it (here a renamed state), today's otherwise."""
+    db = os.path.join(work, "pinned.db")
+    subprocess.run([binary, "replay", os.path.join(root, "examples/upgrade/waiting.jsonl"), "--db", db,
+                    "--workflows", root + "/workflows", "--rules", root + "/rules"],
+                   check=True, stdout=subprocess.DEVNULL)
+    renamed = os.path.join(work, "renamed")
+    shutil.copytree(root + "/workflows", renamed)
+    path = os.path.join(renamed, "update_visibility.yaml")
+    text = open(path).read()
+    open(path, "w").write(text.replace("InReview", "Review"))
+    server = Server(binary, root, work, "pinned", "--workflows", renamed, "--rules", root + "/rules")
+    try:
+        import http.cookiejar
+        import urllib.parse
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        form = urllib.parse.urlencode({"AccessKeyId": "AKIDOPS", "SecretAccessKey": "o", "next": ""}).encode()
+        opener.open(urllib.request.Request(server.endpoint + "/console/sign-in", data=form,
+                                           headers={"Origin": server.endpoint}), timeout=15).read()
+
+        def page(path):
+            with opener.open(server.endpoint + path, timeout=15) as r:
+                return r.read().decode()
+
+        review = page("/console/requests/cs-22222256xenrikrhcqhaytxun")
+        check("a request on an older definition names it in the caption",
+              "as this change started under it (definition 6d5b31faaba7, not today&#39;s)" in review or
+              "as this change started under it (definition 6d5b31faaba7, not today's)" in review,
+              re.findall(r"<figcaption>.*?</figcaption>", review))
+        svg = review[review.find("<svg"):review.find("</svg>")]
+        check("its drawing has the state it waits in, not today's name",
+              re.search(r">InReview[ <]", svg) is not None and re.search(r">Review[ <]", svg) is None, re.findall(r">[A-Za-z]*Review[^<]*<", svg))
+        created = page("/console/requests/cs-2222224v73rr7uq6gxpv3pyya")
+        check("a request on unchanged definitions draws today's machine",
+              "request machine: the path" in created and "started under it" not in created,
+              re.findall(r"<figcaption>.*?</figcaption>", created))
+    finally:
+        check("SIGTERM after the pinned pages: exit 0", server.stop() == 0)
+
+
 def main():
     binary, root = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     work = tempfile.mkdtemp(prefix="serve-http.")
@@ -264,6 +306,7 @@ def main():
         timers(binary, root, work)
         manual(binary, root, work)
         tls(binary, root, work)
+        pinned_drawing(binary, root, work)
     finally:
         shutil.rmtree(work)
     print("%d failures" % len(FAILURES))
