@@ -348,6 +348,20 @@ std::string ForPeople(const std::string& body) {
     if (listed < count) out += "... and " + std::to_string(count - listed) + " more\n";
     return out;
   }
+  if (j.contains("ResourceArn") && j.contains("Tags")) {
+    // ListTagsForResource: the resource, then its tags by key.
+    out += Str(j, "ResourceArn") + "\n";
+    if (j["Tags"].empty()) return out + "no tags\n";
+    std::vector<std::vector<std::string>> rows = {{"Key", "Value"}};
+    for (const auto& t : j["Tags"]) rows.push_back({Str(t, "Key"), Str(t, "Value")});
+    return out + Table(rows);
+  }
+  if (j.size() == 1 && j.contains("Policy")) {
+    // GetResourcePolicy: the policy's own JSON, indented, its keys in the order they were put.
+    const std::string text = j["Policy"].is_string() ? j["Policy"].get<std::string>() : "";
+    nlohmann::ordered_json policy = nlohmann::ordered_json::parse(text, nullptr, false);
+    return VisibleLines(policy.is_discarded() ? text : policy.dump(2)) + "\n";
+  }
   if (j.contains("EntityIdentifier")) {
     out += Str(j, "EntityIdentifier") + "  " + Str(j, "EntityType") + "  " + Str(j, "State") +
            "  revision " + std::to_string(j.value("Revision", 0)) + "  owner " + Str(j, "Owner") +
@@ -460,7 +474,9 @@ bool CheckDefaultTime(const Globals& g, const engine::Command& c, engine::Store&
   return false;
 }
 
-int RunCommand(const Globals& g, engine::Command c) {
+// Runs `c` and prints its answer. `done`, when given, stands for an empty answer ({}): JSON prints
+// nothing, as the AWS CLI prints an empty answer, and people read what was done instead.
+int RunCommand(const Globals& g, engine::Command c, const std::string& done = "") {
   std::string error;
   if (!Complete(g, &c, &error)) {
     std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
@@ -473,7 +489,11 @@ int RunCommand(const Globals& g, engine::Command c) {
     return kExitUsage;
   }
   engine::Outcome o = s.engine->Execute(c);
-  Print(g, o);
+  if (o.result == Result::kOk && !done.empty()) {
+    if (g.output != "json") std::printf("%s\n", Visible(done).c_str());
+  } else {
+    Print(g, o);
+  }
   return ExitFor(o);
 }
 
@@ -903,6 +923,198 @@ Command Reader(const char* name, const char* summary, std::vector<Arg> spec, con
           }};
 }
 
+// --tags as the AWS CLI takes them: shorthand, one tag an argument (`Key=team,Value=alpha`), or
+// JSON (`[{"Key":"team","Value":"alpha"}]`, or one such object), or file:// holding either. The
+// list as JSON text; what a tag may hold is the command parser's to judge, so that the CLI and
+// the API refuse alike.
+std::string TagsJsonArgument(const std::vector<std::string>& args) {
+  const std::string option = "--tags";
+  std::string out = "[";
+  auto add = [&](const std::string& item) { out += (out.size() > 1 ? "," : "") + item; };
+  for (const std::string& arg : args) {
+    std::string text = ArgText(option, arg);
+    if (text.starts_with("[") || text.starts_with("{")) {
+      nlohmann::json j = OptionJson(option, text);
+      if (j.is_object()) j = nlohmann::json::array({j});
+      for (const auto& tag : j) add(tag.dump());  // Valid UTF-8: the parser read it.
+      continue;
+    }
+    std::string tag = "{";
+    for (auto& [key, values] : Shorthand(option, text)) {
+      // `Key=a,b` would make a list of the value, which no tag holds (nor a comma).
+      if ((key != "Key" && key != "Value") || values.size() != 1)
+        throw UsageError(option + ": write Key=KEY,Value=VALUE, one tag an argument, not '" +
+                         Visible(text) + "'");
+      if (tag.size() > 1) tag += ",";
+      dsl::AppendJsonString(key, &tag);
+      tag += ":";
+      dsl::AppendJsonString(values[0], &tag);
+    }
+    add(tag + "}");
+  }
+  return out + "]";
+}
+
+// --tag-keys: one key an argument, or a JSON list of them, or file:// holding either.
+std::string TagKeysJsonArgument(const std::vector<std::string>& args) {
+  const std::string option = "--tag-keys";
+  std::string out = "[";
+  auto add = [&](const std::string& item) { out += (out.size() > 1 ? "," : "") + item; };
+  for (const std::string& arg : args) {
+    std::string text = ArgText(option, arg);
+    if (text.starts_with("[")) {
+      for (const auto& key : OptionJson(option, text)) add(key.dump());
+    } else {
+      add(dsl::JsonString(text));
+    }
+  }
+  return out + "]";
+}
+
+// A tag or resource-policy write: the command's line read by the engine's own parser (as a log
+// line and the API's body are), then run as a logged command, so that a replay repeats it.
+// `members` are the line's fields but op, as JSON text after their keys.
+int RunResourceWrite(const Globals& g, engine::Op op,
+                     const std::vector<std::pair<const char*, std::string>>& members,
+                     const std::string& done) {
+  std::string line = "{\"op\":";
+  dsl::AppendJsonString(engine::OpName(op), &line);
+  for (const auto& [key, value] : members) line += std::string(",\"") + key + "\":" + value;
+  line += "}";
+  engine::Command c;
+  std::vector<engine::Violation> violations;
+  if (!engine::ParseCommand(line, std::nullopt, &c, &violations)) {
+    PrintViolations(violations, "the request");
+    return kExitRefused;
+  }
+  return RunCommand(g, c, done);
+}
+
+// Adds --resource-arn (required) and the globals to a tag or policy command.
+void AddResourceOptions(CLI::App* app, Globals* g, std::string* arn) {
+  app->add_option("--resource-arn", *arn, "the change set's or entity's ARN")->required();
+  AddGlobals(app, g);
+}
+
+// list-tags-for-resource and get-resource-policy: reads of the store, opened read-only, answered as
+// the API answers them to the same actor (engine::ListTagsForResource, GetResourcePolicy).
+Command ResourceReader(const char* name, const char* summary,
+                       engine::ResourceRead (*read)(engine::Store&, const std::string&,
+                                                    const std::string&)) {
+  return {name, summary, [name, read](CLI::App* app) {
+            auto g = std::make_shared<Globals>();
+            auto arn = std::make_shared<std::string>();
+            AddResourceOptions(app, g.get(), arn.get());
+            return std::function<int()>([g, arn, name, read]() -> int {
+              // Who reads decides what is found (a seller, its own account's resources): the CLI
+              // picks no actor (README, "Trust").
+              if (g->actor.empty())
+                throw UsageError(std::string(name) +
+                                 " needs --actor: who reads (a seller sees its own account's "
+                                 "resources, --actor operations every one)");
+              if (!engine::ValidActor(g->actor))
+                throw UsageError(
+                    "--actor must be seller:<12 digits>, buyer:<12 digits> or operations, not " +
+                    dsl::JsonString(g->actor));
+              std::unique_ptr<engine::Store> store = OpenStoreToRead(*g);
+              const engine::ResourceRead answer = read(*store, *arn, g->actor);
+              if (answer.body.empty()) {
+                std::fprintf(stderr, "sellerflow: ResourceNotFoundException: %s\n",
+                             Visible(answer.not_found).c_str());
+                return kExitNotFound;
+              }
+              Emit(*g, answer.body);
+              return kExitOk;
+            });
+          }};
+}
+
+// The tag and resource-policy commands, named and shaped as `aws marketplace-catalog`'s.
+void AddResourceCommands(std::vector<Command>* commands) {
+  commands->push_back(
+      {"tag-resource", "tag a change set or an entity (a key given again takes the new value)",
+       [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto arn = std::make_shared<std::string>();
+         auto tags = std::make_shared<std::vector<std::string>>();
+         // Each argument whole: CLI11 would split a JSON list at its commas.
+         app->add_option("--tags", *tags,
+                         "Key=KEY,Value=VALUE, one tag an argument, or JSON "
+                         "[{\"Key\":...,\"Value\":...}], or file://")
+             ->required()
+             ->expected(1, 1000)
+             ->allow_extra_args(false)
+             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+         AddResourceOptions(app, g.get(), arn.get());
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
+         return std::function<int()>([g, arn, tags]() -> int {
+           const std::string list = TagsJsonArgument(*tags);
+           return RunResourceWrite(*g, engine::Op::kTagResource,
+                                   {{"ResourceArn", dsl::JsonString(*arn)}, {"Tags", list}},
+                                   "tagged " + *arn);
+         });
+       }});
+  commands->push_back(
+      {"untag-resource", "remove tags by key (a key the resource does not have is no error)",
+       [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto arn = std::make_shared<std::string>();
+         auto keys = std::make_shared<std::vector<std::string>>();
+         app->add_option("--tag-keys", *keys, "the keys to remove, or a JSON list of them")
+             ->required()
+             ->expected(1, 1000)
+             ->allow_extra_args(false)
+             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+         AddResourceOptions(app, g.get(), arn.get());
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
+         return std::function<int()>([g, arn, keys]() -> int {
+           const std::string list = TagKeysJsonArgument(*keys);
+           return RunResourceWrite(*g, engine::Op::kUntagResource,
+                                   {{"ResourceArn", dsl::JsonString(*arn)}, {"TagKeys", list}},
+                                   "untagged " + *arn);
+         });
+       }});
+  commands->push_back(ResourceReader("list-tags-for-resource",
+                                     "the tags of a change set or an entity, by key",
+                                     engine::ListTagsForResource));
+  commands->push_back(
+      {"put-resource-policy", "put an entity's resource policy (replacing the one it has)",
+       [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto arn = std::make_shared<std::string>();
+         auto policy = std::make_shared<std::string>();
+         app->add_option("--policy", *policy, "the policy: a JSON object's text, or file://")
+             ->required();
+         AddResourceOptions(app, g.get(), arn.get());
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
+         return std::function<int()>([g, arn, policy]() -> int {
+           const std::string text = ArgText("--policy", *policy);
+           return RunResourceWrite(
+               *g, engine::Op::kPutResourcePolicy,
+               {{"ResourceArn", dsl::JsonString(*arn)}, {"Policy", dsl::JsonString(text)}},
+               "put the resource policy of " + *arn);
+         });
+       }});
+  commands->push_back(ResourceReader("get-resource-policy", "an entity's resource policy",
+                                     engine::GetResourcePolicy));
+  commands->push_back(
+      {"delete-resource-policy", "delete an entity's resource policy", [](CLI::App* app) {
+         auto g = std::make_shared<Globals>();
+         auto arn = std::make_shared<std::string>();
+         AddResourceOptions(app, g.get(), arn.get());
+         app->add_flag("--now", g->now,
+                       "run at the wall clock even when it is over a day past the store's clock");
+         return std::function<int()>([g, arn]() -> int {
+           return RunResourceWrite(*g, engine::Op::kDeleteResourcePolicy,
+                                   {{"ResourceArn", dsl::JsonString(*arn)}},
+                                   "deleted the resource policy of " + *arn);
+         });
+       }});
+}
+
 }  // namespace
 
 CLI::Option* Repeatable(CLI::Option* o) {
@@ -1201,6 +1413,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                              {{"ID", "a ChangeSetId or an entity identifier"}}, "history",
                              [](engine::Catalog& e, const std::vector<std::string>& a,
                                 const engine::ListQuery&) { return e.History(a[0]); }));
+  AddResourceCommands(commands);
   commands->push_back({"tick", "advance the clock, firing every timer due", [](CLI::App* app) {
                          auto g = std::make_shared<Globals>();
                          auto to = std::make_shared<std::string>();

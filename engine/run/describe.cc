@@ -19,6 +19,7 @@
 #include "engine/base/sha256.h"
 #include "engine/model/load.h"
 #include "engine/read/command.h"
+#include "engine/run/views.h"
 
 namespace sellerflow::engine {
 
@@ -282,6 +283,26 @@ std::optional<Resource> FindResource(Store& store, const std::string& arn) {
   if (!e || EntityArn(e->type, e->id) != arn) return std::nullopt;
   r.owner = e->owner;
   return r;
+}
+
+std::optional<Resource> FindResourceFor(Store& store, const std::string& arn,
+                                        const std::string& actor) {
+  std::optional<Resource> r = FindResource(store, arn);
+  if (!r || !ActorMaySee(actor, r->owner)) return std::nullopt;
+  return r;
+}
+
+ResourceRead ListTagsForResource(Store& store, const std::string& arn, const std::string& actor) {
+  if (!FindResourceFor(store, arn, actor)) return {"", "Resource " + arn + " not found"};
+  return {"{\"ResourceArn\":" + JsonString(arn) + ",\"Tags\":" + TagsJson(store.Tags(arn)) + "}",
+          ""};
+}
+
+ResourceRead GetResourcePolicy(Store& store, const std::string& arn, const std::string& actor) {
+  if (!FindResourceFor(store, arn, actor)) return {"", "Resource " + arn + " not found"};
+  std::optional<std::string> policy = store.GetResourcePolicy(arn);
+  if (!policy) return {"", "Resource " + arn + " has no resource policy"};
+  return {"{\"Policy\":" + JsonString(*policy) + "}", ""};
 }
 
 std::string TagsJson(const std::vector<TagRow>& tags) {

@@ -39,6 +39,20 @@ struct Resource {
   std::string owner;
 };
 std::optional<Resource> FindResource(Store& store, const std::string& arn);
+// FindResource, for `actor`: another account's resource is nullopt too (ActorMaySee of its owner),
+// so that a seller cannot learn that another's exists, as DescribeChangeSet answers. The tag and
+// policy commands, the API's reads of them and the CLI's all ask this one rule.
+std::optional<Resource> FindResourceFor(Store& store, const std::string& arn,
+                                        const std::string& actor);
+// ListTagsForResource's and GetResourcePolicy's answers as `actor` reads them: the JSON body, or
+// the message of the ResourceNotFoundException that stands instead (no such resource, another
+// account's, no policy put).
+struct ResourceRead {
+  std::string body;       // {"ResourceArn":...,"Tags":[...]} or {"Policy":"..."}; "" if not found.
+  std::string not_found;  // "Resource ARN not found", "Resource ARN has no resource policy".
+};
+ResourceRead ListTagsForResource(Store& store, const std::string& arn, const std::string& actor);
+ResourceRead GetResourcePolicy(Store& store, const std::string& arn, const std::string& actor);
 // The tags of a resource as ListTagsForResource answers: [{"Key": ..., "Value": ...}, ...].
 std::string TagsJson(const std::vector<TagRow>& tags);
 

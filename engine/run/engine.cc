@@ -2075,8 +2075,8 @@ struct EngineImpl {
   // The change set or entity c.resource_arn names, if c.actor may see it: another account's is not
   // found, as DescribeChangeSet and DescribeEntity answer.
   Resource OwnedResource(const Command& c) {
-    std::optional<Resource> r = FindResource(*store, c.resource_arn);
-    if (!r || !ActorMaySee(c.actor, r->owner))
+    std::optional<Resource> r = FindResourceFor(*store, c.resource_arn, c.actor);
+    if (!r)
       throw Refusal{Result::kNotFound,
                     "ResourceNotFoundException",
                     "Resource " + c.resource_arn + " not found",

@@ -529,17 +529,15 @@ Response Service::Handle(const std::string& method, const std::string& path,
         return Error(422, "ValidationException", "resourceArn is required");
       arn = *a;
     }
-    std::optional<engine::Resource> r = engine::FindResource(*store, arn);
-    if (!r || !MaySee(actor, r->owner))
-      return Error(404, "ResourceNotFoundException", "Resource " + arn + " not found");
-    if (method == "POST")
-      return Ok({{"ResourceArn", arn},
-                 {"Tags", json::parse(engine::TagsJson(store->Tags(arn)))}});
-    std::optional<std::string> policy = store->GetResourcePolicy(arn);
-    if (!policy)
-      return Error(404, "ResourceNotFoundException",
-                   "Resource " + arn + " has no resource policy");
-    return Ok({{"Policy", *policy}});
+    // The engine's reads, which the CLI's list-tags-for-resource and get-resource-policy share, so
+    // that both decide who may see a resource alike.
+    const engine::ResourceRead read = method == "POST"
+                                          ? engine::ListTagsForResource(*store, arn, actor)
+                                          : engine::GetResourcePolicy(*store, arn, actor);
+    if (read.body.empty()) return Error(404, "ResourceNotFoundException", read.not_found);
+    Response r;
+    r.body = read.body;
+    return r;
   }
   // sellerflow's own operations, in the same style: Seller Operations' review, and the clock.
   if (route("POST", "/sellerflow/Review") || route("POST", "/sellerflow/Tick")) {
