@@ -421,6 +421,9 @@ std::string ReadInput(const std::string& path, size_t max, bool* too_long) {
   std::string text(max + 1, '\0');
   in->read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in->gcount()));
+  // Editors on some systems start a UTF-8 file with a byte-order mark; it is not part of the
+  // text (replay's and import's line readers drop it too).
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
   *too_long = text.size() > max;
   return text;
 }
@@ -503,6 +506,30 @@ void PrintViolations(const std::vector<engine::Violation>& violations, const std
   for (const auto& v : violations)
     std::fprintf(stderr, "  %s: %s\n", v.path.empty() ? "(body)" : Visible(v.path).c_str(),
                  Visible(v.message).c_str());
+}
+
+// A request refused before it reached the engine (its body's envelope or shape): named on stderr
+// as PrintViolations does, and with --output json the same ValidationException document on stdout
+// that a refusal by the engine prints, so that a script reads every refusal one way.
+int RefuseRequest(const Globals& g, const std::vector<engine::Violation>& violations,
+                  const std::string& where) {
+  PrintViolations(violations, where);
+  if (g.output == "json") {
+    std::string body = "{\"__type\":\"ValidationException\",\"Message\":";
+    dsl::AppendJsonString(std::to_string(violations.size()) + " problem" +
+                              (violations.size() == 1 ? "" : "s") + " with the request",
+                          &body);
+    body += ",\"Violations\":[";
+    for (size_t i = 0; i < violations.size(); ++i) {
+      body += i ? ",{\"Path\":" : "{\"Path\":";
+      dsl::AppendJsonString(violations[i].path, &body);
+      body += ",\"Message\":";
+      dsl::AppendJsonString(violations[i].message, &body);
+      body += "}";
+    }
+    std::printf("%s]}\n", body.c_str());
+  }
+  return kExitRefused;
 }
 
 // How `replay` and `import` report as they go.
@@ -984,8 +1011,7 @@ int RunResourceWrite(const Globals& g, engine::Op op,
   engine::Command c;
   std::vector<engine::Violation> violations;
   if (!engine::ParseCommand(line, std::nullopt, &c, &violations)) {
-    PrintViolations(violations, "the request");
-    return kExitRefused;
+    return RefuseRequest(g, violations, "the request");
   }
   return RunCommand(g, c, done);
 }
@@ -1266,8 +1292,8 @@ void AddEngineCommands(std::vector<Command>* commands) {
            engine::Command c;
            std::vector<engine::Violation> violations;
            if (too_long || text.size() > engine::kMaxCommandBytes) {
-             PrintViolations({{"", engine::TooLongMessage(engine::kMaxCommandBytes)}}, where);
-             return kExitRefused;
+             return RefuseRequest(*g, {{"", engine::TooLongMessage(engine::kMaxCommandBytes)}},
+                                  where);
            }
            const size_t first = text.find_first_not_of(" \t\r\n");
            if (first != std::string::npos && text[first] == '[') {
@@ -1294,8 +1320,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
              return kExitUsage;
            if (!violations.empty()) {
              // The body is refused; the store is not touched.
-             PrintViolations(violations, where);
-             return kExitRefused;
+             return RefuseRequest(*g, violations, where);
            }
            return RunCommand(*g, c);
          });

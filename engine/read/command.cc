@@ -1414,6 +1414,14 @@ class CommandReader {
       return true;
     }
     if (kind != od::json_type::object) {
+      // The kind comes from the first byte only ("nope" would be null, "tru" a boolean): read the
+      // whole text before naming its kind, as a command line's own is read.
+      std::vector<dsl::JsonIssue> issues;
+      if (!dsl::InferJsonType(content, &issues) && !issues.empty()) {
+        sink_.Add(path, "must hold a JSON object, but its text is not valid JSON: " +
+                            issues.front().message);
+        return true;
+      }
       sink_.Add(path, std::string("must hold a JSON object, not ") + JsonKindWithArticle(kind));
       return true;
     }

@@ -2022,7 +2022,9 @@ struct EngineImpl {
     Commit(*cs, false, changes);
     Outcome o;
     if (respond) o.body = DescribeChangeSet(*cs, WaitingFor(*store, *cs));
-    o.failed = cs->status == "FAILED";
+    // A rejection that fails the set did what it was asked: that is success, told apart from a
+    // refused one (exit 0, not 1). An approval that ends FAILED did not.
+    o.failed = cs->status == "FAILED" && c.decision != "reject";
     o.status = cs->status;
     o.change_set_id = cs->id;
     return o;
@@ -2391,9 +2393,10 @@ Outcome Engine::Execute(const Command& received) {
       }
       bool moves_clock = true;
       const bool tick = command.op == Op::kTick;
-      // A tick's time is its To (tick --to); one tick moves the clock at most kMaxTickSpanUs, so a
-      // mistyped year does not fire a century of timers at once.
-      const bool too_far = tick && !clock.empty() && command.at_us - clock_us > kMaxTickSpanUs;
+      // A tick's time is its To (tick --to). No command moves the clock more than kMaxTickSpanUs
+      // at once: a mistyped year would fire a century of timers, and a request accepted at
+      // 9999-12-31 would leave every later command "before the store's clock" for good.
+      const bool too_far = clock_us > 0 && command.at_us - clock_us > kMaxTickSpanUs;
       if (!clock.empty() && (command.at_us < clock_us || too_far)) {
         outcome = Outcome();
         outcome.result = Result::kRefused;

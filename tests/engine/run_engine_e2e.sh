@@ -222,7 +222,7 @@ test_reject() {
   import_products $PA
   public_in_review $PA
   sf review "$CS" reject --reason "The logo is blurry" --actor operations --at 2026-01-01T00:05:00Z
-  rc 1 "a rejected set is FAILED"
+  rc 0 "a rejection that fails the set did what it was asked"
   eq "status" "$(j 'd["Status"]')" FAILED
   eq "code" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorCode"]')" AUDIT_ERROR
   has "reason" "$(j 'd["ChangeSet"][0]["ErrorDetailList"][0]["ErrorMessage"]')" "The logo is blurry"
@@ -231,8 +231,58 @@ test_reject() {
   eq "lock released" "$(j '"LockedBy" in d')" false
   sf review "$CS" approve --actor operations --at 2026-01-01T00:06:00Z
   rc 1 "an ended set takes no review"
+  sf review "$CS" reject --reason "again" --actor operations --at 2026-01-01T00:07:00Z
+  rc 1 "nor a second rejection: refused, told apart from the first"
+  has "why" "$ERR" "ValidationException"
   end
 }
+
+# A body file that starts with a byte-order mark is read as its text (issue 13.16).
+test_body_with_bom() {
+  begin body_with_bom
+  import_products $PA
+  printf '\xef\xbb\xbf' >"$T/bom.json"
+  body "$(ui $PA '{"ProductTitle":"New"}')"
+  cat "$T/body.json" >>"$T/bom.json"
+  sf start-change-set --change-set "$T/bom.json" --actor $SELLER --at 2026-01-01T00:01:00Z --output json
+  rc 0 "a body after a BOM"
+  eq "status" "$(j 'd["Status"]')" SUCCEEDED
+  end
+}
+
+# With --output json a refusal prints one document on stdout, whether the body's envelope or a
+# change's DetailsDocument is wrong (issue 13.16).
+test_refusals_print_one_shape() {
+  begin refusals_print_one_shape
+  import_products $PA
+  printf '{"Catalog":"AWSMarketplace","ChangeSet":[{"ChangeType":"UpdateInformation"}]}' >"$T/body.json"
+  start $SELLER 2026-01-01T00:01:00Z --output json
+  rc 1 "an envelope error"
+  eq "envelope" "$(j '[d["__type"], d["Message"], [v["Path"] for v in d["Violations"]]]')" \
+    '["ValidationException", "1 problem with the request", ["ChangeSet[0].Entity"]]'
+  body "$(ui $PA '{"ProductTitle":7}')"
+  start $SELLER 2026-01-01T00:02:00Z --output json
+  rc 1 "a document error"
+  eq "document" "$(j '[d["__type"], d["Message"], [v["Path"] for v in d["Violations"]]]')" \
+    '["ValidationException", "1 problem with the request", ["ChangeSet[0].DetailsDocument.ProductTitle"]]'
+  end
+}
+
+# No command moves the clock more than 100 years at once, accepted or not: a request at
+# 9999-12-31 would leave every later command before the store's clock (issue 13.2).
+test_far_future_request_refused() {
+  begin far_future_request_refused
+  import_products $PA
+  sf tick --to 2026-01-01T00:00:00Z --actor operations
+  body "$(ui $PA '{"ProductTitle":"New"}')"
+  start $SELLER 9999-12-31T23:59:59Z
+  rc 1 "a request 8,000 years on"
+  has "why" "$ERR" "At 9999-12-31T23:59:59Z is more than 100 years past the store's clock 2026-01-01T00:00:00Z"
+  start $SELLER 2026-01-02T00:00:00Z
+  rc 0 "the clock did not move: a request the next day runs"
+  end
+}
+
 
 test_restricted_cancel() {
   begin restricted_cancel

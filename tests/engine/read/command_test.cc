@@ -377,6 +377,15 @@ TEST_CASE("Details XOR DetailsDocument; legacy Details is a string holding an ob
   REQUIRE(broken.violations[0].path == "ChangeSet[0].Details");
   REQUIRE_THAT(broken.violations[0].message,
                Catch::StartsWith("must hold a JSON object, but its text is not"));
+  // Text that starts like a JSON literal is named as not JSON, not as the literal it starts like.
+  for (const char* text : {"nope", "nul", "tru", "false-ish", "12abc"}) {
+    Parsed p = Parse(Body("{" + entity + R"(,"Details":")" + text + "\"}"));
+    REQUIRE(p.violations.size() == 1);
+    CHECK_THAT(p.violations[0].message,
+               Catch::StartsWith("must hold a JSON object, but its text is not valid JSON: "));
+  }
+  CHECK(Lines(Parse(Body("{" + entity + R"(,"Details":"null"})")).violations) ==
+        std::vector<std::string>{"ChangeSet[0].Details: must hold a JSON object, not null"});
   std::string huge = "{\\\"A\\\":\\\"" + std::string(16400, 'x') + "\\\"}";
   REQUIRE(Lines(Parse(Body("{" + entity + R"(,"Details":")" + huge + "\"}")).violations) ==
           std::vector<std::string>{
