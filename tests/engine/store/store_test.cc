@@ -1504,14 +1504,19 @@ void PopulatePages(Store& store) {
 
 // Every page of every mix of filters, read `limit` rows at a time through the cursor, is the
 // whole listing filtered and ordered here.
-void CheckPages(Store& store) {
+void CheckPages(Store& store, int limit = 4) {
   const std::vector<ChangeSetRow> all = store.ListChangeSets("", "", "");
   REQUIRE(all.size() == 60);
+  // A set's minute is its seq times 37, modulo 60.
   const std::pair<std::string, std::string> ranges[] = {
       {"", ""},
       {"2024-01-02T10:10:00Z", ""},
       {"", "2024-01-02T10:30:00Z"},
-      {"2024-01-02T10:10:00Z", "2024-01-02T10:30:00Z"}};
+      {"2024-01-02T10:10:00Z", "2024-01-02T10:30:00Z"},
+      // Only the oldest set (minute 37), then only the newest (minute 0): out of the 50 seqs
+      // next to the cursor that SQLite reads first for a page of one.
+      {"2024-01-02T10:36:30Z", "2024-01-02T10:37:30Z"},
+      {"", "2024-01-02T10:00:30Z"}};
   int nonempty = 0;
   for (const char* status : {"", "FAILED"})
     for (const char* entity : {"", "prod-1", "prod-new", "prod-9", "prod-none"})
@@ -1545,13 +1550,13 @@ void CheckPages(Store& store) {
               q.started_after = after;
               q.started_before = before;
               q.newest_first = newest;
-              q.limit = 4;
+              q.limit = limit;
               std::vector<int64_t> got;
-              for (int page = 0; page < 20; ++page) {
+              for (int page = 0; page <= 60; ++page) {
                 const std::vector<ChangeSetRow> rows = store.ListChangeSetsPage(q);
                 for (const ChangeSetRow& cs : rows) got.push_back(cs.seq);
                 if (!rows.empty()) CheckSame(rows[0], *store.GetChangeSet(rows[0].id));
-                if (rows.size() < 4) break;
+                if (rows.size() < static_cast<size_t>(limit)) break;
                 q.after_seq = rows.back().seq;
               }
               INFO("status " << status << ", entity " << entity << ", type " << type << ", account "
@@ -1570,6 +1575,8 @@ TEST_CASE("store: a page of change sets is the listing filtered, in either order
   auto store = Store::Open(dir.Location("s.db"));
   PopulatePages(*store);
   CheckPages(*store);
+  // A page of one: SQLite reads a time range's 50 seqs nearest the cursor, then the index.
+  CheckPages(*store, 1);
   // Derived from the change sets as they are imported, never copied.
   auto copy = Store::Open(dir.Location("copy.db"));
   Copy(*store, *copy);
