@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -137,10 +138,48 @@ CREATE TABLE resource_policies (
   policy TEXT NOT NULL
 );
 )sql",
+    // 3: as SQLite's schema 6: the page query's indexes, the changes' keys kept by a trigger
+    // (never digested or copied; a stale key costs a probe, since the query tests the changes
+    // too). started_at is compared as bytes, as SQLite and the cursor's RFC 3339 text need.
+    R"sql(
+CREATE TABLE change_types (
+  change_type TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (change_type, seq)
+);
+CREATE TABLE change_entities (
+  entity_id TEXT COLLATE "C" NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (entity_id, seq)
+);
+CREATE FUNCTION change_sets_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO change_types (change_type, seq)
+    SELECT DISTINCT c.value ->> 1, NEW.seq FROM jsonb_array_elements(NEW.changes::jsonb) AS c(value)
+    ON CONFLICT DO NOTHING;
+  INSERT INTO change_entities (entity_id, seq)
+    SELECT DISTINCT c.value ->> 3, NEW.seq FROM jsonb_array_elements(NEW.changes::jsonb) AS c(value)
+    WHERE c.value ->> 3 <> '' ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER change_sets_keys AFTER INSERT OR UPDATE OF changes ON change_sets
+  FOR EACH ROW EXECUTE FUNCTION change_sets_keys();
+INSERT INTO change_types (change_type, seq)
+  SELECT DISTINCT c.value ->> 1, cs.seq
+  FROM change_sets AS cs, jsonb_array_elements(cs.changes::jsonb) AS c(value)
+  ON CONFLICT DO NOTHING;
+INSERT INTO change_entities (entity_id, seq)
+  SELECT DISTINCT c.value ->> 3, cs.seq
+  FROM change_sets AS cs, jsonb_array_elements(cs.changes::jsonb) AS c(value)
+  WHERE c.value ->> 3 <> '' ON CONFLICT DO NOTHING;
+CREATE INDEX change_sets_started ON change_sets ((started_at COLLATE "C"), status, actor);
+)sql",
 };
 constexpr const char* kMigrationNames[] = {
     "every table, as SQLite's schema 4 has them",
     "tags and resource policies, as SQLite's schema 5 has them",
+    "the page query's indexes, as SQLite's schema 6 has them",
 };
 static_assert(std::size(kMigrations) == std::size(kMigrationNames));
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -162,6 +201,11 @@ constexpr char kCounterPrefix[] = "counter:";
 #define SF_CHANGE_SET_COLUMNS                                                                   \
   "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
   "started_at, ended_at, working, command, changes, history_from, history_to"
+// SF_CHANGE_SET_COLUMNS of the change set `cs` in a join, where another table has a seq too.
+#define SF_CS_COLUMNS                                                                             \
+  "cs.id, cs.seq, cs.name, cs.token, cs.actor, cs.body_hash, cs.intent, cs.status, "              \
+  "cs.failure_code, cs.failure_description, cs.started_at, cs.ended_at, cs.working, cs.command, " \
+  "cs.changes, cs.history_from, cs.history_to"
 #define SF_HISTORY_COLUMNS \
   "seq, change_set, change_index, entity, event, from_state, to_state, actor, at, data"
 #define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
@@ -322,6 +366,9 @@ class PgStore : public Store {
   // Runs the statement `sql`, prepared once per connection under `name`.
   Result Exec(const char* name, const char* sql, std::initializer_list<Arg> args,
               std::string_view op, std::string_view subject = {});
+  // The same with `n` arguments in libpq's text format, for a statement built at run time.
+  Result ExecValues(const char* name, const char* sql, const char* const* values, int n,
+                    std::string_view op, std::string_view subject = {});
   // Runs one or more statements as a simple query (no arguments).
   void Simple(const char* sql, std::string_view op);
   // Reconnects a connection that was lost, between transactions only.
@@ -360,6 +407,8 @@ class PgStore : public Store {
   std::string where_;  // The database, for messages.
   PGconn* conn_ = nullptr;
   std::set<std::string, std::less<>> prepared_;  // On this connection.
+  // The page queries' statement names by their text (one per set of filters).
+  std::map<std::string, std::string, std::less<>> page_names_;
   int busy_timeout_ms_ = kBusyTimeoutMs;
   int depth_ = 0;
   bool batch_ = false;
@@ -432,17 +481,22 @@ void PgStore::Fail(const PGresult* r, std::string_view op) const {
 
 Result PgStore::Exec(const char* name, const char* sql, std::initializer_list<Arg> args,
                      std::string_view op, std::string_view subject) {
-  // Between transactions a lost connection is made again; inside one, its loss is the error.
-  if (depth_ == 0 && !reading_) EnsureConnected();
-  if (prepared_.find(std::string_view(name)) == prepared_.end()) {
-    Result p(PQprepare(conn_, name, sql, static_cast<int>(args.size()), nullptr));
-    Check(p, op, subject);
-    prepared_.emplace(name);
-  }
-  const char* values[24];
+  const char* values[24] = {};
   if (args.size() > std::size(values)) throw std::logic_error("too many statement arguments");
   int n = 0;
   for (const Arg& a : args) values[n++] = a.c_str();
+  return ExecValues(name, sql, values, n, op, subject);
+}
+
+Result PgStore::ExecValues(const char* name, const char* sql, const char* const* values, int n,
+                           std::string_view op, std::string_view subject) {
+  // Between transactions a lost connection is made again; inside one, its loss is the error.
+  if (depth_ == 0 && !reading_) EnsureConnected();
+  if (prepared_.find(std::string_view(name)) == prepared_.end()) {
+    Result p(PQprepare(conn_, name, sql, n, nullptr));
+    Check(p, op, subject);
+    prepared_.emplace(name);
+  }
   Result r(PQexecPrepared(conn_, name, n, values, nullptr, nullptr, 0));
   Check(r, op, subject);
   return r;
@@ -973,22 +1027,61 @@ std::vector<HistoryRow> PgStore::HistoryAfter(int64_t after_seq, int64_t limit) 
   return out;
 }
 
-// The filters of the whole listing (status, entity, change type) in SQL, the rest here: the
-// console's page query, correct on PostgreSQL though it reads every matching row.
+// As SqliteStore's: only the conditions the filters set, and a change's entity or type through
+// its key table, walked in seq order from the cursor; otherwise the planner, which knows how many
+// rows a time range holds, picks seq order or change_sets_started.
 std::vector<ChangeSetRow> PgStore::ListChangeSetsPage(const ChangeSetPageQuery& q) {
-  std::vector<ChangeSetRow> all = ListChangeSets(q.status, q.entity, q.change_type);
-  std::sort(all.begin(), all.end(), [&](const ChangeSetRow& a, const ChangeSetRow& b) {
-    return q.newest_first ? a.seq > b.seq : a.seq < b.seq;
-  });
-  std::vector<ChangeSetRow> out;
-  for (ChangeSetRow& cs : all) {
-    if (static_cast<int>(out.size()) >= q.limit) break;
-    if (q.after_seq && (q.newest_first ? cs.seq >= q.after_seq : cs.seq <= q.after_seq)) continue;
-    if (!q.account.empty() && cs.actor.substr(cs.actor.find(':') + 1) != q.account) continue;
-    if (!q.started_after.empty() && !(cs.started_at > q.started_after)) continue;
-    if (!q.started_before.empty() && !(cs.started_at < q.started_before)) continue;
-    out.push_back(std::move(cs));
+  std::vector<std::string> args;
+  const auto arg = [&](std::string value) {
+    args.push_back(std::move(value));
+    return "$" + std::to_string(args.size());
+  };
+  const std::string cursor = q.newest_first ? " < " : " > ";
+  const std::string order = q.newest_first ? " DESC" : " ASC";
+  std::string sql = "SELECT " SF_CS_COLUMNS " FROM ";
+  std::string seq = "cs.seq";
+  if (!q.entity.empty()) {
+    sql += "change_entities AS k JOIN change_sets AS cs ON cs.seq = k.seq WHERE k.entity_id = " +
+           arg(q.entity) + "::text";
+    seq = "k.seq";
+  } else if (!q.change_type.empty()) {
+    sql += "change_types AS k JOIN change_sets AS cs ON cs.seq = k.seq WHERE k.change_type = " +
+           arg(q.change_type) + "::text";
+    seq = "k.seq";
+  } else {
+    sql += "change_sets AS cs WHERE TRUE";
   }
+  if (!q.status.empty()) sql += " AND cs.status = " + arg(q.status) + "::text";
+  // The key tables may keep a key the changes no longer have: the changes column decides, its
+  // substring test first.
+  const auto has = [&](const std::string& value, int column) {
+    std::string quoted;
+    dsl::AppendJsonString(value, &quoted);
+    return " AND strpos(cs.changes, " + arg(std::move(quoted)) +
+           "::text) > 0 AND EXISTS (SELECT 1 FROM jsonb_array_elements(cs.changes::jsonb) AS"
+           " c(value) WHERE c.value ->> " +
+           std::to_string(column) + " = " + arg(value) + "::text)";
+  };
+  if (!q.entity.empty()) sql += has(q.entity, 3);
+  if (!q.change_type.empty()) sql += has(q.change_type, 1);
+  if (!q.account.empty())
+    sql += " AND substr(cs.actor, strpos(cs.actor, ':') + 1) = " + arg(q.account) + "::text";
+  if (!q.started_after.empty())
+    sql += " AND cs.started_at COLLATE \"C\" > " + arg(q.started_after) + "::text";
+  if (!q.started_before.empty())
+    sql += " AND cs.started_at COLLATE \"C\" < " + arg(q.started_before) + "::text";
+  if (q.after_seq != 0)
+    sql += " AND " + seq + cursor + arg(std::to_string(q.after_seq)) + "::bigint";
+  sql += " ORDER BY " + seq + order + " LIMIT " + arg(std::to_string(q.limit)) + "::bigint";
+  auto name = page_names_.find(sql);
+  if (name == page_names_.end())
+    name = page_names_.emplace(sql, "page_" + std::to_string(page_names_.size())).first;
+  std::vector<const char*> values;
+  for (const std::string& a : args) values.push_back(a.c_str());
+  Result r = ExecValues(name->second.c_str(), sql.c_str(), values.data(),
+                        static_cast<int>(values.size()), "listing a page of change sets");
+  std::vector<ChangeSetRow> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(ReadChangeSet(r.get(), i));
   return out;
 }
 

@@ -184,6 +184,32 @@ CREATE TABLE resource_policies (
   policy TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 6: indexes for the page query's filters (the console's Requests page), which read back
+    // through every change set when only old ones matched. The changes' types and entities are
+    // derived rows, written with their change set (InsertChangeSet, UpdateChangeSet, ImportRow;
+    // here from the rows there are), never digested or copied: not triggers, whose json_each
+    // of every write cost a replay a sixth of its time. A key is never removed when a change
+    // set's changes move on: the page query tests the changes column itself too, so a stale key
+    // costs a probe, never a wrong row. started_at's index carries status and actor so that a
+    // time range filters without reading its change sets.
+    R"sql(
+CREATE TABLE change_types (
+  change_type TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (change_type, seq)
+) WITHOUT ROWID;
+CREATE TABLE change_entities (
+  entity_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (entity_id, seq)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO change_types (change_type, seq)
+  SELECT c.value ->> 1, cs.seq FROM change_sets AS cs, json_each(cs.changes) AS c;
+INSERT OR IGNORE INTO change_entities (entity_id, seq)
+  SELECT c.value ->> 3, cs.seq FROM change_sets AS cs, json_each(cs.changes) AS c
+  WHERE c.value ->> 3 <> '';
+CREATE INDEX change_sets_started ON change_sets (started_at, status, actor);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -195,19 +221,84 @@ constexpr char kCounterPrefix[] = "counter:";
 #define SF_CHANGE_SET_COLUMNS                                                                   \
   "id, seq, name, token, actor, body_hash, intent, status, failure_code, failure_description, " \
   "started_at, ended_at, working, command, changes, history_from, history_to"
-#define SF_CHANGE_SET_PAGE(cursor, order)                                                       \
-  "SELECT " SF_CHANGE_SET_COLUMNS                                                                \
-  " FROM change_sets AS cs WHERE (?1 = '' OR status = ?1)"                                       \
-  " AND (?2 = '' OR (instr(cs.changes, ?9) > 0 AND EXISTS (SELECT 1 FROM json_each(cs.changes)" \
-  " AS c WHERE json_extract(c.value, '$[3]') = ?2)))"                                            \
-  " AND (?3 = '' OR (instr(cs.changes, ?10) > 0 AND EXISTS (SELECT 1 FROM json_each(cs.changes)" \
-  " AS c WHERE json_extract(c.value, '$[1]') = ?3)))"                                            \
-  " AND (?4 = '' OR substr(actor, instr(actor, ':') + 1) = ?4)"                                  \
-  " AND (?5 = '' OR started_at > ?5) AND (?6 = '' OR started_at < ?6)"                           \
-  " AND (?7 = 0 OR seq " cursor " ?7) ORDER BY seq " order " LIMIT ?8"
+// SF_CHANGE_SET_COLUMNS of the change set `cs` in a join, where another table has a seq too.
+#define SF_CS_COLUMNS                                                                             \
+  "cs.id, cs.seq, cs.name, cs.token, cs.actor, cs.body_hash, cs.intent, cs.status, "              \
+  "cs.failure_code, cs.failure_description, cs.started_at, cs.ended_at, cs.working, cs.command, " \
+  "cs.changes, cs.history_from, cs.history_to"
 #define SF_HISTORY_COLUMNS \
   "seq, change_set, change_index, entity, event, from_state, to_state, actor, at, data"
 #define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
+
+// The page query (Store::ListChangeSetsPage) for the filters `q` sets, with only their
+// conditions, so that the walk starts from an index that finds the matching rows: a change's
+// entity or type (the key tables), else the time range (the seqs nearest the cursor, then
+// change_sets_started below them: see TimePart), else the seqs (a page then costs its rows and
+// the few its other filters pass over). Parameters: ?1 status, ?2 entity, ?3 change type,
+// ?4 account, ?5 and ?6 the time range, ?7 the cursor, ?8 the limit, ?9 and ?10 the entity and
+// the change type as the changes column spells them, ?11 the window of TimePart.
+// A time range's page is read in two parts. A range that holds recent rows fills its page from
+// the window of seqs next to the cursor, read in seq order; the rest comes from the index, below
+// (or above) the window, where a range of old rows is found without reading back through the
+// new ones. Either part alone cost a wide range 100,000 index entries, or an old one as many rows.
+enum class TimePart { kWindow, kBeyondWindow };
+
+std::string PageSql(const ChangeSetPageQuery& q, TimePart part = TimePart::kWindow) {
+  const std::string cursor = q.newest_first ? " < ?7" : " > ?7";
+  const std::string order = q.newest_first ? " DESC" : " ASC";
+  std::string where;  // Conditions on cs, each after " AND ".
+  if (!q.status.empty()) where += " AND cs.status = ?1";
+  // The key tables may keep a key the changes no longer have: the changes column decides. Its
+  // substring test fails most rows before json_each reads them.
+  if (!q.entity.empty())
+    where +=
+        " AND instr(cs.changes, ?9) > 0 AND EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
+        " WHERE json_extract(c.value, '$[3]') = ?2)";
+  if (!q.change_type.empty())
+    where +=
+        " AND instr(cs.changes, ?10) > 0 AND EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
+        " WHERE json_extract(c.value, '$[1]') = ?3)";
+  if (!q.account.empty()) where += " AND substr(cs.actor, instr(cs.actor, ':') + 1) = ?4";
+  if (!q.started_after.empty()) where += " AND cs.started_at > ?5";
+  if (!q.started_before.empty()) where += " AND cs.started_at < ?6";
+  if (!q.entity.empty() || !q.change_type.empty()) {
+    // An entity has fewer change sets than a change type has: it drives when both are given.
+    // CROSS JOIN keeps the key table outside, walked in seq order from the cursor.
+    const bool entity = !q.entity.empty();
+    std::string sql = "SELECT " SF_CS_COLUMNS " FROM ";
+    sql += entity ? "change_entities AS k CROSS JOIN change_sets AS cs ON cs.seq = k.seq"
+                    " WHERE k.entity_id = ?2"
+                  : "change_types AS k CROSS JOIN change_sets AS cs ON cs.seq = k.seq"
+                    " WHERE k.change_type = ?3";
+    if (q.after_seq != 0) sql += " AND k.seq" + cursor;
+    return sql + where + " ORDER BY k.seq" + order + " LIMIT ?8";
+  }
+  if (!q.started_after.empty() || !q.started_before.empty()) {
+    // The window's far edge: ?11 seqs past the cursor (or past the first or last set).
+    const std::string edge =
+        q.newest_first ? (q.after_seq != 0 ? "?7" : "(SELECT max(seq) + 1 FROM change_sets)") +
+                             std::string(" - ?11")
+                       : (q.after_seq != 0 ? "?7" : "(SELECT min(seq) - 1 FROM change_sets)") +
+                             std::string(" + ?11");
+    const std::string within = q.newest_first ? " AND cs.seq >= " : " AND cs.seq <= ";
+    const std::string beyond = q.newest_first ? " AND cs.seq < " : " AND cs.seq > ";
+    if (part == TimePart::kWindow) {
+      std::string sql = "SELECT " SF_CS_COLUMNS " FROM change_sets AS cs WHERE 1" + where;
+      if (q.after_seq != 0) sql += " AND cs.seq" + cursor;
+      return sql + within + edge + " ORDER BY cs.seq" + order + " LIMIT ?8";
+    }
+    // The range's rows come out of the index in time order, so the page's seqs are picked among
+    // all of them; the index holds every column the filters read, so no change set is read
+    // until the page's own.
+    return "SELECT " SF_CHANGE_SET_COLUMNS
+           " FROM change_sets WHERE seq IN (SELECT cs.seq FROM"
+           " change_sets AS cs INDEXED BY change_sets_started WHERE 1" +
+           where + beyond + edge + " ORDER BY cs.seq" + order + " LIMIT ?8) ORDER BY seq" + order;
+  }
+  std::string sql = "SELECT " SF_CS_COLUMNS " FROM change_sets AS cs WHERE 1" + where;
+  if (q.after_seq != 0) sql += " AND cs.seq" + cursor;
+  return sql + " ORDER BY cs.seq" + order + " LIMIT ?8";
+}
 
 // Resets a statement and drops its bindings when a use ends, however it ends: a statement left
 // mid-result would keep a read snapshot open (hiding other processes' writes and blocking
@@ -324,7 +415,8 @@ class SqliteStore : public Store {
         rollback_to, data_version;
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
-        list_change_sets, page_change_sets_newest, page_change_sets_oldest, all_change_sets;
+        list_change_sets, insert_change_type, insert_change_entity, derive_change_types,
+        derive_change_entities, all_change_sets;
     SQLite::Statement insert_history, history_of, all_history, history_after;
     SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
@@ -403,6 +495,8 @@ class SqliteStore : public Store {
   TimerRow ReadTimer(const SQLite::Statement& s) const;
   void BindEntity(SQLite::Statement& s, const EntityRow& e);
   void BindChangeSet(SQLite::Statement& s, const ChangeSetRow& cs);
+  // Adds the keys of cs's changes to change_types and change_entities (those there stay).
+  void KeepKeys(const ChangeSetRow& cs);
   static std::string EncodeChanges(const std::vector<ChangeRow>& changes);
   // Throws StoreError kCorrupt when `text` is not what EncodeChanges writes.
   std::vector<ChangeRow> DecodeChanges(const std::string& text, const std::string& change_set);
@@ -413,6 +507,8 @@ class SqliteStore : public Store {
   std::unique_ptr<Statements> st_;
   // ImportRow's statements by table, prepared on first use (after db_: destroyed before it).
   std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> import_;
+  // The page queries by their text (PageSql), prepared on first use: one per set of filters.
+  std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> pages_;
   int depth_ = 0;                   // Open Write levels, the batch counting as one.
   bool batch_ = false;              // depth_ level 1 belongs to BeginBatch.
   bool read_only_ = false;          // StoreOptions::read_only: Write and BeginBatch refuse.
@@ -483,10 +579,20 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                            " AND (?3 = '' OR EXISTS (SELECT 1 FROM json_each(cs.changes) AS c"
                            " WHERE json_extract(c.value, '$[1]') = ?3))"
                            " ORDER BY seq"),
-      // Walks the primary key in order and stops at the limit: a page costs its rows (and the
-      // rows its filters pass over), not the table.
-      page_change_sets_newest(db, SF_CHANGE_SET_PAGE("<", "DESC")),
-      page_change_sets_oldest(db, SF_CHANGE_SET_PAGE(">", "ASC")),
+      insert_change_type(db,
+                         "INSERT OR IGNORE INTO change_types (change_type, seq) VALUES (?1, ?2)"),
+      insert_change_entity(
+          db, "INSERT OR IGNORE INTO change_entities (entity_id, seq) VALUES (?1, ?2)"),
+      // An imported change set's keys, from its changes column as the migration reads them.
+      derive_change_types(db,
+                          "INSERT OR IGNORE INTO change_types (change_type, seq) SELECT"
+                          " c.value ->> 1, cs.seq FROM change_sets AS cs, json_each(cs.changes)"
+                          " AS c WHERE cs.seq = ?1"),
+      derive_change_entities(
+          db,
+          "INSERT OR IGNORE INTO change_entities (entity_id, seq) SELECT"
+          " c.value ->> 3, cs.seq FROM change_sets AS cs,"
+          " json_each(cs.changes) AS c WHERE cs.seq = ?1 AND c.value ->> 3 <> ''"),
       // The digest is of state: `command` (where the body is kept) stays out, as the log does.
       all_change_sets(db,
                       "SELECT id, seq, name, token, actor, body_hash, intent, status, failure_code,"
@@ -505,8 +611,8 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                      " (SELECT history_to FROM change_sets WHERE seq = ?2 AND id = ?1)"
                      " AND change_set = ?1 AND entity <> ?1 ORDER BY seq"),
       all_history(db, "SELECT " SF_HISTORY_COLUMNS " FROM history ORDER BY seq"),
-      history_after(db, "SELECT " SF_HISTORY_COLUMNS
-                        " FROM history WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+      history_after(
+          db, "SELECT " SF_HISTORY_COLUMNS " FROM history WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
       insert_timer(db,
                    "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
                    "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -1088,8 +1194,30 @@ void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
     BindChangeSet(st_->insert_change_set, cs);
     Bind(st_->insert_change_set, 15, changes);
     Run(st_->insert_change_set, "inserting change set ", cs.id);
+    KeepKeys(cs);
     if (cs.seq > known_.last_change_set.value_or(0)) known_.last_change_set = cs.seq;
   });
+}
+
+void SqliteStore::KeepKeys(const ChangeSetRow& cs) {
+  for (size_t i = 0; i < cs.changes.size(); ++i) {
+    const ChangeRow& c = cs.changes[i];
+    bool type_seen = false, entity_seen = c.entity_id.empty();
+    for (size_t j = 0; j < i; ++j) {
+      type_seen = type_seen || cs.changes[j].change_type == c.change_type;
+      entity_seen = entity_seen || cs.changes[j].entity_id == c.entity_id;
+    }
+    if (!type_seen) {
+      Bind(st_->insert_change_type, 1, c.change_type);
+      Bind(st_->insert_change_type, 2, cs.seq);
+      Run(st_->insert_change_type, "indexing change set ", cs.id);
+    }
+    if (!entity_seen) {
+      Bind(st_->insert_change_entity, 1, c.entity_id);
+      Bind(st_->insert_change_entity, 2, cs.seq);
+      Run(st_->insert_change_entity, "indexing change set ", cs.id);
+    }
+  }
 }
 
 void SqliteStore::UpdateChangeSet(const ChangeSetRow& cs) {
@@ -1100,6 +1228,7 @@ void SqliteStore::UpdateChangeSet(const ChangeSetRow& cs) {
     Run(st_->update_change_set, "updating change set ", cs.id);
     if (db_->getChanges() == 0)
       throw std::logic_error("store " + path_ + ": no change set " + cs.id + " to update");
+    KeepKeys(cs);
   });
 }
 
@@ -1120,26 +1249,45 @@ std::vector<ChangeSetRow> SqliteStore::ListChangeSets(const std::string& status,
 
 std::vector<ChangeSetRow> SqliteStore::ListChangeSetsPage(const ChangeSetPageQuery& q) {
   return Read([&] {
-    SQLite::Statement& s = q.newest_first ? st_->page_change_sets_newest
-                                          : st_->page_change_sets_oldest;
-    Use use(s);
-    Bind(s, 1, q.status);
-    Bind(s, 2, q.entity);
-    Bind(s, 3, q.change_type);
-    Bind(s, 4, q.account);
-    Bind(s, 5, q.started_after);
-    Bind(s, 6, q.started_before);
-    Bind(s, 7, q.after_seq);
-    Bind(s, 8, static_cast<int64_t>(q.limit));
-    // The quoted value as the changes column spells it: a substring test that most rows fail
-    // cheaply before json_each reads the ones that might match.
-    std::string entity_text, type_text;
-    dsl::AppendJsonString(q.entity, &entity_text);
-    dsl::AppendJsonString(q.change_type, &type_text);
-    Bind(s, 9, entity_text);
-    Bind(s, 10, type_text);
+    const bool by_time = q.entity.empty() && q.change_type.empty() &&
+                         (!q.started_after.empty() || !q.started_before.empty());
     std::vector<ChangeSetRow> out;
-    while (Step(s, "listing a page of change sets")) out.push_back(ReadChangeSet(s));
+    for (TimePart part : {TimePart::kWindow, TimePart::kBeyondWindow}) {
+      if (part == TimePart::kBeyondWindow && (!by_time || static_cast<int>(out.size()) >= q.limit))
+        break;
+      const std::string sql = PageSql(q, part);
+      auto it = pages_.find(sql);
+      if (it == pages_.end()) {
+        try {
+          it = pages_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+        } catch (const SQLite::Exception& e) {
+          Fail(e, "preparing a page query");
+        }
+      }
+      SQLite::Statement& s = *it->second;
+      Use use(s);
+      // Only the parameters PageSql wrote: SQLite refuses one past the last it has.
+      std::string entity_text, type_text;
+      if (!q.status.empty()) Bind(s, 1, q.status);
+      if (!q.entity.empty()) {
+        dsl::AppendJsonString(q.entity, &entity_text);
+        Bind(s, 2, q.entity);
+        Bind(s, 9, entity_text);
+      }
+      if (!q.change_type.empty()) {
+        dsl::AppendJsonString(q.change_type, &type_text);
+        Bind(s, 3, q.change_type);
+        Bind(s, 10, type_text);
+      }
+      if (!q.account.empty()) Bind(s, 4, q.account);
+      if (!q.started_after.empty()) Bind(s, 5, q.started_after);
+      if (!q.started_before.empty()) Bind(s, 6, q.started_before);
+      if (q.after_seq != 0) Bind(s, 7, q.after_seq);
+      Bind(s, 8, static_cast<int64_t>(q.limit) - static_cast<int64_t>(out.size()));
+      // Fifty rows read for each row of the page (at most a few milliseconds) before the index.
+      if (by_time) Bind(s, 11, int64_t{50} * q.limit);
+      while (Step(s, "listing a page of change sets")) out.push_back(ReadChangeSet(s));
+    }
     return out;
   });
 }
@@ -1606,6 +1754,15 @@ void SqliteStore::ImportRow(const CopyTable& table, const std::vector<CopyValue>
       Fail(e, std::string("importing into ") + table.name);
     }
     Run(*s, "importing into ", table.name);
+  }
+  if (std::string_view(table.name) == "change_sets") {
+    const auto* seq = std::get_if<int64_t>(&row[0]);  // CopyTables puts seq first.
+    if (seq == nullptr)
+      throw std::logic_error("store " + path_ + ": a change set imported without its seq");
+    for (SQLite::Statement* s : {&st_->derive_change_types, &st_->derive_change_entities}) {
+      Bind(*s, 1, *seq);
+      Run(*s, "indexing an imported change set");
+    }
   }
 }
 

@@ -709,10 +709,11 @@ TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest un
     digest = store->Digest();
   }
   {
-    // As schema 4 left a file: no tags, no resource_policies.
+    // As schema 4 left a file: no tags, no resource_policies (nor schema 6's page indexes).
     RawDb raw(path);
-    REQUIRE(raw.Exec("DROP TABLE tags; DROP TABLE resource_policies; PRAGMA user_version = 4") ==
-            SQLITE_OK);
+    REQUIRE(raw.Exec("DROP TABLE tags; DROP TABLE resource_policies;"
+                     " DROP TABLE change_types; DROP TABLE change_entities;"
+                     " DROP INDEX change_sets_started; PRAGMA user_version = 4") == SQLITE_OK);
   }
   auto store = Store::Open(path);
   CHECK(store->Digest() == digest);
@@ -722,7 +723,7 @@ TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest un
   CHECK(store->GetResourcePolicy("arn") == "{}");
   CHECK(store->IntegrityOk());
   RawDb raw(path);
-  CHECK(raw.Int("PRAGMA user_version") == 5);
+  CHECK(raw.Int("PRAGMA user_version") == 6);
 }
 
 TEST_CASE("store: reopening keeps every row and the schema version", "[store]") {
@@ -752,7 +753,7 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 5);
+  CHECK(sqlite3_column_int(stmt, 0) == 6);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -885,6 +886,14 @@ TEST_CASE("store: a schema 1 file migrates forward with its changes and history"
     REQUIRE(raw.Exec(history.c_str()) == SQLITE_OK);
   }
   auto store = Store::Open(path);
+  // Schema 6 found the changes that schema 2 moved into their change sets.
+  ChangeSetPageQuery on_b;
+  on_b.entity = "prod-b";
+  REQUIRE(store->ListChangeSetsPage(on_b).size() == 1);
+  CHECK(store->ListChangeSetsPage(on_b)[0].id == ChangeSetId(1));
+  ChangeSetPageQuery created;
+  created.change_type = "CreateProduct";
+  CHECK(store->ListChangeSetsPage(created).size() == 1);
   auto of_first = store->History(ChangeSetId(1));
   REQUIRE(of_first.size() == 2);
   CHECK(of_first[0].event == "start");
@@ -1216,7 +1225,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 5); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 6); upgrade "
                        "sellerflow");
 }
 
@@ -1461,6 +1470,159 @@ TEST_CASE("store: a copy holds every row, and goes on numbering where the source
   CHECK_THROWS_AS(b->ImportRow(CopyTables()[0], {}), std::logic_error);
 }
 
+// Change sets for the page query: types, entities, accounts, statuses and start times that vary
+// apart from one another and from the seq (the times are the seqs shuffled), some with no entity
+// yet, and some whose changes moved on after their insert (an entity created or another one
+// named, a type changed), leaving keys behind in the index.
+void PopulatePages(Store& store) {
+  const char* types[] = {"CreateProduct", "UpdateInformation", "UpdateVisibility"};
+  const char* statuses[] = {"SUCCEEDED", "FAILED", "APPLYING"};
+  store.Write([&] {
+    for (int64_t seq = 1; seq <= 60; ++seq) {
+      ChangeSetRow cs = ChangeSet("p" + std::to_string(seq), seq);
+      cs.actor = seq % 4 == 0 ? "operations" : seq % 2 == 1 ? "seller:111" : "seller:222";
+      cs.status = statuses[seq % 3];
+      const int64_t minute = seq * 37 % 60;
+      cs.started_at =
+          "2024-01-02T10:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) + ":00Z";
+      cs.changes.resize(seq % 5 == 0 ? 2 : 1);
+      for (size_t i = 0; i < cs.changes.size(); ++i) {
+        cs.changes[i].change_type = types[(seq + static_cast<int64_t>(i)) % 3];
+        cs.changes[i].entity_id =
+            seq % 7 == 0 ? "" : "prod-" + std::to_string((seq + static_cast<int64_t>(i)) % 4);
+      }
+      store.InsertChangeSet(cs);
+    }
+    for (int64_t seq : {7, 14, 21, 22, 23}) {
+      ChangeSetRow cs = *store.GetChangeSet(ChangeSetId(seq));
+      cs.changes[0].entity_id = seq <= 21 ? "prod-new" : "prod-9";
+      if (seq == 23) cs.changes[0].change_type = "CreateProduct";
+      store.UpdateChangeSet(cs);
+    }
+  });
+}
+
+// Every page of every mix of filters, read `limit` rows at a time through the cursor, is the
+// whole listing filtered and ordered here.
+void CheckPages(Store& store, int limit = 4) {
+  const std::vector<ChangeSetRow> all = store.ListChangeSets("", "", "");
+  REQUIRE(all.size() == 60);
+  // A set's minute is its seq times 37, modulo 60.
+  const std::pair<std::string, std::string> ranges[] = {
+      {"", ""},
+      {"2024-01-02T10:10:00Z", ""},
+      {"", "2024-01-02T10:30:00Z"},
+      {"2024-01-02T10:10:00Z", "2024-01-02T10:30:00Z"},
+      // Only the oldest set (minute 37), then only the newest (minute 0): out of the 50 seqs
+      // next to the cursor that SQLite reads first for a page of one.
+      {"2024-01-02T10:36:30Z", "2024-01-02T10:37:30Z"},
+      {"", "2024-01-02T10:00:30Z"}};
+  int nonempty = 0;
+  for (const char* status : {"", "FAILED"})
+    for (const char* entity : {"", "prod-1", "prod-new", "prod-9", "prod-none"})
+      for (const char* type : {"", "CreateProduct", "UpdateVisibility"})
+        for (const char* account : {"", "111"})
+          for (const auto& [after, before] : ranges)
+            for (bool newest : {true, false}) {
+              std::vector<int64_t> expected;
+              for (const ChangeSetRow& cs : all) {
+                const auto names = [&](const std::string& want, bool by_entity) {
+                  if (want.empty()) return true;
+                  for (const ChangeRow& c : cs.changes)
+                    if ((by_entity ? c.entity_id : c.change_type) == want) return true;
+                  return false;
+                };
+                if (!std::string(status).empty() && cs.status != status) continue;
+                if (!names(entity, true) || !names(type, false)) continue;
+                if (!std::string(account).empty() &&
+                    cs.actor.substr(cs.actor.find(':') + 1) != account)
+                  continue;
+                if (!after.empty() && !(cs.started_at > after)) continue;
+                if (!before.empty() && !(cs.started_at < before)) continue;
+                expected.push_back(cs.seq);
+              }
+              if (newest) std::reverse(expected.begin(), expected.end());
+              ChangeSetPageQuery q;
+              q.status = status;
+              q.entity = entity;
+              q.change_type = type;
+              q.account = account;
+              q.started_after = after;
+              q.started_before = before;
+              q.newest_first = newest;
+              q.limit = limit;
+              std::vector<int64_t> got;
+              for (int page = 0; page <= 60; ++page) {
+                const std::vector<ChangeSetRow> rows = store.ListChangeSetsPage(q);
+                for (const ChangeSetRow& cs : rows) got.push_back(cs.seq);
+                if (!rows.empty()) CheckSame(rows[0], *store.GetChangeSet(rows[0].id));
+                if (rows.size() < static_cast<size_t>(limit)) break;
+                q.after_seq = rows.back().seq;
+              }
+              INFO("status " << status << ", entity " << entity << ", type " << type << ", account "
+                             << account << ", after " << after << ", before " << before
+                             << (newest ? ", newest first" : ", oldest first"));
+              CHECK(got == expected);
+              nonempty += expected.empty() ? 0 : 1;
+            }
+  // The mixes are not all empty ones.
+  CHECK(nonempty > 200);
+}
+
+TEST_CASE("store: a page of change sets is the listing filtered, in either order, in a copy too",
+          "[store][any-store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.Location("s.db"));
+  PopulatePages(*store);
+  CheckPages(*store);
+  // A page of one: SQLite reads a time range's 50 seqs nearest the cursor, then the index.
+  CheckPages(*store, 1);
+  // Derived from the change sets as they are imported, never copied.
+  auto copy = Store::Open(dir.Location("copy.db"));
+  Copy(*store, *copy);
+  CHECK(copy->Digest() == store->Digest());
+  CheckPages(*copy);
+  auto file = Store::Open(dir.File("copy-file.db"));
+  Copy(*store, *file);
+  CheckPages(*file);
+}
+
+TEST_CASE("store: a schema 5 file gains the page indexes from its rows, its digest unchanged",
+          "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  std::string digest;
+  {
+    auto store = Store::Open(path);
+    PopulatePages(*store);
+    digest = store->Digest();
+  }
+  {
+    // As schema 5 left a file.
+    RawDb raw(path);
+    REQUIRE(raw.Exec("DROP TABLE change_types; DROP TABLE change_entities;"
+                     " DROP INDEX change_sets_started; PRAGMA user_version = 5") == SQLITE_OK);
+  }
+  auto store = Store::Open(path);
+  CHECK(store->Digest() == digest);
+  CHECK(store->IntegrityOk());
+  {
+    RawDb raw(path);
+    CHECK(raw.Int("PRAGMA user_version") == 6);
+    CHECK(raw.Int("SELECT count(*) FROM change_entities") > 50);
+  }
+  CheckPages(*store);
+  // Written after the migration.
+  ChangeSetRow more = ChangeSet("more", 61);
+  more.changes[0].entity_id = "prod-9";
+  store->InsertChangeSet(more);
+  ChangeSetPageQuery q;
+  q.entity = "prod-9";
+  const std::vector<ChangeSetRow> rows = store->ListChangeSetsPage(q);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].seq == 61);
+}
+
 TEST_CASE("store: a write waits for another store's batch, then reports busy",
           "[store][any-store]") {
   TempDir dir;
@@ -1508,6 +1670,27 @@ TEST_CASE("store: PostgreSQL and SQLite give byte-identical digests, and copy ei
   CHECK(next.id == 4);
 }
 
+TEST_CASE("store: a PostgreSQL schema 2 database gains the page indexes from its rows",
+          "[store][pg]") {
+  if (TestPgAdminUri().empty()) return;
+  const std::string uri = NewTestPgDatabase();
+  std::string digest;
+  {
+    auto store = Store::Open(uri);
+    PopulatePages(*store);
+    digest = store->Digest();
+  }
+  // As schema 2 left a database.
+  TestPgExec(uri,
+             "DROP TRIGGER change_sets_keys ON change_sets; DROP FUNCTION change_sets_keys();"
+             " DROP TABLE change_types; DROP TABLE change_entities; DROP INDEX change_sets_started;"
+             " DELETE FROM schema_migrations WHERE version = 3");
+  auto store = Store::Open(uri);
+  CHECK(store->Digest() == digest);
+  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "3");
+  CheckPages(*store);
+}
+
 TEST_CASE("store: PostgreSQL schema versions, and a database that is not a store",
           "[store][pg]") {
   if (TestPgAdminUri().empty()) return;
@@ -1522,7 +1705,7 @@ TEST_CASE("store: PostgreSQL schema versions, and a database that is not a store
     CHECK(e.kind() == StoreError::Kind::kNotFound);
   }
   Store::Open(uri)->NextCounter("n");
-  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "2");
+  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "3");
   auto reader = Store::Open(uri, read);
   CHECK(reader->IntegrityOk());
   CHECK_THROWS_AS(reader->Write([] {}), StoreError);
