@@ -1,16 +1,23 @@
 # Helpers shared by the end-to-end shell tests (sourced): the real binary on a temp store per test.
 # The sourcing script sets BIN and SRC, may set SF_ARGS (extra arguments for every sf call), defines
-# test_* functions, and ends with run_tests.
+# test_* functions, and ends with run_tests. Each test's store is $DB: $T/s.db, or with
+# SELLERFLOW_TEST_DB_KIND=pg (beside tests/store/pg_harness.sh) a fresh PostgreSQL database per test.
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
 PASSED=0
 FAILED=0
+SKIPPED=0
 SF_ARGS=${SF_ARGS-}
+DB_KIND=${SELLERFLOW_TEST_DB_KIND:-sqlite}
+if [ "$DB_KIND" = pg ] && [ -z "${SELLERFLOW_TEST_PG:-}" ]; then
+  echo "SELLERFLOW_TEST_DB_KIND=pg: no cluster (run under tests/store/pg_harness.sh)" >&2
+  exit 2
+fi
 
 # sf ARGS...: runs the binary on the test's store; sets RC, OUT, ERR.
 sf() {
   # shellcheck disable=SC2086  # SF_ARGS is a list of words.
-  "$BIN" "$@" --db "$T/s.db" --workflows "$SRC/workflows" --rules "$SRC/rules" $SF_ARGS >"$T/out" 2>"$T/err"
+  "$BIN" "$@" --db "$DB" --workflows "$SRC/workflows" --rules "$SRC/rules" $SF_ARGS >"$T/out" 2>"$T/err"
   RC=$?
   OUT=$(cat "$T/out")
   ERR=$(cat "$T/err")
@@ -47,6 +54,20 @@ begin() {
   T=$ROOT/$NAME
   mkdir -p "$T"
   OK=1
+  DB=$T/s.db
+  if [ "$DB_KIND" = pg ]; then
+    local name="sf_e2e_${NAME}_$$"
+    psql "$SELLERFLOW_TEST_PG" -qAtc "CREATE DATABASE $name" >/dev/null ||
+      fail "cannot create database $name"
+    DB="postgresql://sellerflow@/$name?host=$PG_HARNESS_DIR"
+  fi
+}
+# sqlite_only REASON: on PostgreSQL, skips the test (say `sqlite_only ... || return 0` after begin).
+sqlite_only() {
+  [ "$DB_KIND" = pg ] || return 0
+  SKIPPED=$((SKIPPED + 1))
+  echo "skip $NAME (SQLite only: $1)"
+  return 1
 }
 end() {
   if [ "$OK" = 1 ]; then PASSED=$((PASSED + 1)); echo "ok   $NAME"; else FAILED=$((FAILED + 1)); echo "FAIL $NAME"; fi
@@ -54,6 +75,6 @@ end() {
 # Runs every test_* function (in name order); the script's exit status says whether all passed.
 run_tests() {
   for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
-  echo "$PASSED passed, $FAILED failed"
+  echo "$PASSED passed, $FAILED failed$([ "$SKIPPED" = 0 ] || echo ", $SKIPPED skipped")"
   [ "$FAILED" = 0 ]
 }
