@@ -2370,6 +2370,7 @@ Outcome Engine::Execute(const Command& received) {
   struct Rerun {
     Outcome outcome;
     bool refused;
+    int64_t command_seq;  // The log position it was decided at.
   };
   std::optional<Rerun> rerun;
   Outcome outcome;
@@ -2378,6 +2379,10 @@ Outcome Engine::Execute(const Command& received) {
       // Numbered before it runs, so that a change set can name the command that made it; the log
       // entry is written last (it carries the outcome).
       e.command_seq = e.store->LastCommandSeq() + 1;
+      // Another process committed between the two transactions (the lock is free between them):
+      // the outcome was decided on a state the log no longer leads to, and logging it would give a
+      // log that does not replay. Decide again, here.
+      if (rerun && rerun->command_seq != e.command_seq) rerun.reset();
       std::string clock = e.store->Clock();
       int64_t clock_us = 0;
       if (!clock.empty()) ParseAt(clock, &clock_us);
@@ -2427,7 +2432,7 @@ Outcome Engine::Execute(const Command& received) {
           outcome = e.Run(command);
           const bool validate = command.op == Op::kStartChangeSet && command.intent == "VALIDATE";
           const bool refused = outcome.result != Result::kOk;
-          if (refused || validate) throw Rerun{std::move(outcome), refused};
+          if (refused || validate) throw Rerun{std::move(outcome), refused, e.command_seq};
         }
         if (deferred > 0) ReportDeferred(command, deferred, &outcome);
       }
@@ -2457,11 +2462,15 @@ Outcome Engine::Execute(const Command& received) {
                                std::to_string(e.command_seq));
     });
   };
-  try {
-    attempt();
-  } catch (Rerun& r) {
-    rerun = std::move(r);
-    attempt();
+  // Twice as a rule; again only when another process wrote in between (each time, it made
+  // progress).
+  for (;;) {
+    try {
+      attempt();
+      break;
+    } catch (Rerun& r) {
+      rerun = std::move(r);
+    }
   }
   return outcome;
 }

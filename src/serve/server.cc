@@ -710,14 +710,15 @@ class Writer {
     std::promise<Response> done;
   };
 
-  // The wall clock in whole seconds, never behind what the store has seen (time only moves on).
+  // The wall clock in whole seconds (manual: the store's clock), never behind the store's clock:
+  // other processes move it too (a command line's --at, a host whose clock is ahead), and a
+  // command before it would be refused. Read under the write lock, so that no process moves it
+  // between this read and the batch's commands.
   int64_t Now() {
-    if (options_.manual_clock) {
-      int64_t us = 0;
-      if (engine::ParseAt(engine_->store()->Clock(), &us)) clock_us_ = std::max(clock_us_, us);
-      return clock_us_;
-    }
-    clock_us_ = std::max(clock_us_, WallSeconds() * dsl::kMicrosPerSecond);
+    int64_t us = 0;
+    if (engine::ParseAt(engine_->store()->Clock(), &us)) clock_us_ = std::max(clock_us_, us);
+    if (!options_.manual_clock)
+      clock_us_ = std::max(clock_us_, WallSeconds() * dsl::kMicrosPerSecond);
     return clock_us_;
   }
 
@@ -733,12 +734,13 @@ class Writer {
         queue_.clear();
         stopping = stopping_;
       }
-      const int64_t now = Now();
       std::vector<Response> answers(group.size());
       try {
-        const bool timers = !options_.manual_clock && !engine_->store()->DueTimers(now).empty();
+        // A look before the lock, to leave an idle store alone; the batch decides under it.
+        const bool timers = !options_.manual_clock && !engine_->store()->DueTimers(Now()).empty();
         if (!group.empty() || timers) {
           engine_->store()->BeginBatch();
+          const int64_t now = Now();
           if (timers) service_->FireDueTimers(now);
           for (size_t i = 0; i < group.size(); ++i) answers[i] = group[i]->fn(now);
           engine_->store()->CommitBatch();
