@@ -1456,9 +1456,10 @@ void AddEngineCommands(std::vector<Command>* commands) {
       {"import", "add existing entities, one JSON object per line", [](CLI::App* app) {
          auto g = std::make_shared<Globals>();
          auto file = std::make_shared<std::string>();
-         app->add_option("FILE", *file,
-                         "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument, "
-                         "and optionally Actor and At (default: --actor, the store's clock)")
+         app->add_option(
+                "FILE", *file,
+                "JSON Lines: EntityType, EntityIdentifier, State, Owner, DetailsDocument, "
+                "and optionally Actor and At (default: --actor, --at, else the store's clock)")
              ->required();
          AddGlobals(app, g.get());
          return std::function<int()>([g, file]() -> int {
@@ -1467,6 +1468,14 @@ void AddEngineCommands(std::vector<Command>* commands) {
            engine::ReplayOptions options;
            options.default_op = engine::Op::kImport;
            options.append = true;  // Entities join whatever the store holds.
+           // --at times the lines that carry no At of their own (it used to be taken and ignored).
+           if (!g->at.empty()) {
+             int64_t us = 0;
+             if (!engine::ParseAt(g->at, &us))
+               throw UsageError("--at '" + Visible(g->at) +
+                                "' is not an RFC 3339 time (e.g. 2026-03-01T00:00:00Z)");
+             options.default_at = dsl::FormatTimestamp(us);
+           }
            return ReplayLines(*g, s, *file, options, {});
          });
        }});

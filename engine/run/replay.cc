@@ -195,6 +195,8 @@ ReplayReport Replay(Engine& engine, std::istream& in, const std::string& name,
       continue;
     }
     if (c.actor.empty()) c.actor = options.default_actor;
+    if (c.at.empty() && !options.default_at.empty() && ParseAt(options.default_at, &c.at_us))
+      c.at = options.default_at;
     if (logged) {
       if (const CommandRow* done = logged->Next()) {
         if (!SameCommand(c, done->command)) {

@@ -42,6 +42,9 @@ struct ReplayOptions {
   // The operation of a line without "op" (import lines); nullopt: every line names its own.
   std::optional<Op> default_op;
   std::string default_actor;  // The actor of a line without "Actor".
+  // The time of a line without "At" (import --at), RFC 3339; "" leaves such lines at the store's
+  // clock.
+  std::string default_at;
 };
 
 // What the caller hears as the input is run. Any of them may be empty.

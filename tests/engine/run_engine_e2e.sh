@@ -1030,6 +1030,25 @@ test_import_undated() {
   end
 }
 
+# import --at times the lines without an At of their own; it used to be taken and ignored.
+test_import_at_flag() {
+  begin import_at_flag
+  printf '{"EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$PA" "$SELLER" >"$T/a.jsonl"
+  printf '{"At":"2026-02-03T00:00:00Z","EntityType":"%s","EntityIdentifier":"%s","State":"Limited","Owner":"%s","DetailsDocument":{}}\n' "$PT" "$PB" "$SELLER" >>"$T/a.jsonl"
+  sf import "$T/a.jsonl" --actor operations --at 2026-02-01T10:00:00+02:00
+  rc 0 "import --at"
+  entity $PA
+  eq "the flag's time, in UTC" "$(j 'd["LastModifiedDate"]')" "2026-02-01T08:00:00Z"
+  entity $PB
+  eq "a line's own At wins" "$(j 'd["LastModifiedDate"]')" "2026-02-03T00:00:00Z"
+  sf log export
+  has "logged with its time" "$OUT" '"At":"2026-02-01T08:00:00Z","EntityType"'
+  sf import "$T/a.jsonl" --actor operations --at yesterday
+  rc 2 "a time that is not one"
+  has "why" "$ERR" "--at 'yesterday' is not an RFC 3339 time"
+  end
+}
+
 test_corrupt_store() {
   begin corrupt_store
   sqlite_only "it overwrites the store's file with garbage" || return 0
