@@ -45,7 +45,7 @@ for mode in each batch; do
   echo "replay --commit $mode" >&2
   fresh "$out/replay.db"
   # shellcheck disable=SC2086
-  "$sellerflow" replay "$work/changesets.jsonl" --commit "$mode" --db "$out/replay.db" $policy \
+  "$sellerflow" replay "$work/changesets.jsonl" --append --commit "$mode" --db "$out/replay.db" $policy \
     >"$out/replay-$mode.json"
 done
 
