@@ -237,6 +237,15 @@ const char* SeverityName(Severity s) {
   return "error";
 }
 
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
 std::string NearestName(std::string_view name, const std::vector<std::string>& candidates) {
   std::vector<uint32_t> target = CodePoints(name);
   std::vector<uint32_t> target_folded = CodePoints(Utf8Lower(name));

@@ -75,6 +75,9 @@ const char* SeverityName(Severity s);
 void LocateOffset(std::string_view text, size_t offset, uint32_t* line, uint32_t* column,
                   std::string_view* line_text);
 
+// "a, b, c": names as a message lists them.
+std::string JoinNames(const std::vector<std::string>& names);
+
 // The candidate nearest to `name` by edit distance, if near enough to be a likely slip; else "".
 std::string NearestName(std::string_view name, const std::vector<std::string>& candidates);
 

@@ -85,6 +85,12 @@ void AddGlobals(CLI::App* app, Globals* g) {
       ->check(CLI::IsMember({"text", "json"}));
 }
 
+// --now, for a command that writes at the wall clock by default (CheckDefaultTime).
+void AddNowFlag(CLI::App* app, Globals* g) {
+  app->add_flag("--now", g->now,
+                "run at the wall clock even when it is over a day past the store's clock");
+}
+
 // The policy, checked, and the store, opened: everything a command needs. Exits 3 on
 // definition errors (after printing them).
 struct Session {
@@ -393,6 +399,11 @@ void Print(const Globals& g, const engine::Outcome& o) {
       }
     }
     if (g.output == "json") std::printf("%s\n", o.body.c_str());
+    return;
+  }
+  // A command with a report of its own (upgrade) reads better as that report than as its body.
+  if (!o.report.empty() && g.output != "json") {
+    std::fputs(VisibleLines(o.report).c_str(), stdout);
     return;
   }
   Emit(g, o.body);
@@ -1072,8 +1083,7 @@ void AddResourceCommands(std::vector<Command>* commands) {
              ->allow_extra_args(false)
              ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
          AddResourceOptions(app, g.get(), arn.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, arn, tags]() -> int {
            const std::string list = TagsJsonArgument(*tags);
            return RunResourceWrite(*g, engine::Op::kTagResource,
@@ -1093,8 +1103,7 @@ void AddResourceCommands(std::vector<Command>* commands) {
              ->allow_extra_args(false)
              ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
          AddResourceOptions(app, g.get(), arn.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, arn, keys]() -> int {
            const std::string list = TagKeysJsonArgument(*keys);
            return RunResourceWrite(*g, engine::Op::kUntagResource,
@@ -1114,8 +1123,7 @@ void AddResourceCommands(std::vector<Command>* commands) {
          app->add_option("--policy", *policy, "the policy: a JSON object's text, or file://")
              ->required();
          AddResourceOptions(app, g.get(), arn.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, arn, policy]() -> int {
            const std::string text = ArgText("--policy", *policy);
            return RunResourceWrite(
@@ -1131,8 +1139,7 @@ void AddResourceCommands(std::vector<Command>* commands) {
          auto g = std::make_shared<Globals>();
          auto arn = std::make_shared<std::string>();
          AddResourceOptions(app, g.get(), arn.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, arn]() -> int {
            return RunResourceWrite(*g, engine::Op::kDeleteResourcePolicy,
                                    {{"ResourceArn", dsl::JsonString(*arn)}},
@@ -1280,8 +1287,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
          app->add_option("--intent", o->intent, "APPLY or VALIDATE (with a list of changes)")
              ->check(CLI::IsMember({"APPLY", "VALIDATE"}));
          AddGlobals(app, g.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, o]() -> int {
            const std::string& arg = o->change_set;
            const bool inline_json = arg.starts_with("[") || arg.starts_with("{");
@@ -1360,8 +1366,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
          auto id = std::make_shared<std::string>();
          app->add_option("ID,--change-set-id", *id, "the ChangeSetId")->required();
          AddGlobals(app, g.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, id]() -> int {
            engine::Command c;
            c.op = engine::Op::kCancelChangeSet;
@@ -1379,8 +1384,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
              ->check(CLI::IsMember(engine::ReviewDecisions()));
          app->add_option("--reason", (*args)[2], "why (required to reject: the seller reads it)");
          AddGlobals(app, g.get());
-         app->add_flag("--now", g->now,
-                       "run at the wall clock even when it is over a day past the store's clock");
+         AddNowFlag(app, g.get());
          return std::function<int()>([g, args]() -> int {
            engine::Command c;
            c.op = engine::Op::kReview;
@@ -1594,23 +1598,7 @@ void AddEngineCommands(std::vector<Command>* commands) {
                        if (*apply) {
                          engine::Command c;
                          c.op = engine::Op::kUpgrade;
-                         std::string error;
-                         if (!Complete(*g, &c, &error)) {
-                           std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
-                           return kExitUsage;
-                         }
-                         Session s;
-                         if (int rc = OpenSession(*g, &s)) return rc;
-                         if (!CheckDefaultTime(*g, c, *s.store, &error)) {
-                           std::fprintf(stderr, "sellerflow: %s\n", error.c_str());
-                           return kExitUsage;
-                         }
-                         engine::Outcome o = s.engine->Execute(c);
-                         if (o.result == Result::kOk && g->output != "json")
-                           std::fputs(VisibleLines(o.report).c_str(), stdout);
-                         else
-                           Print(*g, o);
-                         return ExitFor(o);
+                         return RunCommand(*g, c);
                        }
                        // A plan only reads: the store is opened read-only, and no engine is made
                        // (an engine records the definitions it runs).

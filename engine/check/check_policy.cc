@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "dsl/diagnostics.h"
 #include "dsl/program.h"
 #include "engine/base/limits.h"
 
@@ -223,7 +224,7 @@ class PolicyChecker {
       std::string near = dsl::NearestName(name, names);
       At(diags_, Severity::kError, where,
          std::string(role) + " state " + Quote(name) + " is not defined",
-         near.empty() ? "states: " + Join(names) : "did you mean " + Quote(near) + "?");
+         near.empty() ? "states: " + dsl::JoinNames(names) : "did you mean " + Quote(near) + "?");
     };
 
     // Initial state.
@@ -402,8 +403,8 @@ class PolicyChecker {
         At(diags_, Severity::kError, e.at,
            "no command can send event " + Quote(e.name) + " to a request machine",
            (near.empty() ? std::string() : "did you mean " + Quote(near) + "? ") +
-               "a request machine gets " + Join(decisions) + " (the review command) and " +
-               kCancelEvent + " (cancel-change-set)");
+               "a request machine gets " + dsl::JoinNames(decisions) +
+               " (the review command) and " + kCancelEvent + " (cancel-change-set)");
       }
       for (size_t i = 0; i < e.actors.size(); ++i) {
         const std::string& a = e.actors[i];
@@ -413,7 +414,8 @@ class PolicyChecker {
           std::string near = dsl::NearestName(a, kActors);
           At(diags_, Severity::kError, e.actor_at[i],
              "unknown actor " + Quote(a) + " for event " + Quote(e.name),
-             near.empty() ? "actors: " + Join(kActors) : "did you mean " + Quote(near) + "?");
+             near.empty() ? "actors: " + dsl::JoinNames(kActors)
+                          : "did you mean " + Quote(near) + "?");
         }
       }
     }
@@ -894,11 +896,6 @@ class PolicyChecker {
     return false;
   }
 
-  static std::string Join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-    return out;
-  }
   static std::string EnvText(const dsl::TypeEnv& env) {
     std::string out;
     for (const auto& [name, t] : env) out += (out.empty() ? "" : ", ") + name;

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "dsl/diagnostics.h"
 #include "dsl/program.h"
 #include "dsl/time.h"
 #include "engine/base/limits.h"
@@ -172,11 +173,7 @@ std::string QuoteHint(std::string_view line_text, uint32_t column) {
          ": '...' (write '' for a ' inside)";
 }
 
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
+using dsl::JoinNames;
 
 // Reads YAML values into model fields, reporting each problem at the node it concerns.
 class Reader {

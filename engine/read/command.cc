@@ -76,15 +76,6 @@ std::string Quote(std::string_view text) {
   return out;
 }
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += items[i];
-  }
-  return out;
-}
-
 std::string Count(size_t n, const char* singular, const char* plural) {
   return std::to_string(n) + " " + (n == 1 ? singular : plural);
 }
@@ -650,7 +641,7 @@ bool TagTextOk(std::string_view s) {
 }
 
 std::string UnknownField(std::string_view key, const std::vector<std::string>& allowed) {
-  std::string message = "unknown field " + Quote(key) + "; allowed: " + Join(allowed);
+  std::string message = "unknown field " + Quote(key) + "; allowed: " + dsl::JoinNames(allowed);
   std::string near = dsl::NearestName(key, allowed);
   if (!near.empty()) message += " (did you mean " + Quote(near) + "?)";
   return message;
@@ -728,7 +719,8 @@ class CommandReader {
         }
       }
       if (!found) {
-        std::string message = "unknown op " + Quote(op_text_) + "; allowed: " + Join(names);
+        std::string message =
+            "unknown op " + Quote(op_text_) + "; allowed: " + dsl::JoinNames(names);
         std::string near = dsl::NearestName(op_text_, names);
         if (!near.empty()) message += " (did you mean " + Quote(near) + "?)";
         sink_.Add("op", message);
@@ -1970,7 +1962,7 @@ class ShapeChecker {
     }
     if (!spec->one_of.empty() &&
         std::find(spec->one_of.begin(), spec->one_of.end(), s) == spec->one_of.end()) {
-      sink_.Add(path, "must be one of " + Join(spec->one_of));
+      sink_.Add(path, "must be one of " + dsl::JoinNames(spec->one_of));
     }
     return true;
   }
@@ -2142,13 +2134,14 @@ std::string UnknownChangeType(const Policy& policy, const std::string& change_ty
   std::string message = "unknown change type " + change_type + " for " + entity_type;
   if (types.empty()) {
     std::string near = dsl::NearestName(entity_type, entity_types);
-    message += "; no change type runs on " + entity_type + " (entity types: " + Join(entity_types);
+    message += "; no change type runs on " + entity_type +
+               " (entity types: " + dsl::JoinNames(entity_types);
     return message + (near.empty() ? ")" : "; did you mean " + near + "?)");
   }
   std::sort(types.begin(), types.end());
   std::string near = dsl::NearestName(change_type, types);
   if (!near.empty()) return message + "; did you mean " + near + "?";
-  return message + "; its change types: " + Join(types);
+  return message + "; its change types: " + dsl::JoinNames(types);
 }
 
 bool ParseAt(std::string_view at, int64_t* us) { return dsl::ParseTimestamp(at, us); }
@@ -2351,7 +2344,7 @@ bool ParseOutcome(std::string_view json, const std::string& path, RecordedOutcom
     if (key == "Result") {
       auto it = std::find(names.begin(), names.end(), out->result);
       if (it == names.end()) {
-        sink.Add(field, "must be one of " + Join(names));
+        sink.Add(field, "must be one of " + dsl::JoinNames(names));
       } else {
         out->result = kResults[static_cast<size_t>(it - names.begin())];
       }

@@ -32,15 +32,9 @@ std::string Arn(const std::string& kind, const std::string& id) {
   return "arn:aws:aws-marketplace:us-east-1:000000000000:" + kind + "/" + id;
 }
 
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // "'X'; allowed: A, B (did you mean 'B'?)": the tail of a message about a name not among `allowed`.
 std::string NotAmong(const std::string& name, const std::vector<std::string>& allowed) {
-  std::string out = "'" + name + "'; allowed: " + Join(allowed);
+  std::string out = "'" + name + "'; allowed: " + dsl::JoinNames(allowed);
   // "ChangeSetStatus" means Status more likely than the nearer ChangeSetName.
   std::string near;
   for (const std::string& a : allowed)
@@ -112,7 +106,7 @@ std::vector<Filter> CheckQuery(const ListSpec& list, const ListQuery& q) {
     throw ListError("Sort",
                     "unknown SortOrder " + NotAmong(q.sort_order, {"ASCENDING", "DESCENDING"}));
   if (!q.sort_order.empty() && q.sort_by.empty())
-    throw ListError("Sort", "SortOrder needs a SortBy (" + Join(list.sorts) + ")");
+    throw ListError("Sort", "SortOrder needs a SortBy (" + dsl::JoinNames(list.sorts) + ")");
   if (q.max_results < 0 || q.max_results > list.max_page)
     throw ListError("MaxResults", "must be 1 to " + std::to_string(list.max_page) + " in " +
                                       list.what + ", not " + std::to_string(q.max_results));

@@ -15,12 +15,6 @@ using dsl::JsonString;
 
 namespace {
 
-std::string Join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 // How a transition is triggered: the key under which an old one and a new one are compared.
 std::string Trigger(const Transition& t) {
   if (!t.event.empty()) return "on " + t.event;
@@ -32,7 +26,7 @@ std::string Trigger(const Transition& t) {
 // A transition for people: "on approve -> Approved [rules: a, b] if guard (2 actions)".
 std::string Describe(const Transition& t) {
   std::string s = Trigger(t) + " -> " + t.to;
-  if (!t.rules.empty()) s += " [rules: " + Join(t.rules) + "]";
+  if (!t.rules.empty()) s += " [rules: " + dsl::JoinNames(t.rules) + "]";
   if (!t.guard.empty()) s += " if " + t.guard.text;
   if (!t.actions.empty())
     s += " (" + std::to_string(t.actions.size()) +
@@ -119,8 +113,8 @@ class Planner {
     if (!to_state) {
       std::vector<std::string> names;
       for (const auto& st : now->states) names.push_back(st.name);
-      u.blockers.push_back("its state " + c.state +
-                           " is not in the new definition (its states: " + Join(names) + ")");
+      u.blockers.push_back("its state " + c.state + " is not in the new definition (its states: " +
+                           dsl::JoinNames(names) + ")");
       return u;
     }
     if (RequestStatusName(to_state->status) != c.status)
