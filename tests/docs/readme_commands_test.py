@@ -24,7 +24,7 @@ import tempfile
 DEFAULT_READMES = ["README.md", "examples/new-request-type/README.md", "examples/private-offer/README.md",
                    "examples/policy-tests/README.md", "examples/walkthroughs/README.md",
                    "examples/what-if/README.md", "examples/lsp/README.md", "examples/upgrade/README.md",
-                   "tests/scenarios/README.md"]
+                   "examples/product-warranty/README.md", "tests/scenarios/README.md"]
 
 
 def blocks(text):
