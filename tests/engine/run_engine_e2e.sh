@@ -1066,6 +1066,7 @@ test_corrupt_store() {
 
 test_broken_definitions() {
   begin broken_definitions
+  import_products $PA
   mkdir -p "$T/wf"
   cp "$SRC"/workflows/*.yaml "$T/wf/"
   cat >"$T/wf/broken.yaml" <<'YAML'
@@ -1096,12 +1097,40 @@ YAML
   "$BIN" digest --db "$DB" --workflows "$T/wf" >"$T/out" 2>"$T/err"
   RC=$?
   rc 0 "digest with broken definitions"
+  "$BIN" describe-entity $PA --db "$DB" --workflows "$T/wf" --rules "$SRC/rules" --output json \
+    >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out")
+  ERR=$(cat "$T/err")
+  rc 0 "describe-entity with broken definitions"
+  eq "the entity, read without the policy" "$(j '[d["EntityIdentifier"], d["DetailsDocument"]["ProductTitle"]]')" \
+    "[\"$PA\", \"Old $PA\"]"
   # A mistyped --db on a read: not found, and no store is created.
   "$BIN" describe-entity prod-x --db "$T/typo.db" >"$T/out" 2>"$T/err"
   RC=$?
   rc 5 "a read of a missing store"
   has "names the path" "$(cat "$T/err")" "no store at $T/typo.db"
   [ ! -e "$T/typo.db" ] || fail "a read created $T/typo.db"
+  end
+}
+
+# The issue's own case: a listing (or digest, or export) of a mistyped --db answered nothing, exit 0.
+# Each read-only command says the store is not there, exit 5, and leaves no file behind.
+test_reads_of_a_missing_store() {
+  begin reads_of_a_missing_store
+  local args
+  for args in "list-change-sets" "list-entities --entity-type $PT" "digest" "log export"; do
+    # shellcheck disable=SC2086  # args is a command and its words.
+    "$BIN" $args --db "$T/typo.db" >"$T/out" 2>"$T/err"
+    RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+    rc 5 "$args on a missing store"
+    has "$args names the path" "$ERR" "no store at $T/typo.db"
+    eq "$args prints nothing on stdout" "$OUT" ""
+    [ ! -e "$T/typo.db" ] || fail "$args created $T/typo.db"
+    rm -f "$T/typo.db"
+  done
   end
 }
 
@@ -1465,13 +1494,14 @@ test_cli_times_are_utc() {
 test_cli_default_now_far_ahead() {
   begin cli_default_now_far_ahead
   import_products $PA
-  sf tick --to 2026-03-01T00:00:00Z --actor operations
+  # A store clock years before any machine's wall clock, so the test holds whatever the date.
+  sf tick --to 2001-03-01T00:00:00Z --actor operations
   local before
   before=$(digest)
   body "$(ui $PA '{"ProductTitle":"T"}')"
   sf start-change-set --change-set "$T/body.json" --actor $SELLER
-  rc 2 "the wall clock is months ahead"
-  has "asks for --at" "$ERR" "sellerflow: the store's clock is at 2026-03-01T00:00:00Z and now is "
+  rc 2 "the wall clock is years ahead"
+  has "asks for --at" "$ERR" "sellerflow: the store's clock is at 2001-03-01T00:00:00Z and now is "
   has "or --now" "$ERR" "give the command's time with --at, or --now to run it now"
   sf cancel-change-set cs-doesnotexist --actor $SELLER
   rc 2 "cancel too"
@@ -1567,6 +1597,7 @@ Run with --help for more information."
   has "allowed" "$ERR" "sellerflow: --type: unknown change type \"UpdateInfo\"; allowed: "
   sf list-change-sets --status Applying
   rc 2 "unknown status"
+  has "names the value and the statuses" "$ERR" "--status: Applying not in {PREPARING,APPLYING,SUCCEEDED,FAILED,CANCELLED}"
   sf list-entities --entity-type ProfessionalServicesProduct --state Limted
   rc 2 "unknown state"
   has "did you mean" "$ERR" "unknown state of $PT \"Limted\"; allowed: Draft, Limited, Public, Removed, Restricted (did you mean Limited?)"
