@@ -115,6 +115,7 @@ struct CompiledMachine {
   std::shared_ptr<const dsl::Program> rules;
   std::vector<CompiledTransition> transitions;
   dsl::TypePtr doc_type;  // The entity's document type, as `env` holds it.
+  bool timed = false;     // Some transition is a timer's.
 };
 
 // An entity as the running command sees it: loaded once, changed in memory, written at the end.
@@ -142,6 +143,7 @@ struct ChangeWork {
   std::vector<ErrorDetail> errors;
   std::string server_fault;  // A guard that could not be evaluated.
   bool failed = false;       // A send found no transition: the change fails where it stands.
+  bool moved = false;        // It took a transition in this command: its old timers are void.
 };
 
 }  // namespace
@@ -261,6 +263,7 @@ struct EngineImpl {
         ca.data = Expr(a.data, *ct.env, cm->rules.get(), false);
         ct.actions.push_back(std::move(ca));
       }
+      cm->timed = cm->timed || t.is_timer();
       cm->transitions.push_back(std::move(ct));
     }
     return cm;
@@ -820,6 +823,7 @@ struct EngineImpl {
     if (coverage) coverage->EnterState(*c.cm->m, to);
     c.row.state = to;
     c.row.entered_at = cmd->at;
+    c.moved = true;
     const State* s = c.cm->m->FindState(to);
     c.row.status = s ? RequestStatusName(s->status) : "";
   }
@@ -1065,6 +1069,11 @@ struct EngineImpl {
       cs.working.clear();
     }
     if (!persist) return;
+    // What a change waited for in a state it left is void, even if it came back to that state
+    // (ScheduleChangeTimers arms that state's timers anew), and a closed set waits for nothing.
+    if (!insert)
+      for (const auto& c : changes)
+        if (c.moved || !open) store->DeleteChangeTimers(cs.id, c.row.index);
     // The set's row is written after its history, so that it can keep the range of seqs that
     // History(id) reads.
     const auto append = [&](std::vector<HistoryRow>& rows) {
@@ -1367,6 +1376,9 @@ struct EngineImpl {
       if (!w) continue;
       const CompiledMachine* em = EntityMachine(w->row.type);
       if (!em) continue;
+      // The entity left the state its timers were armed in: they are void, even if it is back in
+      // that state (armed anew below).
+      if (em->timed) store->DeleteEntityTimers(id);
       for (size_t i = 0; i < em->transitions.size(); ++i) {
         const auto& ct = em->transitions[i];
         if (ct.t->from != w->row.state || !ct.t->is_timer()) continue;

@@ -175,11 +175,16 @@ INSERT INTO change_entities (entity_id, seq)
   WHERE c.value ->> 3 <> '' ON CONFLICT DO NOTHING;
 CREATE INDEX change_sets_started ON change_sets ((started_at COLLATE "C"), status, actor);
 )sql",
+    R"sql(
+CREATE INDEX timers_change ON timers (change_set, change_index);
+CREATE INDEX timers_entity ON timers (entity);
+)sql",
 };
 constexpr const char* kMigrationNames[] = {
     "every table, as SQLite's schema 4 has them",
     "tags and resource policies, as SQLite's schema 5 has them",
     "the page query's indexes, as SQLite's schema 6 has them",
+    "timers by change and by entity, as SQLite's schema 7 has them",
 };
 static_assert(std::size(kMigrations) == std::size(kMigrationNames));
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -322,6 +327,8 @@ class PgStore : public Store {
 
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
+  void DeleteChangeTimers(const std::string& change_set, int change_index) override;
+  void DeleteEntityTimers(const std::string& entity) override;
   std::vector<TimerRow> DueTimers(int64_t until_us) override;
   std::vector<TimerRow> TimersOf(const std::string& change_set) override;
 
@@ -1119,6 +1126,20 @@ void PgStore::AddTimer(TimerRow* t) {
 void PgStore::DeleteTimer(int64_t id) {
   Mutate([&] {
     Exec("delete_timer", "DELETE FROM timers WHERE id = $1", {id}, "deleting a timer");
+  });
+}
+
+void PgStore::DeleteChangeTimers(const std::string& change_set, int change_index) {
+  Mutate([&] {
+    Exec("delete_change_timers", "DELETE FROM timers WHERE change_set = $1 AND change_index = $2",
+         {change_set, change_index}, "deleting the timers of ", change_set);
+  });
+}
+
+void PgStore::DeleteEntityTimers(const std::string& entity) {
+  Mutate([&] {
+    Exec("delete_entity_timers", "DELETE FROM timers WHERE entity = $1", {entity},
+         "deleting the timers of ", entity);
   });
 }
 

@@ -210,6 +210,12 @@ INSERT OR IGNORE INTO change_entities (entity_id, seq)
   WHERE c.value ->> 3 <> '';
 CREATE INDEX change_sets_started ON change_sets (started_at, status, actor);
 )sql",
+    // 7: timers by the change or the entity that armed them, which a change or an entity leaving
+    // its state deletes (a void timer kept would fire early if it came back to that state).
+    R"sql(
+CREATE INDEX timers_change ON timers (change_set, change_index);
+CREATE INDEX timers_entity ON timers (entity);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -375,6 +381,8 @@ class SqliteStore : public Store {
 
   void AddTimer(TimerRow* t) override;
   void DeleteTimer(int64_t id) override;
+  void DeleteChangeTimers(const std::string& change_set, int change_index) override;
+  void DeleteEntityTimers(const std::string& entity) override;
   std::vector<TimerRow> DueTimers(int64_t until_us) override;
   std::vector<TimerRow> TimersOf(const std::string& change_set) override;
 
@@ -418,7 +426,8 @@ class SqliteStore : public Store {
         list_change_sets, insert_change_type, insert_change_entity, derive_change_types,
         derive_change_entities, all_change_sets;
     SQLite::Statement insert_history, history_of, all_history, history_after;
-    SQLite::Statement insert_timer, delete_timer, due_timers, timers_of;
+    SQLite::Statement insert_timer, delete_timer, delete_change_timers, delete_entity_timers,
+        due_timers, timers_of;
     SQLite::Statement put_definition, get_definition;
     SQLite::Statement insert_command, commands_after, last_command;
     SQLite::Statement next_counter, clock, last_change_set, reserve_change_set;
@@ -617,11 +626,11 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                    "INSERT INTO timers (due_us, due, change_set, change_index, entity, state, "
                    "transition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
       delete_timer(db, "DELETE FROM timers WHERE id = ?1"),
+      delete_change_timers(db, "DELETE FROM timers WHERE change_set = ?1 AND change_index = ?2"),
+      delete_entity_timers(db, "DELETE FROM timers WHERE entity = ?1"),
       // timers_due holds (due_us, id): an index scan in the wanted order. The reader stops at the
       // first timer not yet due, whose deadline it keeps.
       due_timers(db, "SELECT " SF_TIMER_COLUMNS " FROM timers ORDER BY due_us, id"),
-      // No index on change_set: the table holds only armed timers (fired ones are deleted), and
-      // describe-change-set reads it once; the engine never looks timers up by set.
       timers_of(
           db, "SELECT " SF_TIMER_COLUMNS " FROM timers WHERE change_set = ?1 ORDER BY due_us, id"),
       put_definition(db,
@@ -1380,6 +1389,21 @@ void SqliteStore::DeleteTimer(int64_t id) {
   Mutate([&] {
     Bind(st_->delete_timer, 1, id);
     Run(st_->delete_timer, "deleting a timer");
+  });
+}
+
+void SqliteStore::DeleteChangeTimers(const std::string& change_set, int change_index) {
+  Mutate([&] {
+    Bind(st_->delete_change_timers, 1, change_set);
+    Bind(st_->delete_change_timers, 2, change_index);
+    Run(st_->delete_change_timers, "deleting the timers of ", change_set);
+  });
+}
+
+void SqliteStore::DeleteEntityTimers(const std::string& entity) {
+  Mutate([&] {
+    Bind(st_->delete_entity_timers, 1, entity);
+    Run(st_->delete_entity_timers, "deleting the timers of ", entity);
   });
 }
 

@@ -254,6 +254,11 @@ class Store {
   // Timers.
   virtual void AddTimer(TimerRow* t) = 0;  // Sets t->id.
   virtual void DeleteTimer(int64_t id) = 0;
+  // Deletes the timers armed for change `change_index` of change set `change_set`, or for entity
+  // `entity`: what it waited for in a state it has left is void, and a timer kept would fire early
+  // if it came back to that state.
+  virtual void DeleteChangeTimers(const std::string& change_set, int change_index) = 0;
+  virtual void DeleteEntityTimers(const std::string& entity) = 0;
   // Timers due at or before `until_us`, earliest first (ties by id). Inside Write, the timers
   // returned are the caller's to fire and delete: a store shared by several processes hands each
   // due timer to one of them.

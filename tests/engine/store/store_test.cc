@@ -434,6 +434,38 @@ TEST_CASE("store: due timers come earliest first, ties by id; deleted ones go", 
   CHECK(late.id > timers[4].id);
 }
 
+TEST_CASE("store: the timers of one change or one entity are deleted together",
+          "[store][any-store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.Location("s.db"));
+  auto timer = [](int64_t due_us, const std::string& cs, int index, const std::string& entity) {
+    TimerRow t;
+    t.due_us = due_us;
+    t.due = "at " + std::to_string(due_us);
+    t.change_set = cs;
+    t.change_index = index;
+    t.entity = entity;
+    t.state = "S";
+    return t;
+  };
+  std::vector<TimerRow> timers = {timer(100, "cs-1", 0, ""),   timer(200, "cs-1", 0, ""),
+                                  timer(300, "cs-1", 1, ""),   timer(400, "cs-2", 0, ""),
+                                  timer(500, "", 0, "agmt-a"), timer(600, "", 0, "agmt-b")};
+  store->Write([&] {
+    for (auto& t : timers) store->AddTimer(&t);
+  });
+  store->Write([&] {
+    store->DeleteChangeTimers("cs-1", 0);
+    store->DeleteEntityTimers("agmt-a");
+  });
+  std::vector<int64_t> left;
+  for (const TimerRow& t : store->DueTimers(1000)) left.push_back(t.id);
+  CHECK(left == std::vector<int64_t>{timers[2].id, timers[3].id, timers[5].id});
+  // Outside a transaction each is one of its own.
+  store->DeleteChangeTimers("cs-2", 0);
+  CHECK(store->TimersOf("cs-2").empty());
+}
+
 TEST_CASE("store: definitions, command log, counters and clock", "[store][any-store]") {
   TempDir dir;
   auto store = Store::Open(dir.Location("s.db"));
@@ -709,11 +741,14 @@ TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest un
     digest = store->Digest();
   }
   {
-    // As schema 4 left a file: no tags, no resource_policies (nor schema 6's page indexes).
+    // As schema 4 left a file: no tags, no resource_policies (nor the indexes of schemas 6 and 7).
     RawDb raw(path);
-    REQUIRE(raw.Exec("DROP TABLE tags; DROP TABLE resource_policies;"
-                     " DROP TABLE change_types; DROP TABLE change_entities;"
-                     " DROP INDEX change_sets_started; PRAGMA user_version = 4") == SQLITE_OK);
+    REQUIRE(
+        raw.Exec(
+            "DROP TABLE tags; DROP TABLE resource_policies;"
+            " DROP TABLE change_types; DROP TABLE change_entities;"
+            " DROP INDEX change_sets_started; DROP INDEX timers_change; DROP INDEX timers_entity;"
+            " PRAGMA user_version = 4") == SQLITE_OK);
   }
   auto store = Store::Open(path);
   CHECK(store->Digest() == digest);
@@ -723,7 +758,7 @@ TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest un
   CHECK(store->GetResourcePolicy("arn") == "{}");
   CHECK(store->IntegrityOk());
   RawDb raw(path);
-  CHECK(raw.Int("PRAGMA user_version") == 6);
+  CHECK(raw.Int("PRAGMA user_version") == 7);
 }
 
 TEST_CASE("store: reopening keeps every row and the schema version", "[store]") {
@@ -753,7 +788,7 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 6);
+  CHECK(sqlite3_column_int(stmt, 0) == 7);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -1225,7 +1260,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 6); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 7); upgrade "
                        "sellerflow");
 }
 
@@ -1600,15 +1635,18 @@ TEST_CASE("store: a schema 5 file gains the page indexes from its rows, its dige
   {
     // As schema 5 left a file.
     RawDb raw(path);
-    REQUIRE(raw.Exec("DROP TABLE change_types; DROP TABLE change_entities;"
-                     " DROP INDEX change_sets_started; PRAGMA user_version = 5") == SQLITE_OK);
+    REQUIRE(
+        raw.Exec(
+            "DROP TABLE change_types; DROP TABLE change_entities;"
+            " DROP INDEX change_sets_started; DROP INDEX timers_change; DROP INDEX timers_entity;"
+            " PRAGMA user_version = 5") == SQLITE_OK);
   }
   auto store = Store::Open(path);
   CHECK(store->Digest() == digest);
   CHECK(store->IntegrityOk());
   {
     RawDb raw(path);
-    CHECK(raw.Int("PRAGMA user_version") == 6);
+    CHECK(raw.Int("PRAGMA user_version") == 7);
     CHECK(raw.Int("SELECT count(*) FROM change_entities") > 50);
   }
   CheckPages(*store);
@@ -1684,10 +1722,11 @@ TEST_CASE("store: a PostgreSQL schema 2 database gains the page indexes from its
   TestPgExec(uri,
              "DROP TRIGGER change_sets_keys ON change_sets; DROP FUNCTION change_sets_keys();"
              " DROP TABLE change_types; DROP TABLE change_entities; DROP INDEX change_sets_started;"
-             " DELETE FROM schema_migrations WHERE version = 3");
+             " DROP INDEX timers_change; DROP INDEX timers_entity;"
+             " DELETE FROM schema_migrations WHERE version >= 3");
   auto store = Store::Open(uri);
   CHECK(store->Digest() == digest);
-  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "3");
+  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "4");
   CheckPages(*store);
 }
 
@@ -1705,7 +1744,7 @@ TEST_CASE("store: PostgreSQL schema versions, and a database that is not a store
     CHECK(e.kind() == StoreError::Kind::kNotFound);
   }
   Store::Open(uri)->NextCounter("n");
-  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "3");
+  CHECK(TestPgExec(uri, "SELECT max(version) FROM schema_migrations") == "4");
   auto reader = Store::Open(uri, read);
   CHECK(reader->IntegrityOk());
   CHECK_THROWS_AS(reader->Write([] {}), StoreError);
