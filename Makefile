@@ -37,7 +37,7 @@ test: build
 	@sh scripts/ensure-packages.sh $(TEST_PACKAGES)
 	@test -d tests/console/node_modules/playwright || \
 	  (cd tests/console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
 	@sh scripts/demo.sh $(SELLERFLOW)
@@ -57,7 +57,7 @@ bench-store: build
 test-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSELLERFLOW_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
 # SIGKILL during a replay, then resume: a hundred trials (make test runs ten). SEED=S reruns one.
 crash-test: build

@@ -73,8 +73,19 @@ end() {
   if [ "$OK" = 1 ]; then PASSED=$((PASSED + 1)); echo "ok   $NAME"; else FAILED=$((FAILED + 1)); echo "FAIL $NAME"; fi
 }
 # Runs every test_* function (in name order); the script's exit status says whether all passed.
+# E2E_SHARD=K/N runs only the Kth of every N of them, so that ctest can run the shards side by side.
 run_tests() {
-  for t in $(declare -F | awk '{print $3}' | grep '^test_'); do "$t"; done
+  local shard=${E2E_SHARD:-1/1} i=0
+  case $shard in
+    [1-9]/[1-9]) ;;
+    *) echo "E2E_SHARD=$shard: expected K/N with 1 <= K <= N <= 9" >&2; exit 2 ;;
+  esac
+  local k=${shard%/*} n=${shard#*/}
+  [ "$k" -le "$n" ] || { echo "E2E_SHARD=$shard: K is greater than N" >&2; exit 2; }
+  for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+    i=$((i + 1))
+    [ $(((i - 1) % n + 1)) = "$k" ] && "$t"
+  done
   echo "$PASSED passed, $FAILED failed$([ "$SKIPPED" = 0 ] || echo ", $SKIPPED skipped")"
   [ "$FAILED" = 0 ]
 }
