@@ -216,6 +216,11 @@ CREATE INDEX change_sets_started ON change_sets (started_at, status, actor);
 CREATE INDEX timers_change ON timers (change_set, change_index);
 CREATE INDEX timers_entity ON timers (entity);
 )sql",
+    // 8: a time range's change sets are a range of seqs (started_at never decreases along seq:
+    // SqliteStore::TimeRangeSeqs), so the index on started_at only cost every write a page.
+    R"sql(
+DROP INDEX change_sets_started;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -237,19 +242,13 @@ constexpr char kCounterPrefix[] = "counter:";
 #define SF_TIMER_COLUMNS "id, due_us, due, change_set, change_index, entity, state, transition"
 
 // The page query (Store::ListChangeSetsPage) for the filters `q` sets, with only their
-// conditions, so that the walk starts from an index that finds the matching rows: a change's
-// entity or type (the key tables), else the time range (the seqs nearest the cursor, then
-// change_sets_started below them: see TimePart), else the seqs (a page then costs its rows and
-// the few its other filters pass over). Parameters: ?1 status, ?2 entity, ?3 change type,
-// ?4 account, ?5 and ?6 the time range, ?7 the cursor, ?8 the limit, ?9 and ?10 the entity and
-// the change type as the changes column spells them, ?11 the window of TimePart.
-// A time range's page is read in two parts. A range that holds recent rows fills its page from
-// the window of seqs next to the cursor, read in seq order; the rest comes from the index, below
-// (or above) the window, where a range of old rows is found without reading back through the
-// new ones. Either part alone cost a wide range 100,000 index entries, or an old one as many rows.
-enum class TimePart { kWindow, kBeyondWindow };
-
-std::string PageSql(const ChangeSetPageQuery& q, TimePart part = TimePart::kWindow) {
+// conditions, so that the walk starts where the matching rows are: a change's entity or type (the
+// key tables), else the seqs, within the time range's seqs when it has one (a page then costs its
+// rows and the few its other filters pass over). Parameters: ?1 status, ?2 entity, ?3 change type,
+// ?4 account, ?5 and ?6 the time range, ?7 the cursor, ?8 the limit, ?9 and ?10 the entity and the
+// change type as the changes column spells them, ?11 and ?12 the time range's first seq and the
+// seq past its last (TimeRangeSeqs).
+std::string PageSql(const ChangeSetPageQuery& q) {
   const std::string cursor = q.newest_first ? " < ?7" : " > ?7";
   const std::string order = q.newest_first ? " DESC" : " ASC";
   std::string where;  // Conditions on cs, each after " AND ".
@@ -279,29 +278,9 @@ std::string PageSql(const ChangeSetPageQuery& q, TimePart part = TimePart::kWind
     if (q.after_seq != 0) sql += " AND k.seq" + cursor;
     return sql + where + " ORDER BY k.seq" + order + " LIMIT ?8";
   }
-  if (!q.started_after.empty() || !q.started_before.empty()) {
-    // The window's far edge: ?11 seqs past the cursor (or past the first or last set).
-    const std::string edge =
-        q.newest_first ? (q.after_seq != 0 ? "?7" : "(SELECT max(seq) + 1 FROM change_sets)") +
-                             std::string(" - ?11")
-                       : (q.after_seq != 0 ? "?7" : "(SELECT min(seq) - 1 FROM change_sets)") +
-                             std::string(" + ?11");
-    const std::string within = q.newest_first ? " AND cs.seq >= " : " AND cs.seq <= ";
-    const std::string beyond = q.newest_first ? " AND cs.seq < " : " AND cs.seq > ";
-    if (part == TimePart::kWindow) {
-      std::string sql = "SELECT " SF_CS_COLUMNS " FROM change_sets AS cs WHERE 1" + where;
-      if (q.after_seq != 0) sql += " AND cs.seq" + cursor;
-      return sql + within + edge + " ORDER BY cs.seq" + order + " LIMIT ?8";
-    }
-    // The range's rows come out of the index in time order, so the page's seqs are picked among
-    // all of them; the index holds every column the filters read, so no change set is read
-    // until the page's own.
-    return "SELECT " SF_CHANGE_SET_COLUMNS
-           " FROM change_sets WHERE seq IN (SELECT cs.seq FROM"
-           " change_sets AS cs INDEXED BY change_sets_started WHERE 1" +
-           where + beyond + edge + " ORDER BY cs.seq" + order + " LIMIT ?8) ORDER BY seq" + order;
-  }
   std::string sql = "SELECT " SF_CS_COLUMNS " FROM change_sets AS cs WHERE 1" + where;
+  if (!q.started_after.empty() || !q.started_before.empty())
+    sql += " AND cs.seq >= ?11 AND cs.seq < ?12";
   if (q.after_seq != 0) sql += " AND cs.seq" + cursor;
   return sql + " ORDER BY cs.seq" + order + " LIMIT ?8";
 }
@@ -374,6 +353,9 @@ class SqliteStore : public Store {
   std::vector<ChangeSetRow> ListChangeSets(const std::string& status, const std::string& entity,
                                            const std::string& change_type) override;
   std::vector<ChangeSetRow> ListChangeSetsPage(const ChangeSetPageQuery& q) override;
+  // The seqs [first, past the last] of the change sets started after `after` and before
+  // `before` (exclusive; "" leaves that side open).
+  std::pair<int64_t, int64_t> TimeRangeSeqs(const std::string& after, const std::string& before);
 
   void AppendHistory(HistoryRow* row) override;
   std::vector<HistoryRow> History(const std::string& id) override;
@@ -424,7 +406,7 @@ class SqliteStore : public Store {
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, insert_change_type, insert_change_entity, derive_change_types,
-        derive_change_entities, all_change_sets;
+        derive_change_entities, all_change_sets, started_at_from, seq_bounds, started_before_seq;
     SQLite::Statement insert_history, history_of, all_history, history_after;
     SQLite::Statement insert_timer, delete_timer, delete_change_timers, delete_entity_timers,
         due_timers, timers_of;
@@ -607,6 +589,11 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                       "SELECT id, seq, name, token, actor, body_hash, intent, status, failure_code,"
                       " failure_description, started_at, ended_at, working, changes"
                       " FROM change_sets ORDER BY seq"),
+      started_at_from(
+          db, "SELECT seq, started_at FROM change_sets WHERE seq >= ?1 ORDER BY seq LIMIT 1"),
+      seq_bounds(db, "SELECT min(seq), max(seq) FROM change_sets"),
+      started_before_seq(
+          db, "SELECT started_at FROM change_sets WHERE seq < ?1 ORDER BY seq DESC LIMIT 1"),
       insert_history(db,
                      "INSERT INTO history (change_set, change_index, entity, event, from_state, "
                      "to_state, actor, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
@@ -1199,6 +1186,17 @@ void SqliteStore::InsertChangeSet(const ChangeSetRow& cs) {
     throw std::logic_error("store " + path_ + ": change set " + cs.id + " is not ChangeSetId(" +
                            std::to_string(cs.seq) + ")");
   Mutate([&] {
+    {
+      // TimeRangeSeqs counts on it; the engine dates a change set by its command, whose time
+      // never goes back.
+      SQLite::Statement& prev = st_->started_before_seq;
+      Use use(prev);
+      Bind(prev, 1, cs.seq);
+      if (Step(prev, "reading the previous change set's start") && Text(prev, 0) > cs.started_at)
+        throw std::logic_error("store " + path_ + ": change set " + cs.id + " starts at " +
+                               cs.started_at + ", before the change set before it (" +
+                               Text(prev, 0) + ")");
+    }
     const std::string changes = EncodeChanges(cs.changes);
     BindChangeSet(st_->insert_change_set, cs);
     Bind(st_->insert_change_set, 15, changes);
@@ -1258,47 +1256,95 @@ std::vector<ChangeSetRow> SqliteStore::ListChangeSets(const std::string& status,
 
 std::vector<ChangeSetRow> SqliteStore::ListChangeSetsPage(const ChangeSetPageQuery& q) {
   return Read([&] {
+    const std::string sql = PageSql(q);
+    auto it = pages_.find(sql);
+    if (it == pages_.end()) {
+      try {
+        it = pages_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
+      } catch (const SQLite::Exception& e) {
+        Fail(e, "preparing a page query");
+      }
+    }
+    SQLite::Statement& s = *it->second;
+    // Found before `s` is bound: TimeRangeSeqs runs statements of its own.
     const bool by_time = q.entity.empty() && q.change_type.empty() &&
                          (!q.started_after.empty() || !q.started_before.empty());
-    std::vector<ChangeSetRow> out;
-    for (TimePart part : {TimePart::kWindow, TimePart::kBeyondWindow}) {
-      if (part == TimePart::kBeyondWindow && (!by_time || static_cast<int>(out.size()) >= q.limit))
-        break;
-      const std::string sql = PageSql(q, part);
-      auto it = pages_.find(sql);
-      if (it == pages_.end()) {
-        try {
-          it = pages_.emplace(sql, std::make_unique<SQLite::Statement>(*db_, sql)).first;
-        } catch (const SQLite::Exception& e) {
-          Fail(e, "preparing a page query");
-        }
-      }
-      SQLite::Statement& s = *it->second;
-      Use use(s);
-      // Only the parameters PageSql wrote: SQLite refuses one past the last it has.
-      std::string entity_text, type_text;
-      if (!q.status.empty()) Bind(s, 1, q.status);
-      if (!q.entity.empty()) {
-        dsl::AppendJsonString(q.entity, &entity_text);
-        Bind(s, 2, q.entity);
-        Bind(s, 9, entity_text);
-      }
-      if (!q.change_type.empty()) {
-        dsl::AppendJsonString(q.change_type, &type_text);
-        Bind(s, 3, q.change_type);
-        Bind(s, 10, type_text);
-      }
-      if (!q.account.empty()) Bind(s, 4, q.account);
-      if (!q.started_after.empty()) Bind(s, 5, q.started_after);
-      if (!q.started_before.empty()) Bind(s, 6, q.started_before);
-      if (q.after_seq != 0) Bind(s, 7, q.after_seq);
-      Bind(s, 8, static_cast<int64_t>(q.limit) - static_cast<int64_t>(out.size()));
-      // Fifty rows read for each row of the page (at most a few milliseconds) before the index.
-      if (by_time) Bind(s, 11, int64_t{50} * q.limit);
-      while (Step(s, "listing a page of change sets")) out.push_back(ReadChangeSet(s));
+    std::pair<int64_t, int64_t> range;
+    if (by_time) range = TimeRangeSeqs(q.started_after, q.started_before);
+    Use use(s);
+    // Only the parameters PageSql wrote: SQLite refuses one past the last it has.
+    std::string entity_text, type_text;
+    if (!q.status.empty()) Bind(s, 1, q.status);
+    if (!q.entity.empty()) {
+      dsl::AppendJsonString(q.entity, &entity_text);
+      Bind(s, 2, q.entity);
+      Bind(s, 9, entity_text);
     }
+    if (!q.change_type.empty()) {
+      dsl::AppendJsonString(q.change_type, &type_text);
+      Bind(s, 3, q.change_type);
+      Bind(s, 10, type_text);
+    }
+    if (!q.account.empty()) Bind(s, 4, q.account);
+    if (!q.started_after.empty()) Bind(s, 5, q.started_after);
+    if (!q.started_before.empty()) Bind(s, 6, q.started_before);
+    if (q.after_seq != 0) Bind(s, 7, q.after_seq);
+    Bind(s, 8, static_cast<int64_t>(q.limit));
+    if (by_time) {
+      Bind(s, 11, range.first);
+      Bind(s, 12, range.second);
+    }
+    std::vector<ChangeSetRow> out;
+    while (Step(s, "listing a page of change sets")) out.push_back(ReadChangeSet(s));
     return out;
   });
+}
+
+// started_at never decreases along seq (a command dated before the store's clock is refused, and
+// a change set is numbered and dated by the command that starts it), so the change sets of a time
+// range are a range of seqs: its edges are found by bisecting the rowid, about 17 lookups each at
+// 100,000 change sets, where an index on started_at cost every write a b-tree page.
+std::pair<int64_t, int64_t> SqliteStore::TimeRangeSeqs(const std::string& after,
+                                                       const std::string& before) {
+  SQLite::Statement& at = st_->started_at_from;
+  // The first existing seq >= from, with its started_at; false past the last change set.
+  auto row_from = [&](int64_t from, int64_t* seq, std::string* started) {
+    Use use(at);
+    Bind(at, 1, from);
+    if (!Step(at, "bisecting the change sets by start time")) return false;
+    *seq = Int(at, 0);
+    *started = Text(at, 1);
+    return true;
+  };
+  int64_t first = 0, last = 0;
+  {
+    Use use(st_->seq_bounds);
+    if (Step(st_->seq_bounds, "reading the change sets' seqs")) {
+      first = Int(st_->seq_bounds, 0);
+      last = Int(st_->seq_bounds, 1);
+    }
+  }
+  // The boundary b with `passes` false for every change set before it and true from it on. Seqs
+  // may have gaps: a probe in one reads the next existing seq.
+  auto boundary = [&](auto passes) {
+    int64_t lo = first, hi = last + 1;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      int64_t seq = 0;
+      std::string started;
+      if (!row_from(mid, &seq, &started) || seq >= hi || passes(started)) {
+        hi = mid;
+      } else {
+        lo = seq + 1;
+      }
+    }
+    return lo;
+  };
+  const int64_t from =
+      after.empty() ? first : boundary([&](const std::string& t) { return t > after; });
+  const int64_t to =
+      before.empty() ? last + 1 : boundary([&](const std::string& t) { return t >= before; });
+  return {from, to};
 }
 
 HistoryRow SqliteStore::ReadHistory(const SQLite::Statement& s) const {

@@ -234,7 +234,9 @@ class Store {
   // another account's token neither answers with its change set nor conflicts with it.
   virtual std::optional<ChangeSetRow> FindChangeSetByToken(const std::string& actor,
                                                            const std::string& token) = 0;
-  virtual void InsertChangeSet(const ChangeSetRow& cs) = 0;  // With its changes.
+  // With its changes. A change set starts no earlier than the one before it in seq order (the
+  // SQLite store finds a time range by it and throws std::logic_error for one that does).
+  virtual void InsertChangeSet(const ChangeSetRow& cs) = 0;
   virtual void UpdateChangeSet(const ChangeSetRow& cs) = 0;  // Every column, and its changes.
   // Filters ignored when empty; `entity` matches any change's entity_id; ordered by seq.
   virtual std::vector<ChangeSetRow> ListChangeSets(const std::string& status,

@@ -741,14 +741,14 @@ TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest un
     digest = store->Digest();
   }
   {
-    // As schema 4 left a file: no tags, no resource_policies (nor the indexes of schemas 6 and 7).
+    // As schema 4 left a file: no tags, no resource_policies (nor the key tables of schema 6, the
+    // indexes of schema 7).
     RawDb raw(path);
     REQUIRE(
-        raw.Exec(
-            "DROP TABLE tags; DROP TABLE resource_policies;"
-            " DROP TABLE change_types; DROP TABLE change_entities;"
-            " DROP INDEX change_sets_started; DROP INDEX timers_change; DROP INDEX timers_entity;"
-            " PRAGMA user_version = 4") == SQLITE_OK);
+        raw.Exec("DROP TABLE tags; DROP TABLE resource_policies;"
+                 " DROP TABLE change_types; DROP TABLE change_entities;"
+                 " DROP INDEX timers_change; DROP INDEX timers_entity; PRAGMA user_version = 4") ==
+        SQLITE_OK);
   }
   auto store = Store::Open(path);
   CHECK(store->Digest() == digest);
@@ -758,7 +758,7 @@ TEST_CASE("store: a schema 4 file gains the tag and policy tables, its digest un
   CHECK(store->GetResourcePolicy("arn") == "{}");
   CHECK(store->IntegrityOk());
   RawDb raw(path);
-  CHECK(raw.Int("PRAGMA user_version") == 7);
+  CHECK(raw.Int("PRAGMA user_version") == 8);
 }
 
 TEST_CASE("store: reopening keeps every row and the schema version", "[store]") {
@@ -788,7 +788,7 @@ TEST_CASE("store: reopening keeps every row and the schema version", "[store]") 
   sqlite3_stmt* stmt = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(stmt, 0) == 7);
+  CHECK(sqlite3_column_int(stmt, 0) == 8);
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
@@ -1260,7 +1260,7 @@ TEST_CASE("store: a file from a newer schema is refused", "[store]") {
   std::string message;
   CHECK(OpenErrorKind(path, &message) == StoreError::Kind::kNewerSchema);
   CHECK(message == path +
-                       " was written by a newer sellerflow (schema 999, this one knows 7); upgrade "
+                       " was written by a newer sellerflow (schema 999, this one knows 8); upgrade "
                        "sellerflow");
 }
 
@@ -1517,7 +1517,8 @@ void PopulatePages(Store& store) {
       ChangeSetRow cs = ChangeSet("p" + std::to_string(seq), seq);
       cs.actor = seq % 4 == 0 ? "operations" : seq % 2 == 1 ? "seller:111" : "seller:222";
       cs.status = statuses[seq % 3];
-      const int64_t minute = seq * 37 % 60;
+      // Two sets a minute, in seq order: a set never starts before the one before it.
+      const int64_t minute = seq / 2;
       cs.started_at =
           "2024-01-02T10:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) + ":00Z";
       cs.changes.resize(seq % 5 == 0 ? 2 : 1);
@@ -1542,16 +1543,19 @@ void PopulatePages(Store& store) {
 void CheckPages(Store& store, int limit = 4) {
   const std::vector<ChangeSetRow> all = store.ListChangeSets("", "", "");
   REQUIRE(all.size() == 60);
-  // A set's minute is its seq times 37, modulo 60.
+  // A set's minute is its seq halved: the bounds below fall on a minute two sets share (both
+  // ends exclusive), between minutes, and on the first and the last set.
   const std::pair<std::string, std::string> ranges[] = {
       {"", ""},
       {"2024-01-02T10:10:00Z", ""},
-      {"", "2024-01-02T10:30:00Z"},
-      {"2024-01-02T10:10:00Z", "2024-01-02T10:30:00Z"},
-      // Only the oldest set (minute 37), then only the newest (minute 0): out of the 50 seqs
-      // next to the cursor that SQLite reads first for a page of one.
-      {"2024-01-02T10:36:30Z", "2024-01-02T10:37:30Z"},
-      {"", "2024-01-02T10:00:30Z"}};
+      {"", "2024-01-02T10:20:00Z"},
+      {"2024-01-02T10:10:00Z", "2024-01-02T10:20:00Z"},
+      {"2024-01-02T10:09:30Z", "2024-01-02T10:10:30Z"},
+      {"", "2024-01-02T10:00:30Z"},
+      {"2024-01-02T10:29:30Z", ""},
+      {"2024-01-02T10:40:00Z", ""},
+      {"", "2024-01-02T09:00:00Z"},
+      {"2024-01-02T10:12:00Z", "2024-01-02T10:12:00Z"}};
   int nonempty = 0;
   for (const char* status : {"", "FAILED"})
     for (const char* entity : {"", "prod-1", "prod-new", "prod-9", "prod-none"})
@@ -1610,7 +1614,6 @@ TEST_CASE("store: a page of change sets is the listing filtered, in either order
   auto store = Store::Open(dir.Location("s.db"));
   PopulatePages(*store);
   CheckPages(*store);
-  // A page of one: SQLite reads a time range's 50 seqs nearest the cursor, then the index.
   CheckPages(*store, 1);
   // Derived from the change sets as they are imported, never copied.
   auto copy = Store::Open(dir.Location("copy.db"));
@@ -1620,6 +1623,61 @@ TEST_CASE("store: a page of change sets is the listing filtered, in either order
   auto file = Store::Open(dir.File("copy-file.db"));
   Copy(*store, *file);
   CheckPages(*file);
+}
+
+TEST_CASE(
+    "store: a time range's change sets are found across gaps in the seqs, and a set dated "
+    "before the one before it is refused",
+    "[store]") {
+  TempDir dir;
+  auto store = Store::Open(dir.File("s.db"));
+  // Seqs 3, 4, 9, 10, 15, ... (gaps the bisection lands in), a minute each from 10:00.
+  std::vector<int64_t> seqs;
+  for (int64_t n = 0; n < 40; ++n) seqs.push_back(3 + n / 2 * 6 + n % 2);
+  store->Write([&] {
+    for (size_t n = 0; n < seqs.size(); ++n) {
+      ChangeSetRow cs = ChangeSet("g" + std::to_string(n), seqs[n]);
+      cs.started_at =
+          "2024-01-02T10:" + std::string(n < 10 ? "0" : "") + std::to_string(n) + ":00Z";
+      store->InsertChangeSet(cs);
+    }
+  });
+  const auto range = [&](const std::string& after, const std::string& before, bool newest) {
+    ChangeSetPageQuery q;
+    q.started_after = after;
+    q.started_before = before;
+    q.newest_first = newest;
+    q.limit = 100;
+    std::vector<int64_t> got;
+    for (const ChangeSetRow& cs : store->ListChangeSetsPage(q)) got.push_back(cs.seq);
+    return got;
+  };
+  // Minutes 5 to 8 exclusive: the sets numbered 6 and 7 (seqs 22, 27).
+  CHECK(range("2024-01-02T10:05:00Z", "2024-01-02T10:08:00Z", false) ==
+        std::vector<int64_t>{seqs[6], seqs[7]});
+  CHECK(range("2024-01-02T10:05:00Z", "2024-01-02T10:08:00Z", true) ==
+        std::vector<int64_t>{seqs[7], seqs[6]});
+  CHECK(range("", "2024-01-02T10:00:30Z", false) == std::vector<int64_t>{3});
+  CHECK(range("2024-01-02T10:38:30Z", "", false) == std::vector<int64_t>{seqs[39]});
+  CHECK(range("2024-01-02T10:39:00Z", "", false).empty());
+  CHECK(range("", "2024-01-02T10:00:00Z", false).empty());
+  CHECK(range("2024-01-01T00:00:00Z", "", false) == seqs);
+  // A set that starts before the last one would hide from the ranges: refused, nothing written.
+  const std::string digest = store->Digest();
+  ChangeSetRow early = ChangeSet("early", 200);
+  early.started_at = "2024-01-02T10:30:00Z";
+  try {
+    store->Write([&] { store->InsertChangeSet(early); });
+    FAIL("a set dated before the one before it was inserted");
+  } catch (const std::logic_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("change set " + early.id +
+                                         " starts at 2024-01-02T10:30:00Z, before the change set "
+                                         "before it (2024-01-02T10:39:00Z)"));
+  }
+  CHECK(store->Digest() == digest);
+  early.started_at = "2024-01-02T10:39:00Z";  // The same time is not earlier.
+  store->Write([&] { store->InsertChangeSet(early); });
+  CHECK(range("2024-01-02T10:38:30Z", "", false) == std::vector<int64_t>{seqs[39], 200});
 }
 
 TEST_CASE("store: a schema 5 file gains the page indexes from its rows, its digest unchanged",
@@ -1636,22 +1694,22 @@ TEST_CASE("store: a schema 5 file gains the page indexes from its rows, its dige
     // As schema 5 left a file.
     RawDb raw(path);
     REQUIRE(
-        raw.Exec(
-            "DROP TABLE change_types; DROP TABLE change_entities;"
-            " DROP INDEX change_sets_started; DROP INDEX timers_change; DROP INDEX timers_entity;"
-            " PRAGMA user_version = 5") == SQLITE_OK);
+        raw.Exec("DROP TABLE change_types; DROP TABLE change_entities;"
+                 " DROP INDEX timers_change; DROP INDEX timers_entity; PRAGMA user_version = 5") ==
+        SQLITE_OK);
   }
   auto store = Store::Open(path);
   CHECK(store->Digest() == digest);
   CHECK(store->IntegrityOk());
   {
     RawDb raw(path);
-    CHECK(raw.Int("PRAGMA user_version") == 7);
+    CHECK(raw.Int("PRAGMA user_version") == 8);
     CHECK(raw.Int("SELECT count(*) FROM change_entities") > 50);
   }
   CheckPages(*store);
   // Written after the migration.
   ChangeSetRow more = ChangeSet("more", 61);
+  more.started_at = "2024-01-02T11:00:00Z";
   more.changes[0].entity_id = "prod-9";
   store->InsertChangeSet(more);
   ChangeSetPageQuery q;
