@@ -353,8 +353,8 @@ class SqliteStore : public Store {
   std::vector<ChangeSetRow> ListChangeSets(const std::string& status, const std::string& entity,
                                            const std::string& change_type) override;
   std::vector<ChangeSetRow> ListChangeSetsPage(const ChangeSetPageQuery& q) override;
-  // The seqs [first, past the last] of the change sets started after `after` and before
-  // `before` (exclusive; "" leaves that side open).
+  // {the first seq, one past the last} of the change sets started after `after` and before
+  // `before` (both exclusive; "" leaves that side open).
   std::pair<int64_t, int64_t> TimeRangeSeqs(const std::string& after, const std::string& before);
 
   void AppendHistory(HistoryRow* row) override;
@@ -406,7 +406,7 @@ class SqliteStore : public Store {
     SQLite::Statement get_entity, insert_entity, update_entity, list_entities, all_entities;
     SQLite::Statement get_change_set, change_set_by_token, insert_change_set, update_change_set,
         list_change_sets, insert_change_type, insert_change_entity, derive_change_types,
-        derive_change_entities, all_change_sets, started_at_from, seq_bounds, started_before_seq;
+        derive_change_entities, all_change_sets, started_at_from, started_before_seq;
     SQLite::Statement insert_history, history_of, all_history, history_after;
     SQLite::Statement insert_timer, delete_timer, delete_change_timers, delete_entity_timers,
         due_timers, timers_of;
@@ -591,7 +591,6 @@ SqliteStore::Statements::Statements(SQLite::Database& db)
                       " FROM change_sets ORDER BY seq"),
       started_at_from(
           db, "SELECT seq, started_at FROM change_sets WHERE seq >= ?1 ORDER BY seq LIMIT 1"),
-      seq_bounds(db, "SELECT min(seq), max(seq) FROM change_sets"),
       started_before_seq(
           db, "SELECT started_at FROM change_sets WHERE seq < ?1 ORDER BY seq DESC LIMIT 1"),
       insert_history(db,
@@ -1266,7 +1265,7 @@ std::vector<ChangeSetRow> SqliteStore::ListChangeSetsPage(const ChangeSetPageQue
       }
     }
     SQLite::Statement& s = *it->second;
-    // Found before `s` is bound: TimeRangeSeqs runs statements of its own.
+    // The range is found before `s` is bound, as TimeRangeSeqs runs statements of its own.
     const bool by_time = q.entity.empty() && q.change_type.empty() &&
                          (!q.started_after.empty() || !q.started_before.empty());
     std::pair<int64_t, int64_t> range;
@@ -1316,18 +1315,11 @@ std::pair<int64_t, int64_t> SqliteStore::TimeRangeSeqs(const std::string& after,
     *started = Text(at, 1);
     return true;
   };
-  int64_t first = 0, last = 0;
-  {
-    Use use(st_->seq_bounds);
-    if (Step(st_->seq_bounds, "reading the change sets' seqs")) {
-      first = Int(st_->seq_bounds, 0);
-      last = Int(st_->seq_bounds, 1);
-    }
-  }
+  const int64_t past_last = LastChangeSetSeq() + 1;
   // The boundary b with `passes` false for every change set before it and true from it on. Seqs
   // may have gaps: a probe in one reads the next existing seq.
   auto boundary = [&](auto passes) {
-    int64_t lo = first, hi = last + 1;
+    int64_t lo = 0, hi = past_last;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo) / 2;
       int64_t seq = 0;
@@ -1341,9 +1333,9 @@ std::pair<int64_t, int64_t> SqliteStore::TimeRangeSeqs(const std::string& after,
     return lo;
   };
   const int64_t from =
-      after.empty() ? first : boundary([&](const std::string& t) { return t > after; });
+      after.empty() ? 0 : boundary([&](const std::string& t) { return t > after; });
   const int64_t to =
-      before.empty() ? last + 1 : boundary([&](const std::string& t) { return t >= before; });
+      before.empty() ? past_last : boundary([&](const std::string& t) { return t >= before; });
   return {from, to};
 }
 
